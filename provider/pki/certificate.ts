@@ -1,0 +1,140 @@
+/**
+ * Reading X.509 certificates with Node's crypto and describing them the way certstage reports a
+ * version: the facts a reviewer needs in a preview and a server operator needs in `status`.
+ */
+import { createHash, createPublicKey, KeyObject, X509Certificate } from "node:crypto";
+import { CertstageError } from "../errors";
+import { encodePem, expectLabels, splitPem } from "./pem";
+
+export interface CertificateFacts {
+  readonly serial: string;
+  readonly subject: string;
+  readonly issuer: string;
+  /** DNS names and IP addresses from subjectAltName, in certificate order (RFC 5280 §4.2.1.6). */
+  readonly sans: string[];
+  readonly notBefore: string;
+  readonly notAfter: string;
+  /** e.g. `RSA 2048`, `ECDSA P-256`, `Ed25519`. */
+  readonly keyAlgorithm: string;
+  /** SHA-256 of the DER certificate, colon-separated upper-case hex as OpenSSL prints it. */
+  readonly fingerprintSha256: string;
+  /** SHA-256 of the DER SubjectPublicKeyInfo: equal for every certificate of one key. */
+  readonly publicKeySha256: string;
+  readonly isCa: boolean;
+}
+
+export interface ParsedCertificate {
+  readonly x509: X509Certificate;
+  /** Canonical single-block PEM. */
+  readonly pem: string;
+  readonly facts: CertificateFacts;
+}
+
+const CURVE_NAMES: Record<string, string> = {
+  prime256v1: "P-256",
+  secp384r1: "P-384",
+  secp521r1: "P-521",
+};
+
+export function describeKeyAlgorithm(key: KeyObject): string {
+  const details = key.asymmetricKeyDetails ?? {};
+  switch (key.asymmetricKeyType) {
+    case "rsa":
+      return `RSA ${details.modulusLength ?? "?"}`;
+    case "rsa-pss":
+      return `RSA-PSS ${details.modulusLength ?? "?"}`;
+    case "ec":
+      return `ECDSA ${CURVE_NAMES[details.namedCurve ?? ""] ?? details.namedCurve ?? "?"}`;
+    case "ed25519":
+      return "Ed25519";
+    case "ed448":
+      return "Ed448";
+    default:
+      return key.asymmetricKeyType ?? "unknown";
+  }
+}
+
+/** SHA-256 over the DER SubjectPublicKeyInfo, as lower-case hex. */
+export function publicKeySha256(key: KeyObject): string {
+  const publicKey = key.type === "private" ? createPublicKey(key) : key;
+  return createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex");
+}
+
+/**
+ * Splits Node's `subjectAltName` rendering ("DNS:a.test, IP Address:127.0.0.1") into plain
+ * names. Node quotes values that contain separators, so a naive split on ", " is wrong.
+ */
+export function parseSubjectAltName(rendered: string | undefined): string[] {
+  if (!rendered) return [];
+  const names: string[] = [];
+  let position = 0;
+  while (position < rendered.length) {
+    const colon = rendered.indexOf(":", position);
+    if (colon < 0) break;
+    const kind = rendered.slice(position, colon).trim();
+    let value: string;
+    let next: number;
+    if (rendered[colon + 1] === '"') {
+      let end = colon + 2;
+      while (end < rendered.length && !(rendered[end] === '"' && rendered[end - 1] !== "\\")) end += 1;
+      value = JSON.parse(rendered.slice(colon + 1, end + 1)) as string;
+      next = rendered.indexOf(", ", end);
+    } else {
+      next = rendered.indexOf(", ", colon);
+      value = rendered.slice(colon + 1, next < 0 ? undefined : next);
+    }
+    if (kind === "DNS" || kind === "IP Address") names.push(value);
+    if (next < 0) break;
+    position = next + 2;
+  }
+  return names;
+}
+
+export function describeCertificate(x509: X509Certificate): CertificateFacts {
+  return {
+    serial: x509.serialNumber.toLowerCase(),
+    subject: x509.subject.split("\n").join(", "),
+    issuer: x509.issuer.split("\n").join(", "),
+    sans: parseSubjectAltName(x509.subjectAltName),
+    notBefore: new Date(x509.validFrom).toISOString(),
+    notAfter: new Date(x509.validTo).toISOString(),
+    keyAlgorithm: describeKeyAlgorithm(x509.publicKey),
+    fingerprintSha256: x509.fingerprint256,
+    publicKeySha256: publicKeySha256(x509.publicKey),
+    isCa: x509.ca,
+  };
+}
+
+/** Parses exactly one certificate. */
+export function parseCertificatePem(text: string, field: string): ParsedCertificate {
+  const blocks = splitPem(text, { field });
+  expectLabels(blocks, ["CERTIFICATE"], { field });
+  if (blocks.length !== 1) {
+    throw new CertstageError("PEM_MALFORMED", `expected one certificate, found ${blocks.length}`, {
+      field,
+      fix: "put the server certificate here and its intermediates in the chain input",
+    });
+  }
+  return parseCertificateDer(blocks[0].der, field, 1);
+}
+
+/** Parses zero or more certificates (a chain); empty or whitespace-only text is an empty chain. */
+export function parseCertificateChainPem(text: string | undefined, field: string): ParsedCertificate[] {
+  if (text === undefined || text.trim() === "") return [];
+  const blocks = splitPem(text, { field });
+  expectLabels(blocks, ["CERTIFICATE"], { field });
+  return blocks.map((block, index) => parseCertificateDer(block.der, field, index + 1));
+}
+
+function parseCertificateDer(der: Buffer, field: string, position: number): ParsedCertificate {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(der);
+  } catch (cause) {
+    throw new CertstageError("CERTIFICATE_UNPARSEABLE", `certificate ${position} is not a valid X.509 certificate (${(cause as Error).message})`, {
+      field,
+      fix: "export the certificate again from the CA or with `openssl x509 -outform PEM`",
+    });
+  }
+  return { x509, pem: encodePem("CERTIFICATE", der), facts: describeCertificate(x509) };
+}
