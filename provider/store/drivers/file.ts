@@ -1,0 +1,484 @@
+/**
+ * The embedded store: a directory whose layout is a contract, because web servers read it.
+ *
+ *   <root>/certificates/<name>/certificate.json
+ *   <root>/certificates/<name>/versions/<n>/{cert.pem,chain.pem,fullchain.pem,privkey.pem,version.json}
+ *   <root>/environments/<environment>/<name>  -> ../../certificates/<name>/versions/<n>
+ *   <root>/history.jsonl
+ *   <root>/tasks/
+ *
+ * A version directory is assembled under a temporary name and renamed into place, so it appears
+ * whole or not at all. A deployment is a symlink replaced by one rename(2), so nginx reading
+ * `environments/production/api/fullchain.pem` always gets a complete version, old or new.
+ */
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { CertstageError } from "../../errors";
+import { nextVersionNumber } from "../../lifecycle/version-numbering";
+import type { VersionMaterial } from "../../pki/version-material";
+import {
+  appendLineDurably,
+  fsyncDirectory,
+  replaceFileAtomically,
+  replaceSymlinkAtomically,
+  writeFileDurably,
+} from "../atomic-file";
+import { withFileLock } from "../file-lock";
+import { stillDeployed, versionNotFound } from "../store-errors";
+import {
+  Actor,
+  CertificateChanges,
+  CertificateRecord,
+  DeploymentRecord,
+  HistoryAction,
+  HistoryEntry,
+  HistoryFilter,
+  NAME_PATTERN,
+  NewCertificate,
+  Store,
+  VersionFiles,
+  VersionMethod,
+  VersionRecord,
+} from "../store";
+
+export const FILE_DRIVER = "file";
+
+export interface FileStoreOptions {
+  /** The store directory; created on first use. */
+  readonly root: string;
+  readonly lockTimeoutMs?: number;
+}
+
+/** File names inside a version directory; servers are configured with these. */
+export const VERSION_FILES = {
+  certificate: "cert.pem",
+  chain: "chain.pem",
+  fullchain: "fullchain.pem",
+  privateKey: "privkey.pem",
+  metadata: "version.json",
+} as const;
+
+const STORE_FORMAT = 1;
+
+interface CertificateFile extends CertificateRecord {
+  readonly format: number;
+  /** Set when deleted: the record stays so version numbers are never reused. */
+  readonly deletedAt?: string;
+}
+
+export function createFileStore(options: FileStoreOptions): Store {
+  return new FileStore(path.resolve(options.root), options.lockTimeoutMs);
+}
+
+class FileStore implements Store {
+  readonly description: string;
+
+  constructor(
+    private readonly root: string,
+    private readonly lockTimeoutMs: number | undefined,
+  ) {
+    this.description = `file store ${root}`;
+  }
+
+  // ---- certificates -------------------------------------------------------------------------
+
+  async createCertificate(certificate: NewCertificate, actor: Actor): Promise<CertificateRecord> {
+    assertName(certificate.name, "certificate");
+    return this.locked(async () => {
+      const existing = await this.readCertificateFile(certificate.name);
+      if (existing && existing.deletedAt === undefined) {
+        throw new CertstageError("CERTIFICATE_EXISTS", `certificate '${certificate.name}' already exists in ${this.description}`, {
+          resource: certificate.name,
+          fix: "choose another name, or manage the existing certificate from the stack that created it",
+        });
+      }
+      const now = new Date().toISOString();
+      const record: CertificateFile = {
+        format: STORE_FORMAT,
+        ...certificate,
+        shareWith: [...certificate.shareWith],
+        lastVersion: existing?.lastVersion ?? 0,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await fs.mkdir(this.versionsDirectory(certificate.name), { recursive: true });
+      await this.writeCertificateFile(record);
+      await this.appendHistory(actor, "certificate.create", certificate.name);
+      return toCertificateRecord(record);
+    });
+  }
+
+  async updateCertificate(name: string, changes: CertificateChanges, actor: Actor): Promise<CertificateRecord> {
+    return this.locked(async () => {
+      const current = await this.requireCertificate(name);
+      const record: CertificateFile = {
+        ...current,
+        ...definedOnly(changes),
+        format: STORE_FORMAT,
+        updatedAt: new Date().toISOString(),
+      };
+      await this.writeCertificateFile(record);
+      await this.appendHistory(actor, "certificate.update", name);
+      return toCertificateRecord(record);
+    });
+  }
+
+  async getCertificate(name: string): Promise<CertificateRecord | undefined> {
+    assertName(name, "certificate");
+    const file = await this.readCertificateFile(name);
+    return file && file.deletedAt === undefined ? toCertificateRecord(file) : undefined;
+  }
+
+  async listCertificates(): Promise<CertificateRecord[]> {
+    const names = await listDirectory(path.join(this.root, "certificates"));
+    const records: CertificateRecord[] = [];
+    for (const name of names.filter((entry) => NAME_PATTERN.test(entry)).sort()) {
+      const record = await this.getCertificate(name);
+      if (record) records.push(record);
+    }
+    return records;
+  }
+
+  async deleteCertificate(name: string, actor: Actor): Promise<void> {
+    await this.locked(async () => {
+      const current = await this.requireCertificate(name);
+      await this.refuseWhileDeployed(name, undefined);
+      const versions = this.versionsDirectory(name);
+      const aside = `${versions}.deleted.${randomBytes(6).toString("hex")}`;
+      await fs.rename(versions, aside).catch(ignoreMissing);
+      await this.writeCertificateFile({ ...current, format: STORE_FORMAT, deletedAt: new Date().toISOString() });
+      await fs.rm(aside, { recursive: true, force: true });
+      await this.appendHistory(actor, "certificate.delete", name, { fromVersion: current.lastVersion || undefined });
+    });
+  }
+
+  // ---- versions -----------------------------------------------------------------------------
+
+  async createVersion(certificate: string, method: VersionMethod, material: VersionMaterial, actor: Actor): Promise<VersionRecord> {
+    return this.locked(async () => {
+      const owner = await this.requireCertificate(certificate);
+      const versionsDirectory = this.versionsDirectory(certificate);
+      await fs.mkdir(versionsDirectory, { recursive: true });
+      const entries = await listDirectory(versionsDirectory);
+      await removeAbandonedStaging(versionsDirectory, entries);
+      const version = nextVersionNumber(owner.lastVersion, entries.filter(isVersionDirectoryName).map(Number));
+
+      const record: VersionRecord = {
+        certificate,
+        version,
+        method,
+        ...material.facts,
+        chainFingerprints: material.chainFingerprints,
+        createdAt: new Date().toISOString(),
+        createdBy: actor.principal,
+      };
+      const staging = path.join(versionsDirectory, `.staging-${version}-${randomBytes(6).toString("hex")}`);
+      await fs.mkdir(staging, { mode: 0o755 });
+      try {
+        await writeFileDurably(path.join(staging, VERSION_FILES.certificate), material.certificatePem);
+        await writeFileDurably(path.join(staging, VERSION_FILES.chain), material.chainPem);
+        await writeFileDurably(path.join(staging, VERSION_FILES.fullchain), material.fullchainPem);
+        await writeFileDurably(path.join(staging, VERSION_FILES.privateKey), material.privateKeyPem, 0o600);
+        await writeFileDurably(path.join(staging, VERSION_FILES.metadata), `${JSON.stringify({ format: STORE_FORMAT, ...record }, null, 2)}\n`);
+        await fsyncDirectory(staging);
+        const target = this.versionDirectory(certificate, version);
+        if (await exists(target)) {
+          throw new CertstageError("VERSION_IMMUTABLE", `version ${version} of certificate '${certificate}' already exists`, {
+            resource: certificate,
+            fix: "versions are never written twice; this indicates a damaged certificate.json, report it",
+          });
+        }
+        await fs.rename(staging, target);
+      } catch (error) {
+        await fs.rm(staging, { recursive: true, force: true });
+        throw error;
+      }
+      await fsyncDirectory(versionsDirectory);
+      await this.writeCertificateFile({ ...owner, format: STORE_FORMAT, lastVersion: version, updatedAt: record.createdAt });
+      await this.appendHistory(actor, "version.create", certificate, { toVersion: version });
+      return record;
+    });
+  }
+
+  async getVersion(certificate: string, version: number): Promise<VersionRecord | undefined> {
+    assertName(certificate, "certificate");
+    const file = path.join(this.versionDirectory(certificate, version), VERSION_FILES.metadata);
+    const parsed = await readJson<VersionRecord & { format?: number }>(file);
+    if (!parsed) return undefined;
+    const { format: _format, ...record } = parsed;
+    return record;
+  }
+
+  async listVersions(certificate: string): Promise<VersionRecord[]> {
+    assertName(certificate, "certificate");
+    const numbers = (await listDirectory(this.versionsDirectory(certificate))).filter(isVersionDirectoryName).map(Number);
+    const records: VersionRecord[] = [];
+    for (const version of numbers.sort((a, b) => a - b)) {
+      const record = await this.getVersion(certificate, version);
+      if (record) records.push(record);
+    }
+    return records;
+  }
+
+  async readVersionFiles(certificate: string, version: number): Promise<VersionFiles> {
+    if (!(await this.getVersion(certificate, version))) throw versionNotFound(certificate, version);
+    const directory = this.versionDirectory(certificate, version);
+    const read = (name: string) => fs.readFile(path.join(directory, name), "utf8");
+    return {
+      certificatePem: await read(VERSION_FILES.certificate),
+      chainPem: await read(VERSION_FILES.chain),
+      fullchainPem: await read(VERSION_FILES.fullchain),
+      privateKeyPem: await read(VERSION_FILES.privateKey),
+    };
+  }
+
+  async deleteVersion(certificate: string, version: number, actor: Actor): Promise<void> {
+    await this.locked(async () => {
+      await this.requireCertificate(certificate);
+      if (!(await this.getVersion(certificate, version))) throw versionNotFound(certificate, version);
+      await this.refuseWhileDeployed(certificate, version);
+      const aside = path.join(this.versionsDirectory(certificate), `.deleted-${version}-${randomBytes(6).toString("hex")}`);
+      await fs.rename(this.versionDirectory(certificate, version), aside);
+      await fsyncDirectory(this.versionsDirectory(certificate));
+      await fs.rm(aside, { recursive: true, force: true });
+      await this.appendHistory(actor, "version.delete", certificate, { fromVersion: version });
+    });
+  }
+
+  async environmentsServing(certificate: string, version?: number): Promise<string[]> {
+    const deployments = await this.listDeployments(certificate);
+    return deployments.filter((deployment) => version === undefined || deployment.version === version).map((deployment) => deployment.environment);
+  }
+
+  // ---- deployments --------------------------------------------------------------------------
+
+  async deploy(certificate: string, environment: string, version: number, actor: Actor): Promise<DeploymentRecord> {
+    assertName(environment, "environment");
+    return this.locked(async () => {
+      await this.requireCertificate(certificate);
+      if (!(await this.getVersion(certificate, version))) throw versionNotFound(certificate, version);
+      const current = await this.getDeployment(certificate, environment);
+      if (current?.version === version) return current;
+
+      const environmentDirectory = path.join(this.root, "environments", environment);
+      await fs.mkdir(environmentDirectory, { recursive: true });
+      const link = path.join(environmentDirectory, certificate);
+      await replaceSymlinkAtomically(link, path.relative(environmentDirectory, this.versionDirectory(certificate, version)));
+      const action: HistoryAction = current !== undefined && version < current.version ? "rollback" : "deploy";
+      await this.appendHistory(actor, action, certificate, { environment, fromVersion: current?.version, toVersion: version });
+      const deployed = await this.getDeployment(certificate, environment);
+      if (!deployed) throw new Error(`certstage: deployment of ${certificate} to ${environment} vanished right after the swap`);
+      return deployed;
+    });
+  }
+
+  async undeploy(certificate: string, environment: string, actor: Actor): Promise<void> {
+    assertName(environment, "environment");
+    await this.locked(async () => {
+      const current = await this.getDeployment(certificate, environment);
+      if (!current) return;
+      const environmentDirectory = path.join(this.root, "environments", environment);
+      await fs.rm(path.join(environmentDirectory, certificate), { force: true });
+      await fsyncDirectory(environmentDirectory);
+      await this.appendHistory(actor, "undeploy", certificate, { environment, fromVersion: current.version });
+    });
+  }
+
+  async getDeployment(certificate: string, environment: string): Promise<DeploymentRecord | undefined> {
+    assertName(certificate, "certificate");
+    assertName(environment, "environment");
+    const link = path.join(this.root, "environments", environment, certificate);
+    let target: string;
+    let changedAt: Date;
+    try {
+      target = await fs.readlink(link);
+      changedAt = (await fs.lstat(link)).mtime;
+    } catch (error) {
+      ignoreMissing(error);
+      return undefined;
+    }
+    const version = versionFromLinkTarget(target);
+    if (version === undefined) {
+      throw new CertstageError("STORE_CORRUPT", `${link} points at '${target}', which is not a version directory of '${certificate}'`, {
+        fix: "deploy a version again with `pulumi up`, or remove the link by hand",
+      });
+    }
+    // The rename that swaps the link creates it, so its mtime is when the version was deployed.
+    return { certificate, environment, version, deployedAt: changedAt.toISOString() };
+  }
+
+  async listDeployments(certificate?: string): Promise<DeploymentRecord[]> {
+    const environmentsRoot = path.join(this.root, "environments");
+    const deployments: DeploymentRecord[] = [];
+    for (const environment of (await listDirectory(environmentsRoot)).filter((entry) => NAME_PATTERN.test(entry)).sort()) {
+      const names = certificate !== undefined ? [certificate] : (await listDirectory(path.join(environmentsRoot, environment))).filter((entry) => NAME_PATTERN.test(entry));
+      for (const name of names.sort()) {
+        const deployment = await this.getDeployment(name, environment);
+        if (deployment) deployments.push(deployment);
+      }
+    }
+    return deployments;
+  }
+
+  // ---- history ------------------------------------------------------------------------------
+
+  async readHistory(filter: HistoryFilter = {}): Promise<HistoryEntry[]> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.historyFile(), "utf8");
+    } catch (error) {
+      ignoreMissing(error);
+      return [];
+    }
+    const entries: HistoryEntry[] = [];
+    for (const line of text.split("\n")) {
+      if (line.trim() === "") continue;
+      let entry: HistoryEntry;
+      try {
+        entry = JSON.parse(line) as HistoryEntry;
+      } catch {
+        continue; // A line torn by a crash mid-append; the lines around it are intact.
+      }
+      if (filter.certificate !== undefined && entry.certificate !== filter.certificate) continue;
+      if (filter.environment !== undefined && entry.environment !== filter.environment) continue;
+      entries.push(entry);
+    }
+    return entries;
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open between calls.
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private async locked<T>(action: () => Promise<T>): Promise<T> {
+    await fs.mkdir(this.root, { recursive: true });
+    await fs.mkdir(path.join(this.root, "tasks"), { recursive: true });
+    return withFileLock(path.join(this.root, ".lock"), action, { timeoutMs: this.lockTimeoutMs });
+  }
+
+  private versionsDirectory(certificate: string): string {
+    return path.join(this.root, "certificates", certificate, "versions");
+  }
+
+  private versionDirectory(certificate: string, version: number): string {
+    return path.join(this.versionsDirectory(certificate), String(version));
+  }
+
+  private historyFile(): string {
+    return path.join(this.root, "history.jsonl");
+  }
+
+  private async readCertificateFile(name: string): Promise<CertificateFile | undefined> {
+    return readJson<CertificateFile>(path.join(this.root, "certificates", name, "certificate.json"));
+  }
+
+  private async writeCertificateFile(record: CertificateFile): Promise<void> {
+    const file = path.join(this.root, "certificates", record.name, "certificate.json");
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await replaceFileAtomically(file, `${JSON.stringify(record, null, 2)}\n`);
+  }
+
+  private async requireCertificate(name: string): Promise<CertificateFile> {
+    assertName(name, "certificate");
+    const file = await this.readCertificateFile(name);
+    if (!file || file.deletedAt !== undefined) {
+      throw new CertstageError("CERTIFICATE_NOT_FOUND", `certificate '${name}' does not exist in ${this.description}`, {
+        resource: name,
+        fix: "create it with a Certificate resource first (check the certstage:store setting points at the right store)",
+      });
+    }
+    return file;
+  }
+
+  private async refuseWhileDeployed(certificate: string, version: number | undefined): Promise<void> {
+    const deployments = (await this.listDeployments(certificate)).filter((deployment) => version === undefined || deployment.version === version);
+    if (deployments.length === 0) return;
+    throw stillDeployed(certificate, version, deployments);
+  }
+
+  private async appendHistory(
+    actor: Actor,
+    action: HistoryAction,
+    certificate: string,
+    details: Pick<HistoryEntry, "environment" | "fromVersion" | "toVersion"> = {},
+  ): Promise<void> {
+    const entry: HistoryEntry = { at: new Date().toISOString(), actor: actor.principal, action, certificate, ...definedOnly(details), result: "ok" };
+    await appendLineDurably(this.historyFile(), JSON.stringify(entry));
+  }
+
+}
+
+function assertName(name: string, kind: "certificate" | "environment"): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new CertstageError("NAME_INVALID", `${kind} name '${name}' is not allowed`, {
+      fix: `use 1-64 lower-case letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
+    });
+  }
+}
+
+function isVersionDirectoryName(entry: string): boolean {
+  return /^[1-9][0-9]*$/.test(entry);
+}
+
+function versionFromLinkTarget(target: string): number | undefined {
+  const match = /(?:^|\/)versions\/([1-9][0-9]*)\/?$/.exec(target);
+  return match ? Number(match[1]) : undefined;
+}
+
+async function removeAbandonedStaging(versionsDirectory: string, entries: string[]): Promise<void> {
+  // Left by a process killed while writing a version (we hold the lock, so none is in progress).
+  for (const entry of entries.filter((name) => name.startsWith(".staging-") || name.startsWith(".deleted-"))) {
+    await fs.rm(path.join(versionsDirectory, entry), { recursive: true, force: true });
+  }
+}
+
+function toCertificateRecord(file: CertificateFile): CertificateRecord {
+  const { format: _format, deletedAt: _deletedAt, ...record } = file;
+  return record;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
+}
+
+async function listDirectory(directory: string): Promise<string[]> {
+  try {
+    return await fs.readdir(directory);
+  } catch (error) {
+    ignoreMissing(error);
+    return [];
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.lstat(file).then(
+    () => true,
+    (error) => {
+      ignoreMissing(error);
+      return false;
+    },
+  );
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (error) {
+    ignoreMissing(error);
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (cause) {
+    throw new CertstageError("STORE_CORRUPT", `${file} is not valid JSON`, { fix: "restore the file from a backup", cause });
+  }
+}
+
+function ignoreMissing(error: unknown): void {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
+}

@@ -1,0 +1,132 @@
+/**
+ * An inter-process lock for the file store, without native code: `mkdir` is atomic on every
+ * POSIX file system, so the process that creates the lock directory holds the lock. The holder
+ * writes who it is inside; a lock whose holder process is gone (same host) is broken, so a
+ * `kill -9` during `pulumi up` never wedges the store.
+ *
+ * Within one process (the Pulumi provider runs many resource operations concurrently) callers
+ * queue on a promise chain first, so the file lock is only contended between processes.
+ */
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { CertstageError } from "../errors";
+
+export interface LockOptions {
+  /** Give up after this long; the error names the holder. */
+  readonly timeoutMs?: number;
+  /** A lock held this long by a process on another host is considered abandoned. */
+  readonly foreignStaleAfterMs?: number;
+}
+
+interface LockOwner {
+  readonly pid: number;
+  readonly hostname: string;
+  readonly acquiredAt: string;
+  readonly token: string;
+}
+
+const inProcessQueues = new Map<string, Promise<unknown>>();
+
+export async function withFileLock<T>(lockDirectory: string, action: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const previous = inProcessQueues.get(lockDirectory) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(async () => {
+    const token = await acquire(lockDirectory, options);
+    try {
+      return await action();
+    } finally {
+      await release(lockDirectory, token);
+    }
+  });
+  inProcessQueues.set(lockDirectory, run);
+  try {
+    return await run;
+  } finally {
+    if (inProcessQueues.get(lockDirectory) === run) inProcessQueues.delete(lockDirectory);
+  }
+}
+
+async function acquire(lockDirectory: string, options: LockOptions): Promise<string> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  const token = randomBytes(12).toString("hex");
+  let delayMs = 5;
+  for (;;) {
+    try {
+      await fs.mkdir(lockDirectory);
+      const owner: LockOwner = { pid: process.pid, hostname: os.hostname(), acquiredAt: new Date().toISOString(), token };
+      await fs.writeFile(path.join(lockDirectory, "owner.json"), JSON.stringify(owner));
+      return token;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const holder = await readOwner(lockDirectory);
+    if (await isAbandoned(lockDirectory, holder, options)) {
+      await breakLock(lockDirectory, holder);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const who = holder ? `process ${holder.pid} on ${holder.hostname} since ${holder.acquiredAt}` : "an unknown process";
+      throw new CertstageError("STORE_LOCKED", `the store lock ${lockDirectory} has been held by ${who} for more than ${timeoutMs} ms`, {
+        fix: "wait for the other certstage or pulumi process to finish; if none is running, remove the lock directory",
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs + Math.random() * delayMs));
+    delayMs = Math.min(delayMs * 2, 100);
+  }
+}
+
+async function readOwner(lockDirectory: string): Promise<LockOwner | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(lockDirectory, "owner.json"), "utf8")) as LockOwner;
+  } catch {
+    return undefined; // Not written yet, or the lock was just released.
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function isAbandoned(lockDirectory: string, holder: LockOwner | undefined, options: LockOptions): Promise<boolean> {
+  if (holder === undefined) {
+    // The holder dies between mkdir and writing owner.json only if killed there; give it time.
+    const stats = await fs.stat(lockDirectory).catch(() => undefined);
+    return stats !== undefined && Date.now() - stats.mtimeMs > 10_000;
+  }
+  if (holder.hostname === os.hostname()) return !processIsAlive(holder.pid);
+  return Date.now() - Date.parse(holder.acquiredAt) > (options.foreignStaleAfterMs ?? 10 * 60_000);
+}
+
+/**
+ * Moves the abandoned lock aside before deleting it. If, between our look and the move, another
+ * process broke it and took a fresh lock, we moved the wrong one: put it back.
+ */
+async function breakLock(lockDirectory: string, judged: LockOwner | undefined): Promise<void> {
+  const aside = `${lockDirectory}.abandoned.${randomBytes(6).toString("hex")}`;
+  try {
+    await fs.rename(lockDirectory, aside);
+  } catch {
+    return; // Someone else broke or released it first.
+  }
+  const moved = await readOwner(aside);
+  if (moved !== undefined && moved.token !== judged?.token) {
+    await fs.rename(aside, lockDirectory).catch(() => undefined);
+    return;
+  }
+  await fs.rm(aside, { recursive: true, force: true });
+}
+
+async function release(lockDirectory: string, token: string): Promise<void> {
+  const owner = await readOwner(lockDirectory);
+  if (owner?.token !== token) return; // Broken by someone who judged us dead; nothing of ours to remove.
+  const aside = `${lockDirectory}.released.${token}`;
+  await fs.rename(lockDirectory, aside);
+  await fs.rm(aside, { recursive: true, force: true });
+}

@@ -1,0 +1,126 @@
+/**
+ * The store holds certificates, their immutable numbered versions, which version each
+ * environment serves, and the history of every change. Every driver implements this interface
+ * and must pass the conformance suite in `test/store/conformance.ts`, which proves the
+ * invariants of the design:
+ *
+ * 1. A saved version's bytes never change; writing over an existing version is an error.
+ * 2. One deployed version per (certificate, environment), swapped atomically.
+ * 3. A certificate or version cannot be deleted while deployed anywhere.
+ * 4. Version numbers strictly increase per certificate and are never reused, even after deletion.
+ */
+import type { CertificateFacts } from "../pki/certificate";
+import type { VersionMaterial } from "../pki/version-material";
+
+export type CertificateType = "server" | "ca";
+
+export interface CertificateRecord {
+  /** Stable identifier, used in store paths; never changes. */
+  readonly name: string;
+  /** Human label; renaming a certificate changes only this. */
+  readonly displayName: string;
+  readonly type: CertificateType;
+  readonly owner: string;
+  readonly shareWith: string[];
+  readonly description: string;
+  /** Highest version number ever issued for this certificate; 0 before the first. */
+  readonly lastVersion: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type NewCertificate = Pick<CertificateRecord, "name" | "displayName" | "type" | "owner" | "shareWith" | "description">;
+export type CertificateChanges = Partial<Pick<CertificateRecord, "displayName" | "owner" | "shareWith" | "description">>;
+
+export type VersionMethod = "upload" | "generate" | "signed" | "acme";
+
+export interface VersionRecord extends CertificateFacts {
+  readonly certificate: string;
+  readonly version: number;
+  readonly method: VersionMethod;
+  readonly chainFingerprints: string[];
+  readonly createdAt: string;
+  readonly createdBy: string;
+}
+
+/** The PEM files of a version; the private key is secret. */
+export interface VersionFiles {
+  readonly certificatePem: string;
+  readonly chainPem: string;
+  readonly fullchainPem: string;
+  readonly privateKeyPem: string;
+}
+
+export interface DeploymentRecord {
+  readonly certificate: string;
+  readonly environment: string;
+  readonly version: number;
+  readonly deployedAt: string;
+}
+
+export type HistoryAction =
+  | "certificate.create"
+  | "certificate.update"
+  | "certificate.delete"
+  | "version.create"
+  | "version.delete"
+  | "deploy"
+  | "rollback"
+  | "undeploy";
+
+/** One line of the append-only history. Never contains key material. */
+export interface HistoryEntry {
+  readonly at: string;
+  readonly actor: string;
+  readonly action: HistoryAction;
+  readonly certificate: string;
+  readonly environment?: string;
+  readonly fromVersion?: number;
+  readonly toVersion?: number;
+  readonly result: "ok";
+}
+
+export interface HistoryFilter {
+  readonly certificate?: string;
+  readonly environment?: string;
+}
+
+/** Who performs a change; recorded in history. */
+export interface Actor {
+  readonly principal: string;
+}
+
+export interface Store {
+  /** Human description for messages, e.g. `file store /srv/certs`. */
+  readonly description: string;
+
+  createCertificate(certificate: NewCertificate, actor: Actor): Promise<CertificateRecord>;
+  updateCertificate(name: string, changes: CertificateChanges, actor: Actor): Promise<CertificateRecord>;
+  getCertificate(name: string): Promise<CertificateRecord | undefined>;
+  listCertificates(): Promise<CertificateRecord[]>;
+  /** Removes the certificate and its versions; refuses with STILL_DEPLOYED while any is deployed. */
+  deleteCertificate(name: string, actor: Actor): Promise<void>;
+
+  /** Saves the next version number of the certificate with these files. */
+  createVersion(certificate: string, method: VersionMethod, material: VersionMaterial, actor: Actor): Promise<VersionRecord>;
+  getVersion(certificate: string, version: number): Promise<VersionRecord | undefined>;
+  listVersions(certificate: string): Promise<VersionRecord[]>;
+  readVersionFiles(certificate: string, version: number): Promise<VersionFiles>;
+  /** Removes a version's files (retention); refuses with STILL_DEPLOYED while it is deployed. */
+  deleteVersion(certificate: string, version: number, actor: Actor): Promise<void>;
+  /** Environments currently serving this version (empty when none): the guard for deletion. */
+  environmentsServing(certificate: string, version?: number): Promise<string[]>;
+
+  /** Makes `environment` serve `version`, replacing what it served in one atomic step. */
+  deploy(certificate: string, environment: string, version: number, actor: Actor): Promise<DeploymentRecord>;
+  /** Stops serving the certificate in the environment; a no-op when it is not deployed there. */
+  undeploy(certificate: string, environment: string, actor: Actor): Promise<void>;
+  getDeployment(certificate: string, environment: string): Promise<DeploymentRecord | undefined>;
+  listDeployments(certificate?: string): Promise<DeploymentRecord[]>;
+
+  readHistory(filter?: HistoryFilter): Promise<HistoryEntry[]>;
+  close(): Promise<void>;
+}
+
+/** Certificate and environment names become path segments: keep them boring. */
+export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
