@@ -1,0 +1,76 @@
+/**
+ * `certstage status`: every certificate, its versions and what each environment serves, read
+ * straight from the store, so it shows the truth even when Pulumi state is stale.
+ */
+import type { Store } from "../store";
+
+export interface StatusReport {
+  readonly certificates: CertificateStatus[];
+}
+
+export interface CertificateStatus {
+  readonly name: string;
+  readonly displayName: string;
+  readonly type: string;
+  readonly owner: string;
+  readonly latestVersion: number;
+  readonly versions: Array<{
+    readonly version: number;
+    readonly method: string;
+    readonly serial: string;
+    readonly subject: string;
+    readonly sans: string[];
+    readonly notAfter: string;
+    readonly fingerprintSha256: string;
+  }>;
+  readonly deployments: Record<string, { readonly version: number; readonly deployedAt: string }>;
+}
+
+export async function buildStatusReport(store: Store): Promise<StatusReport> {
+  const certificates: CertificateStatus[] = [];
+  for (const certificate of await store.listCertificates()) {
+    const versions = await store.listVersions(certificate.name);
+    const deployments: CertificateStatus["deployments"] = {};
+    for (const deployment of await store.listDeployments(certificate.name)) {
+      deployments[deployment.environment] = { version: deployment.version, deployedAt: deployment.deployedAt };
+    }
+    certificates.push({
+      name: certificate.name,
+      displayName: certificate.displayName,
+      type: certificate.type,
+      owner: certificate.owner,
+      latestVersion: certificate.lastVersion,
+      versions: versions.map((version) => ({
+        version: version.version,
+        method: version.method,
+        serial: version.serial,
+        subject: version.subject,
+        sans: version.sans,
+        notAfter: version.notAfter,
+        fingerprintSha256: version.fingerprintSha256,
+      })),
+      deployments,
+    });
+  }
+  return { certificates };
+}
+
+export function formatStatusReport(report: StatusReport, storeDescription: string): string {
+  if (report.certificates.length === 0) return `No certificates in ${storeDescription}.\n`;
+  const lines: string[] = [];
+  for (const certificate of report.certificates) {
+    const label = certificate.displayName !== certificate.name ? ` "${certificate.displayName}"` : "";
+    lines.push(`${certificate.name}${label}  (${certificate.type}, owner ${certificate.owner}, latest version ${certificate.latestVersion})`);
+    const environments = Object.entries(certificate.deployments);
+    if (environments.length === 0) lines.push("  not deployed");
+    for (const [environment, deployment] of environments) {
+      lines.push(`  ${environment.padEnd(12)} serves version ${deployment.version}  since ${deployment.deployedAt}`);
+    }
+    for (const version of certificate.versions) {
+      const names = version.sans.length > 0 ? version.sans.join(", ") : version.subject;
+      lines.push(`  v${String(version.version).padEnd(4)} ${version.method.padEnd(8)} expires ${version.notAfter}  ${names}  sha256 ${version.fingerprintSha256.slice(0, 23)}…`);
+    }
+    lines.push("");
+  }
+  return `${lines.join("\n")}`;
+}

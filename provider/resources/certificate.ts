@@ -1,0 +1,139 @@
+/**
+ * `Certificate`: a named container of versions. Its `name` is its identity in the store (and in
+ * the paths servers read), so changing it replaces the certificate; the display name, owner,
+ * sharing and description change in place. Deleting it is refused while any version is deployed.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CERTIFICATE_RULES, decideDiff } from "../lifecycle/diff";
+import type { CertificateRecord, CertificateType } from "../store";
+import { validateAgainstSchema } from "../validation/schema";
+import { sharedDynamicProvider } from "./dynamic-provider";
+import { checkResult, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
+
+export interface CertificateArgs {
+  /** Stable identifier used in store paths, e.g. `api`; changing it replaces the certificate. */
+  readonly name: pulumi.Input<string>;
+  /** Human label, renameable in place; defaults to `name`. */
+  readonly displayName?: pulumi.Input<string>;
+  /** `server` (default) or `ca`. */
+  readonly type?: pulumi.Input<CertificateType>;
+  /** Principal who owns the certificate; defaults to the acting principal at creation. */
+  readonly owner?: pulumi.Input<string>;
+  /** Principals who may read and reference its versions. */
+  readonly shareWith?: pulumi.Input<pulumi.Input<string>[]>;
+  readonly description?: pulumi.Input<string>;
+}
+
+export class Certificate extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  /** Same as `name`: the identifier other resources and servers refer to. */
+  declare readonly certificateId: pulumi.Output<string>;
+  declare readonly displayName: pulumi.Output<string>;
+  declare readonly type: pulumi.Output<CertificateType>;
+  declare readonly owner: pulumi.Output<string>;
+  declare readonly shareWith: pulumi.Output<string[]>;
+  declare readonly description: pulumi.Output<string>;
+  /** Highest version number issued, as of this resource's last create, update or refresh. */
+  declare readonly latestVersion: pulumi.Output<number>;
+
+  constructor(resourceName: string, args: CertificateArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      sharedDynamicProvider("Certificate"),
+      resourceName,
+      {
+        name: args.name,
+        displayName: args.displayName,
+        type: args.type,
+        owner: args.owner,
+        shareWith: args.shareWith,
+        description: args.description,
+        certificateId: undefined,
+        latestVersion: undefined,
+      },
+      opts,
+      "certstage",
+      "Certificate",
+    );
+  }
+}
+
+interface CertificateInputs {
+  name: string;
+  displayName?: string;
+  type?: CertificateType;
+  owner?: string;
+  shareWith?: string[];
+  description?: string;
+}
+
+/** Inputs with their defaults applied; `owner` stays undefined when not set (keep the current one). */
+function desiredState(inputs: CertificateInputs) {
+  return {
+    name: inputs.name,
+    displayName: inputs.displayName ?? inputs.name,
+    type: inputs.type ?? "server",
+    owner: inputs.owner,
+    shareWith: inputs.shareWith ?? [],
+    description: inputs.description ?? "",
+  };
+}
+
+function outputsOf(record: CertificateRecord) {
+  return {
+    name: record.name,
+    certificateId: record.name,
+    displayName: record.displayName,
+    type: record.type,
+    owner: record.owner,
+    shareWith: record.shareWith,
+    description: record.description,
+    latestVersion: record.lastVersion,
+  };
+}
+
+export const certificateHandler: ResourceHandler = {
+  async check(_olds, news) {
+    const inputs = withoutProvider(news);
+    return checkResult(news, validateAgainstSchema("certificate", inputs, isUnknown));
+  },
+
+  async diff(_id, olds, news) {
+    const desired = desiredState(news as CertificateInputs);
+    const decision = decideDiff(CERTIFICATE_RULES, olds, {
+      name: planned(desired.name),
+      type: planned(desired.type),
+      displayName: planned(desired.displayName),
+      owner: planned(desired.owner),
+      shareWith: planned(desired.shareWith),
+      description: planned(desired.description),
+    });
+    return { changes: decision.changed, replaces: decision.replaces };
+  },
+
+  async create(inputs, { store, actor }) {
+    const desired = desiredState(inputs as CertificateInputs);
+    const record = await store.createCertificate({ ...desired, owner: desired.owner ?? actor.principal }, actor);
+    return { id: record.name, outs: outputsOf(record) };
+  },
+
+  async read(id, props, { store }) {
+    const record = await store.getCertificate(id);
+    if (!record) return {}; // Gone from the store: refresh drops it from state.
+    return { id, props: { ...props, ...outputsOf(record) } };
+  },
+
+  async update(id, _olds, news, { store, actor }) {
+    const desired = desiredState(news as CertificateInputs);
+    const record = await store.updateCertificate(
+      id,
+      { displayName: desired.displayName, owner: desired.owner, shareWith: desired.shareWith, description: desired.description },
+      actor,
+    );
+    return { outs: outputsOf(record) };
+  },
+
+  async delete(id, _props, { store, actor }) {
+    if (!(await store.getCertificate(id))) return; // Already gone: deleting is idempotent.
+    await store.deleteCertificate(id, actor);
+  },
+};

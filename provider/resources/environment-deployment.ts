@@ -1,0 +1,153 @@
+/**
+ * `EnvironmentDeployment`: which version of a certificate an environment serves. Changing the
+ * version is an in-place update that swaps what the environment serves in one atomic step;
+ * deleting the resource undeploys. Pointing it at a lower version is a rollback.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CertstageError } from "../errors";
+import { decideDiff, ENVIRONMENT_DEPLOYMENT_RULES } from "../lifecycle/diff";
+import type { DeploymentRecord } from "../store";
+import { validateAgainstSchema } from "../validation/schema";
+import { Certificate } from "./certificate";
+import { CertificateVersion } from "./certificate-version";
+import { sharedDynamicProvider } from "./dynamic-provider";
+import { checkResult, HandlerContext, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
+
+export interface EnvironmentDeploymentArgs {
+  /** The version to serve: a `CertificateVersion`, or a version number together with `certificate`. */
+  readonly version: CertificateVersion | pulumi.Input<number>;
+  /** Required when `version` is a number; taken from the `CertificateVersion` otherwise. */
+  readonly certificate?: Certificate | pulumi.Input<string>;
+  /** A configured environment: `staging` and `production` unless `certstage:environments` says otherwise. */
+  readonly environment: pulumi.Input<string>;
+}
+
+export class EnvironmentDeployment extends pulumi.dynamic.Resource {
+  declare readonly certificate: pulumi.Output<string>;
+  declare readonly environment: pulumi.Output<string>;
+  declare readonly deployedVersion: pulumi.Output<number>;
+  declare readonly deployedAt: pulumi.Output<string>;
+  /** `deployed`. */
+  declare readonly status: pulumi.Output<string>;
+
+  constructor(resourceName: string, args: EnvironmentDeploymentArgs, opts?: pulumi.CustomResourceOptions) {
+    const fromVersion = args.version instanceof CertificateVersion ? args.version : undefined;
+    const certificate = args.certificate instanceof Certificate ? args.certificate.name : (args.certificate ?? fromVersion?.certificate);
+    if (certificate === undefined) {
+      throw new CertstageError("INPUT_SCHEMA", "is required when 'version' is a number", {
+        resource: resourceName,
+        field: "certificate",
+        fix: "pass the Certificate (or its name), or pass a CertificateVersion as 'version'",
+      });
+    }
+    super(
+      sharedDynamicProvider("EnvironmentDeployment"),
+      resourceName,
+      {
+        certificate,
+        environment: args.environment,
+        version: fromVersion ? fromVersion.version : args.version,
+        deployedVersion: undefined,
+        deployedAt: undefined,
+        status: undefined,
+      },
+      opts,
+      "certstage",
+      "EnvironmentDeployment",
+    );
+  }
+}
+
+interface DeploymentInputs {
+  certificate: string;
+  environment: string;
+  version: number;
+}
+
+function outputsOf(inputs: DeploymentInputs, record: DeploymentRecord) {
+  return {
+    certificate: record.certificate,
+    environment: record.environment,
+    version: inputs.version,
+    deployedVersion: record.version,
+    deployedAt: record.deployedAt,
+    status: "deployed",
+  };
+}
+
+function parseDeploymentId(id: string): { certificate: string; environment: string } {
+  const slash = id.indexOf("/");
+  return { environment: id.slice(0, slash), certificate: id.slice(slash + 1) };
+}
+
+async function problemsWithTarget(inputs: DeploymentInputs, { store, settings }: HandlerContext): Promise<CertstageError[]> {
+  const problems: CertstageError[] = [];
+  if (!isUnknown(inputs.environment) && !settings.environments.includes(inputs.environment)) {
+    problems.push(
+      new CertstageError("ENVIRONMENT_UNKNOWN", `'${inputs.environment}' is not an environment of this stack`, {
+        field: "environment",
+        fix: `use one of ${settings.environments.join(", ")}, or add it to the certstage:environments stack setting`,
+      }),
+    );
+  }
+  // A literal version (a rollback, say) can be checked now; one computed by this run cannot.
+  // A literal version (a rollback, say) of an existing certificate can be checked now; a version
+  // computed by this run, or one of a certificate this run creates, cannot.
+  if (!isUnknown(inputs.certificate) && !isUnknown(inputs.version) && (await store.getCertificate(inputs.certificate))) {
+    if (!(await store.getVersion(inputs.certificate, inputs.version))) {
+      const versions = (await store.listVersions(inputs.certificate)).map((record) => record.version);
+      problems.push(
+        new CertstageError("VERSION_NOT_FOUND", `certificate '${inputs.certificate}' has no version ${inputs.version}`, {
+          field: "version",
+          fix: versions.length > 0 ? `deploy one of its versions: ${versions.join(", ")}` : "create a CertificateVersion first",
+        }),
+      );
+    }
+  }
+  return problems;
+}
+
+export const environmentDeploymentHandler: ResourceHandler = {
+  async check(_olds, news, context) {
+    const inputs = withoutProvider(news) as DeploymentInputs;
+    const problems = validateAgainstSchema("environment-deployment", inputs, isUnknown);
+    if (problems.length === 0) problems.push(...(await problemsWithTarget(inputs, context)));
+    return checkResult(news, problems);
+  },
+
+  async diff(_id, olds, news) {
+    const inputs = news as DeploymentInputs;
+    const decision = decideDiff(ENVIRONMENT_DEPLOYMENT_RULES, olds, {
+      certificate: planned(inputs.certificate),
+      environment: planned(inputs.environment),
+      version: planned(inputs.version),
+    });
+    return { changes: decision.changed, replaces: decision.replaces };
+  },
+
+  async create(inputs, { store, actor }) {
+    const { certificate, environment, version } = inputs as DeploymentInputs;
+    const record = await store.deploy(certificate, environment, version, actor);
+    return { id: `${environment}/${certificate}`, outs: outputsOf(inputs as DeploymentInputs, record) };
+  },
+
+  async read(id, props, { store }) {
+    const { certificate, environment } = parseDeploymentId(id);
+    const record = (await store.getCertificate(certificate)) ? await store.getDeployment(certificate, environment) : undefined;
+    if (!record) return {}; // Undeployed outside Pulumi: refresh drops it, the next `up` deploys again.
+    // The live version goes into `version` too, so the next preview shows a swap back to the program's version.
+    return { id, props: { ...props, version: record.version, deployedVersion: record.version, deployedAt: record.deployedAt } };
+  },
+
+  async update(_id, _olds, news, { store, actor }) {
+    const { certificate, environment, version } = news as DeploymentInputs;
+    const record = await store.deploy(certificate, environment, version, actor);
+    return { outs: outputsOf(news as DeploymentInputs, record) };
+  },
+
+  async delete(id, _props, { store, actor }) {
+    const { certificate, environment } = parseDeploymentId(id);
+    if (!(await store.getCertificate(certificate))) return;
+    await store.undeploy(certificate, environment, actor);
+  },
+};
