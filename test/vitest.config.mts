@@ -1,0 +1,29 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+/**
+ * One project per test tier. The slow tiers start real processes (Pulumi CLI, many store
+ * writers), so they get long timeouts; no test relies on wall-clock speed to pass.
+ */
+export default defineConfig({
+  test: {
+    root: fileURLToPath(new URL("..", import.meta.url)),
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { extends: true, test: { name: "store", include: ["test/store/**/*.test.ts"], testTimeout: 120_000 } },
+      { extends: true, test: { name: "provider", include: ["test/provider/**/*.test.ts"], testTimeout: 60_000 } },
+      {
+        extends: true,
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+          // Each file drives Pulumi stacks end to end; two at once saturate two cores.
+          fileParallelism: false,
+          globalSetup: ["test/e2e/global-setup.ts"],
+        },
+      },
+    ],
+  },
+});
