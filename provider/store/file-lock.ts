@@ -1,7 +1,8 @@
 /**
- * An inter-process lock for the file store, without native code: `mkdir` is atomic on every
- * POSIX file system, so the process that creates the lock directory holds the lock. The holder
- * writes who it is inside; a lock whose holder process is gone (same host) is broken, so a
+ * An inter-process lock for the file store, without native code. A process prepares a directory
+ * holding `owner.json` (who it is) under a private name and renames it to the lock name; rename(2)
+ * of a directory onto an existing non-empty one fails, so exactly one process wins, and a visible
+ * lock always says who holds it. A lock whose holder process is gone (same host) is broken, so a
  * `kill -9` during `pulumi up` never wedges the store.
  *
  * Within one process (the Pulumi provider runs many resource operations concurrently) callers
@@ -52,28 +53,54 @@ async function acquire(lockDirectory: string, options: LockOptions): Promise<str
   const deadline = Date.now() + timeoutMs;
   const token = randomBytes(12).toString("hex");
   let delayMs = 5;
-  for (;;) {
-    try {
-      await fs.mkdir(lockDirectory);
-      const owner: LockOwner = { pid: process.pid, hostname: os.hostname(), acquiredAt: new Date().toISOString(), token };
-      await fs.writeFile(path.join(lockDirectory, "owner.json"), JSON.stringify(owner));
-      return token;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  const owner: LockOwner = { pid: process.pid, hostname: os.hostname(), acquiredAt: "", token };
+  const candidate = transientName(lockDirectory, "acquire", token);
+  await fs.mkdir(candidate);
+  try {
+    for (;;) {
+      await fs.writeFile(path.join(candidate, "owner.json"), JSON.stringify({ ...owner, acquiredAt: new Date().toISOString() }));
+      try {
+        await fs.rename(candidate, lockDirectory);
+        await sweepTransients(lockDirectory);
+        return token;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== "EEXIST" && code !== "ENOTEMPTY" && code !== "EISDIR") throw error;
+      }
+      const holder = await readOwner(lockDirectory);
+      if (await isAbandoned(lockDirectory, holder, options)) {
+        await breakLock(lockDirectory, holder);
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        const who = holder ? `process ${holder.pid} on ${holder.hostname} since ${holder.acquiredAt}` : "an unknown process";
+        throw new CertstageError("STORE_LOCKED", `the store lock ${lockDirectory} has been held by ${who} for more than ${timeoutMs} ms`, {
+          fix: "wait for the other certstage or pulumi process to finish; if none is running, remove the lock directory",
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs + Math.random() * delayMs));
+      delayMs = Math.min(delayMs * 2, 100);
     }
-    const holder = await readOwner(lockDirectory);
-    if (await isAbandoned(lockDirectory, holder, options)) {
-      await breakLock(lockDirectory, holder);
-      continue;
+  } finally {
+    await fs.rm(candidate, { recursive: true, force: true });
+  }
+}
+
+/** Private names next to the lock: `<lock>.<purpose>.<pid>.<token>`. */
+function transientName(lockDirectory: string, purpose: "acquire" | "abandoned" | "released", token: string): string {
+  return `${lockDirectory}.${purpose}.${process.pid}.${token}`;
+}
+
+/** Removes transient directories left by processes killed mid-acquire or mid-release. */
+async function sweepTransients(lockDirectory: string): Promise<void> {
+  const prefix = `${path.basename(lockDirectory)}.`;
+  const entries = await fs.readdir(path.dirname(lockDirectory)).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(entry.slice(prefix.length).split(".")[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && !processIsAlive(pid)) {
+      await fs.rm(path.join(path.dirname(lockDirectory), entry), { recursive: true, force: true });
     }
-    if (Date.now() >= deadline) {
-      const who = holder ? `process ${holder.pid} on ${holder.hostname} since ${holder.acquiredAt}` : "an unknown process";
-      throw new CertstageError("STORE_LOCKED", `the store lock ${lockDirectory} has been held by ${who} for more than ${timeoutMs} ms`, {
-        fix: "wait for the other certstage or pulumi process to finish; if none is running, remove the lock directory",
-      });
-    }
-    await new Promise((resolve) => setTimeout(resolve, delayMs + Math.random() * delayMs));
-    delayMs = Math.min(delayMs * 2, 100);
   }
 }
 
@@ -96,9 +123,10 @@ function processIsAlive(pid: number): boolean {
 
 async function isAbandoned(lockDirectory: string, holder: LockOwner | undefined, options: LockOptions): Promise<boolean> {
   if (holder === undefined) {
-    // The holder dies between mkdir and writing owner.json only if killed there; give it time.
+    // Locks appear with owner.json inside, so usually this lock was released as we looked. An
+    // unreadable owner that persists (an unsynced file after a power cut) is abandoned.
     const stats = await fs.stat(lockDirectory).catch(() => undefined);
-    return stats !== undefined && Date.now() - stats.mtimeMs > 10_000;
+    return stats !== undefined && Date.now() - stats.mtimeMs > 30_000;
   }
   if (holder.hostname === os.hostname()) return !processIsAlive(holder.pid);
   return Date.now() - Date.parse(holder.acquiredAt) > (options.foreignStaleAfterMs ?? 10 * 60_000);
@@ -109,7 +137,7 @@ async function isAbandoned(lockDirectory: string, holder: LockOwner | undefined,
  * process broke it and took a fresh lock, we moved the wrong one: put it back.
  */
 async function breakLock(lockDirectory: string, judged: LockOwner | undefined): Promise<void> {
-  const aside = `${lockDirectory}.abandoned.${randomBytes(6).toString("hex")}`;
+  const aside = transientName(lockDirectory, "abandoned", randomBytes(6).toString("hex"));
   try {
     await fs.rename(lockDirectory, aside);
   } catch {
@@ -126,7 +154,7 @@ async function breakLock(lockDirectory: string, judged: LockOwner | undefined): 
 async function release(lockDirectory: string, token: string): Promise<void> {
   const owner = await readOwner(lockDirectory);
   if (owner?.token !== token) return; // Broken by someone who judged us dead; nothing of ours to remove.
-  const aside = `${lockDirectory}.released.${token}`;
+  const aside = transientName(lockDirectory, "released", token);
   await fs.rename(lockDirectory, aside);
   await fs.rm(aside, { recursive: true, force: true });
 }
