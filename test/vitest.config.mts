@@ -10,8 +10,8 @@ export default defineConfig({
     root: fileURLToPath(new URL("..", import.meta.url)),
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
-      { extends: true, test: { name: "store", include: ["test/store/**/*.test.ts"], testTimeout: 120_000 } },
-      { extends: true, test: { name: "provider", include: ["test/provider/**/*.test.ts"], testTimeout: 60_000 } },
+      { extends: true, test: { name: "store", include: ["test/store/**/*.test.ts"], testTimeout: 120_000, globalSetup: ["test/build-once.ts"] } },
+      { extends: true, test: { name: "provider", include: ["test/provider/**/*.test.ts"], testTimeout: 60_000, globalSetup: ["test/build-once.ts"] } },
       {
         extends: true,
         test: {
@@ -21,7 +21,7 @@ export default defineConfig({
           hookTimeout: 900_000,
           // Each file drives Pulumi stacks end to end; two at once saturate two cores.
           fileParallelism: false,
-          globalSetup: ["test/e2e/global-setup.ts"],
+          globalSetup: ["test/build-once.ts", "test/e2e/global-setup.ts"],
         },
       },
     ],

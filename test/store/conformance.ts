@@ -1,0 +1,263 @@
+/**
+ * The store conformance suite: every driver runs these cases, which prove the design's
+ * invariants 1-4 through the Store interface alone. A new driver's test file calls
+ * `describeStoreConformance` with a factory and adds only what is specific to it.
+ */
+import { createHash } from "node:crypto";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { CertstageError } from "../../provider/errors";
+import { inspectUpload, VersionMaterial } from "../../provider/pki/version-material";
+import type { Actor, NewCertificate, Store } from "../../provider/store";
+import { makeTestCertificate, temporaryDirectory } from "../support/certificates";
+
+export interface StoreUnderTest {
+  readonly store: Store;
+  /** Another handle on the same data, as a second process would open it. */
+  reopen(): Store;
+  cleanup(): Promise<void>;
+}
+
+const actor: Actor = { principal: "conformance@test" };
+const certificate = (name: string): NewCertificate => ({ name, displayName: name, type: "server", owner: "team-a", shareWith: [], description: "" });
+
+async function failure(action: Promise<unknown>): Promise<CertstageError> {
+  try {
+    await action;
+  } catch (error) {
+    if (error instanceof CertstageError) return error;
+    throw error;
+  }
+  throw new Error("expected the store to refuse");
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+export function describeStoreConformance(driver: string, open: () => Promise<StoreUnderTest>): void {
+  describe(`store conformance: ${driver}`, () => {
+    const materials: VersionMaterial[] = [];
+    let subject: StoreUnderTest;
+    let store: Store;
+
+    beforeAll(() => {
+      const pki = temporaryDirectory("conformance-pki");
+      for (let index = 0; index < 3; index += 1) {
+        const leaf = makeTestCertificate(pki, `v${index + 1}.api.example.test`);
+        const inspection = inspectUpload(leaf);
+        if (!inspection.ok) throw new Error("test certificate did not inspect");
+        materials.push(inspection.value);
+      }
+    });
+    beforeEach(async () => {
+      subject = await open();
+      store = subject.store;
+    });
+    afterEach(async () => {
+      await store.close();
+      await subject.cleanup();
+    });
+
+    describe("certificates", () => {
+      it("creates, reads, lists and updates a certificate; the name never changes", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        await store.createCertificate(certificate("web"), actor);
+        const renamed = await store.updateCertificate("api", { displayName: "API gateway", shareWith: ["team-b"] }, actor);
+        expect(renamed).toMatchObject({ name: "api", displayName: "API gateway", shareWith: ["team-b"], owner: "team-a", lastVersion: 0 });
+        expect(await store.getCertificate("api")).toEqual(renamed);
+        expect((await store.listCertificates()).map((record) => record.name)).toEqual(["api", "web"]);
+        expect(await store.getCertificate("missing")).toBeUndefined();
+      });
+
+      it("refuses a second certificate of the same name", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        expect((await failure(store.createCertificate(certificate("api"), actor))).code).toBe("CERTIFICATE_EXISTS");
+      });
+
+      it("refuses names that cannot be path segments", async () => {
+        for (const name of ["..", "a/b", "API", "", "-x", "x".repeat(65)]) {
+          expect((await failure(store.createCertificate(certificate(name), actor))).code).toBe("NAME_INVALID");
+        }
+      });
+    });
+
+    describe("invariant 1: a saved version's bytes never change", () => {
+      it("returns exactly the bytes saved, before and after later versions and deployments", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        const first = await store.createVersion("api", "upload", materials[0], actor);
+        const saved = await store.readVersionFiles("api", first.version);
+        expect(saved).toEqual({
+          certificatePem: materials[0].certificatePem,
+          chainPem: materials[0].chainPem,
+          fullchainPem: materials[0].fullchainPem,
+          privateKeyPem: materials[0].privateKeyPem,
+        });
+        const digest = sha256(JSON.stringify(saved));
+        await store.createVersion("api", "upload", materials[1], actor);
+        await store.deploy("api", "staging", 2, actor);
+        await store.deploy("api", "staging", 1, actor);
+        expect(sha256(JSON.stringify(await store.readVersionFiles("api", 1)))).toBe(digest);
+        expect(await store.getVersion("api", 1)).toEqual(first);
+      });
+
+      it("records the certificate's facts with the version", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        const record = await store.createVersion("api", "upload", materials[0], actor);
+        expect(record).toMatchObject({
+          certificate: "api",
+          version: 1,
+          method: "upload",
+          fingerprintSha256: materials[0].facts.fingerprintSha256,
+          notAfter: materials[0].facts.notAfter,
+          sans: ["v1.api.example.test"],
+          createdBy: actor.principal,
+        });
+      });
+
+      it("refuses a version for a certificate that does not exist", async () => {
+        expect((await failure(store.createVersion("ghost", "upload", materials[0], actor))).code).toBe("CERTIFICATE_NOT_FOUND");
+      });
+    });
+
+    describe("invariant 2: one deployed version per (certificate, environment), swapped atomically", () => {
+      it("deploying replaces what the environment served, leaving other environments alone", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        await store.createVersion("api", "upload", materials[0], actor);
+        await store.createVersion("api", "upload", materials[1], actor);
+        await store.deploy("api", "staging", 1, actor);
+        await store.deploy("api", "production", 1, actor);
+        await store.deploy("api", "staging", 2, actor);
+        expect((await store.listDeployments("api")).map(({ environment, version }) => ({ environment, version }))).toEqual([
+          { environment: "production", version: 1 },
+          { environment: "staging", version: 2 },
+        ]);
+        expect((await store.getDeployment("api", "staging"))?.version).toBe(2);
+      });
+
+      it("concurrent swaps end with exactly one deployed version and one history line each", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        await store.createVersion("api", "upload", materials[0], actor);
+        await store.createVersion("api", "upload", materials[1], actor);
+        const other = subject.reopen();
+        const swaps = Array.from({ length: 20 }, (_, index) => (index % 2 === 0 ? store : other).deploy("api", "production", (index % 2) + 1, actor));
+        await Promise.all(swaps);
+        await other.close();
+        const deployments = await store.listDeployments("api");
+        expect(deployments).toHaveLength(1);
+        expect([1, 2]).toContain(deployments[0].version);
+        const history = (await store.readHistory({ certificate: "api", environment: "production" })).filter((entry) => entry.action !== "undeploy");
+        // Redeploying the version already served is a no-op; every real swap is recorded once.
+        for (const [index, entry] of history.entries()) {
+          if (index > 0) expect(entry.fromVersion).toBe(history[index - 1].toVersion);
+        }
+        expect(history.at(-1)?.toVersion).toBe(deployments[0].version);
+      });
+
+      it("refuses to deploy a version that does not exist and changes nothing", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        await store.createVersion("api", "upload", materials[0], actor);
+        await store.deploy("api", "production", 1, actor);
+        expect((await failure(store.deploy("api", "production", 7, actor))).code).toBe("VERSION_NOT_FOUND");
+        expect((await store.getDeployment("api", "production"))?.version).toBe(1);
+      });
+
+      it("undeploying removes the deployment, and undeploying again is a no-op", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        await store.createVersion("api", "upload", materials[0], actor);
+        await store.deploy("api", "staging", 1, actor);
+        await store.undeploy("api", "staging", actor);
+        await store.undeploy("api", "staging", actor);
+        expect(await store.getDeployment("api", "staging")).toBeUndefined();
+        expect((await store.readHistory({ certificate: "api" })).filter((entry) => entry.action === "undeploy")).toHaveLength(1);
+      });
+    });
+
+    describe("invariant 3: nothing deployed can be deleted", () => {
+      it("refuses to delete a deployed certificate, naming every environment to undeploy first", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        await store.createVersion("api", "upload", materials[0], actor);
+        await store.createVersion("api", "upload", materials[1], actor);
+        await store.deploy("api", "staging", 2, actor);
+        await store.deploy("api", "production", 1, actor);
+        const error = await failure(store.deleteCertificate("api", actor));
+        expect(error.code).toBe("STILL_DEPLOYED");
+        expect(error.message).toContain("production (version 1), staging (version 2)");
+        expect(error.message).toContain("undeploy it from production, staging first");
+        expect(await store.getCertificate("api")).toBeDefined();
+        expect(await store.readVersionFiles("api", 1)).toBeDefined();
+      });
+
+      it("refuses to delete a deployed version but deletes one that is not deployed", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        await store.createVersion("api", "upload", materials[0], actor);
+        await store.createVersion("api", "upload", materials[1], actor);
+        await store.deploy("api", "production", 2, actor);
+        expect((await failure(store.deleteVersion("api", 2, actor))).code).toBe("STILL_DEPLOYED");
+        await store.deleteVersion("api", 1, actor);
+        expect(await store.getVersion("api", 1)).toBeUndefined();
+        expect((await store.listVersions("api")).map((record) => record.version)).toEqual([2]);
+        expect(await store.environmentsServing("api", 2)).toEqual(["production"]);
+      });
+
+      it("deletes the certificate and its versions once undeployed", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        await store.createVersion("api", "upload", materials[0], actor);
+        await store.deploy("api", "production", 1, actor);
+        await store.undeploy("api", "production", actor);
+        await store.deleteCertificate("api", actor);
+        expect(await store.getCertificate("api")).toBeUndefined();
+        expect(await store.listCertificates()).toEqual([]);
+        expect(await store.listVersions("api")).toEqual([]);
+      });
+    });
+
+    describe("invariant 4: version numbers strictly increase and are never reused", () => {
+      it("numbers 1, 2, 3 and skips numbers of deleted versions", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        const numbers = [];
+        for (const material of materials) numbers.push((await store.createVersion("api", "upload", material, actor)).version);
+        expect(numbers).toEqual([1, 2, 3]);
+        await store.deleteVersion("api", 3, actor);
+        expect((await store.createVersion("api", "upload", materials[0], actor)).version).toBe(4);
+        expect((await store.getCertificate("api"))?.lastVersion).toBe(4);
+      });
+
+      it("continues numbering when a deleted certificate is created again", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        await store.createVersion("api", "upload", materials[0], actor);
+        await store.createVersion("api", "upload", materials[1], actor);
+        await store.deleteCertificate("api", actor);
+        await store.createCertificate(certificate("api"), actor);
+        expect((await store.createVersion("api", "upload", materials[2], actor)).version).toBe(3);
+      });
+
+      it("gives concurrent writers distinct, consecutive numbers", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        const other = subject.reopen();
+        const created = await Promise.all(Array.from({ length: 8 }, (_, index) => (index % 2 ? store : other).createVersion("api", "upload", materials[index % 3], actor)));
+        await other.close();
+        expect(created.map((record) => record.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      });
+    });
+
+    describe("history", () => {
+      it("appends who did what, from which version to which, including rollbacks", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        await store.createVersion("api", "upload", materials[0], actor);
+        await store.createVersion("api", "upload", materials[1], actor);
+        await store.deploy("api", "production", 2, actor);
+        await store.deploy("api", "production", 1, actor);
+        await store.undeploy("api", "production", actor);
+        const history = await store.readHistory({ certificate: "api" });
+        expect(history.map(({ action, environment, fromVersion, toVersion }) => ({ action, environment, fromVersion, toVersion }))).toEqual([
+          { action: "certificate.create", environment: undefined, fromVersion: undefined, toVersion: undefined },
+          { action: "version.create", environment: undefined, fromVersion: undefined, toVersion: 1 },
+          { action: "version.create", environment: undefined, fromVersion: undefined, toVersion: 2 },
+          { action: "deploy", environment: "production", fromVersion: undefined, toVersion: 2 },
+          { action: "rollback", environment: "production", fromVersion: 2, toVersion: 1 },
+          { action: "undeploy", environment: "production", fromVersion: 1, toVersion: undefined },
+        ]);
+        expect(history.every((entry) => entry.actor === actor.principal && entry.result === "ok" && !Number.isNaN(Date.parse(entry.at)))).toBe(true);
+        expect(JSON.stringify(history)).not.toContain("PRIVATE KEY");
+      });
+    });
+  });
+}

@@ -1,0 +1,173 @@
+import { execFile, spawn } from "node:child_process";
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import { existsSync, promises as fs, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import { inspectUpload, VersionMaterial } from "../../provider/pki/version-material";
+import { createFileStore } from "../../provider/store/drivers/file";
+import type { Store } from "../../provider/store";
+import { makeTestCertificate, REPO_ROOT, temporaryDirectory } from "../support/certificates";
+import { describeStoreConformance } from "./conformance";
+
+const run = promisify(execFile);
+const actor = { principal: "file-driver@test" };
+
+describeStoreConformance("file", async () => {
+  const root = temporaryDirectory("store");
+  return {
+    store: createFileStore({ root }),
+    reopen: () => createFileStore({ root }),
+    cleanup: () => fs.rm(root, { recursive: true, force: true }),
+  };
+});
+
+describe("file driver specifics", () => {
+  const materials: VersionMaterial[] = [];
+  let materialsFile: string;
+
+  beforeAll(() => {
+    const pki = temporaryDirectory("file-pki");
+    for (const name of ["one.example.test", "two.example.test", "three.example.test"]) {
+      const inspection = inspectUpload(makeTestCertificate(pki, name));
+      if (!inspection.ok) throw new Error("bad test certificate");
+      materials.push(inspection.value);
+    }
+    materialsFile = path.join(pki, "materials.json");
+    writeFileSync(materialsFile, JSON.stringify(materials), { mode: 0o600 });
+  });
+
+  async function storeWithTwoVersions(): Promise<{ root: string; store: Store }> {
+    const root = temporaryDirectory("file");
+    const store = createFileStore({ root });
+    await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "o", shareWith: [], description: "" }, actor);
+    await store.createVersion("api", "upload", materials[0], actor);
+    await store.createVersion("api", "upload", materials[1], actor);
+    return { root, store };
+  }
+
+  /** Every environment link resolves to a complete version whose certificate matches its key. */
+  function assertServedVersionsAreWhole(root: string): number {
+    let links = 0;
+    const environments = path.join(root, "environments");
+    for (const environment of existsSync(environments) ? readdirSync(environments) : []) {
+      for (const name of readdirSync(path.join(environments, environment)).filter((entry) => !entry.startsWith("."))) {
+        const version = realpathSync(path.join(environments, environment, name));
+        const certificate = new X509Certificate(readFileSync(path.join(version, "fullchain.pem")));
+        expect(certificate.checkPrivateKey(createPrivateKey(readFileSync(path.join(version, "privkey.pem"))))).toBe(true);
+        expect(existsSync(path.join(version, "version.json"))).toBe(true);
+        links += 1;
+      }
+    }
+    return links;
+  }
+
+  it("lays files out as servers expect: relative links, 0600 keys, fullchain = cert + chain", async () => {
+    const { root, store } = await storeWithTwoVersions();
+    await store.deploy("api", "production", 2, actor);
+    const link = path.join(root, "environments", "production", "api");
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe(path.join("..", "..", "certificates", "api", "versions", "2"));
+    const version = path.join(root, "certificates", "api", "versions", "2");
+    expect(readdirSync(version).sort()).toEqual(["cert.pem", "chain.pem", "fullchain.pem", "privkey.pem", "version.json"]);
+    expect(lstatSync(path.join(version, "privkey.pem")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path.join(link, "fullchain.pem"), "utf8")).toBe(readFileSync(path.join(version, "cert.pem"), "utf8") + readFileSync(path.join(version, "chain.pem"), "utf8"));
+    expect(JSON.parse(readFileSync(path.join(root, "certificates", "api", "certificate.json"), "utf8")).lastVersion).toBe(2);
+    expect(readFileSync(path.join(root, "history.jsonl"), "utf8").trim().split("\n")).toHaveLength(4);
+    expect(existsSync(path.join(root, "tasks"))).toBe(true);
+    // Moving the whole store keeps every deployment valid, because links are relative.
+    const moved = `${root}-moved`;
+    await fs.rename(root, moved);
+    expect(assertServedVersionsAreWhole(moved)).toBe(1);
+  });
+
+  it("never hands out a number whose directory exists, even if certificate.json is rolled back", async () => {
+    const { root, store } = await storeWithTwoVersions();
+    const recordFile = path.join(root, "certificates", "api", "certificate.json");
+    const record = JSON.parse(readFileSync(recordFile, "utf8"));
+    writeFileSync(recordFile, JSON.stringify({ ...record, lastVersion: 1 }));
+    const before = readFileSync(path.join(root, "certificates", "api", "versions", "2", "cert.pem"), "utf8");
+    expect((await store.createVersion("api", "upload", materials[2], actor)).version).toBe(3);
+    expect(readFileSync(path.join(root, "certificates", "api", "versions", "2", "cert.pem"), "utf8")).toBe(before);
+  });
+
+  it("a reader that resolves the link once always sees a whole version during swaps", async () => {
+    const { root, store } = await storeWithTwoVersions();
+    await store.deploy("api", "production", 1, actor);
+    const link = path.join(root, "environments", "production", "api");
+    let reads = 0;
+    let mismatches = 0;
+    let swapping = true;
+    const reader = (async () => {
+      while (swapping) {
+        const version = realpathSync(link);
+        const certificate = new X509Certificate(readFileSync(path.join(version, "cert.pem")));
+        if (!certificate.checkPrivateKey(createPrivateKey(readFileSync(path.join(version, "privkey.pem"))))) mismatches += 1;
+        reads += 1;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    for (let swap = 0; swap < 40; swap += 1) await store.deploy("api", "production", (swap % 2) + 1, actor);
+    swapping = false;
+    await reader;
+    expect(reads).toBeGreaterThan(0);
+    expect(mismatches).toBe(0);
+  });
+
+  it("two processes racing to create versions and deploy leave a consistent store", async () => {
+    const { root } = await storeWithTwoVersions();
+    const worker = path.join(__dirname, "race-worker.cjs");
+    const dist = path.join(REPO_ROOT, "dist");
+    const results = await Promise.all(
+      [0, 1].map(async () => JSON.parse((await run(process.execPath, [worker, dist, root, materialsFile, "30", "5"])).stdout) as { created: number[]; swaps: number }),
+    );
+    const created = results.flatMap((result) => result.created).sort((a, b) => a - b);
+    expect(created).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const store = createFileStore({ root });
+    expect((await store.listVersions("api")).map((record) => record.version)).toEqual([1, 2, ...created]);
+    expect(assertServedVersionsAreWhole(root)).toBe(1);
+    const swaps = (await store.readHistory({ environment: "production" })).filter((entry) => entry.action === "deploy" || entry.action === "rollback");
+    for (const [index, entry] of swaps.entries()) if (index > 0) expect(entry.fromVersion).toBe(swaps[index - 1].toVersion);
+    expect(existsSync(path.join(root, ".lock"))).toBe(false);
+  });
+
+  it("a process killed with SIGKILL mid-write leaves nothing partial and does not wedge the lock", async () => {
+    const { root } = await storeWithTwoVersions();
+    const worker = path.join(__dirname, "race-worker.cjs");
+    for (const delayMs of [150, 300, 500]) {
+      const child = spawn(process.execPath, [worker, path.join(REPO_ROOT, "dist"), root, materialsFile, "400", "100"], { stdio: "ignore" });
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.on("exit", resolve));
+      assertServedVersionsAreWhole(root);
+    }
+    const store = createFileStore({ root, lockTimeoutMs: 5_000 });
+    const versions = (await store.listVersions("api")).map((record) => record.version);
+    const next = await store.createVersion("api", "upload", materials[0], actor);
+    expect(next.version).toBe(Math.max(...versions) + 1);
+    await store.deploy("api", "production", next.version, actor);
+    expect(assertServedVersionsAreWhole(root)).toBe(1);
+    expect(readdirSync(path.join(root, "certificates", "api", "versions")).filter((entry) => entry.startsWith("."))).toEqual([]);
+  });
+
+  it("breaks a lock whose holder died and names a live holder when it times out", async () => {
+    const { root } = await storeWithTwoVersions();
+    const lock = path.join(root, ".lock");
+    const dead = spawn("true");
+    await new Promise((resolve) => dead.on("exit", resolve));
+    mkdirSync(lock);
+    writeFileSync(path.join(lock, "owner.json"), JSON.stringify({ pid: dead.pid, hostname: os.hostname(), acquiredAt: new Date().toISOString(), token: "dead" }));
+    const store = createFileStore({ root, lockTimeoutMs: 2_000 });
+    await store.deploy("api", "staging", 1, actor);
+    expect(existsSync(lock)).toBe(false);
+
+    const holder = spawn("sleep", ["30"]);
+    mkdirSync(lock);
+    writeFileSync(path.join(lock, "owner.json"), JSON.stringify({ pid: holder.pid, hostname: os.hostname(), acquiredAt: new Date().toISOString(), token: "live" }));
+    const impatient = createFileStore({ root, lockTimeoutMs: 300 });
+    await expect(impatient.deploy("api", "staging", 2, actor)).rejects.toThrow(new RegExp(`\\[STORE_LOCKED\\].*held by process ${holder.pid}`));
+    expect((await impatient.getDeployment("api", "staging"))?.version).toBe(1);
+    holder.kill("SIGKILL");
+  });
+});
