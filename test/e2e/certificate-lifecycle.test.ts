@@ -1,0 +1,158 @@
+/**
+ * One full certificate cycle through the real Pulumi CLI on the quickstart program: deploy v1,
+ * preview and apply a new certificate file as v2, roll production back, fail to delete what is
+ * deployed, undeploy, destroy. After every step the store on disk matches `certstage status`,
+ * and no private key ever appears in CLI output, state or history.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import type { StatusReport } from "../../provider/cli/status";
+import { makeTestCertificate } from "../support/certificates";
+import { PulumiWorkspace, quickstartProject } from "../support/pulumi";
+import { expectStatusMatchesDisk } from "../support/store-on-disk";
+
+const VERSION_TYPE = "pulumi-nodejs:dynamic/certstage:CertificateVersion";
+const DEPLOYMENT_TYPE = "pulumi-nodejs:dynamic/certstage:EnvironmentDeployment";
+const CERTIFICATE_TYPE = "pulumi-nodejs:dynamic/certstage:Certificate";
+
+let workspace: PulumiWorkspace;
+let storeRoot: string;
+let pkiDirectory: string;
+const privateKeys: string[] = [];
+
+async function status(): Promise<StatusReport> {
+  const result = await workspace.certstage(["status", "--json"]);
+  expect(result.code).toBe(0);
+  const report = JSON.parse(result.stdout) as StatusReport;
+  expectStatusMatchesDisk(storeRoot, report);
+  return report;
+}
+
+function servedVersions(report: StatusReport): Record<string, number> {
+  const api = report.certificates.find((certificate) => certificate.name === "api");
+  return Object.fromEntries(Object.entries(api?.deployments ?? {}).map(([environment, deployment]) => [environment, deployment.version]));
+}
+
+/** Step operations of a preview, by resource type, from `pulumi preview --json`. */
+async function previewSteps(): Promise<Array<{ op: string; type: string; name: string }>> {
+  const result = await workspace.pulumiOk(["preview", "--json"]);
+  const steps = (JSON.parse(result.stdout).steps ?? []) as Array<{ op: string; urn: string }>;
+  return steps
+    .filter((step) => step.op !== "same")
+    .map((step) => ({ op: step.op, type: step.urn.split("::")[2], name: step.urn.split("::")[3] }))
+    .sort((a, b) => `${a.type}${a.name}`.localeCompare(`${b.type}${b.name}`));
+}
+
+function newLeaf(): void {
+  const leaf = makeTestCertificate(pkiDirectory, "api.example.test");
+  privateKeys.push(leaf.privateKeyPem);
+}
+
+beforeAll(async () => {
+  workspace = quickstartProject(inject("pulumiBinDirectory"), "lifecycle");
+  storeRoot = path.join(workspace.projectDirectory, ".certstage");
+  pkiDirectory = path.join(workspace.root, "pki");
+  newLeaf();
+  await workspace.initStack({ certificateDir: path.join(pkiDirectory, "api") });
+});
+
+describe("certificate lifecycle through the Pulumi CLI", () => {
+  it("up creates version 1 and deploys it to staging and production in the default store", async () => {
+    await workspace.pulumiOk(["up", "--yes", "--skip-preview"]);
+    const report = await status();
+    expect(report.certificates.map((certificate) => [certificate.name, certificate.latestVersion])).toEqual([["api", 1]]);
+    expect(servedVersions(report)).toEqual({ production: 1, staging: 1 });
+    const stored = readFileSync(path.join(storeRoot, "environments", "production", "api", "cert.pem"), "utf8");
+    expect(stored).toBe(readFileSync(path.join(pkiDirectory, "api", "cert.pem"), "utf8"));
+  });
+
+  it("a replaced certificate file previews as a new version and two swaps, nothing else", async () => {
+    newLeaf();
+    const diff = await workspace.pulumiOk(["preview", "--diff"]);
+    expect(diff.stdout).toMatch(/\+-pulumi-nodejs:dynamic\/certstage:CertificateVersion: \(replace\)/);
+    expect(diff.stdout.match(/~ pulumi-nodejs:dynamic\/certstage:EnvironmentDeployment: \(update\)/g)).toHaveLength(2);
+    expect(diff.stdout).toMatch(/~ version\s*: 1 => \[unknown\]/);
+    expect(diff.stdout).toMatch(/\+-1 to replace/);
+    expect(diff.stdout).toMatch(/~ 2 to update/);
+    expect(await previewSteps()).toEqual([
+      { op: "replace", type: VERSION_TYPE, name: "api" },
+      { op: "update", type: DEPLOYMENT_TYPE, name: "api-production" },
+      { op: "update", type: DEPLOYMENT_TYPE, name: "api-staging" },
+    ]);
+    expect(servedVersions(await status())).toEqual({ production: 1, staging: 1 });
+  });
+
+  it("up saves version 2 and swaps both environments to it", async () => {
+    await workspace.pulumiOk(["up", "--yes", "--skip-preview"]);
+    const report = await status();
+    expect(report.certificates[0].versions.map((version) => version.version)).toEqual([1, 2]);
+    expect(servedVersions(report)).toEqual({ production: 2, staging: 2 });
+    expect(await previewSteps()).toEqual([]);
+  });
+
+  it("state holds both private keys only encrypted", async () => {
+    const exported = (await workspace.pulumiOk(["stack", "export"])).stdout;
+    const revealed = (await workspace.pulumiOk(["stack", "export", "--show-secrets"])).stdout;
+    expect(exported).not.toContain("PRIVATE KEY");
+    // The same scan finds the key once secrets are decrypted: the check above is not vacuous.
+    expect(revealed).toContain("PRIVATE KEY");
+    expect(exported).toContain("ciphertext");
+  });
+
+  it("pinning production to version 1 rolls it back and leaves staging on version 2", async () => {
+    await workspace.pulumiOk(["config", "set", "--path", "pinnedVersions.production", "1"]);
+    expect(await previewSteps()).toEqual([{ op: "update", type: DEPLOYMENT_TYPE, name: "api-production" }]);
+    await workspace.pulumiOk(["up", "--yes", "--skip-preview"]);
+    expect(servedVersions(await status())).toEqual({ production: 1, staging: 2 });
+    const history = await workspace.certstage(["status"]);
+    expect(history.stdout).toContain("production   serves version 1");
+    const lines = readFileSync(path.join(storeRoot, "history.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    expect(lines.at(-1)).toMatchObject({ action: "rollback", environment: "production", fromVersion: 2, toVersion: 1, actor: "e2e-tester" });
+  });
+
+  it("deleting the certificate while it is deployed fails, says where to undeploy, and changes nothing", async () => {
+    await workspace.pulumiOk(["config", "set", "--path", "pinnedVersions.staging", "2"]);
+    await workspace.pulumiOk(["config", "set", "manageCertificate", "false"]);
+    const removed = await workspace.pulumi(["up", "--yes", "--skip-preview"]);
+    expect(removed.code).not.toBe(0);
+    // Pulumi deletes the version before the certificate it belongs to; its refusal stops the run.
+    const refusal = /\[STILL_DEPLOYED\] resource 'api': version 2 of certificate 'api' is deployed in staging \(version 2\)\. Fix: undeploy it from staging first/;
+    expect(removed.stdout + removed.stderr).toMatch(refusal);
+    expect(servedVersions(await status())).toEqual({ production: 1, staging: 2 });
+
+    const urns = JSON.parse((await workspace.pulumiOk(["stack", "export"])).stdout).deployment.resources.map((resource: { urn: string }) => resource.urn) as string[];
+    const targets = urns.filter((urn) => urn.includes(`::${CERTIFICATE_TYPE}::`) || urn.includes(`::${VERSION_TYPE}::`));
+    expect(targets).toHaveLength(2);
+    const destroy = await workspace.pulumi(["destroy", "--yes", "--skip-preview", ...targets.flatMap((urn) => ["--target", urn])]);
+    expect(destroy.code).not.toBe(0);
+    expect(destroy.stdout + destroy.stderr).toMatch(refusal);
+    expect(servedVersions(await status())).toEqual({ production: 1, staging: 2 });
+  });
+
+  it("after undeploying, destroy succeeds and the store is empty", async () => {
+    await workspace.pulumiOk(["config", "set", "manageCertificate", "true"]);
+    await workspace.pulumiOk(["config", "set", "environments", "[]"]);
+    await workspace.pulumiOk(["up", "--yes", "--skip-preview"]);
+    expect(servedVersions(await status())).toEqual({});
+    await workspace.pulumiOk(["destroy", "--yes", "--skip-preview"]);
+    const report = await status();
+    expect(report.certificates).toEqual([]);
+    const actions = readFileSync(path.join(storeRoot, "history.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line).action);
+    expect(actions.filter((action: string) => action === "undeploy")).toHaveLength(2);
+    expect(actions.at(-1)).toBe("certificate.delete");
+  });
+
+  it("no private key appeared in any CLI output or in the store's history", async () => {
+    const history = readFileSync(path.join(storeRoot, "history.jsonl"), "utf8");
+    const keyLines = privateKeys.flatMap((pem) => pem.split("\n").filter((line) => line.length > 40));
+    expect(keyLines.length).toBeGreaterThan(0);
+    // `stack export --show-secrets` asks for the keys on purpose; every other command must not show one.
+    const outputs = workspace.transcript.filter((entry) => !entry.command.includes("--show-secrets")).map((entry) => entry.output);
+    expect(outputs.length).toBeGreaterThan(20);
+    for (const text of [...outputs, history]) {
+      expect(text).not.toContain("PRIVATE KEY");
+      for (const line of keyLines) expect(text).not.toContain(line);
+    }
+  });
+});

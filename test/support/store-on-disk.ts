@@ -1,0 +1,52 @@
+/**
+ * Reads a file store straight from disk (links and directories, not through certstage) and checks
+ * that `certstage status --json` tells the same story.
+ */
+import { X509Certificate } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import * as path from "node:path";
+import { expect } from "vitest";
+import type { StatusReport } from "../../provider/cli/status";
+
+export interface DiskView {
+  /** certificate -> version numbers present on disk */
+  readonly versions: Record<string, number[]>;
+  /** certificate -> environment -> version the link points at */
+  readonly deployments: Record<string, Record<string, number>>;
+}
+
+export function readStoreFromDisk(root: string): DiskView {
+  const versions: DiskView["versions"] = {};
+  const deployments: DiskView["deployments"] = {};
+  const certificates = path.join(root, "certificates");
+  for (const name of existsSync(certificates) ? readdirSync(certificates) : []) {
+    const record = JSON.parse(readFileSync(path.join(certificates, name, "certificate.json"), "utf8"));
+    if (record.deletedAt) continue;
+    const directory = path.join(certificates, name, "versions");
+    versions[name] = (existsSync(directory) ? readdirSync(directory) : []).filter((entry) => /^\d+$/.test(entry)).map(Number).sort((a, b) => a - b);
+  }
+  const environments = path.join(root, "environments");
+  for (const environment of existsSync(environments) ? readdirSync(environments) : []) {
+    for (const name of readdirSync(path.join(environments, environment)).filter((entry) => !entry.startsWith("."))) {
+      const target = readlinkSync(path.join(environments, environment, name));
+      (deployments[name] ??= {})[environment] = Number(path.basename(target));
+    }
+  }
+  return { versions, deployments };
+}
+
+/** Asserts status and disk agree, including the served certificate's fingerprint. */
+export function expectStatusMatchesDisk(root: string, status: StatusReport): void {
+  const disk = readStoreFromDisk(root);
+  expect(Object.keys(disk.versions).sort()).toEqual(status.certificates.map((certificate) => certificate.name).sort());
+  for (const certificate of status.certificates) {
+    expect(certificate.versions.map((version) => version.version)).toEqual(disk.versions[certificate.name]);
+    const served = Object.fromEntries(Object.entries(certificate.deployments).map(([environment, deployment]) => [environment, deployment.version]));
+    expect(served).toEqual(disk.deployments[certificate.name] ?? {});
+    for (const [environment, version] of Object.entries(served)) {
+      const pem = readFileSync(path.join(root, "environments", environment, certificate.name, "cert.pem"));
+      const listed = certificate.versions.find((entry) => entry.version === version);
+      expect(new X509Certificate(pem).fingerprint256).toBe(listed?.fingerprintSha256);
+    }
+  }
+}
