@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The quickstart: installs what it needs, makes throwaway test certificates, runs `pulumi up` on
+# the root program (one certificate, deployed to staging and production, in the embedded store
+# `.certstage/`) and prints `certstage status`. Safe to run again.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root="$PWD"
+work="$root/.quickstart"
+
+say() { printf '\n==> %s\n' "$*"; }
+
+say "Installing dependencies and building"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run --silent build
+
+say "Providing the Pulumi CLI (built from Pulumi's Go modules on first use; cached after)"
+bin="$(bash scripts/pulumi-toolchain.sh | tail -n 1)"
+
+mkdir -p "$work/state" "$work/pulumi-home"
+cat >"$work/env.sh" <<ENV
+# Source this to run pulumi and certstage against the quickstart's local state:
+#   source .quickstart/env.sh
+export PATH="$bin:\$PATH"
+export PULUMI_HOME="$work/pulumi-home"
+export PULUMI_BACKEND_URL="file://$work/state"
+export PULUMI_CONFIG_PASSPHRASE="quickstart-only-not-a-secret"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+ENV
+# shellcheck source=/dev/null
+source "$work/env.sh"
+
+if [ ! -f "$work/certificates/api/cert.pem" ]; then
+  say "Making throwaway test certificates with OpenSSL (root CA -> intermediate -> api.example.test)"
+  bash scripts/make-test-certificates.sh "$work/certificates" api.example.test >/dev/null
+fi
+
+pulumi stack select quickstart >/dev/null 2>&1 || pulumi stack init quickstart
+say "pulumi up: version 1 of 'api' deployed to staging and production"
+pulumi up --yes
+
+say "certstage status"
+node dist/provider/cli/main.js status
+
+cat <<'NEXT'
+
+Next: make a new certificate file and watch it become version 2.
+  source .quickstart/env.sh
+  bash scripts/make-test-certificates.sh .quickstart/certificates api.example.test
+  pulumi preview --diff        # CertificateVersion: replace (the new version 2); both deployments: update
+  pulumi up --yes              # saves version 2 and swaps staging and production atomically
+  npm run certstage -- status
+NEXT

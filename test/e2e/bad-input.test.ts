@@ -1,0 +1,121 @@
+/**
+ * Bad input through the real CLI, in a project that installed certstage as a dependency: a
+ * certificate that does not parse and a key that does not belong to the certificate each fail
+ * `pulumi preview` (and `pulumi up`) naming the resource, the field and the problem, and the
+ * store, with what every environment serves, is left exactly as it was.
+ */
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { makeTestCertificate, TestCertificate } from "../support/certificates";
+import { consumerProject, PulumiWorkspace } from "../support/pulumi";
+
+const PROGRAM = `
+const fs = require("fs");
+const path = require("path");
+const pulumi = require("@pulumi/pulumi");
+const { Certificate, CertificateVersion, EnvironmentDeployment } = require("certstage");
+
+const directory = new pulumi.Config().require("certificateDir");
+const read = (file) => fs.readFileSync(path.join(directory, file), "utf8");
+const api = new Certificate("api", { name: "api" });
+const version = new CertificateVersion("api-version", {
+  certificate: api,
+  upload: { certificatePem: read("cert.pem"), privateKeyPem: read("key.pem"), chainPem: read("chain.pem") },
+});
+for (const environment of ["staging", "production"]) {
+  new EnvironmentDeployment("api-" + environment, { version, environment });
+}
+`;
+
+let workspace: PulumiWorkspace;
+let good: TestCertificate;
+let other: TestCertificate;
+let inputDirectory: string;
+let storeRoot: string;
+
+/** Every file's bytes, every link's target and every mode in the store, as one digest. */
+function storeFingerprint(): string {
+  const hash = createHash("sha256");
+  const walk = (directory: string) => {
+    for (const entry of readdirSync(directory).sort()) {
+      const file = path.join(directory, entry);
+      const stats = lstatSync(file);
+      hash.update(`${path.relative(storeRoot, file)}:${stats.mode}\n`);
+      if (stats.isSymbolicLink()) hash.update(readlinkSync(file));
+      else if (stats.isDirectory()) walk(file);
+      else hash.update(readFileSync(file));
+    }
+  };
+  walk(storeRoot);
+  return hash.digest("hex");
+}
+
+function useInputs(files: Partial<Record<"cert.pem" | "key.pem" | "chain.pem", string>>): void {
+  for (const name of ["cert.pem", "key.pem", "chain.pem"] as const) {
+    copyFileSync(path.join(good.directory, name), path.join(inputDirectory, name));
+    const replacement = files[name];
+    if (replacement !== undefined) writeFileSync(path.join(inputDirectory, name), replacement);
+  }
+}
+
+async function expectRefusedLeavingStoreAlone(code: string, field: string, problem: RegExp): Promise<void> {
+  const before = storeFingerprint();
+  for (const command of [["preview"], ["up", "--yes", "--skip-preview"]]) {
+    const result = await workspace.pulumi(command);
+    const output = result.stdout + result.stderr;
+    expect(result.code, output).not.toBe(0);
+    expect(output).toMatch(new RegExp(`CertificateVersion resource 'api-version' has a problem: \\[${code}\\] field '${field.replace(".", "\\.")}': `));
+    expect(output).toMatch(problem);
+    expect(output).toMatch(/Fix: /);
+    expect(storeFingerprint()).toBe(before);
+  }
+  const served = readFileSync(path.join(storeRoot, "environments", "production", "api", "cert.pem"), "utf8");
+  expect(served).toBe(good.certificatePem);
+}
+
+beforeAll(async () => {
+  workspace = consumerProject(inject("pulumiBinDirectory"), "bad-input", PROGRAM);
+  const pki = path.join(workspace.root, "pki");
+  good = makeTestCertificate(pki, "api.example.test");
+  other = makeTestCertificate(pki, "other.example.test");
+  inputDirectory = path.join(workspace.root, "inputs");
+  require("node:fs").mkdirSync(inputDirectory);
+  useInputs({});
+  storeRoot = path.join(workspace.projectDirectory, ".certstage");
+  await workspace.initStack({ certificateDir: inputDirectory });
+  await workspace.pulumiOk(["up", "--yes", "--skip-preview"]);
+  expect(existsSync(path.join(storeRoot, "environments", "production", "api"))).toBe(true);
+});
+
+describe("bad input stops at preview and changes nothing", () => {
+  it("a certificate file that is not PEM", async () => {
+    useInputs({ "cert.pem": "this is not a certificate\n" });
+    await expectRefusedLeavingStoreAlone("PEM_MALFORMED", "upload.certificatePem", /no PEM block found/);
+  });
+
+  it("a certificate that is PEM but not X.509", async () => {
+    useInputs({ "cert.pem": "-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQoLDA0ODw==\n-----END CERTIFICATE-----\n" });
+    await expectRefusedLeavingStoreAlone("CERTIFICATE_UNPARSEABLE", "upload.certificatePem", /not a valid X\.509 certificate/);
+  });
+
+  it("a private key that does not belong to the certificate", async () => {
+    useInputs({ "key.pem": other.privateKeyPem });
+    await expectRefusedLeavingStoreAlone("KEY_MISMATCH", "upload.privateKeyPem", /the private key does not belong to the certificate/);
+  });
+
+  it("after fixing the input, the same program previews no change", async () => {
+    useInputs({});
+    const steps = JSON.parse((await workspace.pulumiOk(["preview", "--json"])).stdout).steps as Array<{ op: string }>;
+    expect(steps.filter((step) => step.op !== "same")).toEqual([]);
+  });
+
+  it("no command printed a private key", () => {
+    const keyLines = [good.privateKeyPem, other.privateKeyPem].flatMap((pem) => pem.split("\n").filter((line) => line.length > 40));
+    for (const { output } of workspace.transcript) {
+      expect(output).not.toContain("PRIVATE KEY");
+      for (const line of keyLines) expect(output).not.toContain(line);
+    }
+  });
+});
