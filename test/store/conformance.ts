@@ -56,6 +56,12 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
       await subject.cleanup();
     });
 
+    /** Certificate `api` with `count` versions (1..count). */
+    async function apiWithVersions(count: number): Promise<void> {
+      await store.createCertificate(certificate("api"), actor);
+      for (let index = 0; index < count; index += 1) await store.createVersion("api", "upload", materials[index], actor);
+    }
+
     describe("certificates", () => {
       it("creates, reads, lists and updates a certificate; the name never changes", async () => {
         await store.createCertificate(certificate("api"), actor);
@@ -119,9 +125,7 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
 
     describe("invariant 2: one deployed version per (certificate, environment), swapped atomically", () => {
       it("deploying replaces what the environment served, leaving other environments alone", async () => {
-        await store.createCertificate(certificate("api"), actor);
-        await store.createVersion("api", "upload", materials[0], actor);
-        await store.createVersion("api", "upload", materials[1], actor);
+        await apiWithVersions(2);
         await store.deploy("api", "staging", 1, actor);
         await store.deploy("api", "production", 1, actor);
         await store.deploy("api", "staging", 2, actor);
@@ -133,9 +137,7 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
       });
 
       it("concurrent swaps end with exactly one deployed version and one history line each", async () => {
-        await store.createCertificate(certificate("api"), actor);
-        await store.createVersion("api", "upload", materials[0], actor);
-        await store.createVersion("api", "upload", materials[1], actor);
+        await apiWithVersions(2);
         const other = subject.reopen();
         const swaps = Array.from({ length: 20 }, (_, index) => (index % 2 === 0 ? store : other).deploy("api", "production", (index % 2) + 1, actor));
         await Promise.all(swaps);
@@ -152,16 +154,14 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
       });
 
       it("refuses to deploy a version that does not exist and changes nothing", async () => {
-        await store.createCertificate(certificate("api"), actor);
-        await store.createVersion("api", "upload", materials[0], actor);
+        await apiWithVersions(1);
         await store.deploy("api", "production", 1, actor);
         expect((await failure(store.deploy("api", "production", 7, actor))).code).toBe("VERSION_NOT_FOUND");
         expect((await store.getDeployment("api", "production"))?.version).toBe(1);
       });
 
       it("undeploying removes the deployment, and undeploying again is a no-op", async () => {
-        await store.createCertificate(certificate("api"), actor);
-        await store.createVersion("api", "upload", materials[0], actor);
+        await apiWithVersions(1);
         await store.deploy("api", "staging", 1, actor);
         await store.undeploy("api", "staging", actor);
         await store.undeploy("api", "staging", actor);
@@ -172,9 +172,7 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
 
     describe("invariant 3: nothing deployed can be deleted", () => {
       it("refuses to delete a deployed certificate, naming every environment to undeploy first", async () => {
-        await store.createCertificate(certificate("api"), actor);
-        await store.createVersion("api", "upload", materials[0], actor);
-        await store.createVersion("api", "upload", materials[1], actor);
+        await apiWithVersions(2);
         await store.deploy("api", "staging", 2, actor);
         await store.deploy("api", "production", 1, actor);
         const error = await failure(store.deleteCertificate("api", actor));
@@ -186,9 +184,7 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
       });
 
       it("refuses to delete a deployed version but deletes one that is not deployed", async () => {
-        await store.createCertificate(certificate("api"), actor);
-        await store.createVersion("api", "upload", materials[0], actor);
-        await store.createVersion("api", "upload", materials[1], actor);
+        await apiWithVersions(2);
         await store.deploy("api", "production", 2, actor);
         expect((await failure(store.deleteVersion("api", 2, actor))).code).toBe("STILL_DEPLOYED");
         await store.deleteVersion("api", 1, actor);
@@ -198,8 +194,7 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
       });
 
       it("deletes the certificate and its versions once undeployed", async () => {
-        await store.createCertificate(certificate("api"), actor);
-        await store.createVersion("api", "upload", materials[0], actor);
+        await apiWithVersions(1);
         await store.deploy("api", "production", 1, actor);
         await store.undeploy("api", "production", actor);
         await store.deleteCertificate("api", actor);
@@ -221,9 +216,7 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
       });
 
       it("continues numbering when a deleted certificate is created again", async () => {
-        await store.createCertificate(certificate("api"), actor);
-        await store.createVersion("api", "upload", materials[0], actor);
-        await store.createVersion("api", "upload", materials[1], actor);
+        await apiWithVersions(2);
         await store.deleteCertificate("api", actor);
         await store.createCertificate(certificate("api"), actor);
         expect((await store.createVersion("api", "upload", materials[2], actor)).version).toBe(3);
@@ -240,9 +233,7 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
 
     describe("history", () => {
       it("appends who did what, from which version to which, including rollbacks", async () => {
-        await store.createCertificate(certificate("api"), actor);
-        await store.createVersion("api", "upload", materials[0], actor);
-        await store.createVersion("api", "upload", materials[1], actor);
+        await apiWithVersions(2);
         await store.deploy("api", "production", 2, actor);
         await store.deploy("api", "production", 1, actor);
         await store.undeploy("api", "production", actor);
