@@ -91,7 +91,9 @@ describe("certificate lifecycle through the Pulumi CLI", () => {
     expect(await previewSteps()).toEqual([]);
   });
 
-  it("state holds both private keys only encrypted", async () => {
+  it("state holds both private keys only encrypted, also after a refresh", async () => {
+    await workspace.pulumiOk(["refresh", "--yes", "--skip-preview"]);
+    expect(await previewSteps()).toEqual([]);
     const exported = (await workspace.pulumiOk(["stack", "export"])).stdout;
     const revealed = (await workspace.pulumiOk(["stack", "export", "--show-secrets"])).stdout;
     expect(exported).not.toContain("PRIVATE KEY");

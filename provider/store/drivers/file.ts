@@ -102,6 +102,8 @@ class FileStore implements Store {
         createdAt: now,
         updatedAt: now,
       };
+      // A delete killed half-way may have left its moved-aside versions behind; they are gone.
+      await removeDeletedVersionDirectories(path.dirname(this.versionsDirectory(certificate.name)));
       await fs.mkdir(this.versionsDirectory(certificate.name), { recursive: true });
       await this.writeCertificateFile(record);
       await this.appendHistory(actor, "certificate.create", certificate.name);
@@ -145,10 +147,9 @@ class FileStore implements Store {
       const current = await this.requireCertificate(name);
       await this.refuseWhileDeployed(name, undefined);
       const versions = this.versionsDirectory(name);
-      const aside = `${versions}.deleted.${randomBytes(6).toString("hex")}`;
-      await fs.rename(versions, aside).catch(ignoreMissing);
+      await fs.rename(versions, `${versions}.deleted.${randomBytes(6).toString("hex")}`).catch(ignoreMissing);
       await this.writeCertificateFile({ ...current, format: STORE_FORMAT, deletedAt: new Date().toISOString() });
-      await fs.rm(aside, { recursive: true, force: true });
+      await removeDeletedVersionDirectories(path.dirname(versions));
       await this.appendHistory(actor, "certificate.delete", name, { fromVersion: current.lastVersion || undefined });
     });
   }
@@ -432,6 +433,12 @@ async function removeAbandonedStaging(versionsDirectory: string, entries: string
   // Left by a process killed while writing a version (we hold the lock, so none is in progress).
   for (const entry of entries.filter((name) => name.startsWith(".staging-") || name.startsWith(".deleted-"))) {
     await fs.rm(path.join(versionsDirectory, entry), { recursive: true, force: true });
+  }
+}
+
+async function removeDeletedVersionDirectories(certificateDirectory: string): Promise<void> {
+  for (const entry of (await listDirectory(certificateDirectory)).filter((name) => name.startsWith("versions.deleted."))) {
+    await fs.rm(path.join(certificateDirectory, entry), { recursive: true, force: true });
   }
 }
 
