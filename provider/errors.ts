@@ -10,10 +10,28 @@ export const ERROR_CODES = {
   PEM_MALFORMED: "text is not PEM, or a PEM block is truncated or of the wrong type",
   PEM_TOO_LARGE: "a PEM input is larger than certstage accepts",
   CERTIFICATE_UNPARSEABLE: "a certificate is PEM but not a valid X.509 certificate",
-  PRIVATE_KEY_UNPARSEABLE: "a private key cannot be read",
+  PRIVATE_KEY_UNPARSEABLE: "a private key cannot be read (damaged, or the passphrase is wrong)",
+  PRIVATE_KEY_ENCRYPTED: "the private key is encrypted and no passphrase was given",
+  PRIVATE_KEY_MISSING: "a server certificate version needs its private key",
   KEY_MISMATCH: "the private key does not belong to the certificate",
+  KEY_TOO_WEAK: "the key is smaller than certstage allows (RSA below 2048 bits)",
+  KEY_ALGORITHM_NOT_ALLOWED: "the key's algorithm or curve is not allowed (RSA >= 2048, ECDSA P-256 or P-384)",
+  CERTIFICATE_EXPIRED: "the certificate's notAfter is in the past",
+  CERTIFICATE_NOT_YET_VALID: "the certificate's notBefore is in the future",
+  DOMAIN_NOT_COVERED: "a declared domain is not covered by the certificate's subjectAltName",
+  CA_TYPE_MISMATCH: "a CA certificate given for a server certificate, or the reverse",
+  CHAIN_BROKEN: "the chain does not lead from the certificate to its issuers",
+  CHAIN_SIGNATURE_INVALID: "a certificate in the chain is not signed by the next one",
+  CHAIN_DUPLICATE: "the same certificate appears twice in the chain",
+  ACKNOWLEDGE_INVALID: "an acknowledged code is not a warning, so it cannot be acknowledged",
   ENVIRONMENT_UNKNOWN: "the environment is not configured for this stack",
   CONFIG_INVALID: "a certstage stack configuration value is invalid",
+
+  // Warnings: they fail `check` too, unless the resource lists them in `acknowledge`.
+  CHAIN_ORDER: "the chain is not leaf-first; acknowledged, it is stored leaf-first",
+  CHAIN_INCLUDES_ROOT: "the chain includes the self-signed root, which clients already hold",
+  LIFETIME_TOO_LONG: "the certificate is valid for more than 397 days, which browsers refuse",
+  SANS_REMOVED: "names served in production would no longer be covered",
 
   // Store invariants.
   CERTIFICATE_NOT_FOUND: "the certificate does not exist in the store",
@@ -25,6 +43,14 @@ export const ERROR_CODES = {
   STORE_CORRUPT: "a store file is unreadable",
   STORE_DRIVER_UNKNOWN: "the configured store driver does not exist",
 } as const;
+
+/** Codes that a resource may accept by listing them in its `acknowledge` input. */
+export const WARNING_CODES = ["CHAIN_ORDER", "CHAIN_INCLUDES_ROOT", "LIFETIME_TOO_LONG", "SANS_REMOVED"] as const;
+export type WarningCode = (typeof WARNING_CODES)[number];
+
+export function isWarningCode(code: string): code is WarningCode {
+  return (WARNING_CODES as readonly string[]).includes(code);
+}
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 

@@ -22,9 +22,9 @@ export function parsePrivateKeyPem(text: string, field: string, passphrase?: str
   const encrypted =
     blocks[0].label === "ENCRYPTED PRIVATE KEY" || blocks[0].headers.some(([name, value]) => name === "Proc-Type" && value.includes("ENCRYPTED"));
   if (encrypted && passphrase === undefined) {
-    throw new CertstageError("PRIVATE_KEY_UNPARSEABLE", "the private key is encrypted and no passphrase was given", {
+    throw new CertstageError("PRIVATE_KEY_ENCRYPTED", "the private key is encrypted and no passphrase was given", {
       field,
-      fix: "set the passphrase input as a secret, or decrypt the key with `openssl pkey -in key.pem -out plain.pem`",
+      fix: "set the `passphrase` input (it is stored as a secret), or decrypt the key with `openssl pkey -in key.pem -out plain.pem`",
     });
   }
   try {

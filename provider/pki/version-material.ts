@@ -1,40 +1,62 @@
 /**
- * Turns the PEM inputs of a version into the files certstage stores, collecting every problem at
- * once so that a preview reports all of them together instead of one per run.
+ * Turns the PEM inputs of a version into its parts (leaf, key, chain in order) and then into the
+ * files certstage stores, collecting every structural problem at once so a preview reports all of
+ * them together instead of one per run.
  */
+import type { KeyObject } from "node:crypto";
 import { CertstageError, isCertstageError } from "../errors";
 import { CertificateFacts, parseCertificateChainPem, parseCertificatePem, ParsedCertificate } from "./certificate";
+import { analyseChain, ChainAnalysis } from "./chain";
+import { publicJwk, PublicJwk } from "./jwk";
 import { keyMatchesCertificate, parsePrivateKeyPem, toPkcs8Pem } from "./private-key";
 
 export interface UploadInput {
   readonly certificatePem: string;
-  readonly privateKeyPem: string;
+  /** Absent for CA certificates, whose key certstage does not need. */
+  readonly privateKeyPem?: string;
   readonly chainPem?: string;
+  /** For an encrypted private key. */
+  readonly passphrase?: string;
 }
 
 /** What a version directory holds, in canonical PEM. */
 export interface VersionMaterial {
   readonly certificatePem: string;
-  /** Intermediates, leaf-first order as given; empty string when there are none. */
+  /** Intermediates leaf-first; empty string when there are none. */
   readonly chainPem: string;
   /** Leaf followed by the chain: what a TLS server sends. */
   readonly fullchainPem: string;
-  /** Unencrypted PKCS#8. */
-  readonly privateKeyPem: string;
+  /** Unencrypted PKCS#8; absent for a CA certificate uploaded without its key. */
+  readonly privateKeyPem?: string;
+  /** The CSR of a generated version. */
+  readonly csrPem?: string;
   readonly facts: CertificateFacts;
   readonly chainFingerprints: string[];
+  readonly jwk: PublicJwk;
+}
+
+export interface VersionParts {
+  readonly leaf: ParsedCertificate;
+  readonly key?: KeyObject;
+  readonly chain: ChainAnalysis;
+}
+
+/** Input field names for messages, e.g. `upload.certificatePem`. */
+export interface FieldNames {
+  readonly certificate: string;
+  readonly privateKey: string;
+  readonly chain: string;
 }
 
 export type Inspection<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: CertstageError[] };
 
-/** The fields names used in messages, relative to the resource's inputs. */
-const FIELDS = {
-  certificate: "upload.certificatePem",
-  privateKey: "upload.privateKeyPem",
-  chain: "upload.chainPem",
-} as const;
+export const UPLOAD_FIELDS: FieldNames = { certificate: "upload.certificatePem", privateKey: "upload.privateKeyPem", chain: "upload.chainPem" };
 
-export function inspectUpload(input: UploadInput): Inspection<VersionMaterial> {
+/**
+ * Parses certificate, key and chain, orders the chain and proves the key belongs to the
+ * certificate. Chain problems are left in `chain.problems` for the policies to report.
+ */
+export function parseVersionParts(input: UploadInput, fields: FieldNames): Inspection<VersionParts> {
   const problems: CertstageError[] = [];
   const attempt = <T>(parse: () => T): T | undefined => {
     try {
@@ -46,34 +68,49 @@ export function inspectUpload(input: UploadInput): Inspection<VersionMaterial> {
     }
   };
 
-  const leaf = attempt(() => parseCertificatePem(input.certificatePem, FIELDS.certificate));
-  const key = attempt(() => parsePrivateKeyPem(input.privateKeyPem, FIELDS.privateKey));
-  const chain = attempt(() => parseCertificateChainPem(input.chainPem, FIELDS.chain));
+  const leaf = attempt(() => parseCertificatePem(input.certificatePem, fields.certificate));
+  const key = input.privateKeyPem === undefined ? undefined : attempt(() => parsePrivateKeyPem(input.privateKeyPem as string, fields.privateKey, input.passphrase));
+  const chainCertificates = attempt(() => parseCertificateChainPem(input.chainPem, fields.chain));
 
-  if (leaf && key && !keyMatchesCertificate(key, leaf.x509)) {
-    problems.push(
-      new CertstageError(
-        "KEY_MISMATCH",
-        `the private key does not belong to the certificate (certificate public key sha256 ${leaf.facts.publicKeySha256.slice(0, 16)}…)`,
-        {
-          field: FIELDS.privateKey,
-          fix: "pass the key that was used to create this certificate's CSR; compare `openssl x509 -noout -pubkey` with `openssl pkey -pubout`",
-        },
-      ),
-    );
+  if (leaf && key) {
+    const mismatch = keyMismatch(leaf, key, fields.privateKey, "the private key does not belong to the certificate");
+    if (mismatch) problems.push(mismatch);
   }
-  if (problems.length > 0 || !leaf || !key || !chain) return { ok: false, problems };
-  return { ok: true, value: assemble(leaf, toPkcs8Pem(key), chain) };
+  if (problems.length > 0 || !leaf || !chainCertificates) return { ok: false, problems };
+  return { ok: true, value: { leaf, key, chain: analyseChain(leaf, chainCertificates, fields.chain) } };
 }
 
-function assemble(leaf: ParsedCertificate, privateKeyPem: string, chain: ParsedCertificate[]): VersionMaterial {
-  const chainPem = chain.map((certificate) => certificate.pem).join("");
+/** A KEY_MISMATCH error when `key` is not the private half of `leaf`'s public key. */
+export function keyMismatch(leaf: ParsedCertificate, key: KeyObject, field: string, problem: string): CertstageError | undefined {
+  if (keyMatchesCertificate(key, leaf.x509)) return undefined;
+  return new CertstageError("KEY_MISMATCH", `${problem} (certificate public key sha256 ${leaf.facts.publicKeySha256.slice(0, 16)}…)`, {
+    field,
+    fix: "pass the key that was used to create this certificate's CSR; compare `openssl x509 -noout -pubkey` with `openssl pkey -pubout`",
+  });
+}
+
+/** The stored form of a version: canonical PEM, chain leaf-first, key as PKCS#8. */
+export function assembleMaterial(parts: VersionParts, extra: { readonly csrPem?: string } = {}): VersionMaterial {
+  const chainPem = parts.chain.ordered.map((certificate) => certificate.pem).join("");
   return {
-    certificatePem: leaf.pem,
+    certificatePem: parts.leaf.pem,
     chainPem,
-    fullchainPem: leaf.pem + chainPem,
-    privateKeyPem,
-    facts: leaf.facts,
-    chainFingerprints: chain.map((certificate) => certificate.facts.fingerprintSha256),
+    fullchainPem: parts.leaf.pem + chainPem,
+    ...(parts.key ? { privateKeyPem: toPkcs8Pem(parts.key) } : {}),
+    ...(extra.csrPem ? { csrPem: extra.csrPem } : {}),
+    facts: parts.leaf.facts,
+    chainFingerprints: parts.chain.ordered.map((certificate) => certificate.facts.fingerprintSha256),
+    jwk: publicJwk(parts.leaf.x509, parts.chain.ordered.map((certificate) => certificate.x509)),
   };
+}
+
+/**
+ * The structural check of an uploaded server version: everything parses, the key matches, the
+ * chain has no broken link. Policy (dates, names, key strength, warnings) is `validation/`'s.
+ */
+export function inspectUpload(input: UploadInput): Inspection<VersionMaterial> {
+  const parsed = parseVersionParts(input, UPLOAD_FIELDS);
+  if (!parsed.ok) return parsed;
+  if (parsed.value.chain.problems.length > 0) return { ok: false, problems: parsed.value.chain.problems };
+  return { ok: true, value: assembleMaterial(parsed.value) };
 }

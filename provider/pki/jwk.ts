@@ -1,0 +1,49 @@
+/**
+ * A version's public key as a JSON Web Key (RFC 7517), so services that verify signatures made
+ * with the certificate's key (JWT, webhooks) can follow its rotation from a JWKS.
+ */
+import { createHash, X509Certificate } from "node:crypto";
+
+export interface PublicJwk {
+  readonly kty: string;
+  /** RFC 7638 thumbprint: stable for the key, whatever certificate carries it. */
+  readonly kid: string;
+  readonly alg?: string;
+  readonly n?: string;
+  readonly e?: string;
+  readonly crv?: string;
+  readonly x?: string;
+  readonly y?: string;
+  /** Leaf first, then the chain; standard base64 DER (RFC 7517 §4.7). */
+  readonly x5c: string[];
+  readonly "x5t#S256": string;
+}
+
+/** The members RFC 7638 §3.2 hashes, per key type, in lexicographic order. */
+const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = {
+  RSA: ["e", "kty", "n"],
+  EC: ["crv", "kty", "x", "y"],
+  OKP: ["crv", "kty", "x"],
+};
+
+export function jwkThumbprint(jwk: Record<string, unknown>): string {
+  const members = THUMBPRINT_MEMBERS[String(jwk.kty)];
+  if (!members) throw new Error(`certstage: no RFC 7638 thumbprint for key type ${String(jwk.kty)}`);
+  const canonical = `{${members.map((member) => `${JSON.stringify(member)}:${JSON.stringify(jwk[member])}`).join(",")}}`;
+  return createHash("sha256").update(canonical).digest("base64url");
+}
+
+const ALGORITHMS: Record<string, string> = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" };
+
+export function publicJwk(leaf: X509Certificate, chain: readonly X509Certificate[]): PublicJwk {
+  const key = leaf.publicKey.export({ format: "jwk" }) as Record<string, string>;
+  const alg = key.kty === "RSA" ? "RS256" : ALGORITHMS[key.crv];
+  return {
+    ...key,
+    kty: key.kty,
+    kid: jwkThumbprint(key),
+    ...(alg ? { alg } : {}),
+    x5c: [leaf, ...chain].map((certificate) => certificate.raw.toString("base64")),
+    "x5t#S256": createHash("sha256").update(leaf.raw).digest("base64url"),
+  };
+}
