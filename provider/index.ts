@@ -6,8 +6,11 @@
  *   new EnvironmentDeployment("api-production", { version: v, environment: "production" });
  */
 export { Certificate, CertificateArgs } from "./resources/certificate";
-export { CertificateVersion, CertificateVersionArgs, UploadArgs } from "./resources/certificate-version";
+export { CertificateVersion, CertificateVersionArgs, GenerateArgs, SignedArgs, UploadArgs } from "./resources/certificate-version";
 export { EnvironmentDeployment, EnvironmentDeploymentArgs } from "./resources/environment-deployment";
-export { CertstageError, ERROR_CODES, ErrorCode } from "./errors";
+export { CertstageError, ERROR_CODES, ErrorCode, WARNING_CODES, WarningCode } from "./errors";
+export { KEY_ALGORITHMS, KeyAlgorithm } from "./pki/key-generation";
+export type { SubjectInput } from "./pki/certificate-request";
+export type { PublicJwk } from "./pki/jwk";
 export type { CertificateType } from "./store/store";
 export { projectDirectory } from "./resources/project-directory";

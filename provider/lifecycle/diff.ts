@@ -66,16 +66,18 @@ export const CERTIFICATE_RULES: readonly FieldRule[] = [
 ];
 
 /**
- * CertificateVersion: versions are immutable, so every change is a new version. Certificates
- * are compared by content (DER fingerprints), so re-encoding the same certificate, or the same
- * key in another PEM format, is not a change. The key needs no rule of its own: `check` proves
- * it matches the certificate, so a different key always comes with a different certificate.
+ * CertificateVersion: versions are immutable, so a change of what a version is made from is a new
+ * version. `contentDigest` identifies that content per method (for uploads: the DER fingerprints
+ * of certificate and chain, so re-encoding the same certificate, or the same key in another PEM
+ * format, is not a change; the key needs no rule, as `check` proves it matches the certificate).
+ * `domains` and `acknowledge` only steer validation: they change in place.
  */
 export const CERTIFICATE_VERSION_RULES: readonly FieldRule[] = [
   { field: "certificate", onChange: "replace" },
   { field: "method", onChange: "replace" },
-  { field: "fingerprintSha256", onChange: "replace" },
-  { field: "chainFingerprints", onChange: "replace" },
+  { field: "contentDigest", onChange: "replace" },
+  { field: "domains", onChange: "update" },
+  { field: "acknowledge", onChange: "update" },
 ];
 
 /** EnvironmentDeployment: a new version is an in-place atomic swap; a new target is a new deployment. */

@@ -1,43 +1,81 @@
 /**
- * `CertificateVersion`: one immutable, numbered version of a certificate. Any change of its
- * inputs is a replacement, which saves the next version number; the replaced version stays in
- * the store (so an environment can be rolled back to it) and deleting it is refused while an
- * environment serves it.
+ * `CertificateVersion`: one immutable, numbered version of a certificate, made by one method:
+ * `upload` (issued elsewhere), `generate` (new key + CSR + placeholder) or `signed` (the CA's
+ * answer to an earlier version's CSR, reusing its key).
+ *
+ * Any change of what the version is made from is a replacement, which saves the next version
+ * number; the replaced version stays in the store (environments can be rolled back to it) and
+ * deleting it is refused while an environment serves it. `domains` and `acknowledge` only steer
+ * validation and change in place.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CertstageError } from "../errors";
-import { CERTIFICATE_VERSION_RULES, decideDiff, known, Planned, unknown } from "../lifecycle/diff";
-import { inspectUpload, UploadInput, VersionMaterial } from "../pki/version-material";
-import type { VersionRecord } from "../store";
+import { CertstageError, WarningCode } from "../errors";
+import { CERTIFICATE_VERSION_RULES, decideDiff, known, unknown } from "../lifecycle/diff";
+import type { SubjectInput } from "../pki/certificate-request";
+import type { KeyAlgorithm } from "../pki/key-generation";
+import type { VersionMaterial } from "../pki/version-material";
+import type { CertificateType, VersionRecord } from "../store";
 import { stillDeployed } from "../store/store-errors";
+import { checkAcknowledgements } from "../validation/certificate-policy";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { sharedDynamicProvider } from "./dynamic-provider";
-import { checkResult, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
+import { checkResult, HandlerContext, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
+import { generateMethod } from "./version-methods/generate";
+import { digestOf, MethodContext, VersionInputs, VersionMethodHandler } from "./version-methods/method";
+import { signedMethod } from "./version-methods/signed";
+import { uploadMethod } from "./version-methods/upload";
 
 export interface UploadArgs {
   readonly certificatePem: pulumi.Input<string>;
-  /** Always stored as a secret, whether or not you pass a secret. */
-  readonly privateKeyPem: pulumi.Input<string>;
-  /** Intermediates, leaf-most first. */
+  /** Required for server certificates; always stored as a secret. */
+  readonly privateKeyPem?: pulumi.Input<string>;
+  /** Intermediates; given in another order they are refused unless CHAIN_ORDER is acknowledged. */
+  readonly chainPem?: pulumi.Input<string>;
+  /** For an encrypted private key; stored as a secret. */
+  readonly passphrase?: pulumi.Input<string>;
+}
+
+export interface GenerateArgs {
+  readonly keyAlgorithm: pulumi.Input<KeyAlgorithm>;
+  readonly subject: pulumi.Input<SubjectInput>;
+  /** DNS names and IP addresses the certificate is for. */
+  readonly sans: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+export interface SignedArgs {
+  /** The version whose key the CA certified: a `CertificateVersion` of the same certificate, or its number. */
+  readonly keyFromVersion: CertificateVersion | pulumi.Input<number>;
+  readonly certificatePem: pulumi.Input<string>;
   readonly chainPem?: pulumi.Input<string>;
 }
 
 export interface CertificateVersionArgs {
   /** The certificate (a `Certificate` resource or its name). */
   readonly certificate: Certificate | pulumi.Input<string>;
-  /** Method `upload`: a certificate issued elsewhere, with its key and chain. */
-  readonly upload: pulumi.Input<UploadArgs>;
+  /** Exactly one of `upload`, `generate`, `signed`. */
+  readonly upload?: pulumi.Input<UploadArgs>;
+  readonly generate?: pulumi.Input<GenerateArgs>;
+  readonly signed?: pulumi.Input<SignedArgs>;
+  /** Names the certificate must cover; checked at preview. */
+  readonly domains?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Warning codes accepted for this version (errors cannot be acknowledged). */
+  readonly acknowledge?: pulumi.Input<pulumi.Input<WarningCode>[]>;
 }
 
 /** Outputs that carry key material; Pulumi encrypts them in state and hides them in output. */
 const SECRET_OUTPUTS = ["privateKeyPem"];
 
+const OUTPUT_NAMES = [
+  "version", "method", "serial", "subject", "issuer", "sans", "notBefore", "notAfter", "keyAlgorithm", "fingerprintSha256",
+  "chainFingerprints", "certificatePem", "chainPem", "fullchainPem", "privateKeyPem", "csrPem", "jwk", "contentDigest",
+] as const;
+
 export class CertificateVersion extends pulumi.dynamic.Resource {
   declare readonly certificate: pulumi.Output<string>;
   /** The version number: 1, 2, 3… per certificate. */
   declare readonly version: pulumi.Output<number>;
-  declare readonly method: pulumi.Output<string>;
+  declare readonly method: pulumi.Output<"upload" | "generate" | "signed">;
   declare readonly serial: pulumi.Output<string>;
   declare readonly subject: pulumi.Output<string>;
   declare readonly issuer: pulumi.Output<string>;
@@ -50,36 +88,27 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
   declare readonly certificatePem: pulumi.Output<string>;
   declare readonly chainPem: pulumi.Output<string>;
   declare readonly fullchainPem: pulumi.Output<string>;
-  /** Secret. */
+  /** Secret; empty for a CA certificate saved without its key. */
   declare readonly privateKeyPem: pulumi.Output<string>;
+  /** The CSR to send to a CA (`generate` versions; empty otherwise). */
+  declare readonly csrPem: pulumi.Output<string>;
+  /** The public key as a JWK (RFC 7517): `kid` is its RFC 7638 thumbprint, `x5c` the chain. */
+  declare readonly jwk: pulumi.Output<Record<string, unknown>>;
 
   constructor(resourceName: string, args: CertificateVersionArgs, opts?: pulumi.CustomResourceOptions) {
-    const upload = pulumi.output(args.upload);
+    const outputs = Object.fromEntries(OUTPUT_NAMES.map((name) => [name, undefined]));
     super(
       sharedDynamicProvider("CertificateVersion"),
       resourceName,
       {
         certificate: args.certificate instanceof Certificate ? args.certificate.name : args.certificate,
-        upload: {
-          certificatePem: upload.certificatePem,
-          privateKeyPem: pulumi.secret(upload.privateKeyPem),
-          chainPem: upload.chainPem,
-        },
-        version: undefined,
-        method: undefined,
-        serial: undefined,
-        subject: undefined,
-        issuer: undefined,
-        sans: undefined,
-        notBefore: undefined,
-        notAfter: undefined,
-        keyAlgorithm: undefined,
-        fingerprintSha256: undefined,
-        chainFingerprints: undefined,
-        certificatePem: undefined,
-        chainPem: undefined,
-        fullchainPem: undefined,
-        privateKeyPem: undefined,
+        certificateType: args.certificate instanceof Certificate ? args.certificate.typeInput : undefined,
+        upload: args.upload === undefined ? undefined : secretUpload(args.upload),
+        generate: args.generate,
+        signed: args.signed === undefined ? undefined : resolveKeyFromVersion(args.signed),
+        domains: args.domains,
+        acknowledge: args.acknowledge,
+        ...outputs,
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: SECRET_OUTPUTS }),
       "certstage",
@@ -88,9 +117,44 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
   }
 }
 
-interface VersionInputs {
-  certificate: string;
-  upload: UploadInput;
+/**
+ * The whole upload is one secret: it holds the key and passphrase, and Pulumi's Node SDK tracks
+ * secrecy per top-level input anyway. Fields left undefined are dropped rather than sent as null.
+ */
+function secretUpload(upload: pulumi.Input<UploadArgs>) {
+  return pulumi.secret(pulumi.output(upload).apply((unwrapped) => withoutUndefined(unwrapped)));
+}
+
+/** `keyFromVersion` may be a CertificateVersion: use its number, keeping the dependency on it. */
+function resolveKeyFromVersion(signed: pulumi.Input<SignedArgs>): pulumi.Input<object> {
+  if (pulumi.Output.isInstance(signed) || signed instanceof Promise) return signed as pulumi.Input<object>;
+  const plain = signed as SignedArgs;
+  return withoutUndefined({ ...plain, keyFromVersion: plain.keyFromVersion instanceof CertificateVersion ? plain.keyFromVersion.version : plain.keyFromVersion });
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
+}
+
+const METHODS: Record<"upload" | "generate" | "signed", VersionMethodHandler> = { upload: uploadMethod, generate: generateMethod, signed: signedMethod };
+
+function chosenMethod(inputs: VersionInputs): VersionMethodHandler | CertstageError {
+  const given = (["upload", "generate", "signed"] as const).filter((name) => inputs[name] !== undefined);
+  if (given.length === 1) return METHODS[given[0]];
+  return new CertstageError("INPUT_SCHEMA", given.length === 0 ? "no method given" : `${given.join(" and ")} given together`, {
+    field: "upload|generate|signed",
+    fix: "set exactly one of `upload`, `generate` or `signed`",
+  });
+}
+
+/** What the store says about the certificate: its type and the names production serves. */
+async function methodContext(inputs: VersionInputs, { store }: HandlerContext): Promise<MethodContext> {
+  const certificate = isUnknown(inputs.certificate) ? undefined : await store.getCertificate(inputs.certificate);
+  const declared = inputs.certificateType !== undefined && !isUnknown(inputs.certificateType) ? inputs.certificateType : undefined;
+  const certificateType: CertificateType | undefined = declared ?? certificate?.type ?? (isUnknown(inputs.certificate) ? undefined : "server");
+  const production = certificate ? await store.getDeployment(certificate.name, "production") : undefined;
+  const productionVersion = production ? await store.getVersion(production.certificate, production.version) : undefined;
+  return { inputs, store, certificateType, productionSans: productionVersion?.sans, now: new Date() };
 }
 
 /** `<certificate>/<version>`, e.g. `api/2`. */
@@ -103,7 +167,7 @@ function parseVersionId(id: string): { certificate: string; version: number } {
   return { certificate: id.slice(0, slash), version: Number(id.slice(slash + 1)) };
 }
 
-function outputsOf(record: VersionRecord, material: Pick<VersionMaterial, "certificatePem" | "chainPem" | "fullchainPem" | "privateKeyPem">) {
+function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<VersionMaterial, "certificatePem" | "chainPem" | "fullchainPem" | "privateKeyPem" | "csrPem">, contentDigest: string) {
   return {
     certificate: record.certificate,
     version: record.version,
@@ -120,73 +184,73 @@ function outputsOf(record: VersionRecord, material: Pick<VersionMaterial, "certi
     certificatePem: material.certificatePem,
     chainPem: material.chainPem,
     fullchainPem: material.fullchainPem,
-    privateKeyPem: material.privateKeyPem,
+    privateKeyPem: material.privateKeyPem ?? "",
+    csrPem: material.csrPem ?? "",
+    jwk: record.jwk,
+    contentDigest,
+    domains: inputs.domains ?? [],
+    acknowledge: inputs.acknowledge ?? [],
   };
 }
 
-/** Validates an upload whose values are all known; unknown values are judged at `up`. */
-function inspectKnownUpload(upload: UploadInput): CertstageError[] {
-  if (isUnknown(upload)) return [];
-  const inspection = inspectUpload(upload);
-  return inspection.ok ? [] : inspection.problems;
-}
-
-function materialOrThrow(upload: UploadInput): VersionMaterial {
-  const inspection = inspectUpload(upload);
-  if (!inspection.ok) {
-    // `check` already reported these at preview; they can only reach here if inputs changed since.
-    throw inspection.problems[0];
-  }
-  return inspection.value;
-}
-
 export const certificateVersionHandler: ResourceHandler = {
-  async check(_olds, news) {
-    const inputs = withoutProvider(news);
+  async check(_olds, news, context) {
+    const inputs = withoutProvider(news) as VersionInputs;
     const problems = validateAgainstSchema("certificate-version", inputs, isUnknown);
-    if (problems.length === 0) problems.push(...inspectKnownUpload((inputs as VersionInputs).upload));
-    return checkResult(news, problems);
+    if (problems.length > 0) return checkResult(news, problems);
+    const method = chosenMethod(inputs);
+    if (method instanceof CertstageError) return checkResult(news, [method]);
+    problems.push(...checkAcknowledgements(isUnknown(inputs.acknowledge) ? [] : (inputs.acknowledge ?? [])));
+    const examination = await method.examine(await methodContext(inputs, context));
+    problems.push(...examination.problems);
+    // The facts of the version to be, beside the inputs: Pulumi diffs old outputs against these,
+    // so `preview --diff` shows the new subject, names, issuer, serial, expiry and fingerprint.
+    // Only known values: `check` also runs at `up`, where the engine refuses unknown ones.
+    const preview = Object.fromEntries(Object.entries(examination.preview).flatMap(([field, value]) => (value?.known ? [[field, value.value]] : [])));
+    const digest = examination.contentDigest.known ? { contentDigest: examination.contentDigest.value } : {};
+    return checkResult({ ...news, method: method.method, ...preview, ...digest }, problems);
   },
 
   async diff(_id, olds, news) {
-    const inputs = news as VersionInputs;
-    let fingerprint: Planned<string> = unknown;
-    let chain: Planned<string[]> = unknown;
-    if (!isUnknown(inputs.upload)) {
-      const inspection = inspectUpload(inputs.upload);
-      if (inspection.ok) {
-        fingerprint = known(inspection.value.facts.fingerprintSha256);
-        chain = known(inspection.value.chainFingerprints);
-      }
-    }
-    const decision = decideDiff(CERTIFICATE_VERSION_RULES, olds, {
+    const inputs = news as VersionInputs & { method?: string; contentDigest?: string };
+    // Versions saved before contentDigest existed were uploads: derive theirs the same way.
+    const previous = olds.contentDigest ? olds : { ...olds, contentDigest: digestOf({ method: "upload", leaf: olds.fingerprintSha256, chain: olds.chainFingerprints }) };
+    const decision = decideDiff(CERTIFICATE_VERSION_RULES, previous, {
       certificate: planned(inputs.certificate),
-      method: known("upload"),
-      fingerprintSha256: fingerprint,
-      chainFingerprints: chain,
+      method: planned(inputs.method),
+      // `check` adds the digest whenever the content is known, so a missing one is not known yet.
+      contentDigest: inputs.contentDigest === undefined ? unknown : known(inputs.contentDigest),
+      domains: planned(inputs.domains ?? []),
+      acknowledge: planned(inputs.acknowledge ?? []),
     });
-    // Name input properties, not derived ones, so the preview points at what the user changed.
-    const replaces = [...new Set(decision.replaces.map((field) => (field === "fingerprintSha256" || field === "chainFingerprints" ? "upload" : field)))];
+    // Name the method input that changed, not the derived digest.
+    const replaces = [...new Set(decision.replaces.map((field) => (field === "contentDigest" ? (inputs.method ?? "upload") : field)))];
     return { changes: decision.changed, replaces };
   },
 
-  async create(inputs, { store, actor }) {
-    const { certificate, upload } = inputs as VersionInputs;
-    const material = materialOrThrow(upload);
-    const record = await store.createVersion(certificate, "upload", material, actor);
-    return { id: versionId(record), outs: outputsOf(record, material) };
+  async create(news, context) {
+    const inputs = news as VersionInputs;
+    const method = chosenMethod(inputs);
+    if (method instanceof CertstageError) throw method;
+    const methodInputs = await methodContext(inputs, context);
+    const examination = await method.examine(methodInputs);
+    const material = await method.materialize(methodInputs);
+    const record = await context.store.createVersion(inputs.certificate, method.method, material, context.actor);
+    const contentDigest = examination.contentDigest.known ? examination.contentDigest.value : "";
+    return { id: versionId(record), outs: outputsOf(inputs, record, material, contentDigest) };
   },
 
   async read(id, props, { store }) {
     const { certificate, version } = parseVersionId(id);
     const record = (await store.getCertificate(certificate)) ? await store.getVersion(certificate, version) : undefined;
     if (!record) return {};
-    return { id, props: { ...props, ...outputsOf(record, await store.readVersionFiles(certificate, version)) } };
+    const files = await store.readVersionFiles(certificate, version);
+    return { id, props: { ...props, ...outputsOf(props as VersionInputs, record, files, props.contentDigest ?? "") } };
   },
 
-  async update() {
-    // Unreachable: every change of a version's inputs is a replacement (see diff).
-    throw new Error("certstage: a CertificateVersion is immutable and is never updated in place");
+  async update(_id, olds, news) {
+    // Only `domains` and `acknowledge` change in place (see diff); the version itself is untouched.
+    return { outs: { ...olds, domains: news.domains ?? [], acknowledge: news.acknowledge ?? [] } };
   },
 
   async delete(id, _props, { store }) {
@@ -197,3 +261,4 @@ export const certificateVersionHandler: ResourceHandler = {
     // The version's files stay in the store: versions are history, and rollbacks point at them.
   },
 };
+

@@ -5,7 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CERTIFICATE_RULES, decideDiff } from "../lifecycle/diff";
-import type { CertificateRecord, CertificateType } from "../store";
+import type { PublicJwk } from "../pki/jwk";
+import type { CertificateRecord, CertificateType, Store } from "../store";
 import { validateAgainstSchema } from "../validation/schema";
 import { sharedDynamicProvider } from "./dynamic-provider";
 import { checkResult, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
@@ -35,6 +36,14 @@ export class Certificate extends pulumi.dynamic.Resource {
   declare readonly description: pulumi.Output<string>;
   /** Highest version number issued, as of this resource's last create, update or refresh. */
   declare readonly latestVersion: pulumi.Output<number>;
+  /**
+   * Per environment, a JWKS (RFC 7517 §5) of the version it serves, as of this resource's last
+   * create, update or refresh. Services that must follow every swap read the store's
+   * `environments/<env>/<name>/jwk.json` instead, or an EnvironmentDeployment's `jwk`.
+   */
+  declare readonly jwks: pulumi.Output<Record<string, { keys: Record<string, unknown>[] }>>;
+  /** The declared type, known at preview (outputs are not): versions are checked against it. */
+  readonly typeInput: pulumi.Input<CertificateType>;
 
   constructor(resourceName: string, args: CertificateArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -49,11 +58,13 @@ export class Certificate extends pulumi.dynamic.Resource {
         description: args.description,
         certificateId: undefined,
         latestVersion: undefined,
+        jwks: undefined,
       },
       opts,
       "certstage",
       "Certificate",
     );
+    this.typeInput = args.type ?? "server";
   }
 }
 
@@ -78,8 +89,18 @@ function desiredState(inputs: CertificateInputs) {
   };
 }
 
-function outputsOf(record: CertificateRecord) {
+async function jwksOf(name: string, store: Store) {
+  const jwks: Record<string, { keys: PublicJwk[] }> = {};
+  for (const deployment of await store.listDeployments(name)) {
+    const version = await store.getVersion(name, deployment.version);
+    if (version) jwks[deployment.environment] = { keys: [version.jwk] };
+  }
+  return jwks;
+}
+
+async function outputsOf(record: CertificateRecord, store: Store) {
   return {
+    jwks: await jwksOf(record.name, store),
     name: record.name,
     certificateId: record.name,
     displayName: record.displayName,
@@ -113,13 +134,13 @@ export const certificateHandler: ResourceHandler = {
   async create(inputs, { store, actor }) {
     const desired = desiredState(inputs as CertificateInputs);
     const record = await store.createCertificate({ ...desired, owner: desired.owner ?? actor.principal }, actor);
-    return { id: record.name, outs: outputsOf(record) };
+    return { id: record.name, outs: await outputsOf(record, store) };
   },
 
   async read(id, props, { store }) {
     const record = await store.getCertificate(id);
     if (!record) return {}; // Gone from the store: refresh drops it from state.
-    return { id, props: { ...props, ...outputsOf(record) } };
+    return { id, props: { ...props, ...(await outputsOf(record, store)) } };
   },
 
   async update(id, _olds, news, { store, actor }) {
@@ -129,7 +150,7 @@ export const certificateHandler: ResourceHandler = {
       { displayName: desired.displayName, owner: desired.owner, shareWith: desired.shareWith, description: desired.description },
       actor,
     );
-    return { outs: outputsOf(record) };
+    return { outs: await outputsOf(record, store) };
   },
 
   async delete(id, _props, { store, actor }) {

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CertstageError } from "../errors";
 import { decideDiff, ENVIRONMENT_DEPLOYMENT_RULES } from "../lifecycle/diff";
-import type { DeploymentRecord } from "../store";
+import type { DeploymentRecord, Store } from "../store";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { CertificateVersion } from "./certificate-version";
@@ -29,6 +29,8 @@ export class EnvironmentDeployment extends pulumi.dynamic.Resource {
   declare readonly deployedAt: pulumi.Output<string>;
   /** `deployed`. */
   declare readonly status: pulumi.Output<string>;
+  /** The public key of the version served, as a JWK: it changes in the same run as the swap. */
+  declare readonly jwk: pulumi.Output<Record<string, unknown>>;
 
   constructor(resourceName: string, args: EnvironmentDeploymentArgs, opts?: pulumi.CustomResourceOptions) {
     const fromVersion = args.version instanceof CertificateVersion ? args.version : undefined;
@@ -50,6 +52,7 @@ export class EnvironmentDeployment extends pulumi.dynamic.Resource {
         deployedVersion: undefined,
         deployedAt: undefined,
         status: undefined,
+        jwk: undefined,
       },
       opts,
       "certstage",
@@ -64,7 +67,7 @@ interface DeploymentInputs {
   version: number;
 }
 
-function outputsOf(inputs: DeploymentInputs, record: DeploymentRecord) {
+async function outputsOf(inputs: DeploymentInputs, record: DeploymentRecord, store: Store) {
   return {
     certificate: record.certificate,
     environment: record.environment,
@@ -72,6 +75,7 @@ function outputsOf(inputs: DeploymentInputs, record: DeploymentRecord) {
     deployedVersion: record.version,
     deployedAt: record.deployedAt,
     status: "deployed",
+    jwk: (await store.getVersion(record.certificate, record.version))?.jwk ?? {},
   };
 }
 
@@ -128,7 +132,7 @@ export const environmentDeploymentHandler: ResourceHandler = {
   async create(inputs, { store, actor }) {
     const { certificate, environment, version } = inputs as DeploymentInputs;
     const record = await store.deploy(certificate, environment, version, actor);
-    return { id: `${environment}/${certificate}`, outs: outputsOf(inputs as DeploymentInputs, record) };
+    return { id: `${environment}/${certificate}`, outs: await outputsOf(inputs as DeploymentInputs, record, store) };
   },
 
   async read(id, props, { store }) {
@@ -136,13 +140,13 @@ export const environmentDeploymentHandler: ResourceHandler = {
     const record = (await store.getCertificate(certificate)) ? await store.getDeployment(certificate, environment) : undefined;
     if (!record) return {}; // Undeployed outside Pulumi: refresh drops it, the next `up` deploys again.
     // The live version goes into `version` too, so the next preview shows a swap back to the program's version.
-    return { id, props: { ...props, version: record.version, deployedVersion: record.version, deployedAt: record.deployedAt } };
+    return { id, props: { ...props, ...(await outputsOf(props as DeploymentInputs, record, store)), version: record.version } };
   },
 
   async update(_id, _olds, news, { store, actor }) {
     const { certificate, environment, version } = news as DeploymentInputs;
     const record = await store.deploy(certificate, environment, version, actor);
-    return { outs: outputsOf(news as DeploymentInputs, record) };
+    return { outs: await outputsOf(news as DeploymentInputs, record, store) };
   },
 
   async delete(id, _props, { store, actor }) {

@@ -10,6 +10,7 @@
  * 4. Version numbers strictly increase per certificate and are never reused, even after deletion.
  */
 import type { CertificateFacts } from "../pki/certificate";
+import type { PublicJwk } from "../pki/jwk";
 import type { VersionMaterial } from "../pki/version-material";
 
 export type CertificateType = "server" | "ca";
@@ -39,6 +40,7 @@ export interface VersionRecord extends CertificateFacts {
   readonly version: number;
   readonly method: VersionMethod;
   readonly chainFingerprints: string[];
+  readonly jwk: PublicJwk;
   readonly createdAt: string;
   readonly createdBy: string;
 }
@@ -48,7 +50,10 @@ export interface VersionFiles {
   readonly certificatePem: string;
   readonly chainPem: string;
   readonly fullchainPem: string;
-  readonly privateKeyPem: string;
+  /** Absent for a CA certificate saved without its key. */
+  readonly privateKeyPem?: string;
+  /** Generated versions only. */
+  readonly csrPem?: string;
 }
 
 export interface DeploymentRecord {

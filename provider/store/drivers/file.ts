@@ -2,7 +2,8 @@
  * The embedded store: a directory whose layout is a contract, because web servers read it.
  *
  *   <root>/certificates/<name>/certificate.json
- *   <root>/certificates/<name>/versions/<n>/{cert.pem,chain.pem,fullchain.pem,privkey.pem,version.json}
+ *   <root>/certificates/<name>/versions/<n>/{cert.pem,chain.pem,fullchain.pem,privkey.pem,jwk.json,version.json}
+ *                                               (+ csr.pem for generated versions)
  *   <root>/environments/<environment>/<name>  -> ../../certificates/<name>/versions/<n>
  *   <root>/history.jsonl
  *   <root>/tasks/
@@ -55,7 +56,12 @@ export const VERSION_FILES = {
   certificate: "cert.pem",
   chain: "chain.pem",
   fullchain: "fullchain.pem",
+  /** Absent for a CA certificate uploaded without its key. */
   privateKey: "privkey.pem",
+  /** Only for generated versions: the request to send to a CA. */
+  csr: "csr.pem",
+  /** The public key as a JWK (RFC 7517); through an environment link it follows every rotation. */
+  jwk: "jwk.json",
   metadata: "version.json",
 } as const;
 
@@ -171,6 +177,7 @@ class FileStore implements Store {
         method,
         ...material.facts,
         chainFingerprints: material.chainFingerprints,
+        jwk: material.jwk,
         createdAt: new Date().toISOString(),
         createdBy: actor.principal,
       };
@@ -180,7 +187,9 @@ class FileStore implements Store {
         await writeFileDurably(path.join(staging, VERSION_FILES.certificate), material.certificatePem);
         await writeFileDurably(path.join(staging, VERSION_FILES.chain), material.chainPem);
         await writeFileDurably(path.join(staging, VERSION_FILES.fullchain), material.fullchainPem);
-        await writeFileDurably(path.join(staging, VERSION_FILES.privateKey), material.privateKeyPem, 0o600);
+        if (material.privateKeyPem !== undefined) await writeFileDurably(path.join(staging, VERSION_FILES.privateKey), material.privateKeyPem, 0o600);
+        if (material.csrPem !== undefined) await writeFileDurably(path.join(staging, VERSION_FILES.csr), material.csrPem);
+        await writeFileDurably(path.join(staging, VERSION_FILES.jwk), `${JSON.stringify(material.jwk, null, 2)}\n`);
         await writeFileDurably(path.join(staging, VERSION_FILES.metadata), `${JSON.stringify({ format: STORE_FORMAT, ...record }, null, 2)}\n`);
         await fsyncDirectory(staging);
         const target = this.versionDirectory(certificate, version);
@@ -226,11 +235,15 @@ class FileStore implements Store {
     if (!(await this.getVersion(certificate, version))) throw versionNotFound(certificate, version);
     const directory = this.versionDirectory(certificate, version);
     const read = (name: string) => fs.readFile(path.join(directory, name), "utf8");
+    const readIfPresent = (name: string) => read(name).catch((error) => (ignoreMissing(error), undefined));
+    const privateKeyPem = await readIfPresent(VERSION_FILES.privateKey);
+    const csrPem = await readIfPresent(VERSION_FILES.csr);
     return {
       certificatePem: await read(VERSION_FILES.certificate),
       chainPem: await read(VERSION_FILES.chain),
       fullchainPem: await read(VERSION_FILES.fullchain),
-      privateKeyPem: await read(VERSION_FILES.privateKey),
+      ...(privateKeyPem !== undefined ? { privateKeyPem } : {}),
+      ...(csrPem !== undefined ? { csrPem } : {}),
     };
   }
 
