@@ -77,10 +77,13 @@ describe("CertificateVersion", () => {
 
   it("diff: new content replaces (pointing at `upload`), re-encoded content does not", async () => {
     const { id, outs } = await createCertificateWithVersion();
+    // The engine diffs what `check` returned, so go through check as it does.
+    const checked = async (inputs: Record<string, unknown>) => (await versions.check({}, inputs)).inputs;
     const reencoded = { ...upload(v1), certificatePem: v1.certificatePem.replace(/\n/g, "\r\n") };
-    expect(await versions.diff(id, outs, { certificate: "api", upload: reencoded })).toEqual({ changes: false, replaces: [] });
-    expect(await versions.diff(id, outs, { certificate: "api", upload: upload(v2) })).toEqual({ changes: true, replaces: ["upload"] });
-    expect(await versions.diff(id, outs, { certificate: "api", upload: { ...upload(v1), certificatePem: UNKNOWN_INPUT } })).toEqual({ changes: true, replaces: ["upload"] });
+    expect(await versions.diff(id, outs, await checked({ certificate: "api", upload: reencoded }))).toEqual({ changes: false, replaces: [] });
+    expect(await versions.diff(id, outs, await checked({ certificate: "api", upload: upload(v2) }))).toEqual({ changes: true, replaces: ["upload"] });
+    expect(await versions.diff(id, outs, await checked({ certificate: "api", upload: { ...upload(v1), certificatePem: UNKNOWN_INPUT } }))).toEqual({ changes: true, replaces: ["upload"] });
+    expect(await versions.diff(id, outs, await checked({ certificate: "api", upload: upload(v1), acknowledge: ["CHAIN_INCLUDES_ROOT"] }))).toEqual({ changes: true, replaces: [] });
   });
 
   it("delete is refused while deployed, naming the environment, and keeps the files afterwards", async () => {

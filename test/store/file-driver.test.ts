@@ -70,7 +70,8 @@ describe("file driver specifics", () => {
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readlinkSync(link)).toBe(path.join("..", "..", "certificates", "api", "versions", "2"));
     const version = path.join(root, "certificates", "api", "versions", "2");
-    expect(readdirSync(version).sort()).toEqual(["cert.pem", "chain.pem", "fullchain.pem", "privkey.pem", "version.json"]);
+    expect(readdirSync(version).sort()).toEqual(["cert.pem", "chain.pem", "fullchain.pem", "jwk.json", "privkey.pem", "version.json"]);
+    expect(JSON.parse(readFileSync(path.join(link, "jwk.json"), "utf8")).kid).toBe((await store.getVersion("api", 2))?.jwk.kid);
     expect(lstatSync(path.join(version, "privkey.pem")).mode & 0o777).toBe(0o600);
     expect(readFileSync(path.join(link, "fullchain.pem"), "utf8")).toBe(readFileSync(path.join(version, "cert.pem"), "utf8") + readFileSync(path.join(version, "chain.pem"), "utf8"));
     expect(JSON.parse(readFileSync(path.join(root, "certificates", "api", "certificate.json"), "utf8")).lastVersion).toBe(2);

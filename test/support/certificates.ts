@@ -40,3 +40,40 @@ export function temporaryDirectory(prefix: string): string {
 export function openssl(args: string[], input?: string): string {
   return execFileSync("openssl", args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
 }
+
+export interface TestChain {
+  /** Root first: root, intermediate 1, …, intermediate n. */
+  readonly authorities: string[];
+  readonly leafPem: string;
+  readonly leafKeyPem: string;
+}
+
+/**
+ * root -> `intermediates` CAs -> leaf, made with OpenSSL in `directory`; for chain-order tests.
+ */
+export function makeTestChain(directory: string, intermediates: number, dnsName = "api.example.test"): TestChain {
+  const run = (args: string[]) => execFileSync("openssl", args, { cwd: directory, stdio: ["ignore", "pipe", "pipe"] });
+  const caExtensions = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n";
+  require("node:fs").writeFileSync(path.join(directory, "ca.ext"), caExtensions);
+  require("node:fs").writeFileSync(
+    path.join(directory, "leaf.ext"),
+    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:${dnsName}\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n`,
+  );
+  const newKey = (name: string) => run(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`]);
+  newKey("ca0");
+  run(["req", "-x509", "-new", "-key", "ca0.key", "-subj", "/CN=chain test root", "-days", "3650", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", "ca0.pem"]);
+  for (let level = 1; level <= intermediates; level += 1) {
+    newKey(`ca${level}`);
+    run(["req", "-new", "-key", `ca${level}.key`, "-subj", `/CN=chain test intermediate ${level}`, "-out", `ca${level}.csr`]);
+    run(["x509", "-req", "-in", `ca${level}.csr`, "-CA", `ca${level - 1}.pem`, "-CAkey", `ca${level - 1}.key`, "-CAcreateserial", "-days", "1825", "-extfile", "ca.ext", "-out", `ca${level}.pem`]);
+  }
+  newKey("leaf");
+  run(["req", "-new", "-key", "leaf.key", "-subj", `/CN=${dnsName}`, "-out", "leaf.csr"]);
+  run(["x509", "-req", "-in", "leaf.csr", "-CA", `ca${intermediates}.pem`, "-CAkey", `ca${intermediates}.key`, "-CAcreateserial", "-days", "90", "-extfile", "leaf.ext", "-out", "leaf.pem"]);
+  const read = (file: string) => readFileSync(path.join(directory, file), "utf8");
+  return {
+    authorities: Array.from({ length: intermediates + 1 }, (_, level) => read(`ca${level}.pem`)),
+    leafPem: read("leaf.pem"),
+    leafKeyPem: read("leaf.key"),
+  };
+}

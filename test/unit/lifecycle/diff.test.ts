@@ -10,7 +10,7 @@ import {
 } from "../../../provider/lifecycle/diff";
 
 const deployment = { certificate: "api", environment: "production", version: 1 };
-const version = { certificate: "api", method: "upload", fingerprintSha256: "AA", chainFingerprints: ["BB"] };
+const version = { certificate: "api", method: "upload", contentDigest: "AA", domains: [], acknowledge: [] };
 const certificate = { name: "api", type: "server", displayName: "API", owner: "team-a", shareWith: [], description: "" };
 
 describe("EnvironmentDeployment diff", () => {
@@ -28,15 +28,16 @@ describe("EnvironmentDeployment diff", () => {
 
 describe("CertificateVersion diff", () => {
   it.each([
-    ["same content", { certificate: known("api"), method: known("upload"), fingerprintSha256: known("AA"), chainFingerprints: known(["BB"]) }, []],
-    ["a new certificate", { certificate: known("api"), method: known("upload"), fingerprintSha256: known("CC"), chainFingerprints: known(["BB"]) }, ["fingerprintSha256"]],
-    ["a new chain", { certificate: known("api"), method: known("upload"), fingerprintSha256: known("AA"), chainFingerprints: known(["BB", "DD"]) }, ["chainFingerprints"]],
-    ["content not yet known", { certificate: known("api"), method: known("upload"), fingerprintSha256: unknown, chainFingerprints: unknown }, ["fingerprintSha256", "chainFingerprints"]],
-    ["another certificate", { certificate: known("web"), method: known("upload"), fingerprintSha256: known("AA"), chainFingerprints: known(["BB"]) }, ["certificate"]],
-  ])("%s replaces %j", (_name, desired, replaces) => {
+    ["same content", { certificate: known("api"), method: known("upload"), contentDigest: known("AA"), domains: known([]), acknowledge: known([]) }, { replaces: [], changed: [] }],
+    ["new content", { certificate: known("api"), method: known("upload"), contentDigest: known("CC"), domains: known([]), acknowledge: known([]) }, { replaces: ["contentDigest"], changed: ["contentDigest"] }],
+    ["content not yet known", { certificate: known("api"), method: known("upload"), contentDigest: unknown, domains: known([]), acknowledge: known([]) }, { replaces: ["contentDigest"], changed: ["contentDigest"] }],
+    ["another method", { certificate: known("api"), method: known("generate"), contentDigest: known("AA"), domains: known([]), acknowledge: known([]) }, { replaces: ["method"], changed: ["method"] }],
+    ["another certificate", { certificate: known("web"), method: known("upload"), contentDigest: known("AA"), domains: known([]), acknowledge: known([]) }, { replaces: ["certificate"], changed: ["certificate"] }],
+    ["acknowledging a warning changes in place", { certificate: known("api"), method: known("upload"), contentDigest: known("AA"), domains: known([]), acknowledge: known(["CHAIN_INCLUDES_ROOT"]) }, { replaces: [], changed: ["acknowledge"] }],
+    ["declaring domains changes in place", { certificate: known("api"), method: known("upload"), contentDigest: known("AA"), domains: known(["api.test"]), acknowledge: known([]) }, { replaces: [], changed: ["domains"] }],
+  ])("%s", (_name, desired, expected) => {
     const decision = decideDiff(CERTIFICATE_VERSION_RULES, version, desired);
-    expect(decision.replaces).toEqual(replaces);
-    expect(decision.changed).toBe(replaces.length > 0);
+    expect({ replaces: decision.replaces, changed: decision.changedFields }).toEqual(expected);
   });
 });
 

@@ -32,7 +32,7 @@ describe("parsePrivateKeyPem", () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toContain("[PRIVATE_KEY_UNPARSEABLE]");
+    expect(message).toContain("[PRIVATE_KEY_ENCRYPTED]");
     expect(message).toContain("no passphrase");
     expect(message).not.toContain(encrypted.split("\n")[1]);
   });

@@ -12,12 +12,12 @@ describe("input schemas", () => {
   });
 
   it("reports every problem at once with the field path", () => {
-    const problems = validateAgainstSchema("certificate-version", { certificate: "API!", upload: { certificatePem: "x", keyPem: "y" } }, isUnknown);
+    const problems = validateAgainstSchema("certificate-version", { certificate: "API!", upload: { keyPem: "y" } }, isUnknown);
     expect(codesAndFields(problems)).toEqual(
       expect.arrayContaining([
         ["NAME_INVALID", "certificate"],
         ["INPUT_SCHEMA", "upload.keyPem"],
-        ["INPUT_SCHEMA", "upload.privateKeyPem"],
+        ["INPUT_SCHEMA", "upload.certificatePem"],
       ]),
     );
     expect(problems).toHaveLength(3);
