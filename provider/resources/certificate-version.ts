@@ -208,7 +208,8 @@ export const certificateVersionHandler: ResourceHandler = {
     // Only known values: `check` also runs at `up`, where the engine refuses unknown ones.
     const preview = Object.fromEntries(Object.entries(examination.preview).flatMap(([field, value]) => (value?.known ? [[field, value.value]] : [])));
     const digest = examination.contentDigest.known ? { contentDigest: examination.contentDigest.value } : {};
-    return checkResult({ ...news, method: method.method, ...preview, ...digest }, problems);
+    const defaults = { domains: inputs.domains ?? [], acknowledge: inputs.acknowledge ?? [] };
+    return checkResult({ ...news, ...defaults, method: method.method, ...preview, ...digest }, problems);
   },
 
   async diff(_id, olds, news) {

@@ -1,0 +1,150 @@
+/**
+ * Shared helpers for the benchmarks: statistics over samples, timing of in-process work and of
+ * child processes, memory snapshots and markdown tables. Only Node's standard library is used, so
+ * the benchmarks measure certstage and OpenSSL, not a benchmarking framework.
+ */
+"use strict";
+
+const { spawnSync } = require("node:child_process");
+const { performance } = require("node:perf_hooks");
+const v8 = require("node:v8");
+const vm = require("node:vm");
+
+/** A garbage collector we can call without asking for `node --expose-gc`, so deltas are not GC noise. */
+const collectGarbage = (() => {
+  if (typeof global.gc === "function") return global.gc;
+  v8.setFlagsFromString("--expose-gc");
+  return vm.runInNewContext("gc");
+})();
+
+/** The p-th percentile (0..100) of already sorted numbers, by nearest rank. */
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+/** Median (mean of the two middle values for an even count), p90, min and max of samples in ms. */
+function summarize(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  return {
+    iterations: sorted.length,
+    median,
+    p90: percentile(sorted, 90),
+    min: sorted[0],
+    max: sorted[sorted.length - 1],
+  };
+}
+
+/** Runs `work` (sync or async) `warmup` times untimed, then `iterations` times timed; returns ms samples. */
+async function timeInProcess(work, { warmup, iterations }) {
+  for (let i = 0; i < warmup; i++) await work();
+  const samples = [];
+  for (let i = 0; i < iterations; i++) {
+    const start = performance.now();
+    await work();
+    samples.push(performance.now() - start);
+  }
+  return samples;
+}
+
+/**
+ * Wall-clock time of one child process from spawn to exit, in ms. Output is captured (not shown),
+ * and a non-zero exit fails the benchmark: a failing peer must not look fast.
+ */
+function timeChildProcess(command, args, options = {}) {
+  const start = performance.now();
+  const result = spawnSync(command, args, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024, ...options });
+  const elapsed = performance.now() - start;
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(" ")} exited with ${result.status}: ${result.stderr.trim()}`);
+  }
+  return { elapsed, stdout: result.stdout };
+}
+
+/** Spawns the command `warmup` times untimed, then `iterations` times timed; returns ms samples. */
+function timeChildProcesses(command, args, { warmup, iterations, check, ...options }) {
+  for (let i = 0; i < warmup; i++) timeChildProcess(command, args, options);
+  const samples = [];
+  for (let i = 0; i < iterations; i++) {
+    const { elapsed, stdout } = timeChildProcess(command, args, options);
+    if (check) check(stdout);
+    samples.push(elapsed);
+  }
+  return samples;
+}
+
+/** The bare cost of starting a process that does nothing useful: subtract it from openssl rows. */
+function measureOpensslProcessStart({ warmup = 3, iterations = 30 } = {}) {
+  return summarize(timeChildProcesses("openssl", ["version"], { warmup, iterations }));
+}
+
+/** Memory of this process in bytes, after a full collection so that deltas mean retained memory. */
+function memorySnapshot() {
+  collectGarbage();
+  const { rss, heapUsed, external } = process.memoryUsage();
+  return { rss, heapUsed, external };
+}
+
+/** Growth between two snapshots in MiB, formatted with a sign. */
+function memoryDelta(before, after) {
+  const mib = (bytes) => (bytes / (1024 * 1024)).toFixed(1);
+  const signed = (bytes) => {
+    const text = mib(bytes);
+    return Number(text) < 0 ? text : `+${text.replace(/^-/, "")}`; // -0.0 reads as +0.0
+  };
+  return {
+    rss: signed(after.rss - before.rss),
+    heapUsed: signed(after.heapUsed - before.heapUsed),
+    external: signed(after.external - before.external),
+  };
+}
+
+/** Milliseconds with precision that suits the size: 0.0123, 1.23, 123. */
+function formatMs(ms) {
+  if (!Number.isFinite(ms)) return "n/a";
+  if (ms < 0.1) return ms.toFixed(4);
+  if (ms < 10) return ms.toFixed(2);
+  if (ms < 100) return ms.toFixed(1);
+  return ms.toFixed(0);
+}
+
+/** The timing columns every benchmark table shares. */
+const TIMING_HEADERS = ["iterations", "median ms", "p90 ms", "min ms", "max ms"];
+
+function timingCells(stats) {
+  return [String(stats.iterations), formatMs(stats.median), formatMs(stats.p90), formatMs(stats.min), formatMs(stats.max)];
+}
+
+/** A GitHub-flavoured markdown table; cells are escaped so a `|` never breaks the layout. */
+function markdownTable(headers, rows) {
+  const escape = (cell) => String(cell).replace(/\|/g, "\\|");
+  const line = (cells) => `| ${cells.map(escape).join(" | ")} |`;
+  return [line(headers), line(headers.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+/** The same table aligned in plain text for the terminal. */
+function textTable(headers, rows) {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => String(row[column]).length)));
+  const line = (cells) => cells.map((cell, column) => String(cell).padEnd(widths[column])).join("  ");
+  return [line(headers), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
+}
+
+module.exports = {
+  percentile,
+  summarize,
+  timeInProcess,
+  timeChildProcess,
+  timeChildProcesses,
+  measureOpensslProcessStart,
+  memorySnapshot,
+  memoryDelta,
+  formatMs,
+  TIMING_HEADERS,
+  timingCells,
+  markdownTable,
+  textTable,
+};
