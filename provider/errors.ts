@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   CHAIN_DUPLICATE: "the same certificate appears twice in the chain",
   ACKNOWLEDGE_INVALID: "an acknowledged code is not a warning, so it cannot be acknowledged",
   ENVIRONMENT_UNKNOWN: "the environment is not configured for this stack",
+  RENEWAL_WINDOW_INVALID: "the renewal window can never be satisfied or is not a window",
   CONFIG_INVALID: "a certstage stack configuration value is invalid",
 
   // Warnings: they fail `check` too, unless the resource lists them in `acknowledge`.
