@@ -24,6 +24,19 @@ export default defineConfig({
           globalSetup: ["test/build-once.ts", "test/e2e/global-setup.ts"],
         },
       },
+      {
+        extends: true,
+        test: {
+          name: "acme",
+          include: ["test/acme/**/*.test.ts"],
+          testTimeout: 120_000,
+          // Hooks start real ACME servers; global setup builds Pebble first on a cold machine.
+          hookTimeout: 600_000,
+          // Each file starts its own ACME servers; running files one at a time keeps two cores free for them.
+          fileParallelism: false,
+          globalSetup: ["test/build-once.ts", "test/acme/global-setup.ts"],
+        },
+      },
     ],
   },
 });
