@@ -34,6 +34,10 @@ export const ERROR_CODES = {
   LIFETIME_TOO_LONG: "the certificate is valid for more than 397 days, which browsers refuse",
   SANS_REMOVED: "names served in production would no longer be covered",
 
+  // ACME.
+  CHALLENGE_FAILED: "a challenge could not be presented, or the CA could not validate it",
+  ACME_FAILED: "the ACME CA refused or failed the order; its problem document says why",
+
   // Store invariants.
   CERTIFICATE_NOT_FOUND: "the certificate does not exist in the store",
   CERTIFICATE_EXISTS: "a certificate of that name already exists in the store",

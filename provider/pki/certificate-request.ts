@@ -45,6 +45,29 @@ function subjectName(subject: SubjectInput) {
   return attributes.filter(([, value]) => value !== undefined && value !== "").map(([type, value]) => ({ [type]: [value as string] }));
 }
 
+/** The generated-key algorithm a key is (for choosing its signature algorithm). */
+export function keyAlgorithmOf(key: KeyObject): KeyAlgorithm {
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === "rsa") return `RSA-${details.modulusLength}` as KeyAlgorithm;
+  if (key.asymmetricKeyType === "ec" && details.namedCurve === "secp384r1") return "ECDSA-P384";
+  if (key.asymmetricKeyType === "ec" && details.namedCurve === "prime256v1") return "ECDSA-P256";
+  throw new Error(`certstage: cannot make a CSR for a ${key.asymmetricKeyType} key`);
+}
+
+/** A CSR (PEM) for `sans`, its CN the first name, signed with `privateKey`. */
+export async function createCertificateRequest(privateKey: KeyObject, sans: readonly string[], subject: SubjectInput = { commonName: sans[0] }): Promise<string> {
+  const x509 = require("@peculiar/x509") as typeof import("@peculiar/x509");
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const { import: importAlgorithm, sign } = signingAlgorithm(keyAlgorithmOf(privateKey));
+  const keys = {
+    privateKey: await webcrypto.subtle.importKey("pkcs8", privateKey.export({ type: "pkcs8", format: "der" }), importAlgorithm, false, ["sign"]),
+    publicKey: await webcrypto.subtle.importKey("spki", createPublicKey(privateKey).export({ type: "spki", format: "der" }), importAlgorithm, true, ["verify"]),
+  };
+  const alternativeNames = new x509.SubjectAlternativeNameExtension(sans.map((value) => ({ type: isIP(value) ? "ip" : "dns", value })));
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: new x509.Name(subjectName(subject)), keys, signingAlgorithm: sign, extensions: [alternativeNames] });
+  return csr.toString("pem");
+}
+
 export async function createRequestAndPlaceholder(
   privateKey: KeyObject,
   algorithm: KeyAlgorithm,
