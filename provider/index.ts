@@ -8,6 +8,7 @@
 export { Certificate, CertificateArgs } from "./resources/certificate";
 export { CertificateVersion, CertificateVersionArgs, GenerateArgs, SignedArgs, UploadArgs } from "./resources/certificate-version";
 export { EnvironmentDeployment, EnvironmentDeploymentArgs } from "./resources/environment-deployment";
+export { AcmeRenewal, AcmeRenewalArgs, ChallengeArgs } from "./resources/acme-renewal";
 export { CertstageError, ERROR_CODES, ErrorCode, WARNING_CODES, WarningCode } from "./errors";
 export { KEY_ALGORITHMS, KeyAlgorithm } from "./pki/key-generation";
 export type { SubjectInput } from "./pki/certificate-request";

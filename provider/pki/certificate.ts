@@ -93,8 +93,9 @@ export function parseSubjectAltName(rendered: string | undefined): string[] {
 export function describeCertificate(x509: X509Certificate): CertificateFacts {
   return {
     serial: x509.serialNumber.toLowerCase(),
-    subject: x509.subject.split("\n").join(", "),
-    issuer: x509.issuer.split("\n").join(", "),
+    // ACME CAs may issue with an empty subject (names live in the SAN only): Node gives undefined.
+    subject: (x509.subject ?? "").split("\n").join(", "),
+    issuer: (x509.issuer ?? "").split("\n").join(", "),
     sans: parseSubjectAltName(x509.subjectAltName),
     notBefore: new Date(x509.validFrom).toISOString(),
     notAfter: new Date(x509.validTo).toISOString(),

@@ -11,7 +11,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 
-export type ResourceKind = "Certificate" | "CertificateVersion" | "EnvironmentDeployment";
+export type ResourceKind = "Certificate" | "CertificateVersion" | "EnvironmentDeployment" | "AcmeRenewal";
 
 /** What `runtime.ts` exports; typed loosely here because this file must not import it. */
 interface ProviderRuntime {

@@ -4,6 +4,7 @@
  *   certstage:store         where the store is (default `.certstage` in the Pulumi project directory)
  *   certstage:principal     who acts, recorded in history (default CERTSTAGE_PRINCIPAL or user@host)
  *   certstage:environments  environment names, a JSON list (default ["staging","production"])
+ *   certstage:acmeAccountKey  ACME account key, PEM (set it as a secret); default: made once, kept in the store
  */
 import * as os from "node:os";
 import { CertstageError } from "../errors";
@@ -16,6 +17,8 @@ export interface ProviderSettings {
   readonly baseDirectory: string;
   readonly principal: string;
   readonly environments: string[];
+  /** The ACME account key (PEM) from `certstage:acmeAccountKey` (a secret); else one is kept in the store. */
+  readonly acmeAccountKeyPem?: string;
 }
 
 export const DEFAULT_ENVIRONMENTS = ["staging", "production"];
@@ -32,6 +35,7 @@ export function readProviderSettings(
     baseDirectory,
     principal: config("certstage:principal") ?? environment.CERTSTAGE_PRINCIPAL ?? defaultPrincipal(),
     environments: parseEnvironments(config("certstage:environments")),
+    acmeAccountKeyPem: config("certstage:acmeAccountKey"),
   };
 }
 

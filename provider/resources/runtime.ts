@@ -6,6 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { isCertstageError } from "../errors";
 import { openStore, Store } from "../store";
+import { acmeRenewalHandler } from "./acme-renewal";
 import { certificateHandler } from "./certificate";
 import { certificateVersionHandler } from "./certificate-version";
 import type { ResourceKind } from "./dynamic-provider";
@@ -17,6 +18,7 @@ const HANDLERS: Record<ResourceKind, ResourceHandler> = {
   Certificate: certificateHandler,
   CertificateVersion: certificateVersionHandler,
   EnvironmentDeployment: environmentDeploymentHandler,
+  AcmeRenewal: acmeRenewalHandler,
 };
 
 let settings: ProviderSettings | undefined;

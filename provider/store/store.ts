@@ -90,6 +90,25 @@ export interface HistoryFilter {
   readonly environment?: string;
 }
 
+/** An ACME account certstage created (RFC 8555 §7.3); its key is secret. */
+export interface AcmeAccount {
+  readonly directoryUrl: string;
+  readonly accountKeyPem: string;
+  readonly accountUrl?: string;
+}
+
+/** What the AcmeRenewal of a certificate issued last, and when the CA wants it renewed. */
+export interface AcmeRenewalRecord {
+  readonly certificate: string;
+  readonly version: number;
+  readonly directoryUrl: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  /** RFC 9773 certificate identifier, for renewalInfo and `replaces`. */
+  readonly ariCertificateId?: string;
+  readonly issuedAt: string;
+}
+
 /** Who performs a change; recorded in history. */
 export interface Actor {
   readonly principal: string;
@@ -124,6 +143,14 @@ export interface Store {
   listDeployments(certificate?: string): Promise<DeploymentRecord[]>;
 
   readHistory(filter?: HistoryFilter): Promise<HistoryEntry[]>;
+
+  /** The account for an ACME directory, if certstage created one. */
+  getAcmeAccount(directoryUrl: string): Promise<AcmeAccount | undefined>;
+  /** Saves an account; the key is written readable by the owner only. */
+  putAcmeAccount(account: AcmeAccount): Promise<void>;
+  getAcmeRenewal(certificate: string): Promise<AcmeRenewalRecord | undefined>;
+  putAcmeRenewal(record: AcmeRenewalRecord): Promise<void>;
+  deleteAcmeRenewal(certificate: string): Promise<void>;
   close(): Promise<void>;
 }
 

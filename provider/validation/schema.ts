@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { CertstageError } from "../errors";
 
-export type SchemaName = "certificate" | "certificate-version" | "environment-deployment";
+export type SchemaName = "certificate" | "certificate-version" | "environment-deployment" | "acme-renewal";
 
 const compiled = new Map<SchemaName, ValidateFunction>();
 

@@ -83,6 +83,14 @@ describe("file driver specifics", () => {
     expect(assertServedVersionsAreWhole(moved)).toBe(1);
   });
 
+  it("keeps ACME account keys readable by the owner only", async () => {
+    const { root, store } = await storeWithTwoVersions();
+    await store.putAcmeAccount({ directoryUrl: "https://ca.test/dir", accountKeyPem: materials[0].privateKeyPem! });
+    const accounts = path.join(root, "acme", "accounts");
+    const keyFile = readdirSync(accounts).find((entry) => entry.endsWith(".key.pem"))!;
+    expect(lstatSync(path.join(accounts, keyFile)).mode & 0o777).toBe(0o600);
+  });
+
   it("never hands out a number whose directory exists, even if certificate.json is rolled back", async () => {
     const { root, store } = await storeWithTwoVersions();
     const recordFile = path.join(root, "certificates", "api", "certificate.json");

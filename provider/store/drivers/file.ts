@@ -7,12 +7,14 @@
  *   <root>/environments/<environment>/<name>  -> ../../certificates/<name>/versions/<n>
  *   <root>/history.jsonl
  *   <root>/tasks/
+ *   <root>/acme/accounts/<sha256 of directory URL>.json + .key.pem (0600)
+ *   <root>/acme/renewals/<name>.json
  *
  * A version directory is assembled under a temporary name and renamed into place, so it appears
  * whole or not at all. A deployment is a symlink replaced by one rename(2), so nginx reading
  * `environments/production/api/fullchain.pem` always gets a complete version, old or new.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { CertstageError } from "../../errors";
@@ -28,6 +30,8 @@ import {
 import { withFileLock } from "../file-lock";
 import { stillDeployed, versionNotFound } from "../store-errors";
 import {
+  AcmeAccount,
+  AcmeRenewalRecord,
   Actor,
   CertificateChanges,
   CertificateRecord,
@@ -363,6 +367,50 @@ class FileStore implements Store {
 
   async close(): Promise<void> {
     // Nothing is held open between calls.
+  }
+
+  // ---- ACME --------------------------------------------------------------------------------
+
+  async getAcmeAccount(directoryUrl: string): Promise<AcmeAccount | undefined> {
+    const base = this.acmeAccountBase(directoryUrl);
+    const record = await readJson<{ directoryUrl: string; accountUrl?: string }>(`${base}.json`);
+    if (!record) return undefined;
+    const accountKeyPem = await fs.readFile(`${base}.key.pem`, "utf8");
+    return { directoryUrl: record.directoryUrl, accountUrl: record.accountUrl, accountKeyPem };
+  }
+
+  async putAcmeAccount(account: AcmeAccount): Promise<void> {
+    await this.locked(async () => {
+      const base = this.acmeAccountBase(account.directoryUrl);
+      await fs.mkdir(path.dirname(base), { recursive: true });
+      await replaceFileAtomically(`${base}.key.pem`, account.accountKeyPem, 0o600);
+      await replaceFileAtomically(`${base}.json`, `${JSON.stringify({ directoryUrl: account.directoryUrl, accountUrl: account.accountUrl }, null, 2)}\n`);
+    });
+  }
+
+  async getAcmeRenewal(certificate: string): Promise<AcmeRenewalRecord | undefined> {
+    assertName(certificate, "certificate");
+    return readJson<AcmeRenewalRecord>(path.join(this.root, "acme", "renewals", `${certificate}.json`));
+  }
+
+  async putAcmeRenewal(record: AcmeRenewalRecord): Promise<void> {
+    assertName(record.certificate, "certificate");
+    await this.locked(async () => {
+      const file = path.join(this.root, "acme", "renewals", `${record.certificate}.json`);
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await replaceFileAtomically(file, `${JSON.stringify(record, null, 2)}\n`);
+    });
+  }
+
+  async deleteAcmeRenewal(certificate: string): Promise<void> {
+    assertName(certificate, "certificate");
+    await this.locked(async () => {
+      await fs.rm(path.join(this.root, "acme", "renewals", `${certificate}.json`), { force: true });
+    });
+  }
+
+  private acmeAccountBase(directoryUrl: string): string {
+    return path.join(this.root, "acme", "accounts", createHash("sha256").update(directoryUrl).digest("hex").slice(0, 32));
   }
 
   // ---- internals ----------------------------------------------------------------------------

@@ -50,6 +50,7 @@ describe("input types and schemas agree", () => {
     ["CertificateVersion.signed", "provider/resources/certificate-version.ts", "SignedArgs", version.properties!.signed, {}],
     // `certificate` may be left out when `version` is a CertificateVersion: the wrapper sends it then.
     ["EnvironmentDeployment", "provider/resources/environment-deployment.ts", "EnvironmentDeploymentArgs", schema("environment-deployment"), { certificate: false }],
+    ["AcmeRenewal", "provider/resources/acme-renewal.ts", "AcmeRenewalArgs", schema("acme-renewal"), {}],
   ] as const)("%s", (_name, file, interfaceName, node, wrapperSupplied: Record<string, boolean>) => {
     const typed = interfaceShape(file, interfaceName);
     const schemaSide = schemaShape(node);

@@ -1,0 +1,335 @@
+/**
+ * `AcmeRenewal`: obtains certificates from an ACME CA and saves each as the next version of a
+ * Certificate. Its `version` output feeds EnvironmentDeployments, so one scheduled `pulumi up`
+ * renews and swaps staging and production.
+ *
+ * Renewal is decided at preview: `check` reads the last issued certificate from the store, asks the
+ * CA for its renewal window (ARI, RFC 9773) when it has one, and states the result in `renewal`.
+ * A due renewal is a replacement: the preview shows it with the new version and every deployment
+ * unknown, and `up` issues the certificate (sending ARI `replaces`), then the deployments swap.
+ * The replaced instance's delete never revokes; revoking is opt-in, on an explicit delete only.
+ */
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { fetchRenewalInfo, ariCertificateId } from "../acme/ari";
+import { resolveDirectoryUrl } from "../acme/directories";
+import { issueCertificate } from "../acme/issue";
+import { dns01HookSolver } from "../acme/solvers/dns01-hook";
+import { startHttp01Responder } from "../acme/solvers/http01-responder";
+import { webrootSolver } from "../acme/solvers/http01-webroot";
+import type { ChallengeSolver } from "../acme/solvers/solver";
+import { trustAcmeServerRoots } from "../acme/trust";
+import { now } from "../clock";
+import { CertstageError } from "../errors";
+import { decideDiff, known, sameValue } from "../lifecycle/diff";
+import { chooseRenewalTime, decideRenewal, parseDuration, RenewalWindow, windowProblems } from "../lifecycle/renewal";
+import { generatePrivateKey, KeyAlgorithm } from "../pki/key-generation";
+import { parsePrivateKeyPem } from "../pki/private-key";
+import { assembleMaterial, parseVersionParts } from "../pki/version-material";
+import type { AcmeRenewalRecord } from "../store";
+import { validateAgainstSchema } from "../validation/schema";
+import { Certificate } from "./certificate";
+import { sharedDynamicProvider } from "./dynamic-provider";
+import { checkResult, HandlerContext, isUnknown, planned, Props, ResourceHandler, withoutProvider } from "./handler";
+
+export type ChallengeArgs = { readonly type: "http-01"; readonly listen?: string; readonly webroot?: string } | { readonly type: "dns-01"; readonly hook: string[] };
+
+export interface AcmeRenewalArgs {
+  readonly certificate: Certificate | pulumi.Input<string>;
+  readonly domains: pulumi.Input<pulumi.Input<string>[]>;
+  /** `letsencrypt`, `letsencrypt-staging`, or the https URL of an ACME directory. */
+  readonly directory: pulumi.Input<string>;
+  /** Extra root to trust for the directory's HTTPS (a private ACME CA). */
+  readonly directoryCaPem?: pulumi.Input<string>;
+  readonly contact?: pulumi.Input<string>;
+  readonly acceptTermsOfService: pulumi.Input<boolean>;
+  /** Stored as a secret. */
+  readonly externalAccountBinding?: pulumi.Input<{ kid: pulumi.Input<string>; hmacKey: pulumi.Input<string> }>;
+  readonly challenge: pulumi.Input<ChallengeArgs>;
+  readonly keyAlgorithm?: pulumi.Input<KeyAlgorithm>;
+  /** `always` (default): a new key for every renewal; `reuse`: keep the key. */
+  readonly keyPolicy?: pulumi.Input<"always" | "reuse">;
+  /** Renew this long before expiry, e.g. `30d`; default a third of the lifetime (half when 10 days or less). */
+  readonly renewBefore?: pulumi.Input<string>;
+  readonly renewBeforePercent?: pulumi.Input<number>;
+  readonly profile?: pulumi.Input<string>;
+  readonly preferredChain?: pulumi.Input<string>;
+  readonly revokeOnDelete?: pulumi.Input<boolean>;
+}
+
+const OUTPUTS = ["version", "notBefore", "notAfter", "serial", "fingerprintSha256", "ariCertificateId", "renewal", "renewalDueAt", "accountUrl"] as const;
+
+export class AcmeRenewal extends pulumi.dynamic.Resource {
+  declare readonly certificate: pulumi.Output<string>;
+  /** The version issued last: feed it to EnvironmentDeployments. */
+  declare readonly version: pulumi.Output<number>;
+  declare readonly notBefore: pulumi.Output<string>;
+  declare readonly notAfter: pulumi.Output<string>;
+  declare readonly serial: pulumi.Output<string>;
+  declare readonly fingerprintSha256: pulumi.Output<string>;
+  /** When the next renewal is due. */
+  declare readonly renewalDueAt: pulumi.Output<string>;
+  /** `due at <time>`, or in a preview, `renewal due: …` with the reason. */
+  declare readonly renewal: pulumi.Output<string>;
+
+  constructor(resourceName: string, args: AcmeRenewalArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      sharedDynamicProvider("AcmeRenewal"),
+      resourceName,
+      {
+        ...args,
+        certificate: args.certificate instanceof Certificate ? args.certificate.name : args.certificate,
+        externalAccountBinding: args.externalAccountBinding === undefined ? undefined : pulumi.secret(args.externalAccountBinding),
+        ...Object.fromEntries(OUTPUTS.map((name) => [name, undefined])),
+      },
+      opts,
+      "certstage",
+      "AcmeRenewal",
+    );
+  }
+}
+
+interface RenewalInputs {
+  certificate: string;
+  domains: string[];
+  directory: string;
+  directoryCaPem?: string;
+  contact?: string;
+  acceptTermsOfService: boolean;
+  externalAccountBinding?: { kid: string; hmacKey: string };
+  challenge: ChallengeArgs;
+  keyAlgorithm?: KeyAlgorithm;
+  keyPolicy?: "always" | "reuse";
+  renewBefore?: string;
+  renewBeforePercent?: number;
+  profile?: string;
+  preferredChain?: string;
+  revokeOnDelete?: boolean;
+  renewal?: string;
+}
+
+/** Inputs whose change means a different certificate: issue a new one now. */
+const REISSUE_RULES = [
+  { field: "certificate", onChange: "replace" },
+  { field: "domains", onChange: "replace" },
+  { field: "directory", onChange: "replace" },
+  { field: "keyAlgorithm", onChange: "replace" },
+  { field: "profile", onChange: "replace" },
+] as const;
+
+/** Inputs that only change how the next issuance happens. */
+const SETTINGS = ["directoryCaPem", "contact", "acceptTermsOfService", "challenge", "keyPolicy", "renewBefore", "renewBeforePercent", "preferredChain", "revokeOnDelete", "externalAccountBinding"] as const;
+
+function windowOf(inputs: RenewalInputs): RenewalWindow {
+  return {
+    renewBeforeMs: inputs.renewBefore === undefined ? undefined : parseDuration(inputs.renewBefore),
+    renewBeforePercent: inputs.renewBeforePercent,
+  };
+}
+
+function challengeProblems(challenge: ChallengeArgs): CertstageError[] {
+  if (challenge.type === "dns-01") return [];
+  const ways = [challenge.listen, challenge.webroot].filter((way) => way !== undefined).length;
+  if (ways === 1) return [];
+  return [new CertstageError("INPUT_SCHEMA", "http-01 needs exactly one of `listen` and `webroot`", { field: "challenge", fix: "set `listen: \"0.0.0.0:80\"` for the built-in responder, or `webroot` for a web server's document root" })];
+}
+
+async function directoryDocument(directoryUrl: string): Promise<{ renewalInfo?: string }> {
+  const acme = require("acme-client") as typeof import("acme-client");
+  return (await acme.axios.get(directoryUrl)).data as { renewalInfo?: string };
+}
+
+/**
+ * A time inside the CA's window, fixed by the certificate: spread across a fleet like a random
+ * draw (RFC 9773 §4.2), yet the same on every preview and every machine without storing anything.
+ */
+function ariTimeFor(certificateId: string, window: { start: string; end: string }): string {
+  const draw = createHash("sha256").update(certificateId).digest().readUInt32BE(0) / 2 ** 32;
+  return chooseRenewalTime(window, draw);
+}
+
+interface RenewalStatus {
+  readonly due: boolean;
+  readonly renewal: string;
+  readonly dueAt: string;
+}
+
+/** Where the certificate last issued stands, asking the CA's ARI when it has one. */
+async function renewalStatus(record: AcmeRenewalRecord, inputs: RenewalInputs, directoryUrl: string): Promise<RenewalStatus> {
+  let ariRenewalTime: string | undefined;
+  try {
+    const info = await fetchRenewalInfo((await directoryDocument(directoryUrl)).renewalInfo, record.ariCertificateId);
+    if (info && record.ariCertificateId) ariRenewalTime = ariTimeFor(record.ariCertificateId, info.suggestedWindow);
+  } catch {
+    // The CA is unreachable or its ARI is broken: the window the user set still decides.
+  }
+  const decision = decideRenewal({ notBefore: record.notBefore, notAfter: record.notAfter, window: windowOf(inputs), ariRenewalTime, now: now() });
+  return { due: decision.due, renewal: decision.due ? decision.reason : `due at ${decision.dueAt}`, dueAt: decision.dueAt };
+}
+
+async function solverFor(challenge: ChallengeArgs): Promise<ChallengeSolver> {
+  if (challenge.type === "dns-01") return dns01HookSolver({ command: challenge.hook });
+  if (challenge.webroot !== undefined) return webrootSolver(challenge.webroot);
+  return startHttp01Responder(challenge.listen as string);
+}
+
+async function accountKeyFor(directoryUrl: string, { store, settings }: HandlerContext): Promise<{ pem: string; url?: string }> {
+  if (settings.acmeAccountKeyPem) return { pem: settings.acmeAccountKeyPem, url: (await store.getAcmeAccount(directoryUrl))?.accountUrl };
+  const existing = await store.getAcmeAccount(directoryUrl);
+  if (existing) return { pem: existing.accountKeyPem, url: existing.accountUrl };
+  const pem = (await generatePrivateKey("ECDSA-P256")).export({ type: "pkcs8", format: "pem" }).toString();
+  await store.putAcmeAccount({ directoryUrl, accountKeyPem: pem });
+  return { pem };
+}
+
+/** Issues a certificate and saves it as the certificate's next version. */
+async function issueAndSave(inputs: RenewalInputs, context: HandlerContext) {
+  const { store, actor } = context;
+  const directoryUrl = resolveDirectoryUrl(inputs.directory);
+  trustAcmeServerRoots(inputs.directoryCaPem);
+  const previous = await store.getAcmeRenewal(inputs.certificate);
+  const account = await accountKeyFor(directoryUrl, context);
+
+  const reusable = inputs.keyPolicy === "reuse" && previous ? (await store.readVersionFiles(inputs.certificate, previous.version)).privateKeyPem : undefined;
+  const certificateKey = reusable ? parsePrivateKeyPem(reusable, "keyPolicy") : await generatePrivateKey(inputs.keyAlgorithm ?? "ECDSA-P256");
+  const hasAri = Boolean((await directoryDocument(directoryUrl)).renewalInfo);
+  const solver = await solverFor(inputs.challenge);
+  let issued;
+  try {
+    issued = await issueCertificate({
+      directoryUrl,
+      accountKeyPem: account.pem,
+      accountUrl: account.url,
+      contact: inputs.contact ? [`mailto:${inputs.contact}`] : undefined,
+      termsOfServiceAgreed: inputs.acceptTermsOfService,
+      externalAccountBinding: inputs.externalAccountBinding,
+      domains: inputs.domains,
+      certificateKey,
+      solver,
+      preferredChain: inputs.preferredChain,
+      profile: inputs.profile,
+      replaces: hasAri && previous?.directoryUrl === directoryUrl ? previous.ariCertificateId : undefined,
+    });
+  } finally {
+    await solver.close();
+  }
+  if (account.url !== issued.accountUrl) await store.putAcmeAccount({ directoryUrl, accountKeyPem: account.pem, accountUrl: issued.accountUrl });
+
+  const parts = parseVersionParts({ certificatePem: issued.certificatePem, chainPem: issued.chainPem }, { certificate: "acme certificate", privateKey: "acme key", chain: "acme chain" });
+  if (!parts.ok) throw parts.problems[0];
+  const material = assembleMaterial({ ...parts.value, key: certificateKey });
+  const version = await store.createVersion(inputs.certificate, "acme", material, actor);
+  const record: AcmeRenewalRecord = {
+    certificate: inputs.certificate,
+    version: version.version,
+    directoryUrl,
+    notBefore: version.notBefore,
+    notAfter: version.notAfter,
+    ariCertificateId: ariCertificateId(issued.certificatePem),
+    issuedAt: version.createdAt,
+  };
+  await store.putAcmeRenewal(record);
+  const status = await renewalStatus(record, inputs, directoryUrl);
+  return {
+    id: `${inputs.certificate}/acme/${version.version}`,
+    outs: {
+      ...configurationOf(inputs),
+      version: version.version,
+      notBefore: version.notBefore,
+      notAfter: version.notAfter,
+      serial: version.serial,
+      fingerprintSha256: version.fingerprintSha256,
+      ariCertificateId: record.ariCertificateId ?? "",
+      renewal: status.renewal,
+      renewalDueAt: status.dueAt,
+      accountUrl: issued.accountUrl,
+    },
+  };
+}
+
+/** The inputs as outputs, so the next diff compares like with like (secrets stay secret by name). */
+function configurationOf(inputs: RenewalInputs) {
+  const { renewal: _renewal, ...configuration } = inputs;
+  return { ...configuration, directory: resolveDirectoryUrl(inputs.directory) };
+}
+
+export const acmeRenewalHandler: ResourceHandler = {
+  async check(_olds, news, context) {
+    const inputs = withoutProvider(news) as RenewalInputs;
+    const problems = validateAgainstSchema("acme-renewal", inputs, isUnknown);
+    if (problems.length > 0) return checkResult(news, problems);
+    if (!isUnknown(inputs.acceptTermsOfService) && inputs.acceptTermsOfService !== true) {
+      problems.push(new CertstageError("INPUT_SCHEMA", "the CA's terms of service must be accepted", { field: "acceptTermsOfService", fix: "read the CA's terms and set acceptTermsOfService: true" }));
+    }
+    if (!isUnknown(inputs.challenge)) problems.push(...challengeProblems(inputs.challenge));
+    if (inputs.renewBefore !== undefined && !isUnknown(inputs.renewBefore) && parseDuration(inputs.renewBefore) === undefined) {
+      problems.push(new CertstageError("RENEWAL_WINDOW_INVALID", `'${inputs.renewBefore}' is not a duration`, { field: "renewBefore", fix: "use a duration such as 30d, 720h or 1h30m" }));
+    }
+    let directoryUrl: string | undefined;
+    try {
+      directoryUrl = isUnknown(inputs.directory) ? undefined : resolveDirectoryUrl(inputs.directory);
+    } catch (error) {
+      problems.push(error as CertstageError);
+    }
+    const record = isUnknown(inputs.certificate) ? undefined : await context.store.getAcmeRenewal(inputs.certificate);
+    const lifetime = record ? Date.parse(record.notAfter) - Date.parse(record.notBefore) : undefined;
+    if (!isUnknown(inputs.renewBefore) && !isUnknown(inputs.renewBeforePercent)) problems.push(...windowProblems(windowOf(inputs), lifetime));
+    if (problems.length > 0 || !record || !directoryUrl || record.directoryUrl !== directoryUrl) return checkResult(news, problems);
+    trustAcmeServerRoots(inputs.directoryCaPem);
+    const status = await renewalStatus(record, inputs, directoryUrl);
+    return checkResult({ ...news, renewal: status.renewal }, problems);
+  },
+
+  async diff(_id, olds, news) {
+    const inputs = news as RenewalInputs;
+    const reissue = decideDiff(REISSUE_RULES, olds, {
+      certificate: planned(inputs.certificate),
+      domains: planned(inputs.domains),
+      directory: isUnknown(inputs.directory) ? planned(inputs.directory) : known(resolveDirectoryUrl(inputs.directory)),
+      keyAlgorithm: planned(inputs.keyAlgorithm),
+      profile: planned(inputs.profile),
+    });
+    const renewalDue = typeof inputs.renewal === "string" && inputs.renewal.startsWith("renewal due");
+    const replaces = [...reissue.replaces, ...(renewalDue ? ["renewal"] : [])];
+    const settingsChanged = SETTINGS.some((field) => !sameValue(olds[field], (inputs as unknown as Props)[field]));
+    const statusChanged = inputs.renewal !== undefined && inputs.renewal !== olds.renewal;
+    return { changes: replaces.length > 0 || settingsChanged || statusChanged, replaces };
+  },
+
+  async create(inputs, context) {
+    return issueAndSave(inputs as RenewalInputs, context);
+  },
+
+  async read(id, props, { store }) {
+    const record = await store.getAcmeRenewal(props.certificate);
+    if (!record || record.version !== props.version) return { id, props };
+    return { id, props: { ...props, notBefore: record.notBefore, notAfter: record.notAfter } };
+  },
+
+  async update(_id, olds, news, { store }) {
+    // Not due, and nothing that names a different certificate changed: keep it, refresh the status.
+    const inputs = news as RenewalInputs;
+    const record = await store.getAcmeRenewal(inputs.certificate);
+    const status = record ? await renewalStatus(record, inputs, resolveDirectoryUrl(inputs.directory)) : undefined;
+    return { outs: { ...olds, ...configurationOf(inputs), ...(status ? { renewal: status.renewal, renewalDueAt: status.dueAt } : {}) } };
+  },
+
+  async delete(_id, props, context) {
+    const { store } = context;
+    const record = await store.getAcmeRenewal(props.certificate);
+    // A later issuance exists: this is the replaced instance of a renewal. Never revoke then.
+    if (!record || record.version !== props.version) return;
+    if (props.revokeOnDelete && (await store.getCertificate(props.certificate))) {
+      const serving = await store.environmentsServing(props.certificate, props.version);
+      if (serving.length === 0) {
+        const files = await store.readVersionFiles(props.certificate, props.version);
+        const account = await accountKeyFor(record.directoryUrl, context);
+        trustAcmeServerRoots(props.directoryCaPem);
+        const acme = require("acme-client") as typeof import("acme-client");
+        const client = new acme.Client({ directoryUrl: record.directoryUrl, accountKey: account.pem, accountUrl: account.url });
+        await client.revokeCertificate(files.certificatePem, { reason: 4 }); // superseded (RFC 5280 §5.3.1)
+      }
+    }
+    await store.deleteAcmeRenewal(props.certificate);
+  },
+};
