@@ -114,6 +114,15 @@ describe("issuance", () => {
   });
 });
 
+describe("ACME profiles", () => {
+  it("an order naming a profile gets that profile's lifetime", async () => {
+    const pebble = await pebbleWith({ profiles: { shortlived: 6 * 3600 } });
+    const { issued } = await issueWith(pebble, { profile: "shortlived" });
+    const leaf = new X509Certificate(issued.certificatePem);
+    expect(Math.round((Date.parse(leaf.validTo) - Date.parse(leaf.validFrom)) / 3_600_000)).toBe(6);
+  });
+});
+
 describe("external account binding", () => {
   let pebble: PebbleServer;
   beforeAll(async () => {
