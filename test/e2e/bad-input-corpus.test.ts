@@ -6,12 +6,12 @@
  * a preview at the first resource that fails `check`, so each case gets its own preview.)
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { REPO_ROOT } from "../support/certificates";
 import { consumerProject, PulumiWorkspace } from "../support/pulumi";
+import { storeFingerprint } from "../support/store-on-disk";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
 
 const PROGRAM = `
@@ -65,21 +65,6 @@ let corpusDirectory: string;
 let storeRoot: string;
 let cases: CorpusCase[];
 
-function storeFingerprint(): string {
-  const hash = createHash("sha256");
-  const walk = (directory: string) => {
-    for (const entry of readdirSync(directory).sort()) {
-      const file = path.join(directory, entry);
-      const stats = lstatSync(file);
-      hash.update(`${path.relative(storeRoot, file)}:${stats.mode}\n`);
-      if (stats.isSymbolicLink()) hash.update(readlinkSync(file));
-      else if (stats.isDirectory()) walk(file);
-      else hash.update(readFileSync(file));
-    }
-  };
-  walk(storeRoot);
-  return hash.digest("hex");
-}
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -102,7 +87,7 @@ describe("bad-input corpus", () => {
   });
 
   it("pulumi preview refuses every case with its own code and field, and the store is unchanged", async () => {
-    const before = storeFingerprint();
+    const before = storeFingerprint(storeRoot);
     const missed: string[] = [];
     for (const entry of cases) {
       await workspace.pulumiOk(["config", "set", "case", entry.name]);
@@ -114,7 +99,7 @@ describe("bad-input corpus", () => {
       }
     }
     expect(missed).toEqual([]);
-    expect(storeFingerprint()).toBe(before);
+    expect(storeFingerprint(storeRoot)).toBe(before);
     const served = readlinkSync(path.join(storeRoot, "environments", "production", "api"));
     expect(served).toBe(path.join("..", "..", "certificates", "api", "versions", "1"));
   });

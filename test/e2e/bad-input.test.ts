@@ -4,12 +4,12 @@
  * `pulumi preview` (and `pulumi up`) naming the resource, the field and the problem, and the
  * store, with what every environment serves, is left exactly as it was.
  */
-import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { makeTestCertificate, TestCertificate } from "../support/certificates";
 import { consumerProject, PulumiWorkspace } from "../support/pulumi";
+import { storeFingerprint } from "../support/store-on-disk";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
 
 const PROGRAM = `
@@ -36,22 +36,6 @@ let other: TestCertificate;
 let inputDirectory: string;
 let storeRoot: string;
 
-/** Every file's bytes, every link's target and every mode in the store, as one digest. */
-function storeFingerprint(): string {
-  const hash = createHash("sha256");
-  const walk = (directory: string) => {
-    for (const entry of readdirSync(directory).sort()) {
-      const file = path.join(directory, entry);
-      const stats = lstatSync(file);
-      hash.update(`${path.relative(storeRoot, file)}:${stats.mode}\n`);
-      if (stats.isSymbolicLink()) hash.update(readlinkSync(file));
-      else if (stats.isDirectory()) walk(file);
-      else hash.update(readFileSync(file));
-    }
-  };
-  walk(storeRoot);
-  return hash.digest("hex");
-}
 
 function useInputs(files: Partial<Record<"cert.pem" | "key.pem" | "chain.pem", string>>): void {
   for (const name of ["cert.pem", "key.pem", "chain.pem"] as const) {
@@ -62,7 +46,7 @@ function useInputs(files: Partial<Record<"cert.pem" | "key.pem" | "chain.pem", s
 }
 
 async function expectRefusedLeavingStoreAlone(code: string, field: string, problem: RegExp): Promise<void> {
-  const before = storeFingerprint();
+  const before = storeFingerprint(storeRoot);
   for (const command of [["preview"], ["up", "--yes", "--skip-preview"]]) {
     const result = await workspace.pulumi(command);
     const output = result.stdout + result.stderr;
@@ -70,7 +54,7 @@ async function expectRefusedLeavingStoreAlone(code: string, field: string, probl
     expect(output).toMatch(new RegExp(`CertificateVersion resource 'api-version' has a problem: \\[${code}\\] field '${field.replace(".", "\\.")}': `));
     expect(output).toMatch(problem);
     expect(output).toMatch(/Fix: /);
-    expect(storeFingerprint()).toBe(before);
+    expect(storeFingerprint(storeRoot)).toBe(before);
   }
   const served = readFileSync(path.join(storeRoot, "environments", "production", "api", "cert.pem"), "utf8");
   expect(served).toBe(good.certificatePem);

@@ -2,8 +2,8 @@
  * Reads a file store straight from disk (links and directories, not through certstage) and checks
  * that `certstage status --json` tells the same story.
  */
-import { X509Certificate } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { createHash, X509Certificate } from "node:crypto";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import * as path from "node:path";
 import { expect } from "vitest";
 import type { StatusReport } from "../../provider/cli/status";
@@ -49,4 +49,21 @@ export function expectStatusMatchesDisk(root: string, status: StatusReport): voi
       expect(new X509Certificate(pem).fingerprint256).toBe(listed?.fingerprintSha256);
     }
   }
+}
+
+/** Every file's bytes, every link's target and every mode under `root`, as one digest. */
+export function storeFingerprint(root: string): string {
+  const hash = createHash("sha256");
+  const walk = (directory: string) => {
+    for (const entry of readdirSync(directory).sort()) {
+      const file = path.join(directory, entry);
+      const stats = lstatSync(file);
+      hash.update(`${path.relative(root, file)}:${stats.mode}\n`);
+      if (stats.isSymbolicLink()) hash.update(readlinkSync(file));
+      else if (stats.isDirectory()) walk(file);
+      else hash.update(readFileSync(file));
+    }
+  };
+  walk(root);
+  return hash.digest("hex");
 }
