@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   ACKNOWLEDGE_INVALID: "an acknowledged code is not a warning, so it cannot be acknowledged",
   ENVIRONMENT_UNKNOWN: "the environment is not configured for this stack",
   RENEWAL_WINDOW_INVALID: "the renewal window can never be satisfied or is not a window",
+  PROMOTION_REFUSED: "the environment only takes versions deployed and verified in another environment first",
+  VERIFICATION_FAILED: "the endpoints kept serving another certificate after a swap, which was rolled back",
   CONFIG_INVALID: "a certstage stack configuration value is invalid",
 
   // Warnings: they fail `check` too, unless the resource lists them in `acknowledge`.

@@ -3,6 +3,7 @@
  * The `certstage` command, for what happens outside `pulumi up`: looking at the store.
  *
  *   certstage status [--json] [--store <dir>]
+ *   certstage history [--environment <name>] [--certificate <name>] [--json] [--store <dir>]
  *
  * The store defaults to CERTSTAGE_STORE, then `.certstage` in the Pulumi project directory (the
  * nearest directory with Pulumi.yaml), where a program keeps it unless `certstage:store` says
@@ -12,15 +13,19 @@ import { parseArgs } from "node:util";
 import { isCertstageError } from "../errors";
 import { projectDirectory } from "../resources/project-directory";
 import { openStore, parseStoreSetting } from "../store";
+import { formatHistory } from "./history";
 import { buildStatusReport, formatStatusReport } from "./status";
 
 const USAGE = `Usage: certstage <command> [options]
 
 Commands:
   status      certificates, versions and what each environment serves
+  history     every deploy, rollback and undeploy (who, when, from, to)
 
 Options:
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
+  --environment <name> history: only this environment
+  --certificate <name> history: only this certificate
   --json               machine-readable output
   --help               this text
 `;
@@ -31,7 +36,13 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { store: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+      options: {
+        store: { type: "string" },
+        environment: { type: "string" },
+        certificate: { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
     });
   } catch (error) {
     process.stderr.write(`certstage: ${(error as Error).message}\n\n${USAGE}`);
@@ -52,6 +63,11 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
       case "status": {
         const report = await buildStatusReport(store);
         output.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatusReport(report, store.description));
+        return 0;
+      }
+      case "history": {
+        const entries = await store.readHistory({ environment: parsed.values.environment, certificate: parsed.values.certificate });
+        output.write(parsed.values.json ? `${JSON.stringify({ history: entries }, null, 2)}\n` : formatHistory(entries));
         return 0;
       }
       default:
