@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   ACKNOWLEDGE_INVALID: "an acknowledged code is not a warning, so it cannot be acknowledged",
   ENVIRONMENT_UNKNOWN: "the environment is not configured for this stack",
   RENEWAL_WINDOW_INVALID: "the renewal window can never be satisfied or is not a window",
+  RELOAD_FAILED: "the servers of an environment did not take the new certificate; the previous one was put back",
   PROMOTION_REFUSED: "the environment only takes versions deployed and verified in another environment first",
   VERIFICATION_FAILED: "the endpoints kept serving another certificate after a swap, which was rolled back",
   CONFIG_INVALID: "a certstage stack configuration value is invalid",

@@ -6,7 +6,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CertstageError } from "../errors";
 import { decideDiff, ENVIRONMENT_DEPLOYMENT_RULES } from "../lifecycle/diff";
+import { DeploymentFact, promotionProblems } from "../lifecycle/promotion";
+import { targetFor, TargetContext } from "../targets";
+import { describeServed, waitUntilServed } from "../targets/verify";
 import type { DeploymentRecord, Store } from "../store";
+import type { EnvironmentDefinition, ProviderSettings } from "./provider-settings";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { CertificateVersion } from "./certificate-version";
@@ -95,6 +99,9 @@ async function problemsWithTarget(inputs: DeploymentInputs, { store, settings }:
     );
   }
   // A literal version (a rollback, say) can be checked now; one computed by this run cannot.
+  if (!isUnknown(inputs.certificate) && !isUnknown(inputs.version) && !isUnknown(inputs.environment)) {
+    problems.push(...(await promotionCheck(inputs, store, settings)));
+  }
   // A literal version (a rollback, say) of an existing certificate can be checked now; a version
   // computed by this run, or one of a certificate this run creates, cannot.
   if (!isUnknown(inputs.certificate) && !isUnknown(inputs.version) && (await store.getCertificate(inputs.certificate))) {
@@ -109,6 +116,61 @@ async function problemsWithTarget(inputs: DeploymentInputs, { store, settings }:
     }
   }
   return problems;
+}
+
+function definitionOf(settings: ProviderSettings, environment: string): EnvironmentDefinition {
+  return settings.environmentDefinitions.find((definition) => definition.name === environment) ?? { name: environment, target: { type: "directory" } };
+}
+
+/** Which versions reached which environment, and whether they were verified there, from history. */
+async function deploymentFacts(store: Store, certificate: string, settings: ProviderSettings): Promise<DeploymentFact[]> {
+  const facts: DeploymentFact[] = [];
+  for (const entry of await store.readHistory({ certificate })) {
+    if (!entry.environment || entry.toVersion === undefined) continue;
+    if ((entry.action === "deploy" || entry.action === "rollback") && entry.result === "ok") {
+      facts.push({ environment: entry.environment, version: entry.toVersion, verified: !definitionOf(settings, entry.environment).verify });
+    }
+    if (entry.action === "verify" && entry.result === "ok") facts.push({ environment: entry.environment, version: entry.toVersion, verified: true });
+  }
+  return facts;
+}
+
+async function promotionCheck(inputs: DeploymentInputs, store: Store, settings: ProviderSettings) {
+  const rule = definitionOf(settings, inputs.environment).promotion;
+  if (!rule || !(await store.getCertificate(inputs.certificate))) return [];
+  return promotionProblems(inputs.certificate, inputs.environment, inputs.version, rule, await deploymentFacts(store, inputs.certificate, settings));
+}
+
+/**
+ * Swaps through the environment's target, then verifies when the environment says how. A failed
+ * verification swaps back to what was served before and fails with what the endpoints served.
+ */
+async function swap(inputs: DeploymentInputs, { store, settings, actor }: HandlerContext): Promise<DeploymentRecord> {
+  const problems = await promotionCheck(inputs, store, settings);
+  if (problems.length > 0) throw problems[0];
+  const definition = definitionOf(settings, inputs.environment);
+  const target = targetFor(definition.target);
+  const context: TargetContext = { store, certificate: inputs.certificate, environment: inputs.environment, actor };
+  const previous = await store.getDeployment(inputs.certificate, inputs.environment);
+  const record = await target.deploy(context, inputs.version);
+  if (!definition.verify || previous?.version === inputs.version) return record;
+
+  const version = await store.getVersion(inputs.certificate, inputs.version);
+  const serverName = definition.verify.serverName ?? version?.sans[0] ?? inputs.certificate;
+  const endpoints = definition.verify.endpoints.map((endpoint) => {
+    const separator = endpoint.lastIndexOf(":");
+    return { host: endpoint.slice(0, separator).replace(/^\[|\]$/g, ""), port: Number(endpoint.slice(separator + 1)), serverName };
+  });
+  const result = await waitUntilServed(endpoints, version?.fingerprintSha256 ?? "", { timeoutMs: definition.verify.timeoutMs ?? 30_000 });
+  const seen = describeServed(result.served);
+  await store.recordHistory({ actor: actor.principal, action: "verify", certificate: inputs.certificate, environment: inputs.environment, toVersion: inputs.version, result: result.ok ? "ok" : "failed", detail: seen });
+  if (result.ok) return record;
+  if (previous) await target.deploy(context, previous.version);
+  else await target.undeploy(context);
+  throw new CertstageError("VERIFICATION_FAILED", `${inputs.environment} did not serve version ${inputs.version} within ${definition.verify.timeoutMs ?? 30_000} ms (${seen}); ${previous ? `version ${previous.version} was put back` : "it was undeployed again"}`, {
+    resource: inputs.certificate,
+    fix: "check that the endpoints read this environment's files (or its HAProxy certificate) and that the reload reaches them, then run again",
+  });
 }
 
 export const environmentDeploymentHandler: ResourceHandler = {
@@ -129,10 +191,10 @@ export const environmentDeploymentHandler: ResourceHandler = {
     return { changes: decision.changed, replaces: decision.replaces };
   },
 
-  async create(inputs, { store, actor }) {
-    const { certificate, environment, version } = inputs as DeploymentInputs;
-    const record = await store.deploy(certificate, environment, version, actor);
-    return { id: `${environment}/${certificate}`, outs: await outputsOf(inputs as DeploymentInputs, record, store) };
+  async create(inputs, context) {
+    const { certificate, environment } = inputs as DeploymentInputs;
+    const record = await swap(inputs as DeploymentInputs, context);
+    return { id: `${environment}/${certificate}`, outs: await outputsOf(inputs as DeploymentInputs, record, context.store) };
   },
 
   async read(id, props, { store }) {
@@ -143,15 +205,14 @@ export const environmentDeploymentHandler: ResourceHandler = {
     return { id, props: { ...props, ...(await outputsOf(props as DeploymentInputs, record, store)), version: record.version } };
   },
 
-  async update(_id, _olds, news, { store, actor }) {
-    const { certificate, environment, version } = news as DeploymentInputs;
-    const record = await store.deploy(certificate, environment, version, actor);
-    return { outs: await outputsOf(news as DeploymentInputs, record, store) };
+  async update(_id, _olds, news, context) {
+    const record = await swap(news as DeploymentInputs, context);
+    return { outs: await outputsOf(news as DeploymentInputs, record, context.store) };
   },
 
-  async delete(id, _props, { store, actor }) {
+  async delete(id, _props, { store, settings, actor }) {
     const { certificate, environment } = parseDeploymentId(id);
     if (!(await store.getCertificate(certificate))) return;
-    await store.undeploy(certificate, environment, actor);
+    await targetFor(definitionOf(settings, environment).target).undeploy({ store, certificate, environment, actor });
   },
 };

@@ -11,12 +11,36 @@ import { CertstageError } from "../errors";
 import { NAME_PATTERN, parseStoreSetting, StoreSettings } from "../store";
 import { projectDirectory } from "./project-directory";
 
+/** Where a deployment materialises, beyond the store's own environment links. */
+export type TargetDefinition =
+  | { readonly type: "directory"; readonly reload?: readonly string[]; readonly reloadTimeoutMs?: number }
+  | { readonly type: "haproxy"; readonly socket: string; readonly certificatePath: string };
+
+export interface VerificationDefinition {
+  /** `host:port` endpoints that terminate TLS with this environment's certificate. */
+  readonly endpoints: readonly string[];
+  /** SNI name to ask for; default: the certificate's first SAN. */
+  readonly serverName?: string;
+  readonly timeoutMs?: number;
+}
+
+/** One environment, as `certstage:environments` defines it. */
+export interface EnvironmentDefinition {
+  readonly name: string;
+  readonly target: TargetDefinition;
+  readonly verify?: VerificationDefinition;
+  /** Versions must have been deployed (and verified) here first, e.g. production requires staging. */
+  readonly promotion?: { readonly requires: string };
+}
+
 export interface ProviderSettings {
   readonly store: StoreSettings;
   /** Directory relative store paths resolve against: the Pulumi project directory. */
   readonly baseDirectory: string;
   readonly principal: string;
   readonly environments: string[];
+  /** Full definitions, one per name in `environments`. */
+  readonly environmentDefinitions: EnvironmentDefinition[];
   /** The ACME account key (PEM) from `certstage:acmeAccountKey` (a secret); else one is kept in the store. */
   readonly acmeAccountKeyPem?: string;
 }
@@ -34,7 +58,8 @@ export function readProviderSettings(
     store: parseStoreSetting(config("certstage:store") ?? environment.CERTSTAGE_STORE),
     baseDirectory,
     principal: config("certstage:principal") ?? environment.CERTSTAGE_PRINCIPAL ?? defaultPrincipal(),
-    environments: parseEnvironments(config("certstage:environments")),
+    environments: parseEnvironments(config("certstage:environments")).map((definition) => definition.name),
+    environmentDefinitions: parseEnvironments(config("certstage:environments")),
     acmeAccountKeyPem: config("certstage:acmeAccountKey"),
   };
 }
@@ -49,21 +74,36 @@ function defaultPrincipal(): string {
   return `${user}@${os.hostname()}`;
 }
 
-function parseEnvironments(value: string | undefined): string[] {
-  if (value === undefined || value.trim() === "") return [...DEFAULT_ENVIRONMENTS];
+function parseEnvironments(value: string | undefined): EnvironmentDefinition[] {
+  const fallback = DEFAULT_ENVIRONMENTS.map((name): EnvironmentDefinition => ({ name, target: { type: "directory" } }));
+  if (value === undefined || value.trim() === "") return fallback;
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
   } catch {
     parsed = value.split(",").map((name) => name.trim());
   }
-  const names = Array.isArray(parsed) ? parsed.map((entry) => (typeof entry === "object" && entry !== null ? (entry as { name?: unknown }).name : entry)) : [];
-  const invalid = names.filter((name) => typeof name !== "string" || !NAME_PATTERN.test(name));
-  if (names.length === 0 || invalid.length > 0) {
-    throw new CertstageError("CONFIG_INVALID", `'${value}' is not a list of environment names`, {
+  const invalid = (problem: string) =>
+    new CertstageError("CONFIG_INVALID", `${problem} in '${value}'`, {
       field: "certstage:environments",
-      fix: `set it to a JSON list such as '["staging","production"]' (names: lower-case letters, digits, '.', '_', '-')`,
+      fix: `set a JSON list of names or of {"name", "target", "verify", "promotion"} objects, e.g. '["staging","production"]'`,
     });
+  if (!Array.isArray(parsed) || parsed.length === 0) throw invalid("not a list of environments");
+  const definitions = parsed.map((entry): EnvironmentDefinition => {
+    const object = (typeof entry === "string" ? { name: entry } : entry) as Partial<EnvironmentDefinition> | null;
+    if (!object || typeof object.name !== "string" || !NAME_PATTERN.test(object.name)) throw invalid(`environment name ${JSON.stringify(object?.name ?? entry)} is not allowed`);
+    const target = object.target ?? { type: "directory" };
+    if (target.type === "haproxy" && (!target.socket || !target.certificatePath)) throw invalid(`environment '${object.name}': an haproxy target needs socket and certificatePath`);
+    if (target.type === "directory" && target.reload !== undefined && (!Array.isArray(target.reload) || target.reload.length === 0)) {
+      throw invalid(`environment '${object.name}': reload must be a command as a list, e.g. ["nginx", "-s", "reload"]`);
+    }
+    if (target.type !== "directory" && target.type !== "haproxy") throw invalid(`environment '${object.name}': target type must be directory or haproxy`);
+    return { name: object.name, target, verify: object.verify, promotion: object.promotion };
+  });
+  for (const definition of definitions) {
+    if (definition.promotion && !definitions.some((other) => other.name === definition.promotion!.requires)) {
+      throw invalid(`environment '${definition.name}' requires '${definition.promotion.requires}', which is not defined`);
+    }
   }
-  return names as string[];
+  return definitions;
 }

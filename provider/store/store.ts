@@ -71,7 +71,8 @@ export type HistoryAction =
   | "version.delete"
   | "deploy"
   | "rollback"
-  | "undeploy";
+  | "undeploy"
+  | "verify";
 
 /** One line of the append-only history. Never contains key material. */
 export interface HistoryEntry {
@@ -82,7 +83,9 @@ export interface HistoryEntry {
   readonly environment?: string;
   readonly fromVersion?: number;
   readonly toVersion?: number;
-  readonly result: "ok";
+  readonly result: "ok" | "failed";
+  /** What went wrong, or what was seen, in one line (never key material). */
+  readonly detail?: string;
 }
 
 export interface HistoryFilter {
@@ -143,6 +146,8 @@ export interface Store {
   listDeployments(certificate?: string): Promise<DeploymentRecord[]>;
 
   readHistory(filter?: HistoryFilter): Promise<HistoryEntry[]>;
+  /** Appends an entry about something done outside the store (a verification, a reload). */
+  recordHistory(entry: Omit<HistoryEntry, "at">): Promise<void>;
 
   /** The account for an ACME directory, if certstage created one. */
   getAcmeAccount(directoryUrl: string): Promise<AcmeAccount | undefined>;

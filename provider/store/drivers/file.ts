@@ -365,6 +365,10 @@ class FileStore implements Store {
     return entries;
   }
 
+  async recordHistory(entry: Omit<HistoryEntry, "at">): Promise<void> {
+    await this.locked(() => appendLineDurably(this.historyFile(), JSON.stringify({ at: new Date().toISOString(), ...definedOnly(entry) })));
+  }
+
   async close(): Promise<void> {
     // Nothing is held open between calls.
   }

@@ -1,0 +1,18 @@
+/**
+ * Targets by type, one file each. The environment definitions in stack config name them.
+ */
+import type { TargetDefinition } from "../resources/provider-settings";
+import { directoryTarget } from "./directory";
+import { haproxyTarget } from "./haproxy";
+import type { DeploymentTarget } from "./target";
+
+export type { DeploymentTarget, TargetContext } from "./target";
+
+export function targetFor(definition: TargetDefinition): DeploymentTarget {
+  switch (definition.type) {
+    case "directory":
+      return directoryTarget(definition.reload, definition.reloadTimeoutMs);
+    case "haproxy":
+      return haproxyTarget(definition.socket, definition.certificatePath);
+  }
+}

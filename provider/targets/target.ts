@@ -1,0 +1,20 @@
+/**
+ * Where a deployment materialises. Every target first swaps the store's environment link (the
+ * store stays the truth `certstage status` reads), then makes the servers pick the version up.
+ * A target that fails puts back what the environment served before it reports the failure.
+ */
+import type { Actor, DeploymentRecord, Store } from "../store";
+
+export interface TargetContext {
+  readonly store: Store;
+  readonly certificate: string;
+  readonly environment: string;
+  readonly actor: Actor;
+}
+
+export interface DeploymentTarget {
+  /** Makes the environment serve `version`, atomically from a client's point of view. */
+  deploy(context: TargetContext, version: number): Promise<DeploymentRecord>;
+  /** Stops serving the certificate (for targets that can). */
+  undeploy(context: TargetContext): Promise<void>;
+}
