@@ -37,6 +37,18 @@ export default defineConfig({
           globalSetup: ["test/build-once.ts", "test/acme/global-setup.ts"],
         },
       },
+      {
+        extends: true,
+        test: {
+          name: "servers",
+          include: ["test/servers/**/*.test.ts"],
+          testTimeout: 120_000,
+          // Global setup installs Debian's nginx and HAProxy on a cold machine (scripts/servers.sh).
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          globalSetup: ["test/build-once.ts", "test/servers/global-setup.ts"],
+        },
+      },
     ],
   },
 });
