@@ -1,0 +1,115 @@
+/**
+ * Zero downtime: while 20 consecutive swaps happen, clients keep making TLS handshakes against
+ * each real server. Every handshake must succeed and get one whole version (its leaf matches one
+ * of the two versions). Loops are bounded in count and time; no figure is asserted on time.
+ */
+import { X509Certificate } from "node:crypto";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inspectUpload } from "../../provider/pki/version-material";
+import { directoryTarget } from "../../provider/targets/directory";
+import { haproxyTarget } from "../../provider/targets/haproxy";
+import type { DeploymentTarget } from "../../provider/targets/target";
+import { createFileStore } from "../../provider/store/drivers/file";
+import type { Store } from "../../provider/store";
+import { makeTestCertificate, temporaryDirectory, TestCertificate } from "../support/certificates";
+import { HaproxyServer, NginxServer, startHaproxy, startNginx, tlsHandshake } from "../support/tls-servers";
+
+const actor = { principal: "zero-downtime" };
+const SWAPS = 20;
+const CLIENTS = 4;
+const MAX_HANDSHAKES = 20_000;
+const MAX_MS = 60_000;
+
+let store: Store;
+let leaves: TestCertificate[];
+let nginx: NginxServer;
+let haproxy: HaproxyServer;
+
+beforeAll(async () => {
+  const pki = temporaryDirectory("zero-downtime-pki");
+  leaves = [makeTestCertificate(pki, "api.example.test"), makeTestCertificate(pki, "api.example.test")];
+  const storeRoot = temporaryDirectory("zero-downtime-store");
+  store = createFileStore({ root: storeRoot });
+  await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "o", shareWith: [], description: "" }, actor);
+  for (const leaf of leaves) {
+    const material = inspectUpload(leaf);
+    if (!material.ok) throw new Error("bad certificate");
+    await store.createVersion("api", "upload", material.value, actor);
+  }
+  await store.deploy("api", "staging", 1, actor);
+  await store.deploy("api", "production", 1, actor);
+  const staging = path.join(storeRoot, "environments", "staging", "api");
+  nginx = await startNginx({ certificateFile: path.join(staging, "fullchain.pem"), keyFile: path.join(staging, "privkey.pem") });
+  haproxy = await startHaproxy({ fullchainPem: leaves[0].certificatePem + leaves[0].chainPem, privateKeyPem: leaves[0].privateKeyPem });
+});
+afterAll(async () => Promise.all([nginx?.stop(), haproxy?.stop()]));
+
+interface Tally {
+  attempted: number;
+  failed: number;
+  unknownLeaf: number;
+  errors: string[];
+  /** Leaves clients were served: both versions, if the swaps took effect under load. */
+  seen: Set<string>;
+}
+
+/** Handshake loops until `done()` (or the bounds), counting what clients saw. */
+async function hammer(port: number, done: () => boolean): Promise<Tally> {
+  const known = new Set(leaves.map((leaf) => new X509Certificate(leaf.certificatePem).fingerprint256));
+  const tally: Tally = { attempted: 0, failed: 0, unknownLeaf: 0, errors: [], seen: new Set() };
+  const deadline = Date.now() + MAX_MS;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (!done() && tally.attempted < MAX_HANDSHAKES && Date.now() < deadline) {
+        tally.attempted += 1;
+        try {
+          const served = await tlsHandshake(port, "api.example.test");
+          if (!known.has(served.leaf.fingerprint256)) tally.unknownLeaf += 1;
+          tally.seen.add(served.leaf.fingerprint256);
+        } catch (error) {
+          tally.failed += 1;
+          if (tally.errors.length < 5) tally.errors.push((error as Error).message);
+        }
+      }
+    }),
+  );
+  return tally;
+}
+
+async function swapsUnderLoad(port: number, swap: (version: number) => Promise<void>): Promise<Tally> {
+  let finished = false;
+  const clients = hammer(port, () => finished);
+  for (let index = 0; index < SWAPS; index += 1) await swap((index % 2) + 1 === 1 ? 2 : 1);
+  finished = true;
+  return clients;
+}
+
+describe("zero downtime during 20 consecutive swaps", () => {
+  it("nginx behind the directory target: every handshake succeeds", async () => {
+    const target: DeploymentTarget = directoryTarget();
+    const tally = await swapsUnderLoad(nginx.port, async (version) => {
+      await target.deploy({ store, certificate: "api", environment: "staging", actor }, version);
+      await nginx.reload();
+    });
+    console.log(`nginx: ${tally.attempted} handshakes attempted, ${tally.failed} failed, ${tally.unknownLeaf} with an unknown leaf during ${SWAPS} swaps`);
+    expect(tally.errors).toEqual([]);
+    expect(tally.failed).toBe(0);
+    expect(tally.unknownLeaf).toBe(0);
+    expect(tally.attempted).toBeGreaterThan(SWAPS);
+    expect(tally.seen.size).toBe(2);
+  });
+
+  it("HAProxy behind the haproxy target: every handshake succeeds", async () => {
+    const target = haproxyTarget(haproxy.adminSocket, haproxy.certificatePath);
+    const tally = await swapsUnderLoad(haproxy.port, async (version) => {
+      await target.deploy({ store, certificate: "api", environment: "production", actor }, version);
+    });
+    console.log(`haproxy: ${tally.attempted} handshakes attempted, ${tally.failed} failed, ${tally.unknownLeaf} with an unknown leaf during ${SWAPS} swaps`);
+    expect(tally.errors).toEqual([]);
+    expect(tally.failed).toBe(0);
+    expect(tally.unknownLeaf).toBe(0);
+    expect(tally.attempted).toBeGreaterThan(SWAPS);
+    expect(tally.seen.size).toBe(2);
+  });
+});
