@@ -50,13 +50,14 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as dgram from "node:dgram";
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { REPO_ROOT } from "./certificates";
+import { removeDirectoriesOfDeadRuns, tail, withParentDeathSignal } from "./processes";
 
 const LOOPBACK = "127.0.0.1";
 const USER_AGENT = "certstage-tests";
@@ -147,7 +148,7 @@ const DIRECTORY_PREFIX = "certstage-pebble-";
 const OWNER_FILE = "owner.pid";
 
 async function startOnce(binDirectory: string, options: PebbleOptions): Promise<PebbleServer> {
-  removeDirectoriesOfDeadRuns();
+  removeDirectoriesOfDeadRuns(DIRECTORY_PREFIX, OWNER_FILE);
   const directory = mkdtempSync(path.join(os.tmpdir(), DIRECTORY_PREFIX));
   writeFileSync(path.join(directory, OWNER_FILE), String(process.pid));
   const children: ChildProcess[] = [];
@@ -316,25 +317,6 @@ function udpPortFree(port: number): Promise<boolean> {
   });
 }
 
-let parentDeathSignalWorks: boolean | undefined;
-
-/**
- * On Linux the servers are started through `setpriv --pdeathsig KILL`, so the kernel kills them
- * when the test worker dies by any means: a worker torn down by a signal never runs `exit`
- * handlers, and servers left behind would hold ports and memory until someone kills them.
- */
-function withParentDeathSignal(command: string, args: string[]): [string, string[]] {
-  if (parentDeathSignalWorks === undefined) {
-    try {
-      execFileSync("setpriv", ["--pdeathsig", "KILL", "true"], { stdio: "ignore" });
-      parentDeathSignalWorks = true;
-    } catch {
-      parentDeathSignalWorks = false;
-    }
-  }
-  return parentDeathSignalWorks ? ["setpriv", ["--pdeathsig", "KILL", command, ...args]] : [command, args];
-}
-
 function spawnLogged(command: string, args: string[], switches: Record<string, string>, logFile: string): ChildProcess {
   const output = openSync(logFile, "a");
   try {
@@ -442,37 +424,6 @@ async function terminate(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
   await exited;
   clearTimeout(timer);
-}
-
-/**
- * A test worker killed by a signal cannot remove its temporary directory (its servers die with it,
- * see withParentDeathSignal); the next start removes directories whose owner process is gone.
- */
-function removeDirectoriesOfDeadRuns(): void {
-  for (const entry of readdirSync(os.tmpdir())) {
-    if (!entry.startsWith(DIRECTORY_PREFIX)) continue;
-    const directory = path.join(os.tmpdir(), entry);
-    try {
-      const owner = Number(readFileSync(path.join(directory, OWNER_FILE), "utf8"));
-      if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) rmSync(directory, { recursive: true, force: true });
-    } catch {
-      // Not ours to judge: being set up right now, or another user's.
-    }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function tail(file: string, lines = 40): string {
-  if (!existsSync(file)) return "(no log)";
-  return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
 }
 
 function lastLine(output: string): string {

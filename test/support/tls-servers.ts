@@ -46,7 +46,6 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import {
   closeSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -63,6 +62,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import { REPO_ROOT } from "./certificates";
+import { removeDirectoriesOfDeadRuns, tail, withParentDeathSignal } from "./processes";
 
 const LOOPBACK = "127.0.0.1";
 const DEFAULT_SERVER_NAME = "api.example.test";
@@ -495,7 +495,7 @@ process.on("exit", () => {
 });
 
 function newRunning(kind: string): Running {
-  removeDirectoriesOfDeadRuns();
+  removeDirectoriesOfDeadRuns(DIRECTORY_PREFIX, OWNER_FILE);
   const directory = mkdtempSync(path.join(os.tmpdir(), `${DIRECTORY_PREFIX}${kind}-`));
   writeFileSync(path.join(directory, OWNER_FILE), String(process.pid));
   const running: Running = { children: [], directory };
@@ -519,25 +519,6 @@ async function freeLoopbackPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-let parentDeathSignalWorks: boolean | undefined;
-
-/**
- * On Linux the servers are started through `setpriv --pdeathsig <signal>`, so the kernel signals
- * them when the test worker dies by any means (a worker torn down by a signal never runs `exit`
- * handlers). KILL for a single process; TERM for nginx's master, which then stops its workers.
- */
-function withParentDeathSignal(command: string, args: string[], signal: "KILL" | "TERM"): [string, string[]] {
-  if (parentDeathSignalWorks === undefined) {
-    try {
-      execFileSync("setpriv", ["--pdeathsig", "KILL", "true"], { stdio: "ignore" });
-      parentDeathSignalWorks = true;
-    } catch {
-      parentDeathSignalWorks = false;
-    }
-  }
-  return parentDeathSignalWorks ? ["setpriv", ["--pdeathsig", signal, command, ...args]] : [command, args];
 }
 
 function spawnLogged(command: string, args: string[], logFile: string, deathSignal: "KILL" | "TERM"): ChildProcess {
@@ -587,32 +568,6 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     process.kill(-child.pid, signal);
   } catch {
     // ESRCH: no process left in the group.
-  }
-}
-
-/**
- * A test worker killed by a signal cannot remove its temporary directory (its servers die with it,
- * see withParentDeathSignal); the next start removes directories whose owner process is gone.
- */
-function removeDirectoriesOfDeadRuns(): void {
-  for (const entry of readdirSync(os.tmpdir())) {
-    if (!entry.startsWith(DIRECTORY_PREFIX)) continue;
-    const directory = path.join(os.tmpdir(), entry);
-    try {
-      const owner = Number(readFileSync(path.join(directory, OWNER_FILE), "utf8"));
-      if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) rmSync(directory, { recursive: true, force: true });
-    } catch {
-      // Not ours to judge: being set up right now, or another user's.
-    }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -682,11 +637,6 @@ function readFrom(file: string, offset: number): string {
   } finally {
     closeSync(descriptor);
   }
-}
-
-function tail(file: string, lines = 40): string {
-  if (!existsSync(file)) return "(no log)";
-  return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
 }
 
 function sleep(ms: number): Promise<void> {
