@@ -4,16 +4,14 @@
  * of the two versions). Loops are bounded in count and time; no figure is asserted on time.
  */
 import { X509Certificate } from "node:crypto";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inspectUpload } from "../../provider/pki/version-material";
 import { directoryTarget } from "../../provider/targets/directory";
 import { haproxyTarget } from "../../provider/targets/haproxy";
 import type { DeploymentTarget } from "../../provider/targets/target";
-import { createFileStore } from "../../provider/store/drivers/file";
 import type { Store } from "../../provider/store";
-import { makeTestCertificate, temporaryDirectory, TestCertificate } from "../support/certificates";
-import { HaproxyServer, NginxServer, startHaproxy, startNginx, tlsHandshake } from "../support/tls-servers";
+import type { TestCertificate } from "../support/certificates";
+import { HaproxyServer, NginxServer, tlsHandshake } from "../support/tls-servers";
+import { DeployedPair, startDeployedPair } from "./deployed-pair";
 
 const actor = { principal: "zero-downtime" };
 const SWAPS = 20;
@@ -26,24 +24,13 @@ let leaves: TestCertificate[];
 let nginx: NginxServer;
 let haproxy: HaproxyServer;
 
+let pair: DeployedPair;
+
 beforeAll(async () => {
-  const pki = temporaryDirectory("zero-downtime-pki");
-  leaves = [makeTestCertificate(pki, "api.example.test"), makeTestCertificate(pki, "api.example.test")];
-  const storeRoot = temporaryDirectory("zero-downtime-store");
-  store = createFileStore({ root: storeRoot });
-  await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "o", shareWith: [], description: "" }, actor);
-  for (const leaf of leaves) {
-    const material = inspectUpload(leaf);
-    if (!material.ok) throw new Error("bad certificate");
-    await store.createVersion("api", "upload", material.value, actor);
-  }
-  await store.deploy("api", "staging", 1, actor);
-  await store.deploy("api", "production", 1, actor);
-  const staging = path.join(storeRoot, "environments", "staging", "api");
-  nginx = await startNginx({ certificateFile: path.join(staging, "fullchain.pem"), keyFile: path.join(staging, "privkey.pem") });
-  haproxy = await startHaproxy({ fullchainPem: leaves[0].certificatePem + leaves[0].chainPem, privateKeyPem: leaves[0].privateKeyPem });
+  pair = await startDeployedPair("zero-downtime", actor);
+  ({ store, leaves, nginx, haproxy } = pair);
 });
-afterAll(async () => Promise.all([nginx?.stop(), haproxy?.stop()]));
+afterAll(async () => pair?.stop());
 
 interface Tally {
   attempted: number;
