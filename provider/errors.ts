@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   VERSION_NOT_FOUND: "the version does not exist in the store",
   VERSION_IMMUTABLE: "a saved version cannot be written again",
   STILL_DEPLOYED: "the certificate or version is deployed and must be undeployed first",
+  TASK_NOT_FOUND: "there is no standby task with that id",
+  TASK_STATE: "the standby task is not in a state that allows this",
   STORE_LOCKED: "another process holds the store lock for too long",
   STORE_CORRUPT: "a store file is unreadable",
   STORE_DRIVER_UNKNOWN: "the configured store driver does not exist",

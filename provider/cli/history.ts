@@ -16,7 +16,8 @@ export function formatHistory(entries: readonly HistoryEntry[]): string {
           : entry.fromVersion !== undefined
             ? `v${entry.fromVersion}`
             : "";
-    return `${entry.at}  ${where}${entry.certificate.padEnd(16)}${entry.action.padEnd(20)}${change.padEnd(14)}${entry.actor}  ${entry.result}`;
+    const detail = entry.detail ? `  ${entry.detail}` : "";
+    return `${entry.at}  ${where}${entry.certificate.padEnd(16)}${entry.action.padEnd(20)}${change.padEnd(14)}${entry.actor}  ${entry.result}${detail}`;
   });
   return `${lines.join("\n")}\n`;
 }

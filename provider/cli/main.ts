@@ -4,28 +4,41 @@
  *
  *   certstage status [--json] [--store <dir>]
  *   certstage history [--environment <name>] [--certificate <name>] [--json] [--store <dir>]
+ *   certstage tasks list [--state <state>] [--environment <name>] [--certificate <name>] [--json]
+ *   certstage tasks run [--task <id>] [--json]      runs due standby tasks; exit 1 when one failed
+ *   certstage tasks cancel <id>
  *
  * The store defaults to CERTSTAGE_STORE, then `.certstage` in the Pulumi project directory (the
  * nearest directory with Pulumi.yaml), where a program keeps it unless `certstage:store` says
  * otherwise. Relative paths resolve against that directory too.
  */
 import { parseArgs } from "node:util";
+import { now } from "../clock";
 import { isCertstageError } from "../errors";
 import { projectDirectory } from "../resources/project-directory";
-import { openStore, parseStoreSetting } from "../store";
+import { defaultPrincipal } from "../resources/provider-settings";
+import { openStore, parseStoreSetting, TaskState } from "../store";
 import { formatHistory } from "./history";
+import { formatTasks, runDueTasks } from "./tasks";
 import { buildStatusReport, formatStatusReport } from "./status";
 
 const USAGE = `Usage: certstage <command> [options]
 
 Commands:
   status      certificates, versions and what each environment serves
-  history     every deploy, rollback and undeploy (who, when, from, to)
+  history     every deploy, rollback, undeploy, verification and task (who, when, from, to)
+  tasks list  standby deployments and how they ended
+  tasks run   perform the standby deployments that are due (exit 1 when one fails)
+  tasks cancel <id>
+              drop a pending standby deployment
 
 Options:
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
   --environment <name> history: only this environment
   --certificate <name> history: only this certificate
+  --state <state>      tasks list: pending, running, done, failed or cancelled
+  --task <id>          tasks run: only this task
+  --principal <who>    who acts, for history (default: $CERTSTAGE_PRINCIPAL or user@host)
   --json               machine-readable output
   --help               this text
 `;
@@ -40,6 +53,9 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
         store: { type: "string" },
         environment: { type: "string" },
         certificate: { type: "string" },
+        state: { type: "string" },
+        task: { type: "string" },
+        principal: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -52,6 +68,21 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
   if (parsed.values.help || command === undefined) {
     output.write(USAGE);
     return command === undefined && !parsed.values.help ? 2 : 0;
+  }
+  const subcommand = command === "tasks" ? rest.shift() : undefined;
+  const argument = command === "tasks" && subcommand === "cancel" ? rest.shift() : undefined;
+  if (command === "tasks" && !["list", "run", "cancel"].includes(subcommand ?? "")) {
+    process.stderr.write(`certstage: tasks needs list, run or cancel\n\n${USAGE}`);
+    return 2;
+  }
+  if (subcommand === "cancel" && argument === undefined) {
+    process.stderr.write(`certstage: tasks cancel needs a task id (see certstage tasks list)\n`);
+    return 2;
+  }
+  const states: readonly TaskState[] = ["pending", "running", "done", "failed", "cancelled"];
+  if (parsed.values.state !== undefined && !states.includes(parsed.values.state as TaskState)) {
+    process.stderr.write(`certstage: --state must be one of ${states.join(", ")}\n`);
+    return 2;
   }
   if (rest.length > 0) {
     process.stderr.write(`certstage: unexpected argument '${rest[0]}'\n\n${USAGE}`);
@@ -69,6 +100,24 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
         const entries = await store.readHistory({ environment: parsed.values.environment, certificate: parsed.values.certificate });
         output.write(parsed.values.json ? `${JSON.stringify({ history: entries }, null, 2)}\n` : formatHistory(entries));
         return 0;
+      }
+      case "tasks": {
+        const actor = { principal: parsed.values.principal ?? process.env.CERTSTAGE_PRINCIPAL ?? defaultPrincipal() };
+        if (subcommand === "list") {
+          const tasks = await store.listTasks({ environment: parsed.values.environment, certificate: parsed.values.certificate, state: parsed.values.state as TaskState | undefined });
+          output.write(parsed.values.json ? `${JSON.stringify({ tasks }, null, 2)}\n` : formatTasks(tasks));
+          return 0;
+        }
+        if (subcommand === "cancel") {
+          const task = await store.finishTask(argument!, { state: "cancelled", detail: `cancelled by ${actor.principal}` }, actor);
+          output.write(parsed.values.json ? `${JSON.stringify({ task }, null, 2)}\n` : formatTasks([task]));
+          return 0;
+        }
+        const progress = parsed.values.json ? undefined : (line: string) => output.write(`${line}\n`);
+        const outcomes = await runDueTasks(store, actor, now(), { only: parsed.values.task, progress });
+        if (parsed.values.json) output.write(`${JSON.stringify({ ran: outcomes.map((outcome) => outcome.task) }, null, 2)}\n`);
+        else output.write(outcomes.length === 0 ? "No task is due.\n" : formatTasks(outcomes.map((outcome) => outcome.task)));
+        return outcomes.every((outcome) => outcome.ok) ? 0 : 1;
       }
       default:
         process.stderr.write(`certstage: unknown command '${command}'\n\n${USAGE}`);

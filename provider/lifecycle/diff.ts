@@ -85,4 +85,7 @@ export const ENVIRONMENT_DEPLOYMENT_RULES: readonly FieldRule[] = [
   { field: "certificate", onChange: "replace" },
   { field: "environment", onChange: "replace" },
   { field: "version", onChange: "update" },
+  { field: "mode", onChange: "update" },
+  { field: "notBefore", onChange: "update" },
+  { field: "verify", onChange: "update" },
 ];

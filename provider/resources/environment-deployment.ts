@@ -2,15 +2,18 @@
  * `EnvironmentDeployment`: which version of a certificate an environment serves. Changing the
  * version is an in-place update that swaps what the environment serves in one atomic step;
  * deleting the resource undeploys. Pointing it at a lower version is a rollback.
+ *
+ * With `mode: "standby"` the swap is recorded as a task instead (the seeds' standby queue):
+ * `certstage tasks run` performs it once `notBefore` has passed, and the resource reports
+ * `pending` until `pulumi refresh` sees the task finished.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CertstageError } from "../errors";
 import { decideDiff, ENVIRONMENT_DEPLOYMENT_RULES } from "../lifecycle/diff";
-import { DeploymentFact, promotionProblems } from "../lifecycle/promotion";
-import { targetFor, TargetContext } from "../targets";
-import { describeServed, waitUntilServed } from "../targets/verify";
-import type { DeploymentRecord, Store } from "../store";
-import type { EnvironmentDefinition, ProviderSettings } from "./provider-settings";
+import { targetFor } from "../targets";
+import { definitionOf, promotionCheck, rollout, RolloutContext } from "../targets/rollout";
+import type { Actor, DeploymentTask, Store } from "../store";
+import type { EnvironmentDefinition, ProviderSettings, VerificationDefinition } from "./provider-settings";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { CertificateVersion } from "./certificate-version";
@@ -24,6 +27,16 @@ export interface EnvironmentDeploymentArgs {
   readonly certificate?: Certificate | pulumi.Input<string>;
   /** A configured environment: `staging` and `production` unless `certstage:environments` says otherwise. */
   readonly environment: pulumi.Input<string>;
+  /** `now` (default) swaps during `pulumi up`; `standby` queues the swap for `certstage tasks run`. */
+  readonly mode?: pulumi.Input<"now" | "standby">;
+  /** With `standby`: the task does not run before this time (RFC 3339). */
+  readonly notBefore?: pulumi.Input<string>;
+  /**
+   * Where to check that the new version is served after the swap, for this certificate; replaces
+   * the environment's `verify` from `certstage:environments` (different certificates of one
+   * environment are often served by different endpoints, or under different names).
+   */
+  readonly verify?: pulumi.Input<{ endpoints: pulumi.Input<string>[]; serverName?: pulumi.Input<string>; timeoutMs?: pulumi.Input<number> }>;
 }
 
 export class EnvironmentDeployment extends pulumi.dynamic.Resource {
@@ -31,8 +44,10 @@ export class EnvironmentDeployment extends pulumi.dynamic.Resource {
   declare readonly environment: pulumi.Output<string>;
   declare readonly deployedVersion: pulumi.Output<number>;
   declare readonly deployedAt: pulumi.Output<string>;
-  /** `deployed`. */
+  /** `deployed`, `pending` (a standby task waits), or `undeployed` (a standby task for a new deployment failed). */
   declare readonly status: pulumi.Output<string>;
+  /** The last standby task: its id, state (`pending`, `running`, `done`, `failed`, `cancelled`) and what happened. */
+  declare readonly task: pulumi.Output<{ id: string; state: string; notBefore?: string; detail?: string } | undefined>;
   /** The public key of the version served, as a JWK: it changes in the same run as the swap. */
   declare readonly jwk: pulumi.Output<Record<string, unknown>>;
 
@@ -53,9 +68,13 @@ export class EnvironmentDeployment extends pulumi.dynamic.Resource {
         certificate,
         environment: args.environment,
         version: fromVersion ? fromVersion.version : args.version,
+        mode: args.mode,
+        notBefore: args.notBefore,
+        verify: args.verify,
         deployedVersion: undefined,
         deployedAt: undefined,
         status: undefined,
+        task: undefined,
         jwk: undefined,
       },
       opts,
@@ -69,17 +88,27 @@ interface DeploymentInputs {
   certificate: string;
   environment: string;
   version: number;
+  mode?: "now" | "standby";
+  notBefore?: string;
+  verify?: VerificationDefinition;
 }
 
-async function outputsOf(inputs: DeploymentInputs, record: DeploymentRecord, store: Store) {
+/** Outputs from what the store says now: the live deployment and the last standby task. */
+async function outputsOf(inputs: DeploymentInputs, store: Store, task: DeploymentTask | undefined) {
+  const live = await store.getDeployment(inputs.certificate, inputs.environment);
+  const waiting = task !== undefined && (task.state === "pending" || task.state === "running");
   return {
-    certificate: record.certificate,
-    environment: record.environment,
+    certificate: inputs.certificate,
+    environment: inputs.environment,
     version: inputs.version,
-    deployedVersion: record.version,
-    deployedAt: record.deployedAt,
-    status: "deployed",
-    jwk: (await store.getVersion(record.certificate, record.version))?.jwk ?? {},
+    ...(inputs.mode !== undefined ? { mode: inputs.mode } : {}),
+    ...(inputs.notBefore !== undefined ? { notBefore: inputs.notBefore } : {}),
+    ...(inputs.verify !== undefined ? { verify: inputs.verify } : {}),
+    deployedVersion: live?.version ?? 0,
+    deployedAt: live?.deployedAt ?? "",
+    status: waiting ? "pending" : live ? "deployed" : "undeployed",
+    ...(task ? { task: { id: task.id, state: task.state, ...(task.notBefore ? { notBefore: task.notBefore } : {}), ...(task.detail ? { detail: task.detail } : {}) } } : {}),
+    jwk: live ? ((await store.getVersion(inputs.certificate, live.version))?.jwk ?? {}) : {},
   };
 }
 
@@ -88,7 +117,21 @@ function parseDeploymentId(id: string): { certificate: string; environment: stri
   return { environment: id.slice(0, slash), certificate: id.slice(slash + 1) };
 }
 
-async function problemsWithTarget(inputs: DeploymentInputs, { store, settings }: HandlerContext): Promise<CertstageError[]> {
+/** The stack's environments, with this resource's `verify` in place of its environment's. */
+function environmentsFor(inputs: Pick<DeploymentInputs, "environment" | "verify">, settings: ProviderSettings): EnvironmentDefinition[] {
+  const environments = settings.environmentDefinitions;
+  if (inputs.verify === undefined || isUnknown(inputs.verify)) return environments;
+  const own = { ...definitionOf(environments, inputs.environment), verify: inputs.verify };
+  return [...environments.filter((definition) => definition.name !== inputs.environment), own];
+}
+
+function rolloutContext(inputs: Pick<DeploymentInputs, "environment" | "verify">, { store, settings, actor }: HandlerContext): RolloutContext {
+  // Progress goes to stderr, which the engine passes through to the `pulumi up` output.
+  return { store, actor, environments: environmentsFor(inputs, settings), progress: (line) => console.error(`certstage: ${line}`) };
+}
+
+async function problemsWithTarget(inputs: DeploymentInputs, context: HandlerContext): Promise<CertstageError[]> {
+  const { store, settings } = context;
   const problems: CertstageError[] = [];
   if (!isUnknown(inputs.environment) && !settings.environments.includes(inputs.environment)) {
     problems.push(
@@ -98,12 +141,19 @@ async function problemsWithTarget(inputs: DeploymentInputs, { store, settings }:
       }),
     );
   }
+  if (inputs.notBefore !== undefined && !isUnknown(inputs.notBefore)) {
+    if (inputs.mode !== "standby") {
+      problems.push(new CertstageError("INPUT_SCHEMA", "only applies to standby deployments", { field: "notBefore", fix: "add mode: \"standby\", or remove notBefore to swap during `pulumi up`" }));
+    } else if (Number.isNaN(Date.parse(inputs.notBefore))) {
+      problems.push(new CertstageError("INPUT_SCHEMA", `'${inputs.notBefore}' is not a time`, { field: "notBefore", fix: "write an RFC 3339 time, e.g. 2026-12-01T02:00:00Z" }));
+    }
+  }
   // A literal version (a rollback, say) can be checked now; one computed by this run cannot.
   if (!isUnknown(inputs.certificate) && !isUnknown(inputs.version) && !isUnknown(inputs.environment)) {
-    problems.push(...(await promotionCheck(inputs, store, settings)));
+    problems.push(...(await promotionCheck(rolloutContext(inputs, context), inputs)));
   }
-  // A literal version (a rollback, say) of an existing certificate can be checked now; a version
-  // computed by this run, or one of a certificate this run creates, cannot.
+  // A literal version of an existing certificate can be checked now; a version computed by this
+  // run, or one of a certificate this run creates, cannot.
   if (!isUnknown(inputs.certificate) && !isUnknown(inputs.version) && (await store.getCertificate(inputs.certificate))) {
     if (!(await store.getVersion(inputs.certificate, inputs.version))) {
       const versions = (await store.listVersions(inputs.certificate)).map((record) => record.version);
@@ -118,59 +168,39 @@ async function problemsWithTarget(inputs: DeploymentInputs, { store, settings }:
   return problems;
 }
 
-function definitionOf(settings: ProviderSettings, environment: string): EnvironmentDefinition {
-  return settings.environmentDefinitions.find((definition) => definition.name === environment) ?? { name: environment, target: { type: "directory" } };
-}
-
-/** Which versions reached which environment, and whether they were verified there, from history. */
-async function deploymentFacts(store: Store, certificate: string, settings: ProviderSettings): Promise<DeploymentFact[]> {
-  const facts: DeploymentFact[] = [];
-  for (const entry of await store.readHistory({ certificate })) {
-    if (!entry.environment || entry.toVersion === undefined) continue;
-    if ((entry.action === "deploy" || entry.action === "rollback") && entry.result === "ok") {
-      facts.push({ environment: entry.environment, version: entry.toVersion, verified: !definitionOf(settings, entry.environment).verify });
-    }
-    if (entry.action === "verify" && entry.result === "ok") facts.push({ environment: entry.environment, version: entry.toVersion, verified: true });
+/** Cancels standby tasks that `pulumi up` makes moot (an immediate swap, or the resource's delete). */
+async function cancelWaitingTasks(store: Store, certificate: string, environment: string, actor: Actor, why: string): Promise<void> {
+  for (const task of await store.listTasks({ certificate, environment, state: "pending" })) {
+    await store.finishTask(task.id, { state: "cancelled", detail: why }, actor);
   }
-  return facts;
 }
 
-async function promotionCheck(inputs: DeploymentInputs, store: Store, settings: ProviderSettings) {
-  const rule = definitionOf(settings, inputs.environment).promotion;
-  if (!rule || !(await store.getCertificate(inputs.certificate))) return [];
-  return promotionProblems(inputs.certificate, inputs.environment, inputs.version, rule, await deploymentFacts(store, inputs.certificate, settings));
-}
-
-/**
- * Swaps through the environment's target, then verifies when the environment says how. A failed
- * verification swaps back to what was served before and fails with what the endpoints served.
- */
-async function swap(inputs: DeploymentInputs, { store, settings, actor }: HandlerContext): Promise<DeploymentRecord> {
-  const problems = await promotionCheck(inputs, store, settings);
+/** What create and update do: swap now, or queue a standby task. */
+async function apply(inputs: DeploymentInputs, context: HandlerContext): Promise<DeploymentTask | undefined> {
+  const { store, actor, settings } = context;
+  const live = await store.getDeployment(inputs.certificate, inputs.environment);
+  if (inputs.mode !== "standby") {
+    await cancelWaitingTasks(store, inputs.certificate, inputs.environment, actor, `superseded by deploying version ${inputs.version} now`);
+    await rollout(rolloutContext(inputs, context), inputs);
+    return undefined;
+  }
+  // Standby: refuse now what the runner would refuse later, then record the swap.
+  const problems = await promotionCheck(rolloutContext(inputs, context), inputs);
   if (problems.length > 0) throw problems[0];
-  const definition = definitionOf(settings, inputs.environment);
-  const target = targetFor(definition.target);
-  const context: TargetContext = { store, certificate: inputs.certificate, environment: inputs.environment, actor };
-  const previous = await store.getDeployment(inputs.certificate, inputs.environment);
-  const record = await target.deploy(context, inputs.version);
-  if (!definition.verify || previous?.version === inputs.version) return record;
-
-  const version = await store.getVersion(inputs.certificate, inputs.version);
-  const serverName = definition.verify.serverName ?? version?.sans[0] ?? inputs.certificate;
-  const endpoints = definition.verify.endpoints.map((endpoint) => {
-    const separator = endpoint.lastIndexOf(":");
-    return { host: endpoint.slice(0, separator).replace(/^\[|\]$/g, ""), port: Number(endpoint.slice(separator + 1)), serverName };
-  });
-  const result = await waitUntilServed(endpoints, version?.fingerprintSha256 ?? "", { timeoutMs: definition.verify.timeoutMs ?? 30_000 });
-  const seen = describeServed(result.served);
-  await store.recordHistory({ actor: actor.principal, action: "verify", certificate: inputs.certificate, environment: inputs.environment, toVersion: inputs.version, result: result.ok ? "ok" : "failed", detail: seen });
-  if (result.ok) return record;
-  if (previous) await target.deploy(context, previous.version);
-  else await target.undeploy(context);
-  throw new CertstageError("VERIFICATION_FAILED", `${inputs.environment} did not serve version ${inputs.version} within ${definition.verify.timeoutMs ?? 30_000} ms (${seen}); ${previous ? `version ${previous.version} was put back` : "it was undeployed again"}`, {
-    resource: inputs.certificate,
-    fix: "check that the endpoints read this environment's files (or its HAProxy certificate) and that the reload reaches them, then run again",
-  });
+  if (live?.version === inputs.version) {
+    await cancelWaitingTasks(store, inputs.certificate, inputs.environment, actor, `version ${inputs.version} is already served`);
+    return undefined;
+  }
+  return store.queueTask(
+    {
+      certificate: inputs.certificate,
+      environment: inputs.environment,
+      version: inputs.version,
+      ...(inputs.notBefore ? { notBefore: new Date(inputs.notBefore).toISOString() } : {}),
+      environments: environmentsFor(inputs, settings) as unknown as Record<string, unknown>[],
+    },
+    actor,
+  );
 }
 
 export const environmentDeploymentHandler: ResourceHandler = {
@@ -187,32 +217,41 @@ export const environmentDeploymentHandler: ResourceHandler = {
       certificate: planned(inputs.certificate),
       environment: planned(inputs.environment),
       version: planned(inputs.version),
+      mode: planned(inputs.mode),
+      notBefore: planned(inputs.notBefore),
+      verify: planned(inputs.verify),
     });
     return { changes: decision.changed, replaces: decision.replaces };
   },
 
   async create(inputs, context) {
     const { certificate, environment } = inputs as DeploymentInputs;
-    const record = await swap(inputs as DeploymentInputs, context);
-    return { id: `${environment}/${certificate}`, outs: await outputsOf(inputs as DeploymentInputs, record, context.store) };
+    const task = await apply(inputs as DeploymentInputs, context);
+    return { id: `${environment}/${certificate}`, outs: await outputsOf(inputs as DeploymentInputs, context.store, task) };
   },
 
   async read(id, props, { store }) {
     const { certificate, environment } = parseDeploymentId(id);
-    const record = (await store.getCertificate(certificate)) ? await store.getDeployment(certificate, environment) : undefined;
-    if (!record) return {}; // Undeployed outside Pulumi: refresh drops it, the next `up` deploys again.
-    // The live version goes into `version` too, so the next preview shows a swap back to the program's version.
-    return { id, props: { ...props, ...(await outputsOf(props as DeploymentInputs, record, store)), version: record.version } };
+    if (!(await store.getCertificate(certificate))) return {};
+    const lastTask = props.task?.id ? await store.getTask(props.task.id) : undefined;
+    const waiting = lastTask !== undefined && (lastTask.state === "pending" || lastTask.state === "running");
+    const live = await store.getDeployment(certificate, environment);
+    if (!live && !waiting) return {}; // Undeployed outside Pulumi: refresh drops it, the next `up` deploys again.
+    // The live version goes into `version` too, so the next preview shows a swap back to the
+    // program's version (drift), unless a standby task is still to make the program's version live.
+    const version = waiting ? lastTask.version : live!.version;
+    return { id, props: { ...props, ...(await outputsOf({ ...(props as DeploymentInputs), certificate, environment, version }, store, lastTask)) } };
   },
 
   async update(_id, _olds, news, context) {
-    const record = await swap(news as DeploymentInputs, context);
-    return { outs: await outputsOf(news as DeploymentInputs, record, context.store) };
+    const task = await apply(news as DeploymentInputs, context);
+    return { outs: await outputsOf(news as DeploymentInputs, context.store, task) };
   },
 
   async delete(id, _props, { store, settings, actor }) {
     const { certificate, environment } = parseDeploymentId(id);
     if (!(await store.getCertificate(certificate))) return;
-    await targetFor(definitionOf(settings, environment).target).undeploy({ store, certificate, environment, actor });
+    await cancelWaitingTasks(store, certificate, environment, actor, "its EnvironmentDeployment was deleted");
+    await targetFor(definitionOf(settings.environmentDefinitions, environment).target).undeploy({ store, certificate, environment, actor });
   },
 };

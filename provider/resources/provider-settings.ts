@@ -64,7 +64,7 @@ export function readProviderSettings(
   };
 }
 
-function defaultPrincipal(): string {
+export function defaultPrincipal(): string {
   let user = "unknown";
   try {
     user = os.userInfo().username;
@@ -83,8 +83,16 @@ function parseEnvironments(value: string | undefined): EnvironmentDefinition[] {
   } catch {
     parsed = value.split(",").map((name) => name.trim());
   }
+  return environmentDefinitionsFrom(parsed, value);
+}
+
+/**
+ * Checks environment definitions (parsed JSON): the stack setting, or the copy a standby task
+ * keeps. `shown` is how the value appears in messages.
+ */
+export function environmentDefinitionsFrom(parsed: unknown, shown: string = JSON.stringify(parsed)): EnvironmentDefinition[] {
   const invalid = (problem: string) =>
-    new CertstageError("CONFIG_INVALID", `${problem} in '${value}'`, {
+    new CertstageError("CONFIG_INVALID", `${problem} in '${shown}'`, {
       field: "certstage:environments",
       fix: `set a JSON list of names or of {"name", "target", "verify", "promotion"} objects, e.g. '["staging","production"]'`,
     });
@@ -98,7 +106,11 @@ function parseEnvironments(value: string | undefined): EnvironmentDefinition[] {
       throw invalid(`environment '${object.name}': reload must be a command as a list, e.g. ["nginx", "-s", "reload"]`);
     }
     if (target.type !== "directory" && target.type !== "haproxy") throw invalid(`environment '${object.name}': target type must be directory or haproxy`);
-    return { name: object.name, target, verify: object.verify, promotion: object.promotion };
+    const verify = object.verify;
+    if (verify !== undefined && (!Array.isArray(verify.endpoints) || verify.endpoints.length === 0 || !verify.endpoints.every((endpoint) => /^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(String(endpoint))))) {
+      throw invalid(`environment '${object.name}': verify.endpoints must be a list of "host:port", e.g. ["127.0.0.1:8443"]`);
+    }
+    return { name: object.name, target, ...(verify ? { verify } : {}), ...(object.promotion ? { promotion: object.promotion } : {}) };
   });
   for (const definition of definitions) {
     if (definition.promotion && !definitions.some((other) => other.name === definition.promotion!.requires)) {

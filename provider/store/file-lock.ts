@@ -112,7 +112,7 @@ async function readOwner(lockDirectory: string): Promise<LockOwner | undefined> 
   }
 }
 
-function processIsAlive(pid: number): boolean {
+export function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -72,7 +72,10 @@ export type HistoryAction =
   | "deploy"
   | "rollback"
   | "undeploy"
-  | "verify";
+  | "verify"
+  | "task.queue"
+  | "task.run"
+  | "task.cancel";
 
 /** One line of the append-only history. Never contains key material. */
 export interface HistoryEntry {
@@ -112,6 +115,46 @@ export interface AcmeRenewalRecord {
   readonly issuedAt: string;
 }
 
+export type TaskState = "pending" | "running" | "done" | "failed" | "cancelled";
+
+/**
+ * A standby deployment (the seeds' "standby queue"): a swap recorded now and performed later by
+ * `certstage tasks run`, once `notBefore` has passed. At most one task per (certificate,
+ * environment) is pending: queueing another cancels the earlier one.
+ */
+export interface DeploymentTask {
+  readonly id: string;
+  readonly certificate: string;
+  readonly environment: string;
+  readonly version: number;
+  /** What the environment served when the task was queued. */
+  readonly fromVersion?: number;
+  readonly notBefore?: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly state: TaskState;
+  /**
+   * The stack's environment definitions (targets, verification, promotion rules) when the task was
+   * queued: the runner has no stack configuration. Opaque to the store; they never hold secrets.
+   */
+  readonly environments: readonly Readonly<Record<string, unknown>>[];
+  /** Who is running it (state `running`): a runner that died leaves the task claimable again. */
+  readonly runner?: { readonly principal: string; readonly host: string; readonly pid: number };
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly finishedBy?: string;
+  /** Why it failed or was cancelled, or what verification saw. */
+  readonly detail?: string;
+}
+
+export type NewDeploymentTask = Pick<DeploymentTask, "certificate" | "environment" | "version" | "notBefore" | "environments">;
+
+export interface TaskFilter {
+  readonly certificate?: string;
+  readonly environment?: string;
+  readonly state?: TaskState;
+}
+
 /** Who performs a change; recorded in history. */
 export interface Actor {
   readonly principal: string;
@@ -148,6 +191,19 @@ export interface Store {
   readHistory(filter?: HistoryFilter): Promise<HistoryEntry[]>;
   /** Appends an entry about something done outside the store (a verification, a reload). */
   recordHistory(entry: Omit<HistoryEntry, "at">): Promise<void>;
+
+  /** Records a standby deployment, cancelling any pending one of the same certificate and environment. */
+  queueTask(task: NewDeploymentTask, actor: Actor): Promise<DeploymentTask>;
+  getTask(id: string): Promise<DeploymentTask | undefined>;
+  /** Oldest first. */
+  listTasks(filter?: TaskFilter): Promise<DeploymentTask[]>;
+  /**
+   * Marks a pending task running, atomically: of two runners, one gets the task and the other
+   * `undefined`. A task left running by a runner that died can be claimed again.
+   */
+  claimTask(id: string, actor: Actor): Promise<DeploymentTask | undefined>;
+  /** Ends a task (running → done or failed; pending → cancelled) and appends it to history. */
+  finishTask(id: string, outcome: { state: "done" | "failed" | "cancelled"; detail?: string }, actor: Actor): Promise<DeploymentTask>;
 
   /** The account for an ACME directory, if certstage created one. */
   getAcmeAccount(directoryUrl: string): Promise<AcmeAccount | undefined>;

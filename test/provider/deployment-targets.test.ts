@@ -8,10 +8,13 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer as createNetServer, Server as NetServer } from "node:net";
 import * as path from "node:path";
 import { createServer, Server } from "node:tls";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { Writable } from "node:stream";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { main } from "../../provider/cli/main";
 import { inspectUpload } from "../../provider/pki/version-material";
 import { configure, providerFor } from "../../provider/resources/runtime";
 import { createFileStore } from "../../provider/store/drivers/file";
+import { servedLeaf } from "../../provider/targets/verify";
 import type { Store } from "../../provider/store";
 import { makeTestCertificate, temporaryDirectory } from "../support/certificates";
 
@@ -109,5 +112,137 @@ describe("deployments through targets", () => {
     expect((await deployments.check({}, { certificate: "api", environment: "production", version: 3 })).failures).toEqual([]);
     const created = await deployments.create({ certificate: "api", environment: "production", version: 3 });
     expect(created.outs.deployedVersion).toBe(3);
+  });
+});
+
+describe("standby deployments and `certstage tasks`", () => {
+  let versions: number[];
+
+  async function cli(...args: string[]): Promise<{ code: number; output: string }> {
+    let output = "";
+    const sink = new Writable({ write: (chunk, _encoding, done) => ((output += String(chunk)), done()) });
+    const code = await main([...args, "--store", storeRoot, "--principal", "scheduler@ci"], sink);
+    return { code, output };
+  }
+
+  const served = () => servedLeaf({ host: "127.0.0.1", port: tlsPort, serverName: "api.example.test" });
+  const fingerprintOf = async (version: number) => (await store.getVersion("api", version))!.fingerprintSha256;
+
+  beforeAll(async () => {
+    const pki = temporaryDirectory("standby-pki");
+    versions = [];
+    for (let index = 0; index < 3; index += 1) {
+      const material = inspectUpload(makeTestCertificate(pki, "api.example.test"));
+      if (!material.ok) throw new Error("bad certificate");
+      versions.push((await store.createVersion("api", "upload", material.value, actor)).version);
+    }
+  });
+  afterEach(() => {
+    delete process.env.CERTSTAGE_NOW;
+  });
+
+  it("a standby swap changes nothing during up, shows pending, and `tasks run` performs and verifies it", async () => {
+    const before = (await store.getDeployment("api", "staging"))!.version;
+    reloadFromStore();
+    const next = versions[0];
+    const updated = await deployments.update("staging/api", {}, { certificate: "api", environment: "staging", version: next, mode: "standby" });
+    expect(updated.outs).toMatchObject({ version: next, deployedVersion: before, status: "pending", task: { state: "pending" } });
+    expect((await store.getDeployment("api", "staging"))?.version).toBe(before);
+    expect(await served()).toMatchObject({ fingerprintSha256: await fingerprintOf(before) });
+
+    const listed = await cli("tasks", "list", "--state", "pending");
+    expect(listed.output).toContain(updated.outs.task.id);
+    expect(listed.output).toMatch(new RegExp(`pending\\s+staging\\s+api\\s+v${before} -> v${next}`));
+    const stillPending = await deployments.read("staging/api", updated.outs);
+    expect(stillPending.props).toMatchObject({ version: next, deployedVersion: before, status: "pending" });
+
+    const ran = await cli("tasks", "run");
+    expect(ran.code).toBe(0);
+    expect(ran.output).toMatch(new RegExp(`staging/api: verified v${next} at 1 endpoint`));
+    expect((await store.getDeployment("api", "staging"))?.version).toBe(next);
+    expect(await served()).toMatchObject({ fingerprintSha256: await fingerprintOf(next) });
+    const actions = (await store.readHistory({ environment: "staging" })).slice(-4).map(({ action, actor: who, result }) => `${action} ${who} ${result}`);
+    expect(actions).toEqual(["task.queue targets-tester ok", "deploy scheduler@ci ok", "verify scheduler@ci ok", "task.run scheduler@ci ok"]);
+    const history = await cli("history", "--environment", "staging");
+    expect(history.output).toMatch(new RegExp(`task\\.run\\s+v${before} -> v${next}\\s+scheduler@ci  ok  task ${updated.outs.task.id}`));
+
+    const refreshed = await deployments.read("staging/api", updated.outs);
+    expect(refreshed.props).toMatchObject({ version: next, deployedVersion: next, status: "deployed", task: { id: updated.outs.task.id, state: "done" } });
+    expect((await cli("tasks", "run")).output).toBe("No task is due.\n");
+  });
+
+  it("a task waits for notBefore; a later task for the same environment supersedes it", async () => {
+    const first = await deployments.update("staging/api", {}, { certificate: "api", environment: "staging", version: versions[1], mode: "standby", notBefore: "2099-01-01T00:00:00Z" });
+    const second = await deployments.update("staging/api", {}, { certificate: "api", environment: "staging", version: versions[2], mode: "standby", notBefore: "2099-01-01T00:00:00Z" });
+    expect((await store.getTask(first.outs.task.id))?.state).toBe("cancelled");
+    expect((await cli("tasks", "run")).output).toBe("No task is due.\n");
+    expect((await store.getDeployment("api", "staging"))?.version).toBe(versions[0]);
+
+    process.env.CERTSTAGE_NOW = "2099-01-01T00:00:01Z";
+    const ran = await cli("tasks", "run", "--json");
+    expect(ran.code).toBe(0);
+    expect(JSON.parse(ran.output).ran).toEqual([expect.objectContaining({ id: second.outs.task.id, state: "done", finishedBy: "scheduler@ci" })]);
+    expect((await store.getDeployment("api", "staging"))?.version).toBe(versions[2]);
+  });
+
+  it("a standby deployment that breaks the promotion rule is refused at up and queues nothing", async () => {
+    const tasksBefore = (await store.listTasks()).length;
+    await expect(deployments.update("production/api", {}, { certificate: "api", environment: "production", version: versions[1], mode: "standby" })).rejects.toThrow(/^\[PROMOTION_REFUSED\]/);
+    expect(await store.listTasks()).toHaveLength(tasksBefore);
+  });
+
+  it("a task whose verification fails puts the old version back, exits 1, and refresh shows the drift", async () => {
+    useSettings(environments([process.execPath, "-e", "process.exit(0)"], 600)); // the reload reaches nothing
+    const before = (await store.getDeployment("api", "staging"))!.version;
+    const queued = await deployments.update("staging/api", {}, { certificate: "api", environment: "staging", version: versions[1], mode: "standby" });
+    // The task carries the stack's environments as queued: the runner needs no stack configuration.
+    useSettings(environments([process.execPath, reloadScript]));
+    const ran = await cli("tasks", "run");
+    expect(ran.code).toBe(1);
+    const task = await store.getTask(queued.outs.task.id);
+    expect(task).toMatchObject({ state: "failed" });
+    expect(task?.detail).toMatch(/^\[VERIFICATION_FAILED\] resource 'api': staging did not serve version \d+ within 600 ms .*version \d+ was put back/);
+    expect((await store.getDeployment("api", "staging"))?.version).toBe(before);
+    expect((await store.readHistory({ environment: "staging" })).at(-1)).toMatchObject({ action: "task.run", result: "failed" });
+
+    const refreshed = await deployments.read("staging/api", queued.outs);
+    expect(refreshed.props).toMatchObject({ version: before, deployedVersion: before, status: "deployed", task: { state: "failed" } });
+  });
+
+  it("deploying now, `tasks cancel`, or deleting the deployment cancels a pending task", async () => {
+    const queued = await deployments.update("staging/api", {}, { certificate: "api", environment: "staging", version: versions[1], mode: "standby" });
+    await deployments.update("staging/api", {}, { certificate: "api", environment: "staging", version: versions[1] });
+    expect(await store.getTask(queued.outs.task.id)).toMatchObject({ state: "cancelled", detail: `superseded by deploying version ${versions[1]} now` });
+
+    const again = await deployments.update("staging/api", {}, { certificate: "api", environment: "staging", version: versions[2], mode: "standby" });
+    const cancelled = await cli("tasks", "cancel", again.outs.task.id);
+    expect(cancelled.output).toMatch(/cancelled\s+staging/);
+    expect((await cli("tasks", "list", "--state", "pending")).output).toBe("No tasks.\n");
+
+    const production = await deployments.update("production/api", {}, { certificate: "api", environment: "production", version: versions[1], mode: "standby" });
+    await deployments.delete("production/api", production.outs);
+    expect(await store.getTask(production.outs.task.id)).toMatchObject({ state: "cancelled", detail: "its EnvironmentDeployment was deleted" });
+    expect(await store.getDeployment("api", "production")).toBeUndefined();
+  });
+
+  it("refuses notBefore without standby, and a time that is not one, at preview", async () => {
+    const withoutStandby = await deployments.check({}, { certificate: "api", environment: "staging", version: 1, notBefore: "2030-01-01T00:00:00Z" });
+    expect(withoutStandby.failures?.map((failure) => failure.reason)).toEqual([expect.stringMatching(/^\[INPUT_SCHEMA\] field 'notBefore': only applies to standby deployments\. Fix: add mode: "standby"/)]);
+    const notATime = await deployments.check({}, { certificate: "api", environment: "staging", version: 1, mode: "standby", notBefore: "2030-02-31T25:00:00Z" });
+    expect(notATime.failures?.map((failure) => failure.reason)).toEqual([expect.stringMatching(/^\[INPUT_SCHEMA\] field 'notBefore': '2030-02-31T25:00:00Z' is not a time/)]);
+  });
+
+  it("a deployment's own verify replaces its environment's and can fail where the environment's would pass", async () => {
+    const elsewhere = createServer({ cert: readFileSync(path.join(storeRoot, "environments", "staging", "api", "fullchain.pem")), key: readFileSync(path.join(storeRoot, "environments", "staging", "api", "privkey.pem")) }, (socket) => socket.end());
+    await new Promise<void>((resolve) => elsewhere.listen(0, "127.0.0.1", resolve));
+    try {
+      const before = (await store.getDeployment("api", "staging"))!.version;
+      const next = before === versions[2] ? versions[1] : versions[2];
+      const verify = { endpoints: [`127.0.0.1:${(elsewhere.address() as { port: number }).port}`], serverName: "api.example.test", timeoutMs: 500 };
+      await expect(deployments.update("staging/api", {}, { certificate: "api", environment: "staging", version: next, verify })).rejects.toThrow(/^\[VERIFICATION_FAILED\]/);
+      expect((await store.getDeployment("api", "staging"))?.version).toBe(before);
+    } finally {
+      elsewhere.close();
+    }
   });
 });

@@ -248,6 +248,58 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
       });
     });
 
+    describe("standby tasks", () => {
+      const environments = [{ name: "staging", target: { type: "directory" } }, { name: "production", target: { type: "directory" }, promotion: { requires: "staging" } }];
+
+      it("queues a task without swapping, and a later task for the same environment supersedes it", async () => {
+        await apiWithVersions(3);
+        await store.deploy("api", "production", 1, actor);
+        const first = await store.queueTask({ certificate: "api", environment: "production", version: 2, environments }, actor);
+        expect(first).toMatchObject({ certificate: "api", environment: "production", version: 2, fromVersion: 1, state: "pending", createdBy: actor.principal });
+        expect((await store.getDeployment("api", "production"))?.version).toBe(1);
+
+        const second = await store.queueTask({ certificate: "api", environment: "production", version: 3, notBefore: "2030-01-01T00:00:00.000Z", environments }, actor);
+        expect(second.id).not.toBe(first.id);
+        expect((await store.getTask(first.id))?.state).toBe("cancelled");
+        expect(await subject.reopen().listTasks({ state: "pending" })).toEqual([second]);
+        expect(second.environments).toEqual(environments);
+        const history = await store.readHistory({ environment: "production" });
+        expect(history.map((entry) => entry.action)).toEqual(["deploy", "task.queue", "task.cancel", "task.queue"]);
+      });
+
+      it("refuses a task for a version that does not exist and records nothing", async () => {
+        await apiWithVersions(1);
+        const error = await failure(store.queueTask({ certificate: "api", environment: "production", version: 9, environments }, actor));
+        expect(error.code).toBe("VERSION_NOT_FOUND");
+        expect(await store.listTasks()).toEqual([]);
+      });
+
+      it("lets exactly one of two concurrent runners claim a task, and history records how it ended", async () => {
+        await apiWithVersions(2);
+        const task = await store.queueTask({ certificate: "api", environment: "staging", version: 2, environments }, actor);
+        const claims = await Promise.all([store.claimTask(task.id, actor), subject.reopen().claimTask(task.id, actor)]);
+        expect(claims.filter((claim) => claim !== undefined)).toHaveLength(1);
+        expect(await store.claimTask(task.id, actor)).toBeUndefined();
+
+        const failed = await store.finishTask(task.id, { state: "failed", detail: "served v1 instead" }, actor);
+        expect(failed).toMatchObject({ state: "failed", detail: "served v1 instead", finishedBy: actor.principal });
+        expect((await failure(store.finishTask(task.id, { state: "done" }, actor))).code).toBe("TASK_STATE");
+        const last = (await store.readHistory({ environment: "staging" })).at(-1);
+        expect(last).toMatchObject({ action: "task.run", toVersion: 2, result: "failed" });
+        expect(last?.detail).toContain("served v1 instead");
+      });
+
+      it("cancels a pending task but not a finished one; unknown ids are refused with TASK_NOT_FOUND", async () => {
+        await apiWithVersions(2);
+        const task = await store.queueTask({ certificate: "api", environment: "staging", version: 2, environments }, actor);
+        expect((await store.finishTask(task.id, { state: "cancelled", detail: "not needed" }, actor)).state).toBe("cancelled");
+        expect(await store.claimTask(task.id, actor)).toBeUndefined();
+        expect((await failure(store.finishTask(task.id, { state: "cancelled" }, actor))).code).toBe("TASK_STATE");
+        expect((await failure(store.finishTask("20300101T000000Z-staging-api-v2-000000", { state: "done" }, actor))).code).toBe("TASK_NOT_FOUND");
+        expect(await store.getTask("../../certificates/api/certificate")).toBeUndefined();
+      });
+    });
+
     describe("history", () => {
       it("appends who did what, from which version to which, including rollbacks", async () => {
         await apiWithVersions(2);

@@ -6,7 +6,7 @@
  *                                               (+ csr.pem for generated versions)
  *   <root>/environments/<environment>/<name>  -> ../../certificates/<name>/versions/<n>
  *   <root>/history.jsonl
- *   <root>/tasks/
+ *   <root>/tasks/<id>.json                    standby deployments, one file each
  *   <root>/acme/accounts/<sha256 of directory URL>.json + .key.pem (0600)
  *   <root>/acme/renewals/<name>.json
  *
@@ -16,6 +16,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { CertstageError } from "../../errors";
 import { nextVersionNumber } from "../../lifecycle/version-numbering";
@@ -27,7 +28,7 @@ import {
   replaceSymlinkAtomically,
   writeFileDurably,
 } from "../atomic-file";
-import { withFileLock } from "../file-lock";
+import { processIsAlive, withFileLock } from "../file-lock";
 import { stillDeployed, versionNotFound } from "../store-errors";
 import {
   AcmeAccount,
@@ -36,12 +37,15 @@ import {
   CertificateChanges,
   CertificateRecord,
   DeploymentRecord,
+  DeploymentTask,
   HistoryAction,
   HistoryEntry,
   HistoryFilter,
   NAME_PATTERN,
   NewCertificate,
+  NewDeploymentTask,
   Store,
+  TaskFilter,
   VersionFiles,
   VersionMethod,
   VersionRecord,
@@ -373,6 +377,91 @@ class FileStore implements Store {
     // Nothing is held open between calls.
   }
 
+  // ---- standby tasks -------------------------------------------------------------------------
+
+  async queueTask(task: NewDeploymentTask, actor: Actor): Promise<DeploymentTask> {
+    assertName(task.environment, "environment");
+    return this.locked(async () => {
+      await this.requireCertificate(task.certificate);
+      if (!(await this.getVersion(task.certificate, task.version))) throw versionNotFound(task.certificate, task.version);
+      const now = new Date().toISOString();
+      const superseded = await this.listTasks({ certificate: task.certificate, environment: task.environment, state: "pending" });
+      for (const earlier of superseded) {
+        await this.writeTask({ ...earlier, state: "cancelled", finishedAt: now, finishedBy: actor.principal, detail: `superseded by a task for version ${task.version}` });
+        await this.appendHistory(actor, "task.cancel", earlier.certificate, { environment: earlier.environment, fromVersion: earlier.fromVersion, toVersion: earlier.version }, `task ${earlier.id} superseded`);
+      }
+      const current = await this.getDeployment(task.certificate, task.environment);
+      const id = `${now.replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${task.environment}-${task.certificate}-v${task.version}-${randomBytes(3).toString("hex")}`;
+      const queued: DeploymentTask = {
+        id,
+        certificate: task.certificate,
+        environment: task.environment,
+        version: task.version,
+        ...definedOnly({ fromVersion: current?.version, notBefore: task.notBefore }),
+        createdAt: now,
+        createdBy: actor.principal,
+        state: "pending",
+        environments: task.environments,
+      };
+      await this.writeTask(queued);
+      const when = task.notBefore ? `not before ${task.notBefore}` : "as soon as a runner picks it up";
+      await this.appendHistory(actor, "task.queue", task.certificate, { environment: task.environment, fromVersion: current?.version, toVersion: task.version }, `task ${id}, ${when}`);
+      return queued;
+    });
+  }
+
+  async getTask(id: string): Promise<DeploymentTask | undefined> {
+    if (!TASK_ID_PATTERN.test(id)) return undefined;
+    return readJson<DeploymentTask>(path.join(this.root, "tasks", `${id}.json`));
+  }
+
+  async listTasks(filter: TaskFilter = {}): Promise<DeploymentTask[]> {
+    const tasks: DeploymentTask[] = [];
+    for (const entry of await listDirectory(path.join(this.root, "tasks"))) {
+      if (!entry.endsWith(".json")) continue;
+      const task = await this.getTask(entry.slice(0, -".json".length));
+      if (!task) continue;
+      if (filter.certificate !== undefined && task.certificate !== filter.certificate) continue;
+      if (filter.environment !== undefined && task.environment !== filter.environment) continue;
+      if (filter.state !== undefined && task.state !== filter.state) continue;
+      tasks.push(task);
+    }
+    return tasks.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  async claimTask(id: string, actor: Actor): Promise<DeploymentTask | undefined> {
+    return this.locked(async () => {
+      const task = await this.getTask(id);
+      if (!task) return undefined;
+      const runnerDied = task.state === "running" && task.runner !== undefined && task.runner.host === os.hostname() && !processIsAlive(task.runner.pid);
+      if (task.state !== "pending" && !runnerDied) return undefined;
+      const claimed: DeploymentTask = { ...task, state: "running", startedAt: new Date().toISOString(), runner: { principal: actor.principal, host: os.hostname(), pid: process.pid } };
+      await this.writeTask(claimed);
+      return claimed;
+    });
+  }
+
+  async finishTask(id: string, outcome: { state: "done" | "failed" | "cancelled"; detail?: string }, actor: Actor): Promise<DeploymentTask> {
+    return this.locked(async () => {
+      const task = await this.getTask(id);
+      if (!task) throw new CertstageError("TASK_NOT_FOUND", `there is no task '${id}' in ${this.description}`, { fix: "list tasks with `certstage tasks list`" });
+      const allowed = outcome.state === "cancelled" ? task.state === "pending" : task.state === "running";
+      if (!allowed) {
+        throw new CertstageError("TASK_STATE", `task '${id}' is ${task.state} and cannot become ${outcome.state}`, { fix: "list tasks with `certstage tasks list` to see what happened to it" });
+      }
+      const finished: DeploymentTask = { ...task, state: outcome.state, finishedAt: new Date().toISOString(), finishedBy: actor.principal, ...definedOnly({ detail: outcome.detail }) };
+      await this.writeTask(finished);
+      const action: HistoryAction = outcome.state === "cancelled" ? "task.cancel" : "task.run";
+      const summary = `task ${id}${outcome.detail ? `: ${outcome.detail}` : ""}`;
+      await this.appendHistory(actor, action, task.certificate, { environment: task.environment, fromVersion: task.fromVersion, toVersion: task.version }, summary, outcome.state === "failed" ? "failed" : "ok");
+      return finished;
+    });
+  }
+
+  private async writeTask(task: DeploymentTask): Promise<void> {
+    await replaceFileAtomically(path.join(this.root, "tasks", `${task.id}.json`), `${JSON.stringify(task, null, 2)}\n`);
+  }
+
   // ---- ACME --------------------------------------------------------------------------------
 
   async getAcmeAccount(directoryUrl: string): Promise<AcmeAccount | undefined> {
@@ -470,12 +559,17 @@ class FileStore implements Store {
     action: HistoryAction,
     certificate: string,
     details: Pick<HistoryEntry, "environment" | "fromVersion" | "toVersion"> = {},
+    detail?: string,
+    result: HistoryEntry["result"] = "ok",
   ): Promise<void> {
-    const entry: HistoryEntry = { at: new Date().toISOString(), actor: actor.principal, action, certificate, ...definedOnly(details), result: "ok" };
+    const entry: HistoryEntry = { at: new Date().toISOString(), actor: actor.principal, action, certificate, ...definedOnly(details), result, ...definedOnly({ detail }) };
     await appendLineDurably(this.historyFile(), JSON.stringify(entry));
   }
 
 }
+
+/** Task ids become file names: only what `queueTask` makes. */
+const TASK_ID_PATTERN = /^[0-9TZ]+-[a-z0-9._-]+-v\d+-[0-9a-f]{6}$/;
 
 function assertName(name: string, kind: "certificate" | "environment"): void {
   if (!NAME_PATTERN.test(name)) {

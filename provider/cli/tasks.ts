@@ -1,0 +1,59 @@
+/**
+ * `certstage tasks list|run|cancel`: the standby queue. `pulumi up` with `mode: "standby"` records
+ * a swap as a task; a scheduled job (or an operator in a change window) runs the due ones here,
+ * through the same rollout as `pulumi up`: promotion rule, target, verification, rollback.
+ */
+import { isCertstageError } from "../errors";
+import { environmentDefinitionsFrom } from "../resources/provider-settings";
+import type { Actor, DeploymentTask, Store } from "../store";
+import { rollout } from "../targets/rollout";
+
+export function formatTasks(tasks: readonly DeploymentTask[]): string {
+  if (tasks.length === 0) return "No tasks.\n";
+  const lines = tasks.map((task) => {
+    const change = `${task.fromVersion !== undefined ? `v${task.fromVersion}` : "none"} -> v${task.version}`;
+    const when = task.notBefore ? `not before ${task.notBefore}` : "when run";
+    const outcome = task.detail ? `  ${task.detail}` : "";
+    return `${task.id}  ${task.state.padEnd(10)}${task.environment.padEnd(12)}${task.certificate.padEnd(16)}${change.padEnd(12)}${when.padEnd(36)}${task.createdBy}${outcome}`;
+  });
+  return `${lines.join("\n")}\n`;
+}
+
+export interface TaskRunOutcome {
+  readonly task: DeploymentTask;
+  readonly ok: boolean;
+}
+
+/** A pending task whose time has come (or a running one whose runner died, which claim decides). */
+export function isDue(task: DeploymentTask, now: Date): boolean {
+  if (task.state !== "pending" && task.state !== "running") return false;
+  return task.notBefore === undefined || Date.parse(task.notBefore) <= now.getTime();
+}
+
+/**
+ * Runs due tasks oldest first, one at a time, so a staging task queued before its production
+ * task satisfies the promotion rule. A task another runner claimed is skipped.
+ */
+export async function runDueTasks(
+  store: Store,
+  actor: Actor,
+  now: Date,
+  options: { readonly only?: string; readonly progress?: (line: string) => void } = {},
+): Promise<TaskRunOutcome[]> {
+  const outcomes: TaskRunOutcome[] = [];
+  const candidates = (await store.listTasks()).filter((task) => (options.only === undefined || task.id === options.only) && isDue(task, now));
+  for (const candidate of candidates) {
+    const task = await store.claimTask(candidate.id, actor);
+    if (!task) continue;
+    options.progress?.(`task ${task.id}: ${task.environment}/${task.certificate} -> v${task.version}`);
+    try {
+      const environments = environmentDefinitionsFrom(task.environments);
+      await rollout({ store, actor, environments, progress: options.progress }, task);
+      outcomes.push({ task: await store.finishTask(task.id, { state: "done", detail: `${task.environment} serves version ${task.version}` }, actor), ok: true });
+    } catch (error) {
+      const detail = isCertstageError(error) ? error.message : `unexpected error: ${(error as Error).message}`;
+      outcomes.push({ task: await store.finishTask(task.id, { state: "failed", detail }, actor), ok: false });
+    }
+  }
+  return outcomes;
+}

@@ -1,0 +1,118 @@
+/**
+ * A rollout: what happens when an environment is told to serve a version, whether `pulumi up`
+ * asks (EnvironmentDeployment) or `certstage tasks run` does (a standby task).
+ *
+ *   1. the promotion rule is checked against history, before anything changes;
+ *   2. the environment's target swaps (the store link, then the servers);
+ *   3. when the environment verifies, TLS handshakes wait for the new leaf at every endpoint;
+ *      if it never shows, the previous version is put back and the rollout fails saying what
+ *      the endpoints served instead.
+ */
+import { CertstageError } from "../errors";
+import { DeploymentFact, promotionProblems } from "../lifecycle/promotion";
+import type { EnvironmentDefinition } from "../resources/provider-settings";
+import type { Actor, DeploymentRecord, Store } from "../store";
+import { targetFor } from ".";
+import { describeServed, Endpoint, waitUntilServed } from "./verify";
+
+export interface RolloutContext {
+  readonly store: Store;
+  readonly actor: Actor;
+  /** The stack's environments (from `certstage:environments`, or a task's copy of them). */
+  readonly environments: readonly EnvironmentDefinition[];
+  /** One line per step, for the Pulumi output or the terminal; never key material. */
+  readonly progress?: (line: string) => void;
+}
+
+export interface RolloutRequest {
+  readonly certificate: string;
+  readonly environment: string;
+  readonly version: number;
+}
+
+export const DEFAULT_VERIFY_TIMEOUT_MS = 30_000;
+
+/** An environment's definition; one the stack does not define is the store's own directory. */
+export function definitionOf(environments: readonly EnvironmentDefinition[], name: string): EnvironmentDefinition {
+  return environments.find((definition) => definition.name === name) ?? { name, target: { type: "directory" } };
+}
+
+/**
+ * Which versions reached which environment, and whether they were verified there, from history.
+ * A verification that passed counts. A swap counts as verified where the environment does not
+ * verify, unless a verification of that version there failed (a deployment's own `verify`).
+ */
+async function deploymentFacts(store: Store, certificate: string, environments: readonly EnvironmentDefinition[]): Promise<DeploymentFact[]> {
+  const history = await store.readHistory({ certificate });
+  const failedVerification = new Set(history.filter((entry) => entry.action === "verify" && entry.result === "failed").map((entry) => `${entry.environment}@${entry.toVersion}`));
+  const facts: DeploymentFact[] = [];
+  for (const entry of history) {
+    if (!entry.environment || entry.toVersion === undefined || entry.result !== "ok") continue;
+    if (entry.action === "deploy" || entry.action === "rollback") {
+      const unverified = definitionOf(environments, entry.environment).verify !== undefined || failedVerification.has(`${entry.environment}@${entry.toVersion}`);
+      facts.push({ environment: entry.environment, version: entry.toVersion, verified: !unverified });
+    }
+    if (entry.action === "verify") facts.push({ environment: entry.environment, version: entry.toVersion, verified: true });
+  }
+  return facts;
+}
+
+/** PROMOTION_REFUSED problems for a proposed rollout (none for a certificate the store lacks yet). */
+export async function promotionCheck(context: Pick<RolloutContext, "store" | "environments">, request: RolloutRequest): Promise<CertstageError[]> {
+  const rule = definitionOf(context.environments, request.environment).promotion;
+  if (!rule || !(await context.store.getCertificate(request.certificate))) return [];
+  const facts = await deploymentFacts(context.store, request.certificate, context.environments);
+  return promotionProblems(request.certificate, request.environment, request.version, rule, facts);
+}
+
+export function parseEndpoint(endpoint: string, serverName: string): Endpoint {
+  const separator = endpoint.lastIndexOf(":");
+  return { host: endpoint.slice(0, separator).replace(/^\[|\]$/g, ""), port: Number(endpoint.slice(separator + 1)), serverName };
+}
+
+export async function rollout(context: RolloutContext, request: RolloutRequest): Promise<DeploymentRecord> {
+  const { store, actor } = context;
+  const { certificate, environment, version } = request;
+  const say = (line: string) => context.progress?.(`${environment}/${certificate}: ${line}`);
+  const problems = await promotionCheck(context, request);
+  if (problems.length > 0) throw problems[0];
+
+  const definition = definitionOf(context.environments, environment);
+  const target = targetFor(definition.target);
+  const targetContext = { store, certificate, environment, actor };
+  const previous = await store.getDeployment(certificate, environment);
+  const started = Date.now();
+  const record = await target.deploy(targetContext, version);
+  if (previous?.version !== version) say(`${previous ? `v${previous.version}` : "nothing"} -> v${version} through the ${definition.target.type} target (${Date.now() - started} ms)`);
+  if (!definition.verify || previous?.version === version) return record;
+
+  const versionRecord = await store.getVersion(certificate, version);
+  const serverName = definition.verify.serverName ?? versionRecord?.sans[0] ?? certificate;
+  const endpoints = definition.verify.endpoints.map((endpoint) => parseEndpoint(endpoint, serverName));
+  const timeoutMs = definition.verify.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
+  const expected = versionRecord?.fingerprintSha256 ?? "";
+  say(`verifying v${version} (${expected.slice(0, 23)}…) at ${definition.verify.endpoints.join(", ")} as ${serverName}, up to ${timeoutMs} ms`);
+  const result = await waitUntilServed(endpoints, expected, {
+    timeoutMs,
+    onProgress: (round, partial) => {
+      if (!partial.ok && (round === 1 || round % 10 === 0)) say(`round ${round}: ${describeServed(partial.served)}`);
+    },
+  });
+  const seen = describeServed(result.served);
+  await store.recordHistory({ actor: actor.principal, action: "verify", certificate, environment, toVersion: version, result: result.ok ? "ok" : "failed", detail: seen });
+  if (result.ok) {
+    say(`verified v${version} at ${endpoints.length} endpoint(s) after ${result.attempts} round(s), ${Date.now() - started} ms since the swap began`);
+    return record;
+  }
+  if (previous) await target.deploy(targetContext, previous.version);
+  else await target.undeploy(targetContext);
+  say(`verification failed (${seen}); ${previous ? `v${previous.version} put back` : "undeployed again"}`);
+  throw new CertstageError(
+    "VERIFICATION_FAILED",
+    `${environment} did not serve version ${version} within ${timeoutMs} ms (${seen}); ${previous ? `version ${previous.version} was put back` : "it was undeployed again"}`,
+    {
+      resource: certificate,
+      fix: "check that the endpoints read this environment's files (or its HAProxy certificate) and that the reload reaches them, then run again",
+    },
+  );
+}
