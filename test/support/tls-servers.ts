@@ -135,6 +135,8 @@ export interface NginxServer {
    * Throws if nginx rejected the configuration (it then keeps serving the old one).
    */
   reload(): Promise<void>;
+  /** `nginx -s reload` for this instance, as a certstage directory target's reload command runs it. */
+  readonly reloadCommand: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -170,6 +172,7 @@ async function startNginxOnce(binary: string, options: NginxOptions): Promise<Ng
       serverName,
       logs,
       reload: () => reloadNginx(child, port, logs.error),
+      reloadCommand: [binary, "-p", `${directory}/`, "-e", logs.error, "-c", configFile, "-s", "reload"],
       stop: () => (stopped ??= stopRunning(running)),
     };
   } catch (error) {
@@ -441,6 +444,22 @@ export function tlsHandshake(port: number, serverName: string): Promise<ServedCe
     socket.once("timeout", () => socket.destroy(new Error(`TLS handshake with ${LOOPBACK}:${port} timed out`)));
     socket.once("error", reject);
   });
+}
+
+/**
+ * The leaf `openssl s_client` is served by 127.0.0.1:<port> for `serverName`: the cross-check of
+ * what Node's handshake saw, by another TLS stack.
+ */
+export function opensslServedLeaf(port: number, serverName: string): X509Certificate {
+  const output = execFileSync("openssl", ["s_client", "-connect", `${LOOPBACK}:${port}`, "-servername", serverName], {
+    encoding: "utf8",
+    input: "",
+    timeout: HANDSHAKE_TIMEOUT_MS * 2,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(output);
+  if (!pem) throw new Error(`openssl s_client to port ${port} printed no certificate:\n${output.slice(0, 2000)}`);
+  return new X509Certificate(pem[0]);
 }
 
 function leafFingerprint(pem: string): string {
