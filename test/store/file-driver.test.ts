@@ -9,6 +9,7 @@ import { inspectUpload, VersionMaterial } from "../../provider/pki/version-mater
 import { createFileStore } from "../../provider/store/drivers/file";
 import type { Store } from "../../provider/store";
 import { makeTestCertificate, REPO_ROOT, temporaryDirectory } from "../support/certificates";
+import { expectEnvironmentsWhole } from "../support/store-on-disk";
 import { describeStoreConformance } from "./conformance";
 
 const run = promisify(execFile);
@@ -47,22 +48,6 @@ describe("file driver specifics", () => {
     return { root, store };
   }
 
-  /** Every environment link resolves to a complete version whose certificate matches its key. */
-  function assertServedVersionsAreWhole(root: string): number {
-    let links = 0;
-    const environments = path.join(root, "environments");
-    for (const environment of existsSync(environments) ? readdirSync(environments) : []) {
-      for (const name of readdirSync(path.join(environments, environment)).filter((entry) => !entry.startsWith("."))) {
-        const version = realpathSync(path.join(environments, environment, name));
-        const certificate = new X509Certificate(readFileSync(path.join(version, "fullchain.pem")));
-        expect(certificate.checkPrivateKey(createPrivateKey(readFileSync(path.join(version, "privkey.pem"))))).toBe(true);
-        expect(existsSync(path.join(version, "version.json"))).toBe(true);
-        links += 1;
-      }
-    }
-    return links;
-  }
-
   it("lays files out as servers expect: relative links, 0600 keys, fullchain = cert + chain", async () => {
     const { root, store } = await storeWithTwoVersions();
     await store.deploy("api", "production", 2, actor);
@@ -80,7 +65,7 @@ describe("file driver specifics", () => {
     // Moving the whole store keeps every deployment valid, because links are relative.
     const moved = `${root}-moved`;
     await fs.rename(root, moved);
-    expect(assertServedVersionsAreWhole(moved)).toBe(1);
+    expect(Object.keys(expectEnvironmentsWhole(moved))).toHaveLength(1);
   });
 
   it("keeps ACME account keys readable by the owner only", async () => {
@@ -135,7 +120,7 @@ describe("file driver specifics", () => {
     expect(created).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     const store = createFileStore({ root });
     expect((await store.listVersions("api")).map((record) => record.version)).toEqual([1, 2, ...created]);
-    expect(assertServedVersionsAreWhole(root)).toBe(1);
+    expect(Object.keys(expectEnvironmentsWhole(root))).toHaveLength(1);
     const swaps = (await store.readHistory({ environment: "production" })).filter((entry) => entry.action === "deploy" || entry.action === "rollback");
     for (const [index, entry] of swaps.entries()) if (index > 0) expect(entry.fromVersion).toBe(swaps[index - 1].toVersion);
     expect(existsSync(path.join(root, ".lock"))).toBe(false);
@@ -149,14 +134,14 @@ describe("file driver specifics", () => {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       child.kill("SIGKILL");
       await new Promise((resolve) => child.on("exit", resolve));
-      assertServedVersionsAreWhole(root);
+      expectEnvironmentsWhole(root);
     }
     const store = createFileStore({ root, lockTimeoutMs: 5_000 });
     const versions = (await store.listVersions("api")).map((record) => record.version);
     const next = await store.createVersion("api", "upload", materials[0], actor);
     expect(next.version).toBe(Math.max(...versions) + 1);
     await store.deploy("api", "production", next.version, actor);
-    expect(assertServedVersionsAreWhole(root)).toBe(1);
+    expect(Object.keys(expectEnvironmentsWhole(root))).toHaveLength(1);
     expect(readdirSync(path.join(root, "certificates", "api", "versions")).filter((entry) => entry.startsWith("."))).toEqual([]);
   });
 

@@ -2,8 +2,8 @@
  * Reads a file store straight from disk (links and directories, not through certstage) and checks
  * that `certstage status --json` tells the same story.
  */
-import { createHash, X509Certificate } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
 import * as path from "node:path";
 import { expect } from "vitest";
 import type { StatusReport } from "../../provider/cli/status";
@@ -66,4 +66,26 @@ export function storeFingerprint(root: string): string {
   };
   walk(root);
   return hash.digest("hex");
+}
+
+/**
+ * Every environment link resolves to a whole version: its metadata is there, fullchain.pem is
+ * cert.pem + chain.pem, and the certificate belongs to privkey.pem. Returns the version each
+ * link serves, as `environment/certificate -> version`.
+ */
+export function expectEnvironmentsWhole(root: string): Record<string, number> {
+  const served: Record<string, number> = {};
+  const environments = path.join(root, "environments");
+  for (const environment of existsSync(environments) ? readdirSync(environments) : []) {
+    for (const name of readdirSync(path.join(environments, environment)).filter((entry) => !entry.startsWith("."))) {
+      const where = `${environment}/${name}`;
+      const version = realpathSync(path.join(environments, environment, name));
+      const read = (file: string) => readFileSync(path.join(version, file), "utf8");
+      expect(existsSync(path.join(version, "version.json")), `${where}: version.json`).toBe(true);
+      expect(read("fullchain.pem"), `${where}: fullchain.pem`).toBe(read("cert.pem") + read("chain.pem"));
+      expect(new X509Certificate(read("fullchain.pem")).checkPrivateKey(createPrivateKey(read("privkey.pem"))), `${where}: key matches`).toBe(true);
+      served[where] = Number(path.basename(version));
+    }
+  }
+  return served;
 }
