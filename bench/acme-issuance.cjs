@@ -36,7 +36,6 @@ const fs = require("node:fs");
 const http = require("node:http");
 const os = require("node:os");
 const path = require("node:path");
-const Module = require("node:module");
 const { spawn, spawnSync } = require("node:child_process");
 const { X509Certificate, createPrivateKey } = require("node:crypto");
 const { performance } = require("node:perf_hooks");
@@ -56,62 +55,7 @@ const PROCESS_START_RUNS = { warmup: 1, iterations: 10 };
 const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
 
 // ---------------------------------------------------------------------------------------------
-// Loading the TypeScript test helper without a build step or a copy.
-
-/**
- * Loads a .ts file as a CommonJS module: transpiled (types dropped, no checking) by the project's
- * own TypeScript, with `require` resolving like Node's from the file's directory, except that a
- * relative import of a sibling .ts file (pebble.ts imports ./certificates) is loaded the same way.
- */
-function loadTypeScriptModule(filename, loaded = new Map()) {
-  const known = loaded.get(filename);
-  if (known) return known.exports;
-  const ts = require("typescript");
-  const { outputText } = ts.transpileModule(fs.readFileSync(filename, "utf8"), {
-    fileName: filename,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-  });
-  const directory = path.dirname(filename);
-  const compiled = new Module(filename, module);
-  compiled.filename = filename;
-  compiled.paths = Module._nodeModulePaths(directory);
-  const requireFromNode = compiled.require.bind(compiled);
-  compiled.require = (specifier) => {
-    if (specifier.startsWith("./") || specifier.startsWith("../")) {
-      const candidate = path.resolve(directory, specifier.endsWith(".ts") ? specifier : `${specifier}.ts`);
-      if (fs.existsSync(candidate)) return loadTypeScriptModule(candidate, loaded);
-    }
-    return requireFromNode(specifier);
-  };
-  loaded.set(filename, compiled);
-  compiled._compile(outputText, filename);
-  compiled.loaded = true;
-  return compiled.exports;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Peers: presence, versions, environment.
-
-function commandWorks(command) {
-  const result = spawnSync(command, ["--version"], { stdio: "ignore" });
-  return !result.error && result.status === 0;
-}
-
-/** Installs Debian's package for a missing peer when running as root; otherwise says what to do. */
-function ensureDebianPeer(command, debianPackage) {
-  if (commandWorks(command)) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`the acme-issuance benchmark needs \`${command}\`: install Debian's package first (sudo apt-get install -y ${debianPackage})`);
-  }
-  console.log(`installing ${debianPackage} (apt-get install -y ${debianPackage}) …`);
-  const install = () =>
-    spawnSync("apt-get", ["install", "-y", debianPackage], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-  if (install().status !== 0) {
-    spawnSync("apt-get", ["update"], { stdio: ["ignore", "inherit", "inherit"] });
-    if (install().status !== 0) throw new Error(`apt-get install -y ${debianPackage} failed; install it by hand and run again`);
-  }
-  if (!commandWorks(command)) throw new Error(`${debianPackage} is installed but \`${command} --version\` still fails`);
-}
+// Peers: versions, environment.
 
 /** Debian's lego reports "dev" as its version, so the package version is the one to quote. */
 function packageVersion(debianPackage) {
@@ -401,11 +345,11 @@ const HEADERS = ["mode", "client", ...lib.TIMING_HEADERS, "total wall s", "notes
 
 async function acmeIssuance() {
   if (!Number.isInteger(CERTIFICATES) || CERTIFICATES < 1) throw new Error(`CERTSTAGE_BENCH_ACME_CERTIFICATES must be a positive integer, got ${CERTIFICATES}`);
-  ensureDebianPeer("lego", "lego");
-  ensureDebianPeer("certbot", "certbot");
+  lib.ensureDebianPeer("lego", "lego");
+  lib.ensureDebianPeer("certbot", "certbot");
   const versions = { lego: packageVersion("lego"), certbot: packageVersion("certbot") };
 
-  const { startPebble } = loadTypeScriptModule(PEBBLE_HELPER);
+  const { startPebble } = lib.loadTypeScriptModule(PEBBLE_HELPER);
   const workDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "certstage-bench-acme-"));
   let pebble;
   try {

@@ -5,6 +5,9 @@
  */
 "use strict";
 
+const fs = require("node:fs");
+const Module = require("node:module");
+const path = require("node:path");
 const { spawnSync } = require("node:child_process");
 const { performance } = require("node:perf_hooks");
 const v8 = require("node:v8");
@@ -133,7 +136,68 @@ function textTable(headers, rows) {
   return [line(headers), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Loading the TypeScript test helper without a build step or a copy.
+
+/**
+ * Loads a .ts file as a CommonJS module: transpiled (types dropped, no checking) by the project's
+ * own TypeScript, with `require` resolving like Node's from the file's directory, except that a
+ * relative import of a sibling .ts file (pebble.ts imports ./certificates) is loaded the same way.
+ */
+function loadTypeScriptModule(filename, loaded = new Map()) {
+  const known = loaded.get(filename);
+  if (known) return known.exports;
+  const ts = require("typescript");
+  const { outputText } = ts.transpileModule(fs.readFileSync(filename, "utf8"), {
+    fileName: filename,
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+  });
+  const directory = path.dirname(filename);
+  const compiled = new Module(filename, module);
+  compiled.filename = filename;
+  compiled.paths = Module._nodeModulePaths(directory);
+  const requireFromNode = compiled.require.bind(compiled);
+  compiled.require = (specifier) => {
+    if (specifier.startsWith("./") || specifier.startsWith("../")) {
+      const candidate = path.resolve(directory, specifier.endsWith(".ts") ? specifier : `${specifier}.ts`);
+      if (fs.existsSync(candidate)) return loadTypeScriptModule(candidate, loaded);
+    }
+    return requireFromNode(specifier);
+  };
+  loaded.set(filename, compiled);
+  compiled._compile(outputText, filename);
+  compiled.loaded = true;
+  return compiled.exports;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peers: presence, and installing them.
+
+function commandWorks(command, versionFlag = "--version") {
+  const result = spawnSync(command, [versionFlag], { stdio: "ignore" });
+  return !result.error && result.status === 0;
+}
+
+/** Installs Debian's package for a missing peer when running as root; otherwise says what to do. */
+function ensureDebianPeer(command, debianPackage, versionFlag = "--version") {
+  if (commandWorks(command, versionFlag)) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`this benchmark needs \`${command}\`: install Debian's package first (sudo apt-get install -y ${debianPackage})`);
+  }
+  console.log(`installing ${debianPackage} (apt-get install -y ${debianPackage}) …`);
+  const install = () =>
+    spawnSync("apt-get", ["install", "-y", debianPackage], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  if (install().status !== 0) {
+    spawnSync("apt-get", ["update"], { stdio: ["ignore", "inherit", "inherit"] });
+    if (install().status !== 0) throw new Error(`apt-get install -y ${debianPackage} failed; install it by hand and run again`);
+  }
+  if (!commandWorks(command, versionFlag)) throw new Error(`${debianPackage} is installed but \`${command} ${versionFlag}\` still fails`);
+}
+
 module.exports = {
+  loadTypeScriptModule,
+  commandWorks,
+  ensureDebianPeer,
   percentile,
   summarize,
   timeInProcess,

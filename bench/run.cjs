@@ -20,6 +20,7 @@ const BENCHMARKS = {
   "key-generation": require("./key-generation.cjs"),
   "check-chain": require("./check-chain.cjs"),
   "acme-issuance": require("./acme-issuance.cjs"),
+  "swap-latency": require("./swap-latency.cjs"),
 };
 
 const REPOSITORY = path.join(__dirname, "..");

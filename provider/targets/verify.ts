@@ -23,6 +23,7 @@ export interface VerificationResult {
 
 export interface VerificationOptions {
   readonly timeoutMs: number;
+  /** Pause between rounds; default 25 ms, doubling to 200 ms (a hot swap shows within milliseconds). */
   readonly intervalMs?: number;
   readonly handshakeTimeoutMs?: number;
   /** Called after each round, for progress in the Pulumi output. */
@@ -62,7 +63,7 @@ export async function waitUntilServed(endpoints: readonly Endpoint[], fingerprin
     const result = { ok: pending.size === 0, attempts: round, served: { ...served } };
     options.onProgress?.(round, result);
     if (result.ok || Date.now() >= deadline) return result;
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? Math.min(200, 25 * 2 ** (round - 1))));
   }
 }
 
