@@ -6,6 +6,7 @@ import type { ErrorObject, ValidateFunction } from "ajv";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { CertstageError } from "../errors";
+import { NAME_PATTERN } from "../store/store";
 
 export type SchemaName = "certificate" | "certificate-version" | "environment-deployment" | "acme-renewal";
 
@@ -17,7 +18,7 @@ function validatorFor(name: SchemaName): ValidateFunction {
     // Loaded lazily: the Pulumi program process never validates, only the provider process does.
     const Ajv = (require("ajv") as typeof import("ajv")).default;
     const schemaFile = schemaPath(name);
-    const ajv = new Ajv({ allErrors: true, strict: true });
+    const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
     validate = ajv.compile(require(schemaFile) as object);
     compiled.set(name, validate);
   }
@@ -76,10 +77,14 @@ function toCertstageError(error: ErrorObject): CertstageError {
         fix: "use one of the allowed values",
       });
     case "pattern":
-      return new CertstageError("NAME_INVALID", "is not a valid name", {
-        field,
-        fix: "use 1-64 lower-case letters, digits, '.', '_' or '-', starting and ending with a letter or digit",
-      });
+      if ((error.params as { pattern: string }).pattern === NAME_PATTERN.source) {
+        return new CertstageError("NAME_INVALID", "is not a valid name", {
+          field,
+          fix: "use 1-64 lower-case letters, digits, '.', '_' or '-', starting and ending with a letter or digit",
+        });
+      }
+      // Other patterns are formats (a time, host:port); the schema's description says which.
+      return new CertstageError("INPUT_SCHEMA", "is not in the expected form", { field, fix: String(error.parentSchema?.description ?? `correct '${field}'`) });
     default:
       return new CertstageError("INPUT_SCHEMA", error.message ?? "is invalid", { field, fix: `correct '${field}'` });
   }

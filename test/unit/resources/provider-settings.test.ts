@@ -35,6 +35,20 @@ describe("readProviderSettings", () => {
     );
   });
 
+  it("reads full definitions and refuses malformed targets, endpoints and promotion rules", () => {
+    const definitions = [
+      { name: "staging", target: { type: "directory", reload: ["nginx", "-s", "reload"] }, verify: { endpoints: ["127.0.0.1:443"] } },
+      { name: "production", target: { type: "haproxy", socket: "/run/haproxy/admin.sock", certificatePath: "/etc/haproxy/certs/api.pem" }, promotion: { requires: "staging" } },
+    ];
+    expect(readProviderSettings(config({ "certstage:environments": JSON.stringify(definitions) }), {}, "/").environmentDefinitions).toEqual(definitions);
+    const refused = (value: unknown) => () => readProviderSettings(config({ "certstage:environments": JSON.stringify(value) }), {}, "/");
+    expect(refused([{ name: "p", target: { type: "haproxy", socket: "/s" } }])).toThrow(/\[CONFIG_INVALID\].*an haproxy target needs socket and certificatePath/);
+    expect(refused([{ name: "s", target: { type: "directory", reload: "nginx -s reload" } }])).toThrow(/reload must be a command as a list/);
+    expect(refused([{ name: "s", target: { type: "ftp" } }])).toThrow(/target type must be directory or haproxy/);
+    expect(refused([{ name: "s", verify: { endpoints: ["localhost"] } }])).toThrow(/verify\.endpoints must be a list of "host:port"/);
+    expect(refused([{ name: "p", promotion: { requires: "qa" } }])).toThrow(/'p' requires 'qa', which is not defined/);
+  });
+
   it("falls back to CERTSTAGE_STORE and CERTSTAGE_PRINCIPAL", () => {
     const settings = readProviderSettings(config({}), { CERTSTAGE_STORE: "file:" + path.join("/tmp", "s"), CERTSTAGE_PRINCIPAL: "alice" }, "/");
     expect(settings.store).toEqual({ driver: "file", location: "/tmp/s" });

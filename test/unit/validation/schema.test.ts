@@ -31,6 +31,25 @@ describe("input schemas", () => {
     ]);
   });
 
+  it("checks a deployment's mode, notBefore and verify", () => {
+    const base = { certificate: "api", environment: "staging", version: 2 };
+    expect(validateAgainstSchema("environment-deployment", { ...base, mode: "standby", notBefore: "2026-12-01T02:00:00Z", verify: { endpoints: ["127.0.0.1:8443", "[::1]:443"], timeoutMs: 5000 } }, isUnknown)).toEqual([]);
+    expect(validateAgainstSchema("environment-deployment", { ...base, mode: "later" }, isUnknown)[0].message).toContain('must be one of "now", "standby"');
+    const notATime = validateAgainstSchema("environment-deployment", { ...base, notBefore: "tomorrow" }, isUnknown);
+    expect(codesAndFields(notATime)).toEqual([["INPUT_SCHEMA", "notBefore"]]);
+    expect(notATime[0].message).toBe("[INPUT_SCHEMA] field 'notBefore': is not in the expected form. Fix: With mode standby, the task does not run before this time: write an RFC 3339 time, e.g. 2026-12-01T02:00:00Z");
+    const notAnEndpoint = validateAgainstSchema("environment-deployment", { ...base, verify: { endpoints: ["localhost"] } }, isUnknown);
+    expect(codesAndFields(notAnEndpoint)).toEqual([["INPUT_SCHEMA", "verify.endpoints.0"]]);
+    expect(notAnEndpoint[0].message).toContain("Fix: write host:port, e.g. 127.0.0.1:8443");
+    expect(codesAndFields(validateAgainstSchema("environment-deployment", { ...base, verify: { endpoints: [] } }, isUnknown))).toEqual([["INPUT_SCHEMA", "verify.endpoints"]]);
+    expect(codesAndFields(validateAgainstSchema("environment-deployment", { ...base, verify: { endpoints: ["a:1"], timeoutMs: 10 } }, isUnknown))).toEqual([["INPUT_SCHEMA", "verify.timeoutMs"]]);
+  });
+
+  it("reports a malformed value that is not a name as INPUT_SCHEMA, with the schema's advice", () => {
+    const country = validateAgainstSchema("certificate-version", { certificate: "api", generate: { keyAlgorithm: "ECDSA-P256", subject: { commonName: "a", country: "Germany" }, sans: ["a.test"] } }, isUnknown);
+    expect(country.map((problem) => problem.message)).toEqual(["[INPUT_SCHEMA] field 'generate.subject.country': is not in the expected form. Fix: write a two-letter ISO 3166 country code in capitals, e.g. DE"]);
+  });
+
   it("does not judge values a preview does not know yet", () => {
     expect(validateAgainstSchema("environment-deployment", { certificate: "api", environment: "staging", version: UNKNOWN_INPUT }, isUnknown)).toEqual([]);
   });
