@@ -145,6 +145,21 @@ describe("file driver specifics", () => {
     expect(readdirSync(path.join(root, "certificates", "api", "versions")).filter((entry) => entry.startsWith("."))).toEqual([]);
   });
 
+  it("a standby task left running by a runner that died can be claimed again; a live runner's cannot", async () => {
+    const { root, store } = await storeWithTwoVersions();
+    const task = await store.queueTask({ certificate: "api", environment: "staging", version: 2, environments: [{ name: "staging" }] }, actor);
+    const file = path.join(root, "tasks", `${task.id}.json`);
+    const dead = spawn("true");
+    await new Promise((resolve) => dead.on("exit", resolve));
+    writeFileSync(file, JSON.stringify({ ...task, state: "running", runner: { principal: "gone", host: os.hostname(), pid: dead.pid } }));
+    expect(await store.claimTask(task.id, actor)).toMatchObject({ state: "running", runner: { principal: actor.principal, pid: process.pid } });
+
+    const live = spawn("sleep", ["30"]);
+    writeFileSync(file, JSON.stringify({ ...task, state: "running", runner: { principal: "busy", host: os.hostname(), pid: live.pid } }));
+    expect(await store.claimTask(task.id, actor)).toBeUndefined();
+    live.kill("SIGKILL");
+  });
+
   it("breaks a lock whose holder died and names a live holder when it times out", async () => {
     const { root } = await storeWithTwoVersions();
     const lock = path.join(root, ".lock");
