@@ -167,7 +167,7 @@ async function swapLatency() {
     servers.push(peerHaproxy);
 
     const context = (environment) => ({ store, certificate: "api", environment, actor });
-    const directory = directoryTarget(nginx.reloadCommand);
+    const directory = directoryTarget({ reload: nginx.reloadCommand });
     const hotSwap = haproxyTarget(haproxy.adminSocket, haproxy.certificatePath);
     const environments = [
       { name: "staging", target: { type: "directory", reload: nginx.reloadCommand }, verify: { endpoints: [`127.0.0.1:${nginx.port}`], serverName: SERVER_NAME } },

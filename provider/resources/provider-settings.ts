@@ -7,13 +7,20 @@
  *   certstage:acmeAccountKey  ACME account key, PEM (set it as a secret); default: made once, kept in the store
  */
 import * as os from "node:os";
+import * as path from "node:path";
 import { CertstageError } from "../errors";
 import { NAME_PATTERN, parseStoreSetting, StoreSettings } from "../store";
 import { projectDirectory } from "./project-directory";
 
 /** Where a deployment materialises, beyond the store's own environment links. */
 export type TargetDefinition =
-  | { readonly type: "directory"; readonly reload?: readonly string[]; readonly reloadTimeoutMs?: number }
+  | {
+      readonly type: "directory";
+      readonly reload?: readonly string[];
+      readonly reloadTimeoutMs?: number;
+      /** Also publish into this directory (`<path>/<name>` -> the version's files); relative to the Pulumi project. */
+      readonly path?: string;
+    }
   | { readonly type: "haproxy"; readonly socket: string; readonly certificatePath: string };
 
 export interface VerificationDefinition {
@@ -58,8 +65,8 @@ export function readProviderSettings(
     store: parseStoreSetting(config("certstage:store") ?? environment.CERTSTAGE_STORE),
     baseDirectory,
     principal: config("certstage:principal") ?? environment.CERTSTAGE_PRINCIPAL ?? defaultPrincipal(),
-    environments: parseEnvironments(config("certstage:environments")).map((definition) => definition.name),
-    environmentDefinitions: parseEnvironments(config("certstage:environments")),
+    environments: parseEnvironments(config("certstage:environments"), baseDirectory).map((definition) => definition.name),
+    environmentDefinitions: parseEnvironments(config("certstage:environments"), baseDirectory),
     acmeAccountKeyPem: config("certstage:acmeAccountKey"),
   };
 }
@@ -74,7 +81,7 @@ export function defaultPrincipal(): string {
   return `${user}@${os.hostname()}`;
 }
 
-function parseEnvironments(value: string | undefined): EnvironmentDefinition[] {
+function parseEnvironments(value: string | undefined, baseDirectory: string): EnvironmentDefinition[] {
   const fallback = DEFAULT_ENVIRONMENTS.map((name): EnvironmentDefinition => ({ name, target: { type: "directory" } }));
   if (value === undefined || value.trim() === "") return fallback;
   let parsed: unknown;
@@ -83,14 +90,15 @@ function parseEnvironments(value: string | undefined): EnvironmentDefinition[] {
   } catch {
     parsed = value.split(",").map((name) => name.trim());
   }
-  return environmentDefinitionsFrom(parsed, value);
+  return environmentDefinitionsFrom(parsed, value, baseDirectory);
 }
 
 /**
  * Checks environment definitions (parsed JSON): the stack setting, or the copy a standby task
- * keeps. `shown` is how the value appears in messages.
+ * keeps. `shown` is how the value appears in messages. A directory target's relative `path` is
+ * made absolute against `baseDirectory`, so a task's copy means the same wherever it runs.
  */
-export function environmentDefinitionsFrom(parsed: unknown, shown: string = JSON.stringify(parsed)): EnvironmentDefinition[] {
+export function environmentDefinitionsFrom(parsed: unknown, shown: string = JSON.stringify(parsed), baseDirectory: string = process.cwd()): EnvironmentDefinition[] {
   const invalid = (problem: string) =>
     new CertstageError("CONFIG_INVALID", `${problem} in '${shown}'`, {
       field: "certstage:environments",
@@ -106,11 +114,15 @@ export function environmentDefinitionsFrom(parsed: unknown, shown: string = JSON
       throw invalid(`environment '${object.name}': reload must be a command as a list, e.g. ["nginx", "-s", "reload"]`);
     }
     if (target.type !== "directory" && target.type !== "haproxy") throw invalid(`environment '${object.name}': target type must be directory or haproxy`);
+    if (target.type === "directory" && target.path !== undefined && (typeof target.path !== "string" || target.path.trim() === "")) {
+      throw invalid(`environment '${object.name}': path must be a directory, e.g. "/etc/nginx/certs"`);
+    }
+    const resolvedTarget = target.type === "directory" && target.path !== undefined ? { ...target, path: path.resolve(baseDirectory, target.path) } : target;
     const verify = object.verify;
     if (verify !== undefined && (!Array.isArray(verify.endpoints) || verify.endpoints.length === 0 || !verify.endpoints.every((endpoint) => /^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(String(endpoint))))) {
       throw invalid(`environment '${object.name}': verify.endpoints must be a list of "host:port", e.g. ["127.0.0.1:8443"]`);
     }
-    return { name: object.name, target, ...(verify ? { verify } : {}), ...(object.promotion ? { promotion: object.promotion } : {}) };
+    return { name: object.name, target: resolvedTarget, ...(verify ? { verify } : {}), ...(object.promotion ? { promotion: object.promotion } : {}) };
   });
   for (const definition of definitions) {
     if (definition.promotion && !definitions.some((other) => other.name === definition.promotion!.requires)) {

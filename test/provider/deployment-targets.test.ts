@@ -4,7 +4,7 @@
  * endpoint is a real TLS server that, like nginx on `-s reload`, re-reads the environment's
  * files when its reload command pokes it.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { createServer as createNetServer, Server as NetServer } from "node:net";
 import * as path from "node:path";
 import { createServer, Server } from "node:tls";
@@ -112,6 +112,43 @@ describe("deployments through targets", () => {
     expect((await deployments.check({}, { certificate: "api", environment: "production", version: 3 })).failures).toEqual([]);
     const created = await deployments.create({ certificate: "api", environment: "production", version: 3 });
     expect(created.outs.deployedVersion).toBe(3);
+  });
+});
+
+describe("a directory target with a path of its own", () => {
+  it("publishes each version there once and swaps <path>/<name>, 0600 key; undeploy removes the link", async () => {
+    const published = temporaryDirectory("published");
+    const definitions = JSON.stringify([
+      { name: "staging", target: { type: "directory", reload: [process.execPath, reloadScript] } },
+      { name: "edge", target: { type: "directory", path: published } },
+    ]);
+    useSettings(definitions);
+    const link = path.join(published, "api");
+    await deployments.create({ certificate: "api", environment: "edge", version: 1 });
+    expect(readlinkSync(link)).toBe(path.join(".versions", "api", "1"));
+    const files = await store.readVersionFiles("api", 1);
+    expect(readFileSync(path.join(link, "fullchain.pem"), "utf8")).toBe(files.fullchainPem);
+    expect(readFileSync(path.join(link, "privkey.pem"), "utf8")).toBe(files.privateKeyPem);
+    expect(statSync(path.join(link, "privkey.pem")).mode & 0o777).toBe(0o600);
+
+    await deployments.update("edge/api", {}, { certificate: "api", environment: "edge", version: 2 });
+    expect(readlinkSync(link)).toBe(path.join(".versions", "api", "2"));
+    expect(readFileSync(path.join(link, "cert.pem"), "utf8")).toBe((await store.readVersionFiles("api", 2)).certificatePem);
+    await deployments.update("edge/api", {}, { certificate: "api", environment: "edge", version: 1 });
+    expect(readlinkSync(link)).toBe(path.join(".versions", "api", "1"));
+    expect(readdirSync(path.join(published, ".versions", "api")).sort()).toEqual(["1", "2"]);
+
+    await deployments.delete("edge/api", {});
+    expect(existsSync(link)).toBe(false);
+    expect(await store.getDeployment("api", "edge")).toBeUndefined();
+  });
+
+  it("a failed reload points the published link back too", async () => {
+    const published = temporaryDirectory("published-reload");
+    useSettings(JSON.stringify([{ name: "edge", target: { type: "directory", path: published, reload: [process.execPath, "-e", "process.exit(3)"] } }]));
+    await expect(deployments.create({ certificate: "api", environment: "edge", version: 2 })).rejects.toThrow(/\[RELOAD_FAILED\]/);
+    expect(existsSync(path.join(published, "api"))).toBe(false);
+    expect(await store.getDeployment("api", "edge")).toBeUndefined();
   });
 });
 

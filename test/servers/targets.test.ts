@@ -31,7 +31,7 @@ describe("targets on real servers", () => {
   it("directory: the link swap plus nginx's reload serves the new version, and back", async () => {
     // nginx -s reload stands in for the reload of a real deployment: here, SIGHUP to this master.
     const reload = [process.execPath, "-e", `process.kill(${nginx.pid}, "SIGHUP")`];
-    const target = directoryTarget(reload);
+    const target = directoryTarget({ reload });
     const context = { store, certificate: "api", environment: "staging", actor };
     await target.deploy(context, 2);
     await nginx.reload(); // waits until the new workers own the socket
