@@ -175,6 +175,14 @@ async function cancelWaitingTasks(store: Store, certificate: string, environment
   }
 }
 
+/** The version the servers hold, where the target can ask them; else the store's link. */
+async function servedByServers(inputs: DeploymentInputs, { store, settings, actor }: HandlerContext): Promise<number | undefined> {
+  const target = targetFor(definitionOf(settings.environmentDefinitions, inputs.environment).target);
+  const context = { store, certificate: inputs.certificate, environment: inputs.environment, actor };
+  if (target.live) return (await target.live(context)).version;
+  return (await store.getDeployment(inputs.certificate, inputs.environment))?.version;
+}
+
 /** What create and update do: swap now, or queue a standby task. */
 async function apply(inputs: DeploymentInputs, context: HandlerContext): Promise<DeploymentTask | undefined> {
   const { store, actor, settings } = context;
@@ -187,7 +195,7 @@ async function apply(inputs: DeploymentInputs, context: HandlerContext): Promise
   // Standby: refuse now what the runner would refuse later, then record the swap.
   const problems = await promotionCheck(rolloutContext(inputs, context), inputs);
   if (problems.length > 0) throw problems[0];
-  if (live?.version === inputs.version) {
+  if (live?.version === inputs.version && (await servedByServers(inputs, context)) === inputs.version) {
     await cancelWaitingTasks(store, inputs.certificate, inputs.environment, actor, `version ${inputs.version} is already served`);
     return undefined;
   }
@@ -230,7 +238,7 @@ export const environmentDeploymentHandler: ResourceHandler = {
     return { id: `${environment}/${certificate}`, outs: await outputsOf(inputs as DeploymentInputs, context.store, task) };
   },
 
-  async read(id, props, { store }) {
+  async read(id, props, { store, settings, actor }) {
     const { certificate, environment } = parseDeploymentId(id);
     if (!(await store.getCertificate(certificate))) return {};
     const lastTask = props.task?.id ? await store.getTask(props.task.id) : undefined;
@@ -239,8 +247,24 @@ export const environmentDeploymentHandler: ResourceHandler = {
     if (!live && !waiting) return {}; // Undeployed outside Pulumi: refresh drops it, the next `up` deploys again.
     // The live version goes into `version` too, so the next preview shows a swap back to the
     // program's version (drift), unless a standby task is still to make the program's version live.
-    const version = waiting ? lastTask.version : live!.version;
-    return { id, props: { ...props, ...(await outputsOf({ ...(props as DeploymentInputs), certificate, environment, version }, store, lastTask)) } };
+    let version = waiting ? lastTask.version : live!.version;
+    const outputs = await outputsOf({ ...(props as DeploymentInputs), certificate, environment, version }, store, lastTask);
+    // Where the servers can be asked (HAProxy), they are the truth: a hand-made swap, or a swap
+    // cut short by a crash, shows as drift, and the next `up` puts the program's version back.
+    const target = targetFor(definitionOf(settings.environmentDefinitions, environment).target);
+    if (live && !waiting && target.live) {
+      // A server that cannot be asked does not fail the refresh: the store's word stands, and we say so.
+      const seen = await target.live({ store, certificate, environment, actor }).catch((error: Error) => {
+        console.error(`certstage: ${environment}/${certificate}: could not ask the servers what they serve (${error.message}); reporting the store's version ${live.version}`);
+        return undefined;
+      });
+      if (seen && seen.version !== live.version) {
+        console.error(`certstage: ${environment}/${certificate}: the store says version ${live.version}, but ${seen.description}`);
+        version = seen.version ?? 0;
+        return { id, props: { ...props, ...outputs, version, deployedVersion: version } };
+      }
+    }
+    return { id, props: { ...props, ...outputs } };
   },
 
   async update(_id, _olds, news, context) {

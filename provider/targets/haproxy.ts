@@ -4,6 +4,7 @@
  * makes new handshakes use it, `abort ssl cert` drops a staged one. The payload ends at the first
  * empty line, so blank lines are removed from the PEM.
  */
+import { X509Certificate } from "node:crypto";
 import { connect } from "node:net";
 import { CertstageError } from "../errors";
 import type { DeploymentTarget, TargetContext } from "./target";
@@ -58,6 +59,27 @@ export function haproxyTarget(socketPath: string, certificatePath: string): Depl
     async undeploy(context) {
       // HAProxy keeps serving its last certificate until its configuration changes; the store records the undeploy.
       await context.store.undeploy(context.certificate, context.environment, context.actor);
+    },
+    async live(context) {
+      // `show ssl cert <file>` describes the committed certificate (not a staged transaction).
+      const answer = await runtimeApiCommand(socketPath, `show ssl cert ${certificatePath}`);
+      const serial = /^Serial:\s*([0-9A-F]+)\s*$/im.exec(answer)?.[1]?.toLowerCase().replace(/^0+/, "");
+      const sha1 = /^SHA1 FingerPrint:\s*([0-9A-F]+)\s*$/im.exec(answer)?.[1]?.toUpperCase();
+      if (!serial || !sha1) {
+        throw new CertstageError("RELOAD_FAILED", `HAProxy does not describe ${certificatePath}: ${answer.trim().slice(0, 200)}`, {
+          field: "certstage:environments",
+          fix: "check that certificatePath is the crt HAProxy loaded, and that the socket is at admin level",
+        });
+      }
+      // Serials narrow the search; the fingerprint decides (two CAs can issue the same serial).
+      for (const record of await context.store.listVersions(context.certificate)) {
+        if (record.serial.replace(/^0+/, "") !== serial) continue;
+        const files = await context.store.readVersionFiles(context.certificate, record.version);
+        if (new X509Certificate(files.certificatePem).fingerprint.replace(/:/g, "") === sha1) {
+          return { version: record.version, description: `HAProxy serves version ${record.version}` };
+        }
+      }
+      return { description: `HAProxy serves a certificate that is no version of '${context.certificate}' (serial ${serial})` };
     },
   };
 }

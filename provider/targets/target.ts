@@ -17,4 +17,10 @@ export interface DeploymentTarget {
   deploy(context: TargetContext, version: number): Promise<DeploymentRecord>;
   /** Stops serving the certificate (for targets that can). */
   undeploy(context: TargetContext): Promise<void>;
+  /**
+   * What the servers hold right now, for targets that can ask them (HAProxy can; nginx's files
+   * are the store's link). `version` is undefined when they hold none of this certificate's
+   * versions; `description` says what they hold, for messages.
+   */
+  live?(context: TargetContext): Promise<{ readonly version?: number; readonly description: string }>;
 }

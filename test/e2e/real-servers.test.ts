@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { makeTestCertificate, TestCertificate, temporaryDirectory } from "../support/certificates";
 import { consumerProject, PulumiWorkspace } from "../support/pulumi";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
-import { HaproxyServer, NginxServer, opensslServedLeaf, startHaproxy, startNginx, tlsHandshake } from "../support/tls-servers";
+import { haproxyPemPayload, HaproxyServer, NginxServer, opensslServedLeaf, startHaproxy, startNginx, tlsHandshake } from "../support/tls-servers";
 
 const SERVER_NAME = "api.example.test";
 
@@ -214,6 +214,26 @@ describe("staging on nginx, production on HAProxy, through pulumi up", () => {
     const exported = JSON.parse((await workspace.pulumiOk(["stack", "export"])).stdout);
     const production = exported.deployment.resources.find((resource: { urn: string }) => resource.urn.endsWith("::api-production"));
     expect(production.outputs).toMatchObject({ status: "deployed", deployedVersion: 3, version: 3, task: { state: "done" } });
+    await workspace.pulumiOk(["preview", "--expect-no-changes"]);
+  });
+
+  it("a swap made by hand on HAProxy shows in refresh as drift, and up puts the program's version back", async () => {
+    // An operator pushes v2 through the runtime API, outside certstage; the store still says v3.
+    expect(await haproxy.command(`set ssl cert ${haproxy.certificatePath} <<\n${haproxyPemPayload(leaves.v2.certificatePem + leaves.v2.chainPem, leaves.v2.privateKeyPem)}`)).toMatch(/Transaction created/);
+    expect(await haproxy.command(`commit ssl cert ${haproxy.certificatePath}`)).toMatch(/Success/);
+    await expectServing("v3", "v2");
+
+    const refresh = await workspace.pulumiOk(["refresh", "--yes", "--skip-preview"]);
+    expect(refresh.stdout + refresh.stderr).toContain("production/api: the store says version 3, but HAProxy serves version 2");
+    const preview = await workspace.pulumiOk(["preview", "--diff"]);
+    expect(preview.stdout).toMatch(/~ pulumi-nodejs:dynamic\/certstage:EnvironmentDeployment: \(update\)\s+\[id=production\/api\]/);
+    expect(preview.stdout).toMatch(/~ 1 to update/);
+    // Still in standby mode: the swap back is a task, run as a scheduled job would.
+    await workspace.pulumiOk(["up", "--yes", "--skip-preview"]);
+    await expectServing("v3", "v2");
+    expect((await workspace.certstage(["tasks", "run"])).code).toBe(0);
+    await expectServing("v3", "v3");
+    await workspace.pulumiOk(["refresh", "--yes", "--skip-preview"]);
     await workspace.pulumiOk(["preview", "--expect-no-changes"]);
   });
 

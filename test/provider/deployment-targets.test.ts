@@ -115,6 +115,16 @@ describe("deployments through targets", () => {
   });
 });
 
+describe("refresh of an HAProxy environment", () => {
+  it("falls back to the store's version, saying so, when HAProxy cannot be asked", async () => {
+    useSettings(JSON.stringify([{ name: "lb", target: { type: "haproxy", socket: path.join(storeRoot, "no-such.sock"), certificatePath: "/etc/haproxy/certs/api.pem" } }]));
+    await store.deploy("api", "lb", 2, actor);
+    const refreshed = await deployments.read("lb/api", { certificate: "api", environment: "lb", version: 2 });
+    expect(refreshed.props).toMatchObject({ version: 2, deployedVersion: 2, status: "deployed" });
+    await store.undeploy("api", "lb", actor);
+  });
+});
+
 describe("a directory target with a path of its own", () => {
   it("publishes each version there once and swaps <path>/<name>, 0600 key; undeploy removes the link", async () => {
     const published = temporaryDirectory("published");

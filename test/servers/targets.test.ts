@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { directoryTarget } from "../../provider/targets/directory";
 import { haproxyTarget } from "../../provider/targets/haproxy";
 import type { Store } from "../../provider/store";
-import type { TestCertificate } from "../support/certificates";
-import { HaproxyServer, NginxServer, tlsHandshake } from "../support/tls-servers";
+import { makeTestCertificate, temporaryDirectory, TestCertificate } from "../support/certificates";
+import { haproxyPemPayload, HaproxyServer, NginxServer, tlsHandshake } from "../support/tls-servers";
 import { DeployedPair, startDeployedPair } from "./deployed-pair";
 
 const actor = { principal: "servers-tester" };
@@ -53,6 +53,26 @@ describe("targets on real servers", () => {
     const target = haproxyTarget(haproxy.adminSocket, "/no/such/certificate.pem");
     await expect(target.deploy({ store, certificate: "api", environment: "production", actor }, 1)).rejects.toThrow(/\[RELOAD_FAILED\] field 'certstage:environments': HAProxy refused the certificate for \/no\/such\/certificate\.pem/);
     expect((await store.getDeployment("api", "production"))?.version).toBe(2);
+    expect(await servedSerial(haproxy.port)).toBe(serialOf(leaves[1]));
+  });
+
+  it("haproxy: live asks HAProxy which version it holds, and sees a certificate pushed by hand", async () => {
+    const target = haproxyTarget(haproxy.adminSocket, haproxy.certificatePath);
+    const context = { store, certificate: "api", environment: "production", actor };
+    await target.deploy(context, 1);
+    expect(await target.live!(context)).toEqual({ version: 1, description: "HAProxy serves version 1" });
+    await target.deploy(context, 2);
+    expect((await target.live!(context)).version).toBe(2);
+
+    const stranger = makeTestCertificate(temporaryDirectory("stranger-pki"), "api.example.test");
+    expect(await haproxy.command(`set ssl cert ${haproxy.certificatePath} <<\n${haproxyPemPayload(stranger.certificatePem + stranger.chainPem, stranger.privateKeyPem)}`)).toMatch(/Transaction created/);
+    // A staged, uncommitted change is not what HAProxy serves.
+    expect((await target.live!(context)).version).toBe(2);
+    expect(await haproxy.command(`commit ssl cert ${haproxy.certificatePath}`)).toMatch(/Success/);
+    const seen = await target.live!(context);
+    expect(seen.version).toBeUndefined();
+    expect(seen.description).toMatch(/^HAProxy serves a certificate that is no version of 'api' \(serial [0-9a-f]+\)$/);
+    await target.deploy(context, 2); // the store already says 2: the push still happens
     expect(await servedSerial(haproxy.port)).toBe(serialOf(leaves[1]));
   });
 });
