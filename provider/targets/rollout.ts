@@ -83,8 +83,11 @@ export async function rollout(context: RolloutContext, request: RolloutRequest):
   const previous = await store.getDeployment(certificate, environment);
   const started = Date.now();
   const record = await target.deploy(targetContext, version);
-  if (previous?.version !== version) say(`${previous ? `v${previous.version}` : "nothing"} -> v${version} through the ${definition.target.type} target (${Date.now() - started} ms)`);
-  if (!definition.verify || previous?.version === version) return record;
+  // The same version again: the store already names it, but the servers may not hold it (drift,
+  // or a swap cut short); the target pushes it again and verification runs all the same.
+  const again = previous?.version === version;
+  say(`${again ? `v${version} again` : `${previous ? `v${previous.version}` : "nothing"} -> v${version}`} through the ${definition.target.type} target (${Date.now() - started} ms)`);
+  if (!definition.verify) return record;
 
   const versionRecord = await store.getVersion(certificate, version);
   const serverName = definition.verify.serverName ?? versionRecord?.sans[0] ?? certificate;
@@ -104,12 +107,14 @@ export async function rollout(context: RolloutContext, request: RolloutRequest):
     say(`verified v${version} at ${endpoints.length} endpoint(s) after ${result.attempts} round(s), ${Date.now() - started} ms since the swap began`);
     return record;
   }
-  if (previous) await target.deploy(targetContext, previous.version);
-  else await target.undeploy(targetContext);
-  say(`verification failed (${seen}); ${previous ? `v${previous.version} put back` : "undeployed again"}`);
+  // Put back what was served before; when that was this very version, there is nothing to put back.
+  const outcome = again ? `the store still names version ${version}` : previous ? `version ${previous.version} was put back` : "it was undeployed again";
+  if (previous && !again) await target.deploy(targetContext, previous.version);
+  else if (!previous) await target.undeploy(targetContext);
+  say(`verification failed (${seen}); ${outcome}`);
   throw new CertstageError(
     "VERIFICATION_FAILED",
-    `${environment} did not serve version ${version} within ${timeoutMs} ms (${seen}); ${previous ? `version ${previous.version} was put back` : "it was undeployed again"}`,
+    `${environment} did not serve version ${version} within ${timeoutMs} ms (${seen}); ${outcome}`,
     {
       resource: certificate,
       fix: "check that the endpoints read this environment's files (or its HAProxy certificate) and that the reload reaches them, then run again",

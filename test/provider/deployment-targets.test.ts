@@ -288,6 +288,12 @@ describe("standby deployments and `certstage tasks`", () => {
       const verify = { endpoints: [`127.0.0.1:${(elsewhere.address() as { port: number }).port}`], serverName: "api.example.test", timeoutMs: 500 };
       await expect(deployments.update("staging/api", {}, { certificate: "api", environment: "staging", version: next, verify })).rejects.toThrow(/^\[VERIFICATION_FAILED\]/);
       expect((await store.getDeployment("api", "staging"))?.version).toBe(before);
+
+      // Deploying the version the store already names still verifies (the servers may have drifted).
+      const verifications = async () => (await store.readHistory({ environment: "staging" })).filter((entry) => entry.action === "verify" && entry.toVersion === before && entry.result === "ok").length;
+      const verifiedBefore = await verifications();
+      await deployments.update("staging/api", {}, { certificate: "api", environment: "staging", version: before, verify });
+      expect(await verifications()).toBe(verifiedBefore + 1);
     } finally {
       elsewhere.close();
     }
