@@ -175,11 +175,14 @@ async function cancelWaitingTasks(store: Store, certificate: string, environment
   }
 }
 
-/** The version the servers hold, where the target can ask them; else the store's link. */
+/**
+ * The version the servers hold, where the target can ask them; else the store's link. Servers
+ * that cannot be asked hold nothing we know of, so a standby swap to them is queued, not skipped.
+ */
 async function servedByServers(inputs: DeploymentInputs, { store, settings, actor }: HandlerContext): Promise<number | undefined> {
   const target = targetFor(definitionOf(settings.environmentDefinitions, inputs.environment).target);
   const context = { store, certificate: inputs.certificate, environment: inputs.environment, actor };
-  if (target.live) return (await target.live(context)).version;
+  if (target.live) return (await target.live(context).catch(() => undefined))?.version;
   return (await store.getDeployment(inputs.certificate, inputs.environment))?.version;
 }
 

@@ -121,6 +121,11 @@ describe("refresh of an HAProxy environment", () => {
     await store.deploy("api", "lb", 2, actor);
     const refreshed = await deployments.read("lb/api", { certificate: "api", environment: "lb", version: 2 });
     expect(refreshed.props).toMatchObject({ version: 2, deployedVersion: 2, status: "deployed" });
+
+    // A standby swap to servers that cannot be asked is queued, not skipped as "already served".
+    const queued = await deployments.update("lb/api", {}, { certificate: "api", environment: "lb", version: 2, mode: "standby" });
+    expect(queued.outs).toMatchObject({ status: "pending", task: { state: "pending" } });
+    await store.finishTask(queued.outs.task.id, { state: "cancelled" }, actor);
     await store.undeploy("api", "lb", actor);
   });
 });
