@@ -12,7 +12,8 @@ import { CertstageError } from "../errors";
 import { decideDiff, ENVIRONMENT_DEPLOYMENT_RULES } from "../lifecycle/diff";
 import { targetFor } from "../targets";
 import { definitionOf, promotionCheck, rollout, RolloutContext } from "../targets/rollout";
-import type { Actor, DeploymentTask, Store } from "../store";
+import { cancelPendingTasks, queueStandby } from "../targets/standby";
+import type { DeploymentTask, Store } from "../store";
 import type { EnvironmentDefinition, ProviderSettings, VerificationDefinition } from "./provider-settings";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
@@ -168,50 +169,13 @@ async function problemsWithTarget(inputs: DeploymentInputs, context: HandlerCont
   return problems;
 }
 
-/** Cancels standby tasks that `pulumi up` makes moot (an immediate swap, or the resource's delete). */
-async function cancelWaitingTasks(store: Store, certificate: string, environment: string, actor: Actor, why: string): Promise<void> {
-  for (const task of await store.listTasks({ certificate, environment, state: "pending" })) {
-    await store.finishTask(task.id, { state: "cancelled", detail: why }, actor);
-  }
-}
-
-/**
- * The version the servers hold, where the target can ask them; else the store's link. Servers
- * that cannot be asked hold nothing we know of, so a standby swap to them is queued, not skipped.
- */
-async function servedByServers(inputs: DeploymentInputs, { store, settings, actor }: HandlerContext): Promise<number | undefined> {
-  const target = targetFor(definitionOf(settings.environmentDefinitions, inputs.environment).target);
-  const context = { store, certificate: inputs.certificate, environment: inputs.environment, actor };
-  if (target.live) return (await target.live(context).catch(() => undefined))?.version;
-  return (await store.getDeployment(inputs.certificate, inputs.environment))?.version;
-}
-
 /** What create and update do: swap now, or queue a standby task. */
 async function apply(inputs: DeploymentInputs, context: HandlerContext): Promise<DeploymentTask | undefined> {
-  const { store, actor, settings } = context;
-  const live = await store.getDeployment(inputs.certificate, inputs.environment);
-  if (inputs.mode !== "standby") {
-    await cancelWaitingTasks(store, inputs.certificate, inputs.environment, actor, `superseded by deploying version ${inputs.version} now`);
-    await rollout(rolloutContext(inputs, context), inputs);
-    return undefined;
-  }
-  // Standby: refuse now what the runner would refuse later, then record the swap.
-  const problems = await promotionCheck(rolloutContext(inputs, context), inputs);
-  if (problems.length > 0) throw problems[0];
-  if (live?.version === inputs.version && (await servedByServers(inputs, context)) === inputs.version) {
-    await cancelWaitingTasks(store, inputs.certificate, inputs.environment, actor, `version ${inputs.version} is already served`);
-    return undefined;
-  }
-  return store.queueTask(
-    {
-      certificate: inputs.certificate,
-      environment: inputs.environment,
-      version: inputs.version,
-      ...(inputs.notBefore ? { notBefore: new Date(inputs.notBefore).toISOString() } : {}),
-      environments: environmentsFor(inputs, settings) as unknown as Record<string, unknown>[],
-    },
-    actor,
-  );
+  const { store, actor } = context;
+  if (inputs.mode === "standby") return queueStandby(rolloutContext(inputs, context), inputs);
+  await cancelPendingTasks(store, inputs.certificate, inputs.environment, actor, `superseded by deploying version ${inputs.version} now`);
+  await rollout(rolloutContext(inputs, context), inputs);
+  return undefined;
 }
 
 export const environmentDeploymentHandler: ResourceHandler = {
@@ -278,7 +242,7 @@ export const environmentDeploymentHandler: ResourceHandler = {
   async delete(id, _props, { store, settings, actor }) {
     const { certificate, environment } = parseDeploymentId(id);
     if (!(await store.getCertificate(certificate))) return;
-    await cancelWaitingTasks(store, certificate, environment, actor, "its EnvironmentDeployment was deleted");
+    await cancelPendingTasks(store, certificate, environment, actor, "its EnvironmentDeployment was deleted");
     await targetFor(definitionOf(settings.environmentDefinitions, environment).target).undeploy({ store, certificate, environment, actor });
   },
 };

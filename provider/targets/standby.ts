@@ -1,0 +1,64 @@
+/**
+ * Standby deployments (the seeds' standby queue): instead of swapping, record a task that
+ * `certstage tasks run` performs later through the same rollout. This module decides whether a
+ * task is needed and records it; the store keeps the tasks, `cli/tasks.ts` runs them.
+ */
+import type { EnvironmentDefinition } from "../resources/provider-settings";
+import type { Actor, DeploymentTask, Store } from "../store";
+import { targetFor } from ".";
+import { definitionOf, promotionCheck, RolloutRequest } from "./rollout";
+
+export interface StandbyRequest extends RolloutRequest {
+  /** Not before this time (any form Date.parse reads; stored as ISO). */
+  readonly notBefore?: string;
+}
+
+export interface StandbyContext {
+  readonly store: Store;
+  readonly actor: Actor;
+  /** The stack's environments; the task keeps a copy, since its runner has no stack config. */
+  readonly environments: readonly EnvironmentDefinition[];
+}
+
+/** Cancels the pending tasks of a certificate in an environment, e.g. when `up` swaps it now. */
+export async function cancelPendingTasks(store: Store, certificate: string, environment: string, actor: Actor, why: string): Promise<void> {
+  for (const task of await store.listTasks({ certificate, environment, state: "pending" })) {
+    await store.finishTask(task.id, { state: "cancelled", detail: why }, actor);
+  }
+}
+
+/**
+ * The version the servers hold, where the target can ask them; else the store's link. Servers
+ * that cannot be asked hold nothing we know of, so a standby swap to them is queued, not skipped.
+ */
+async function servedVersion(context: StandbyContext, request: RolloutRequest): Promise<number | undefined> {
+  const target = targetFor(definitionOf(context.environments, request.environment).target);
+  const targetContext = { store: context.store, certificate: request.certificate, environment: request.environment, actor: context.actor };
+  if (target.live) return (await target.live(targetContext).catch(() => undefined))?.version;
+  return (await context.store.getDeployment(request.certificate, request.environment))?.version;
+}
+
+/**
+ * Queues the swap, after refusing now what the runner would refuse later (the promotion rule).
+ * Returns undefined when the environment already serves the version: nothing is left to do.
+ */
+export async function queueStandby(context: StandbyContext, request: StandbyRequest): Promise<DeploymentTask | undefined> {
+  const { store, actor } = context;
+  const problems = await promotionCheck(context, request);
+  if (problems.length > 0) throw problems[0];
+  const linked = await store.getDeployment(request.certificate, request.environment);
+  if (linked?.version === request.version && (await servedVersion(context, request)) === request.version) {
+    await cancelPendingTasks(store, request.certificate, request.environment, actor, `version ${request.version} is already served`);
+    return undefined;
+  }
+  return store.queueTask(
+    {
+      certificate: request.certificate,
+      environment: request.environment,
+      version: request.version,
+      ...(request.notBefore ? { notBefore: new Date(request.notBefore).toISOString() } : {}),
+      environments: context.environments as unknown as Record<string, unknown>[],
+    },
+    actor,
+  );
+}
