@@ -31,6 +31,8 @@ const config = new pulumi.Config();
 const api = new Certificate("api", { name: "api", displayName: "API gateway" });
 
 // One CertificateVersion per set of files; removing one from config keeps its version in the store.
+// Version numbers follow creation: versions created in the same `up` are numbered in whatever order
+// they finish, so add new files one `up` at a time when the numbers should follow the names.
 const versions: Record<string, CertificateVersion> = {};
 for (const [name, directory] of Object.entries(config.requireObject<Record<string, string>>("certificates"))) {
   const read = (file: string) => fs.readFileSync(path.resolve(projectDirectory(), directory, file), "utf8");

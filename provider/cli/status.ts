@@ -72,5 +72,5 @@ export function formatStatusReport(report: StatusReport, storeDescription: strin
     }
     lines.push("");
   }
-  return `${lines.join("\n")}`;
+  return `${lines.join("\n")}\n`;
 }
