@@ -22,8 +22,18 @@ export function runtimeApiCommand(socketPath: string, command: string, timeoutMs
   });
 }
 
-export function haproxyTarget(socketPath: string, certificatePath: string): DeploymentTarget {
+/**
+ * The crt file a certificate is loaded from. One HAProxy often serves several certificates (picked
+ * by SNI), each from its own file: `certificatePath` may name the certificate as `{certificate}`,
+ * e.g. `/etc/haproxy/certs/{certificate}.pem`.
+ */
+export function haproxyCertificatePath(template: string, certificate: string): string {
+  return template.replace(/\{certificate\}/g, certificate);
+}
+
+export function haproxyTarget(socketPath: string, certificatePathTemplate: string): DeploymentTarget {
   const push = async (context: TargetContext, version: number) => {
+    const certificatePath = haproxyCertificatePath(certificatePathTemplate, context.certificate);
     const files = await context.store.readVersionFiles(context.certificate, version);
     const payload = `${files.fullchainPem}${files.privateKeyPem ?? ""}`.split("\n").filter((line) => line.trim() !== "").join("\n");
     const staged = await runtimeApiCommand(socketPath, `set ssl cert ${certificatePath} <<\n${payload}\n`);
@@ -61,6 +71,7 @@ export function haproxyTarget(socketPath: string, certificatePath: string): Depl
       await context.store.undeploy(context.certificate, context.environment, context.actor);
     },
     async live(context) {
+      const certificatePath = haproxyCertificatePath(certificatePathTemplate, context.certificate);
       // `show ssl cert <file>` describes the committed certificate (not a staged transaction).
       const answer = await runtimeApiCommand(socketPath, `show ssl cert ${certificatePath}`);
       const serial = /^Serial:\s*([0-9A-F]+)\s*$/im.exec(answer)?.[1]?.toLowerCase().replace(/^0+/, "");

@@ -3,11 +3,12 @@
  * its reload command, and the haproxy target hot-swapping through HAProxy's runtime API.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inspectUpload } from "../../provider/pki/version-material";
 import { directoryTarget } from "../../provider/targets/directory";
 import { haproxyTarget } from "../../provider/targets/haproxy";
 import type { Store } from "../../provider/store";
 import { makeTestCertificate, temporaryDirectory, TestCertificate } from "../support/certificates";
-import { haproxyPemPayload, HaproxyServer, NginxServer, tlsHandshake } from "../support/tls-servers";
+import { haproxyPemPayload, HaproxyServer, NginxServer, startHaproxy, tlsHandshake } from "../support/tls-servers";
 import { DeployedPair, startDeployedPair } from "./deployed-pair";
 
 const actor = { principal: "servers-tester" };
@@ -74,5 +75,40 @@ describe("targets on real servers", () => {
     expect(seen.description).toMatch(/^HAProxy serves a certificate that is no version of 'api' \(serial [0-9a-f]+\)$/);
     await target.deploy(context, 2); // the store already says 2: the push still happens
     expect(await servedSerial(haproxy.port)).toBe(serialOf(leaves[1]));
+  });
+
+  it("haproxy: one environment serves two certificates by SNI through a {certificate} path template", async () => {
+    const pki = temporaryDirectory("two-certificates-pki");
+    const wwwLeaves = [makeTestCertificate(pki, "www.example.test")];
+    wwwLeaves.push(makeTestCertificate(pki, "www.example.test"));
+    await store.createCertificate({ name: "www", displayName: "www", type: "server", owner: "o", shareWith: [], description: "" }, actor);
+    for (const leaf of wwwLeaves) {
+      const material = inspectUpload(leaf);
+      if (!material.ok) throw new Error("bad test certificate");
+      await store.createVersion("www", "upload", material.value, actor);
+    }
+    const shared = await startHaproxy({
+      fullchainPem: leaves[0].certificatePem + leaves[0].chainPem,
+      privateKeyPem: leaves[0].privateKeyPem,
+      moreCertificates: [{ fileName: "www.pem", fullchainPem: wwwLeaves[0].certificatePem + wwwLeaves[0].chainPem, privateKeyPem: wwwLeaves[0].privateKeyPem }],
+    });
+    try {
+      // The helper names api's file site.pem; a template covers both when the files follow the names.
+      const template = `${shared.certificatesDirectory}/{certificate}.pem`;
+      await expect(haproxyTarget(shared.adminSocket, template).deploy({ store, certificate: "api", environment: "edge", actor }, 2)).rejects.toThrow(/\[RELOAD_FAILED\].*api\.pem/);
+      const target = haproxyTarget(shared.adminSocket, template);
+      await target.deploy({ store, certificate: "www", environment: "edge", actor }, 2);
+      const served = async (name: string) => (await tlsHandshake(shared.port, name)).leaf.serialNumber;
+      expect(await served("www.example.test")).toBe(serialOf(wwwLeaves[1]));
+      expect(await served("api.example.test")).toBe(serialOf(leaves[0])); // untouched
+      expect((await target.live!({ store, certificate: "www", environment: "edge", actor })).version).toBe(2);
+
+      const apiTarget = haproxyTarget(shared.adminSocket, shared.certificatePath);
+      await apiTarget.deploy({ store, certificate: "api", environment: "edge", actor }, 2);
+      expect(await served("api.example.test")).toBe(serialOf(leaves[1]));
+      expect(await served("www.example.test")).toBe(serialOf(wwwLeaves[1]));
+    } finally {
+      await shared.stop();
+    }
   });
 });

@@ -265,6 +265,11 @@ export interface HaproxyOptions {
   privateKeyPem: string;
   /** The name tests send as SNI (HAProxy serves its one certificate to any); default api.example.test. */
   serverName?: string;
+  /**
+   * More certificates on the same frontend, each in its own crt file `<certificates directory>/<fileName>`;
+   * HAProxy picks one by SNI, and the first (the one above) when no name matches.
+   */
+  moreCertificates?: ReadonlyArray<{ fileName: string; fullchainPem: string; privateKeyPem: string }>;
   /** The haproxy binary (default: ask scripts/servers.sh). */
   binary?: string;
 }
@@ -279,6 +284,8 @@ export interface HaproxyServer {
   readonly adminSocket: string;
   /** The certificate file name HAProxy knows (the crt path in its config); runtime API commands use it. */
   readonly certificatePath: string;
+  /** Where every crt file is (the `moreCertificates` too). */
+  readonly certificatesDirectory: string;
   /** HAProxy's stdout and stderr (alerts and warnings). */
   readonly logs: { readonly output: string };
   /**
@@ -311,8 +318,15 @@ async function startHaproxyOnce(binary: string, options: HaproxyOptions): Promis
     mkdirSync(path.dirname(certificatePath), { mode: 0o700 });
     // The key is in it, so only its owner may read it.
     writeFileSync(certificatePath, haproxyPemPayload(options.fullchainPem, options.privateKeyPem) + "\n", { mode: 0o600 });
+    const certificatePaths = [certificatePath];
+    for (const more of options.moreCertificates ?? []) {
+      if (!/^[A-Za-z0-9._-]+$/.test(more.fileName)) throw new Error(`startHaproxy: unsupported fileName ${JSON.stringify(more.fileName)}`);
+      const file = path.join(path.dirname(certificatePath), more.fileName);
+      writeFileSync(file, haproxyPemPayload(more.fullchainPem, more.privateKeyPem) + "\n", { mode: 0o600 });
+      certificatePaths.push(file);
+    }
     const configFile = path.join(directory, "haproxy.cfg");
-    writeFileSync(configFile, haproxyConfig({ port, adminSocket, certificatePath }));
+    writeFileSync(configFile, haproxyConfig({ port, adminSocket, certificatePaths }));
     const child = spawnLogged(binary, ["-db", "-f", configFile], logs.output, "KILL");
     running.children.push(child);
     await waitUntilServing(child, port, serverName, leafFingerprint(options.fullchainPem));
@@ -328,6 +342,7 @@ async function startHaproxyOnce(binary: string, options: HaproxyOptions): Promis
       serverName,
       adminSocket,
       certificatePath,
+      certificatesDirectory: path.dirname(certificatePath),
       logs,
       command,
       stop: () => (stopped ??= stopRunning(running)),
@@ -337,7 +352,7 @@ async function startHaproxyOnce(binary: string, options: HaproxyOptions): Promis
   }
 }
 
-function haproxyConfig(settings: { port: number; adminSocket: string; certificatePath: string }): string {
+function haproxyConfig(settings: { port: number; adminSocket: string; certificatePaths: readonly string[] }): string {
   return [
     "global",
     "  maxconn 256",
@@ -354,7 +369,7 @@ function haproxyConfig(settings: { port: number; adminSocket: string; certificat
     "  timeout server 30s",
     "",
     "frontend tls",
-    `  bind ${LOOPBACK}:${settings.port} ssl crt ${settings.certificatePath}`,
+    `  bind ${LOOPBACK}:${settings.port} ssl ${settings.certificatePaths.map((file) => `crt ${file}`).join(" ")}`,
     "  default_backend ok",
     "",
     "backend ok",
