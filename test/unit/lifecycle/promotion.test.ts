@@ -10,6 +10,8 @@ describe("promotion rule", () => {
     ["deployed in staging, verification failed", rule, [{ environment: "staging", version: 2, verified: false }], ["PROMOTION_REFUSED"]],
     ["only another version reached staging", rule, [{ environment: "staging", version: 1, verified: true }], ["PROMOTION_REFUSED"]],
     ["never staged", rule, [{ environment: "qa", version: 2, verified: true }], ["PROMOTION_REFUSED"]],
+    ["a rollback to a version production served and verified before", rule, [{ environment: "production", version: 2, verified: true }], []],
+    ["production served it before, but its verification failed", rule, [{ environment: "production", version: 2, verified: false }], ["PROMOTION_REFUSED"]],
   ])("%s", (_name, promotion, facts, codes) => {
     expect(promotionProblems("api", "production", 2, promotion, facts).map((problem) => problem.code)).toEqual(codes);
   });
