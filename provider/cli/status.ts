@@ -1,6 +1,7 @@
 /**
- * `certstage status`: every certificate, its versions and what each environment serves, read
- * straight from the store, so it shows the truth even when Pulumi state is stale.
+ * `certstage status`: every certificate, its versions, what each environment serves and which
+ * standby swaps wait, read straight from the store, so it shows the truth even when Pulumi state
+ * is stale.
  */
 import type { Store } from "../store";
 
@@ -24,6 +25,8 @@ export interface CertificateStatus {
     readonly fingerprintSha256: string;
   }>;
   readonly deployments: Record<string, { readonly version: number; readonly deployedAt: string }>;
+  /** Standby swaps still waiting, per environment (at most one each). */
+  readonly pending: Record<string, { readonly version: number; readonly notBefore?: string; readonly task: string }>;
 }
 
 export async function buildStatusReport(store: Store): Promise<StatusReport> {
@@ -33,6 +36,11 @@ export async function buildStatusReport(store: Store): Promise<StatusReport> {
     const deployments: CertificateStatus["deployments"] = {};
     for (const deployment of await store.listDeployments(certificate.name)) {
       deployments[deployment.environment] = { version: deployment.version, deployedAt: deployment.deployedAt };
+    }
+    const pending: CertificateStatus["pending"] = {};
+    for (const task of await store.listTasks({ certificate: certificate.name })) {
+      if (task.state !== "pending" && task.state !== "running") continue;
+      pending[task.environment] = { version: task.version, ...(task.notBefore ? { notBefore: task.notBefore } : {}), task: task.id };
     }
     certificates.push({
       name: certificate.name,
@@ -50,6 +58,7 @@ export async function buildStatusReport(store: Store): Promise<StatusReport> {
         fingerprintSha256: version.fingerprintSha256,
       })),
       deployments,
+      pending,
     });
   }
   return { certificates };
@@ -65,6 +74,10 @@ export function formatStatusReport(report: StatusReport, storeDescription: strin
     if (environments.length === 0) lines.push("  not deployed");
     for (const [environment, deployment] of environments) {
       lines.push(`  ${environment.padEnd(12)} serves version ${deployment.version}  since ${deployment.deployedAt}`);
+    }
+    for (const [environment, waiting] of Object.entries(certificate.pending)) {
+      const when = waiting.notBefore ? `not before ${waiting.notBefore}` : "at the next `certstage tasks run`";
+      lines.push(`  ${environment.padEnd(12)} standby: version ${waiting.version} ${when}  (task ${waiting.task})`);
     }
     for (const version of certificate.versions) {
       const names = version.sans.length > 0 ? version.sans.join(", ") : version.subject;

@@ -201,6 +201,8 @@ describe("staging on nginx, production on HAProxy, through pulumi up", () => {
     expect(await stackOutput("productionStatus")).toBe("pending");
     await expectServing("v3", "v2");
 
+    const status = JSON.parse((await workspace.certstage(["status", "--json"])).stdout);
+    expect(status.certificates[0].pending).toEqual({ production: { version: 3, task: expect.any(String) } });
     const listed = await workspace.certstage(["tasks", "list", "--state", "pending"]);
     expect(listed.stdout).toMatch(/pending\s+production\s+api\s+v2 -> v3/);
     const ran = await workspace.certstage(["tasks", "run"]);

@@ -43,6 +43,25 @@ describe("certstage status", () => {
     expect(report.certificates[0].versions.map((version: { version: number; method: string }) => [version.version, version.method])).toEqual([[1, "upload"], [2, "upload"]]);
     expect(Object.keys(report.certificates[0].versions[0]).sort()).toEqual(["fingerprintSha256", "method", "notAfter", "sans", "serial", "subject", "version"]);
     expect(report.certificates[0].deployments).toEqual({ production: { version: 1, deployedAt: expect.any(String) }, staging: { version: 2, deployedAt: expect.any(String) } });
+    expect(report.certificates[0].pending).toEqual({});
+  });
+
+  it("shows a standby swap that waits, in JSON and text", async () => {
+    const root = temporaryDirectory("cli-standby");
+    const store = createFileStore({ root });
+    const actor = { principal: "carol" };
+    await store.createCertificate({ name: "web", displayName: "web", type: "server", owner: "team-b", shareWith: [], description: "" }, actor);
+    const material = inspectUpload(makeTestCertificate(temporaryDirectory("cli-standby-pki"), "web.example.test"));
+    if (!material.ok) throw new Error("bad test certificate");
+    await store.createVersion("web", "upload", material.value, actor);
+    const task = await store.queueTask({ certificate: "web", environment: "production", version: 1, notBefore: "2030-01-01T00:00:00.000Z", environments: [{ name: "production" }] }, actor);
+    const statusOf = async (args: string[]) => {
+      let output = "";
+      await main([...args, "--store", root], new Writable({ write: (chunk, _encoding, done) => ((output += String(chunk)), done()) }));
+      return output;
+    };
+    expect(JSON.parse(await statusOf(["status", "--json"])).certificates[0].pending).toEqual({ production: { version: 1, notBefore: "2030-01-01T00:00:00.000Z", task: task.id } });
+    expect(await statusOf(["status"])).toContain(`production   standby: version 1 not before 2030-01-01T00:00:00.000Z  (task ${task.id})`);
   });
 });
 
