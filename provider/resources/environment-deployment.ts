@@ -131,7 +131,7 @@ function rolloutContext(inputs: Pick<DeploymentInputs, "environment" | "verify">
   return { store, actor, environments: environmentsFor(inputs, settings), progress: (line) => console.error(`certstage: ${line}`) };
 }
 
-async function problemsWithTarget(inputs: DeploymentInputs, context: HandlerContext): Promise<CertstageError[]> {
+async function problemsWithDeployment(inputs: DeploymentInputs, context: HandlerContext): Promise<CertstageError[]> {
   const { store, settings } = context;
   const problems: CertstageError[] = [];
   if (!isUnknown(inputs.environment) && !settings.environments.includes(inputs.environment)) {
@@ -182,7 +182,7 @@ export const environmentDeploymentHandler: ResourceHandler = {
   async check(_olds, news, context) {
     const inputs = withoutProvider(news) as DeploymentInputs;
     const problems = validateAgainstSchema("environment-deployment", inputs, isUnknown);
-    if (problems.length === 0) problems.push(...(await problemsWithTarget(inputs, context)));
+    if (problems.length === 0) problems.push(...(await problemsWithDeployment(inputs, context)));
     return checkResult(news, problems);
   },
 

@@ -65,7 +65,7 @@ export async function promotionCheck(context: Pick<RolloutContext, "store" | "en
   return promotionProblems(request.certificate, request.environment, request.version, rule, facts);
 }
 
-export function parseEndpoint(endpoint: string, serverName: string): Endpoint {
+function parseEndpoint(endpoint: string, serverName: string): Endpoint {
   const separator = endpoint.lastIndexOf(":");
   return { host: endpoint.slice(0, separator).replace(/^\[|\]$/g, ""), port: Number(endpoint.slice(separator + 1)), serverName };
 }

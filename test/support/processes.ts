@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { processIsAlive } from "../../provider/store/file-lock";
 
 let parentDeathSignalWorks: boolean | undefined;
 
@@ -27,14 +28,6 @@ export function withParentDeathSignal(command: string, args: string[], signal: "
   return parentDeathSignalWorks ? ["setpriv", ["--pdeathsig", signal, command, ...args]] : [command, args];
 }
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * A test worker killed by a signal cannot remove its temporary directories (its servers die with
@@ -46,7 +39,7 @@ export function removeDirectoriesOfDeadRuns(prefix: string, ownerFile: string): 
     const directory = path.join(os.tmpdir(), entry);
     try {
       const owner = Number(readFileSync(path.join(directory, ownerFile), "utf8"));
-      if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) rmSync(directory, { recursive: true, force: true });
+      if (Number.isInteger(owner) && owner > 0 && !processIsAlive(owner)) rmSync(directory, { recursive: true, force: true });
     } catch {
       // Not ours to judge: being set up right now, or another user's.
     }
