@@ -14,4 +14,4 @@ export { KEY_ALGORITHMS, KeyAlgorithm } from "./pki/key-generation";
 export type { SubjectInput } from "./pki/certificate-request";
 export type { PublicJwk } from "./pki/jwk";
 export type { CertificateType } from "./store/store";
-export { projectDirectory } from "./resources/project-directory";
+export { projectDirectory } from "./settings/project-directory";

@@ -15,8 +15,8 @@
 import { parseArgs } from "node:util";
 import { now } from "../clock";
 import { isCertstageError } from "../errors";
-import { projectDirectory } from "../resources/project-directory";
-import { defaultPrincipal } from "../resources/provider-settings";
+import { projectDirectory } from "../settings/project-directory";
+import { defaultPrincipal } from "../settings/stack-settings";
 import { openStore, parseStoreSetting, TaskState } from "../store";
 import { formatHistory } from "./history";
 import { formatTasks, runDueTasks } from "./tasks";

@@ -4,7 +4,7 @@
  * through the same rollout as `pulumi up`: promotion rule, target, verification, rollback.
  */
 import { isCertstageError } from "../errors";
-import { environmentDefinitionsFrom } from "../resources/provider-settings";
+import { environmentDefinitionsFrom } from "../settings/environments";
 import type { Actor, DeploymentTask, Store } from "../store";
 import { rollout } from "../targets/rollout";
 

@@ -6,7 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { CertstageError } from "../errors";
 import { known, Planned, unknown } from "../lifecycle/diff";
 import type { Actor, Store } from "../store";
-import type { ProviderSettings } from "./provider-settings";
+import type { ProviderSettings } from "../settings/stack-settings";
 
 export interface HandlerContext {
   readonly store: Store;

@@ -12,7 +12,7 @@ import { certificateVersionHandler } from "./certificate-version";
 import type { ResourceKind } from "./dynamic-provider";
 import { environmentDeploymentHandler } from "./environment-deployment";
 import type { HandlerContext, Props, ResourceHandler } from "./handler";
-import { ProviderSettings, readProviderSettings } from "./provider-settings";
+import { ProviderSettings, readProviderSettings } from "../settings/stack-settings";
 
 const HANDLERS: Record<ResourceKind, ResourceHandler> = {
   Certificate: certificateHandler,

@@ -1,7 +1,7 @@
 /**
  * Targets by type, one file each. The environment definitions in stack config name them.
  */
-import type { TargetDefinition } from "../resources/provider-settings";
+import type { TargetDefinition } from "../settings/environments";
 import { directoryTarget } from "./directory";
 import { haproxyTarget } from "./haproxy";
 import type { DeploymentTarget } from "./target";

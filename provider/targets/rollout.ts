@@ -10,7 +10,7 @@
  */
 import { CertstageError } from "../errors";
 import { DeploymentFact, promotionProblems } from "../lifecycle/promotion";
-import type { EnvironmentDefinition } from "../resources/provider-settings";
+import type { EnvironmentDefinition } from "../settings/environments";
 import type { Actor, DeploymentRecord, Store } from "../store";
 import { targetFor } from ".";
 import { describeServed, Endpoint, waitUntilServed } from "./verify";

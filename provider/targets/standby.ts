@@ -3,7 +3,7 @@
  * `certstage tasks run` performs later through the same rollout. This module decides whether a
  * task is needed and records it; the store keeps the tasks, `cli/tasks.ts` runs them.
  */
-import type { EnvironmentDefinition } from "../resources/provider-settings";
+import type { EnvironmentDefinition } from "../settings/environments";
 import type { Actor, DeploymentTask, Store } from "../store";
 import { targetFor } from ".";
 import { definitionOf, promotionCheck, RolloutRequest } from "./rollout";

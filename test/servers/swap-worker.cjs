@@ -6,7 +6,7 @@
 const [dist, root, environmentsJson] = process.argv.slice(2);
 const { openStore } = require(`${dist}/provider/store`);
 const { rollout } = require(`${dist}/provider/targets/rollout`);
-const { environmentDefinitionsFrom } = require(`${dist}/provider/resources/provider-settings`);
+const { environmentDefinitionsFrom } = require(`${dist}/provider/settings/environments`);
 
 async function main() {
   const store = openStore({ driver: "file", location: root });

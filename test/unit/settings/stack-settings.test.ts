@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readProviderSettings } from "../../../provider/resources/provider-settings";
+import { readProviderSettings } from "../../../provider/settings/stack-settings";
 
 const config = (values: Record<string, string>) => (key: string) => values[key];
 

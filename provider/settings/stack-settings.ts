@@ -1,0 +1,65 @@
+/**
+ * The provider's settings, read from the stack configuration that Pulumi hands to `configure`:
+ *
+ *   certstage:store         where the store is (default `.certstage` in the Pulumi project directory)
+ *   certstage:principal     who acts, recorded in history (default CERTSTAGE_PRINCIPAL or user@host)
+ *   certstage:environments  environment names, a JSON list (default ["staging","production"])
+ *   certstage:acmeAccountKey  ACME account key, PEM (set it as a secret); default: made once, kept in the store
+ */
+import * as os from "node:os";
+import { parseStoreSetting, StoreSettings } from "../store";
+import { EnvironmentDefinition, environmentDefinitionsFrom } from "./environments";
+import { projectDirectory } from "./project-directory";
+
+export interface ProviderSettings {
+  readonly store: StoreSettings;
+  /** Directory relative store paths resolve against: the Pulumi project directory. */
+  readonly baseDirectory: string;
+  readonly principal: string;
+  readonly environments: string[];
+  /** Full definitions, one per name in `environments`. */
+  readonly environmentDefinitions: EnvironmentDefinition[];
+  /** The ACME account key (PEM) from `certstage:acmeAccountKey` (a secret); else one is kept in the store. */
+  readonly acmeAccountKeyPem?: string;
+}
+
+export const DEFAULT_ENVIRONMENTS = ["staging", "production"];
+
+export type ConfigReader = (key: string) => string | undefined;
+
+export function readProviderSettings(
+  config: ConfigReader,
+  environment: NodeJS.ProcessEnv = process.env,
+  baseDirectory: string = projectDirectory(),
+): ProviderSettings {
+  return {
+    store: parseStoreSetting(config("certstage:store") ?? environment.CERTSTAGE_STORE),
+    baseDirectory,
+    principal: config("certstage:principal") ?? environment.CERTSTAGE_PRINCIPAL ?? defaultPrincipal(),
+    environments: parseEnvironments(config("certstage:environments"), baseDirectory).map((definition) => definition.name),
+    environmentDefinitions: parseEnvironments(config("certstage:environments"), baseDirectory),
+    acmeAccountKeyPem: config("certstage:acmeAccountKey"),
+  };
+}
+
+export function defaultPrincipal(): string {
+  let user = "unknown";
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // No passwd entry (some containers): keep "unknown".
+  }
+  return `${user}@${os.hostname()}`;
+}
+
+function parseEnvironments(value: string | undefined, baseDirectory: string): EnvironmentDefinition[] {
+  const fallback = DEFAULT_ENVIRONMENTS.map((name): EnvironmentDefinition => ({ name, target: { type: "directory" } }));
+  if (value === undefined || value.trim() === "") return fallback;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = value.split(",").map((name) => name.trim());
+  }
+  return environmentDefinitionsFrom(parsed, value, baseDirectory);
+}
