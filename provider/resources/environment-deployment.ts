@@ -14,7 +14,7 @@ import { targetFor } from "../targets";
 import { definitionOf, promotionCheck, rollout, RolloutContext } from "../targets/rollout";
 import { cancelPendingTasks, queueStandby } from "../targets/standby";
 import type { DeploymentTask, Store } from "../store";
-import type { EnvironmentDefinition, VerificationDefinition } from "../settings/environments";
+import { EnvironmentDefinition, VerificationDefinition, verificationTimingProblem } from "../settings/environments";
 import type { ProviderSettings } from "../settings/stack-settings";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
@@ -38,7 +38,7 @@ export interface EnvironmentDeploymentArgs {
    * the environment's `verify` from `certstage:environments` (different certificates of one
    * environment are often served by different endpoints, or under different names).
    */
-  readonly verify?: pulumi.Input<{ endpoints: pulumi.Input<string>[]; serverName?: pulumi.Input<string>; timeoutMs?: pulumi.Input<number> }>;
+  readonly verify?: pulumi.Input<{ endpoints: pulumi.Input<string>[]; serverName?: pulumi.Input<string>; timeoutMs?: pulumi.Input<number>; settleMs?: pulumi.Input<number> }>;
 }
 
 export class EnvironmentDeployment extends pulumi.dynamic.Resource {
@@ -149,6 +149,10 @@ async function problemsWithDeployment(inputs: DeploymentInputs, context: Handler
     } else if (Number.isNaN(Date.parse(inputs.notBefore))) {
       problems.push(new CertstageError("INPUT_SCHEMA", `'${inputs.notBefore}' is not a time`, { field: "notBefore", fix: "write an RFC 3339 time, e.g. 2026-12-01T02:00:00Z" }));
     }
+  }
+  if (inputs.verify !== undefined && !isUnknown(inputs.verify) && !isUnknown(inputs.verify.timeoutMs) && !isUnknown(inputs.verify.settleMs)) {
+    const timing = verificationTimingProblem(inputs.verify);
+    if (timing) problems.push(new CertstageError("INPUT_SCHEMA", timing, { field: "verify.settleMs", fix: "make verify.settleMs shorter than verify.timeoutMs (defaults: 1000 and 30000)" }));
   }
   // A literal version (a rollback, say) can be checked now; one computed by this run cannot.
   if (!isUnknown(inputs.certificate) && !isUnknown(inputs.version) && !isUnknown(inputs.environment)) {

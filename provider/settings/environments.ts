@@ -24,7 +24,28 @@ export interface VerificationDefinition {
   readonly endpoints: readonly string[];
   /** SNI name to ask for; default: the certificate's first SAN. */
   readonly serverName?: string;
+  /** The whole verification, the settle period included (default 30000). */
   readonly timeoutMs?: number;
+  /**
+   * How long consecutive handshakes must all get the new leaf before the swap counts as verified
+   * (default 1000). nginx starts its new workers about 100 ms before it stops the old ones; a
+   * server that swaps in one step (HAProxy's runtime API) is verified as soon as the period ends.
+   */
+  readonly settleMs?: number;
+}
+
+export const DEFAULT_VERIFY_TIMEOUT_MS = 30_000;
+export const DEFAULT_VERIFY_SETTLE_MS = 1000;
+
+/** What is wrong with a verification's timing, or undefined: a settle period the timeout leaves no room for can never pass. */
+export function verificationTimingProblem(verify: Pick<VerificationDefinition, "timeoutMs" | "settleMs">): string | undefined {
+  const timeoutMs = verify.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
+  const settleMs = verify.settleMs ?? DEFAULT_VERIFY_SETTLE_MS;
+  for (const [name, value, minimum, maximum] of [["timeoutMs", verify.timeoutMs, 100, 600_000], ["settleMs", verify.settleMs, 0, 60_000]] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= minimum && value <= maximum)) return `verify.${name} must be a whole number of milliseconds from ${minimum} to ${maximum}`;
+  }
+  if (settleMs >= timeoutMs) return `verify.settleMs (${settleMs} ms) must be shorter than verify.timeoutMs (${timeoutMs} ms), or no verification can pass`;
+  return undefined;
 }
 
 /** One environment, as `certstage:environments` defines it. */
@@ -65,6 +86,8 @@ export function environmentDefinitionsFrom(parsed: unknown, shown: string = JSON
     if (verify !== undefined && (!Array.isArray(verify.endpoints) || verify.endpoints.length === 0 || !verify.endpoints.every((endpoint) => /^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(String(endpoint))))) {
       throw invalid(`environment '${object.name}': verify.endpoints must be a list of "host:port", e.g. ["127.0.0.1:8443"]`);
     }
+    const timing = verify === undefined ? undefined : verificationTimingProblem(verify);
+    if (timing) throw invalid(`environment '${object.name}': ${timing}`);
     return { name: object.name, target: resolvedTarget, ...(verify ? { verify } : {}), ...(object.promotion ? { promotion: object.promotion } : {}) };
   });
   for (const definition of definitions) {

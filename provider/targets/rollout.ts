@@ -10,10 +10,10 @@
  */
 import { CertstageError } from "../errors";
 import { DeploymentFact, promotionProblems } from "../lifecycle/promotion";
-import type { EnvironmentDefinition } from "../settings/environments";
+import { DEFAULT_VERIFY_SETTLE_MS, DEFAULT_VERIFY_TIMEOUT_MS, EnvironmentDefinition } from "../settings/environments";
 import type { Actor, DeploymentRecord, Store } from "../store";
 import { targetFor } from ".";
-import { describeServed, Endpoint, waitUntilServed } from "./verify";
+import { describeServed, describeSettled, Endpoint, waitUntilServed } from "./verify";
 
 export interface RolloutContext {
   readonly store: Store;
@@ -29,8 +29,6 @@ export interface RolloutRequest {
   readonly environment: string;
   readonly version: number;
 }
-
-export const DEFAULT_VERIFY_TIMEOUT_MS = 30_000;
 
 /** An environment's definition; one the stack does not define is the store's own directory. */
 export function definitionOf(environments: readonly EnvironmentDefinition[], name: string): EnvironmentDefinition {
@@ -93,18 +91,20 @@ export async function rollout(context: RolloutContext, request: RolloutRequest):
   const serverName = definition.verify.serverName ?? versionRecord?.sans[0] ?? certificate;
   const endpoints = definition.verify.endpoints.map((endpoint) => parseEndpoint(endpoint, serverName));
   const timeoutMs = definition.verify.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
+  const settleMs = definition.verify.settleMs ?? DEFAULT_VERIFY_SETTLE_MS;
   const expected = versionRecord?.fingerprintSha256 ?? "";
-  say(`verifying v${version} (${expected.slice(0, 23)}…) at ${definition.verify.endpoints.join(", ")} as ${serverName}, up to ${timeoutMs} ms`);
+  say(`verifying v${version} (${expected.slice(0, 23)}…) at ${definition.verify.endpoints.join(", ")} as ${serverName}: every handshake for ${settleMs} ms, up to ${timeoutMs} ms`);
   const result = await waitUntilServed(endpoints, expected, {
     timeoutMs,
+    settleMs,
     onProgress: (round, partial) => {
-      if (!partial.ok && (round === 1 || round % 10 === 0)) say(`round ${round}: ${describeServed(partial.served)}`);
+      if (!partial.ok && (round === 1 || round % 10 === 0)) say(`round ${round}: ${describeServed(partial)}`);
     },
   });
-  const seen = describeServed(result.served);
+  const seen = result.ok ? describeSettled(result) : describeServed(result);
   await store.recordHistory({ actor: actor.principal, action: "verify", certificate, environment, toVersion: version, result: result.ok ? "ok" : "failed", detail: seen });
   if (result.ok) {
-    say(`verified v${version} at ${endpoints.length} endpoint(s) after ${result.attempts} round(s), ${Date.now() - started} ms since the swap began`);
+    say(`verified v${version} at ${endpoints.length} endpoint(s): ${seen}; ${Date.now() - started} ms since the swap began`);
     return record;
   }
   // Put back what was served before; when that was this very version, there is nothing to put back.
@@ -114,10 +114,10 @@ export async function rollout(context: RolloutContext, request: RolloutRequest):
   say(`verification failed (${seen}); ${outcome}`);
   throw new CertstageError(
     "VERIFICATION_FAILED",
-    `${environment} did not serve version ${version} within ${timeoutMs} ms (${seen}); ${outcome}`,
+    `${environment} did not serve version ${version} to every handshake for ${settleMs} ms within ${timeoutMs} ms (${seen}); ${outcome}`,
     {
       resource: certificate,
-      fix: "check that the endpoints read this environment's files (or its HAProxy certificate) and that the reload reaches them, then run again",
+      fix: "check that the endpoints read this environment's files (or its HAProxy certificate), that the reload reaches every server process, and that verify.timeoutMs leaves room for verify.settleMs, then run again",
     },
   );
 }

@@ -151,8 +151,13 @@ describe("staging on nginx, production on HAProxy, through pulumi up", () => {
     expect(preview.stdout).toMatch(/\+ pulumi-nodejs:dynamic\/certstage:CertificateVersion: \(create\)/);
     expect(preview.stdout).toMatch(/\+ 1 to create\s+~ 2 to update/);
     const up = await workspace.pulumiOk(["up", "--yes", "--skip-preview"]);
-    expect(up.stdout + up.stderr).toMatch(/staging\/api: verified v2 at 1 endpoint/);
-    expect(up.stdout + up.stderr).toMatch(/production\/api: verified v2 at 1 endpoint/);
+    // Verified means a settle period (1000 ms by default) of consecutive handshakes that all got v2.
+    for (const [environment, port] of [["staging", nginx.port], ["production", haproxy.port]] as const) {
+      const line = new RegExp(`${environment}/api: verified v2 at 1 endpoint\\(s\\): 127\\.0\\.0\\.1:${port}: (\\d+) consecutive handshakes over (\\d+) ms`).exec(up.stdout + up.stderr);
+      expect(line, `${environment}'s progress line`).not.toBeNull();
+      expect(Number(line![1])).toBeGreaterThanOrEqual(4);
+      expect(Number(line![2])).toBeGreaterThanOrEqual(1000);
+    }
     await expectServing("v2", "v2");
     expect(await stackOutput("stagingVersion")).toBe("2");
     expect(await stackOutput("productionVersion")).toBe("2");
@@ -181,7 +186,7 @@ describe("staging on nginx, production on HAProxy, through pulumi up", () => {
     expect(up.code).not.toBe(0);
     const v2 = fingerprint(leaves.v2).slice(0, 23);
     expect(up.stdout + up.stderr).toContain(
-      `[VERIFICATION_FAILED] resource 'api': production did not serve version 3 within 2000 ms (127.0.0.1:${bystander.port} served ${v2}… (CN=${SERVER_NAME})); version 2 was put back`,
+      `[VERIFICATION_FAILED] resource 'api': production did not serve version 3 to every handshake for 1000 ms within 2000 ms (127.0.0.1:${bystander.port} served ${v2}… (CN=${SERVER_NAME})); version 2 was put back`,
     );
     await expectServing("v3", "v2");
     const production = await history("production");

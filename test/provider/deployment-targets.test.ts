@@ -64,9 +64,12 @@ afterAll(async () => {
   control?.close();
 });
 
+/** A short settle period keeps this tier quick; the servers tier verifies with the default one. */
+const SETTLE_MS = 200;
+
 function environments(stagingReload: string[], verifyTimeoutMs = 3000) {
   return JSON.stringify([
-    { name: "staging", target: { type: "directory", reload: stagingReload }, verify: { endpoints: [`127.0.0.1:${tlsPort}`], serverName: "api.example.test", timeoutMs: verifyTimeoutMs } },
+    { name: "staging", target: { type: "directory", reload: stagingReload }, verify: { endpoints: [`127.0.0.1:${tlsPort}`], serverName: "api.example.test", timeoutMs: verifyTimeoutMs, settleMs: SETTLE_MS } },
     { name: "production", target: { type: "directory" }, promotion: { requires: "staging" } },
   ]);
 }
@@ -92,7 +95,7 @@ describe("deployments through targets", () => {
     useSettings(environments([process.execPath, "-e", "process.exit(0)"], 600)); // the reload reaches nothing
     const before = await store.getDeployment("api", "staging");
     await expect(deployments.update("staging/api", {}, { certificate: "api", environment: "staging", version: 3 })).rejects.toThrow(
-      new RegExp(`^\\[VERIFICATION_FAILED\\] resource 'api': staging did not serve version 3 within 600 ms \\(127\\.0\\.0\\.1:${tlsPort} served [0-9A-F:]+… \\(CN=api\\.example\\.test\\)\\); version ${before!.version} was put back`),
+      new RegExp(`^\\[VERIFICATION_FAILED\\] resource 'api': staging did not serve version 3 to every handshake for ${SETTLE_MS} ms within 600 ms \\(127\\.0\\.0\\.1:${tlsPort} served [0-9A-F:]+… \\(CN=api\\.example\\.test\\)\\); version ${before!.version} was put back`),
     );
     expect((await store.getDeployment("api", "staging"))?.version).toBe(before!.version);
     expect((await store.readHistory({ environment: "staging" })).filter((entry) => entry.action === "verify").at(-1)).toMatchObject({ toVersion: 3, result: "failed" });
@@ -253,7 +256,7 @@ describe("standby deployments and `certstage tasks`", () => {
     expect(ran.code).toBe(1);
     const task = await store.getTask(queued.outs.task.id);
     expect(task).toMatchObject({ state: "failed" });
-    expect(task?.detail).toMatch(/^\[VERIFICATION_FAILED\] resource 'api': staging did not serve version \d+ within 600 ms .*version \d+ was put back/);
+    expect(task?.detail).toMatch(/^\[VERIFICATION_FAILED\] resource 'api': staging did not serve version \d+ to every handshake for 200 ms within 600 ms .*version \d+ was put back/);
     expect((await store.getDeployment("api", "staging"))?.version).toBe(before);
     expect((await store.readHistory({ environment: "staging" })).at(-1)).toMatchObject({ action: "task.run", result: "failed" });
 
@@ -277,6 +280,13 @@ describe("standby deployments and `certstage tasks`", () => {
     expect(await store.getDeployment("api", "production")).toBeUndefined();
   });
 
+  it("refuses, at preview, a deployment's own verify whose settle period does not fit its timeout", async () => {
+    const result = await deployments.check({}, { certificate: "api", environment: "staging", version: 1, verify: { endpoints: ["127.0.0.1:1"], timeoutMs: 500 } });
+    expect(result.failures?.map((failure) => failure.reason)).toEqual([
+      "[INPUT_SCHEMA] field 'verify.settleMs': verify.settleMs (1000 ms) must be shorter than verify.timeoutMs (500 ms), or no verification can pass. Fix: make verify.settleMs shorter than verify.timeoutMs (defaults: 1000 and 30000)",
+    ]);
+  });
+
   it("refuses notBefore without standby, and a time that is not one, at preview", async () => {
     const withoutStandby = await deployments.check({}, { certificate: "api", environment: "staging", version: 1, notBefore: "2030-01-01T00:00:00Z" });
     expect(withoutStandby.failures?.map((failure) => failure.reason)).toEqual([expect.stringMatching(/^\[INPUT_SCHEMA\] field 'notBefore': only applies to standby deployments\. Fix: add mode: "standby"/)]);
@@ -290,7 +300,7 @@ describe("standby deployments and `certstage tasks`", () => {
     try {
       const before = (await store.getDeployment("api", "staging"))!.version;
       const next = before === versions[2] ? versions[1] : versions[2];
-      const verify = { endpoints: [`127.0.0.1:${(elsewhere.address() as { port: number }).port}`], serverName: "api.example.test", timeoutMs: 500 };
+      const verify = { endpoints: [`127.0.0.1:${(elsewhere.address() as { port: number }).port}`], serverName: "api.example.test", timeoutMs: 500, settleMs: 100 };
       await expect(deployments.update("staging/api", {}, { certificate: "api", environment: "staging", version: next, verify })).rejects.toThrow(/^\[VERIFICATION_FAILED\]/);
       expect((await store.getDeployment("api", "staging"))?.version).toBe(before);
 

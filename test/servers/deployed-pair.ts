@@ -1,5 +1,5 @@
 /**
- * What the real-server tests start from: certificate `api` with two versions in a fresh store,
+ * What the real-server tests start from: certificate `api` with two versions (or more) in a fresh store,
  * version 1 deployed to staging and production, and nginx (reading staging's files) and HAProxy
  * (loaded with version 1) serving it.
  */
@@ -13,16 +13,16 @@ import { HaproxyServer, NginxServer, startHaproxy, startNginx } from "../support
 export interface DeployedPair {
   readonly store: Store;
   readonly storeRoot: string;
-  /** Versions 1 and 2, in order. */
+  /** Versions 1, 2, … in order. */
   readonly leaves: TestCertificate[];
   readonly nginx: NginxServer;
   readonly haproxy: HaproxyServer;
   stop(): Promise<void>;
 }
 
-export async function startDeployedPair(name: string, actor: { principal: string }): Promise<DeployedPair> {
+export async function startDeployedPair(name: string, actor: { principal: string }, versions = 2): Promise<DeployedPair> {
   const pki = temporaryDirectory(`${name}-pki`);
-  const leaves = [makeTestCertificate(pki, "api.example.test"), makeTestCertificate(pki, "api.example.test")];
+  const leaves = Array.from({ length: versions }, () => makeTestCertificate(pki, "api.example.test"));
   const storeRoot = temporaryDirectory(`${name}-store`);
   const store = createFileStore({ root: storeRoot });
   await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "o", shareWith: [], description: "" }, actor);

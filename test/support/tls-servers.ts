@@ -135,6 +135,10 @@ export interface NginxServer {
    * Throws if nginx rejected the configuration (it then keeps serving the old one).
    */
   reload(): Promise<void>;
+  /** The current workers, to wait for a reload that something else triggers (`reloadedSince`). */
+  generation(): NginxGeneration;
+  /** Resolves once nginx has reloaded since `generation` (as `reload()` would); triggers nothing itself, so it times out if nobody reloads. */
+  reloadedSince(generation: NginxGeneration): Promise<void>;
   /** `nginx -s reload` for this instance, as a certstage directory target's reload command runs it. */
   readonly reloadCommand: readonly string[];
   stop(): Promise<void>;
@@ -172,6 +176,8 @@ async function startNginxOnce(binary: string, options: NginxOptions): Promise<Ng
       serverName,
       logs,
       reload: () => reloadNginx(child, port, logs.error),
+      generation: () => nginxGeneration(child, logs.error),
+      reloadedSince: (generation) => nextNginxGeneration(child, port, logs.error, generation),
       reloadCommand: [binary, "-p", `${directory}/`, "-e", logs.error, "-c", configFile, "-s", "reload"],
       stop: () => (stopped ??= stopRunning(running)),
     };
@@ -229,12 +235,32 @@ function quote(value: string): string {
   return `"${value}"`;
 }
 
-async function reloadNginx(master: ChildProcess, port: number, errorLog: string): Promise<void> {
+/** What an nginx reload is measured against: the workers and the end of the error log before it. */
+export interface NginxGeneration {
+  readonly workers: readonly number[];
+  readonly logOffset: number;
+}
+
+function nginxGeneration(master: ChildProcess, errorLog: string): NginxGeneration {
   const pid = master.pid;
   if (pid === undefined || hasExited(master)) throw new Error("nginx reload: the master process is not running");
-  const oldWorkers = childPids(pid);
-  const logOffset = fileSize(errorLog);
-  process.kill(pid, "SIGHUP");
+  return { workers: childPids(pid), logOffset: fileSize(errorLog) };
+}
+
+async function reloadNginx(master: ChildProcess, port: number, errorLog: string): Promise<void> {
+  const before = nginxGeneration(master, errorLog);
+  process.kill(master.pid as number, "SIGHUP");
+  await nextNginxGeneration(master, port, errorLog, before);
+}
+
+/**
+ * Resolves once the master has reloaded since `before`: it logged "reconfiguring", a worker that
+ * was not there before holds the listening socket, and no worker of `before` still holds it.
+ * Sends nothing: whoever reloads (a target's reload command, say) must do it, or this times out.
+ */
+async function nextNginxGeneration(master: ChildProcess, port: number, errorLog: string, before: NginxGeneration): Promise<void> {
+  const pid = master.pid as number;
+  const { workers: oldWorkers, logOffset } = before;
   const deadline = Date.now() + RELOAD_TIMEOUT_MS;
   for (;;) {
     if (hasExited(master)) throw new Error(`nginx exited during reload:\n${readFrom(errorLog, logOffset)}`);
@@ -250,7 +276,7 @@ async function reloadNginx(master: ChildProcess, port: number, errorLog: string)
       if (oldStillListening.length === 0 && newWorkers.some((worker) => holdsSocket(worker, socket))) return;
     }
     if (Date.now() > deadline) {
-      throw new Error(`nginx reload not live after ${RELOAD_TIMEOUT_MS} ms (old workers ${oldWorkers.join(",")}, now ${workers.join(",")}):\n${logged}`);
+      throw new Error(`nginx did not reload within ${RELOAD_TIMEOUT_MS} ms (old workers ${oldWorkers.join(",")}, now ${workers.join(",")}):\n${logged}`);
     }
     await sleep(25);
   }

@@ -49,6 +49,15 @@ describe("readProviderSettings", () => {
     expect(refused([{ name: "p", promotion: { requires: "qa" } }])).toThrow(/'p' requires 'qa', which is not defined/);
   });
 
+  it("refuses a verification whose settle period the timeout leaves no room for, or timings that are not milliseconds", () => {
+    const refused = (verify: object) => () => readProviderSettings(config({ "certstage:environments": JSON.stringify([{ name: "s", verify: { endpoints: ["127.0.0.1:443"], ...verify } }]) }), {}, "/");
+    expect(refused({ timeoutMs: 800 })).toThrow(/\[CONFIG_INVALID\] field 'certstage:environments': environment 's': verify\.settleMs \(1000 ms\) must be shorter than verify\.timeoutMs \(800 ms\), or no verification can pass/);
+    expect(refused({ settleMs: 30_000 })).toThrow(/verify\.settleMs \(30000 ms\) must be shorter than verify\.timeoutMs \(30000 ms\)/);
+    expect(refused({ settleMs: -1 })).toThrow(/verify\.settleMs must be a whole number of milliseconds from 0 to 60000/);
+    expect(refused({ timeoutMs: "soon" })).toThrow(/verify\.timeoutMs must be a whole number of milliseconds from 100 to 600000/);
+    expect(refused({ timeoutMs: 800, settleMs: 0 })).not.toThrow();
+  });
+
   it("falls back to CERTSTAGE_STORE and CERTSTAGE_PRINCIPAL", () => {
     const settings = readProviderSettings(config({}), { CERTSTAGE_STORE: "file:" + path.join("/tmp", "s"), CERTSTAGE_PRINCIPAL: "alice" }, "/");
     expect(settings.store).toEqual({ driver: "file", location: "/tmp/s" });
