@@ -4,7 +4,8 @@
  *
  * One Pebble v2.10.1 serves the whole benchmark (test/support/pebble.ts, transpiled at bench time
  * so the helper is not duplicated here), with no rejected nonces and no authorization reuse, so
- * every order needs a fresh http-01 validation. Pebble's validation authority resolves names
+ * every order needs a fresh http-01 validation (each order is for a name never validated before,
+ * so there is no authorization to reuse: Pebble reuses 1 in 100 even at PEBBLE_AUTHZREUSE=0). Pebble's validation authority resolves names
  * through pebble-challtestsrv (each name is registered with addHost first) and always dials
  * 127.0.0.1:<httpChallengePort>; nothing leaves the loopback interface.
  *

@@ -3,7 +3,8 @@
  * deploys it to staging and production; when the CA's renewal window (ARI) opens, `preview` shows
  * the renewal and both swaps; `up` deploys version 2 and the served files change; a further
  * preview is quiet. If the CA then cannot reach the challenge responder, the run fails with the
- * CA's problem and nothing is deployed.
+ * CA's problem and nothing is deployed (the CA is first made to forget the name's valid
+ * authorizations, which it could otherwise reuse without asking for a challenge).
  */
 import { X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +13,8 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { StatusReport } from "../../provider/cli/status";
 import { consumerProject, PulumiWorkspace } from "../support/pulumi";
+import { openStore } from "../../provider/store";
+import { deactivateValidAuthorizations } from "../support/acme-authorizations";
 import { PebbleServer, pebbleBinDirectory, startPebble } from "../support/pebble";
 import { expectStatusMatchesDisk } from "../support/store-on-disk";
 
@@ -114,6 +117,12 @@ describe("ACME rotation in a scheduled CI run", () => {
 
   it("when the CA cannot reach the challenge responder, up fails with the CA's problem and nothing is deployed", async () => {
     await caSaysRenewNow(servedCertificate("production"));
+    // The account validated api.example.test twice already; a CA may reuse such an authorization
+    // (Pebble does, about 1 order in 100), and then no challenge is asked for. Make it ask.
+    const account = await openStore({ driver: "file", location: storeRoot }).getAcmeAccount(pebble.directoryUrl);
+    expect(account?.accountUrl).toBeDefined();
+    const deactivated = await deactivateValidAuthorizations({ directoryUrl: pebble.directoryUrl, listenerCaPem: pebble.listenerCaPem, accountKeyPem: account!.accountKeyPem, accountUrl: account!.accountUrl! }, "api.example.test");
+    expect(deactivated).toBeGreaterThanOrEqual(1);
     // The responder listens, but not where the CA looks: from the CA's side it is down.
     const elsewhere = pebble.httpChallengePort === 65000 ? 65001 : 65000;
     await workspace.pulumiOk(["config", "set", "listen", `127.0.0.1:${elsewhere}`]);

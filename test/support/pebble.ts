@@ -33,7 +33,8 @@
  * Environment switches: PEBBLE_VA_NOSLEEP=1 (no random 0-15 s delay before validating),
  *   PEBBLE_VA_SLEEPTIME, PEBBLE_VA_ALWAYS_VALID=1 (skip validation), PEBBLE_WFE_NONCEREJECT
  *   (percent of good nonces rejected as bad; 5 when unset), PEBBLE_AUTHZREUSE (percent chance an
- *   order reuses a valid authorization; 50 when unset), PEBBLE_WFE_ORDERS_PER_PAGE,
+ *   order reuses the account's valid authorization for a name; 50 when unset; at 0 still 1 in 100,
+ *   since a new one is made only when rand.Intn(100) > percent: see support/acme-authorizations.ts), PEBBLE_WFE_ORDERS_PER_PAGE,
  *   PEBBLE_CHAIN_LENGTH (intermediates per chain, default 1), PEBBLE_ALTERNATE_ROOTS.
  *   The children get only the switches set here, so a stray PEBBLE_* in the shell changes nothing.
  *
@@ -71,7 +72,10 @@ export interface PebbleOptions {
   validitySeconds?: number;
   /** PEBBLE_WFE_NONCEREJECT percentage (default 0; Pebble's own default would be 5). */
   nonceRejectPercent?: number;
-  /** PEBBLE_AUTHZREUSE percentage (default 0, so every order needs fresh validation; Pebble's own default is 50). */
+  /**
+   * PEBBLE_AUTHZREUSE percentage (default 0; Pebble's own default is 50). Even at 0, an order for a
+   * name the account validated before reuses that authorization 1 time in 100, without a challenge.
+   */
   authzReusePercent?: number;
   /** Require external account binding; the helper then configures one EAB key and returns it. */
   requireEab?: boolean;
