@@ -14,6 +14,8 @@ import { describeStoreConformance } from "./conformance";
 
 const run = promisify(execFile);
 const actor = { principal: "file-driver@test" };
+/** How long the crash test waits for a worker's writes before calling it hung (not a speed figure). */
+const WORKER_SILENCE_MS = 60_000;
 
 describeStoreConformance("file", async () => {
   const root = temporaryDirectory("store");
@@ -129,11 +131,47 @@ describe("file driver specifics", () => {
   it("a process killed with SIGKILL mid-write leaves nothing partial and does not wedge the lock", async () => {
     const { root } = await storeWithTwoVersions();
     const worker = path.join(__dirname, "race-worker.cjs");
-    for (const delayMs of [150, 300, 500]) {
-      const child = spawn(process.execPath, [worker, path.join(REPO_ROOT, "dist"), root, materialsFile, "400", "100"], { stdio: "ignore" });
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      child.kill("SIGKILL");
-      await new Promise((resolve) => child.on("exit", resolve));
+    const total = 500;
+    // Killed right after it reports the n-th completed write: the next one is under way.
+    for (const killAfter of [1, 25, 120]) {
+      const versionsBefore = (await createFileStore({ root }).listVersions("api")).length;
+      const child = spawn(process.execPath, [worker, path.join(REPO_ROOT, "dist"), root, materialsFile, "400", "100", "progress"], { stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+      const reported = await new Promise<string[]>((resolve, reject) => {
+        let buffered = "";
+        const steps: string[] = [];
+        child.stdout.on("data", (chunk) => {
+          buffered += chunk;
+          const lines = buffered.split("\n");
+          buffered = lines.pop() ?? "";
+          steps.push(...lines.filter((line) => line.startsWith("step ")));
+          if (steps.length >= killAfter && child.exitCode === null && child.signalCode === null) {
+            child.kill("SIGKILL");
+            resolve(steps);
+          }
+        });
+        child.on("exit", (code, signal) => reject(new Error(`the worker ended by itself (${code ?? signal}) after ${steps.length} writes, before the kill: ${stderr}`)));
+        // A worker that hangs without writing fails here, not at the test's timeout.
+        setTimeout(() => {
+          if (steps.length < killAfter) {
+            child.kill("SIGKILL");
+            reject(new Error(`the worker reported ${steps.length} of ${killAfter} writes in ${WORKER_SILENCE_MS} ms`));
+          }
+        }, WORKER_SILENCE_MS).unref();
+      });
+      await exited;
+      // It was alive and writing: it died of the kill, with writes done and more to do.
+      expect(child.signalCode).toBe("SIGKILL");
+      expect(reported.length).toBeGreaterThanOrEqual(killAfter);
+      expect(reported.length).toBeLessThan(total);
+      // What it reported done is in the store: its versions, and (when it swapped) its swaps.
+      const store = createFileStore({ root });
+      const reportedVersions = reported.filter((line) => / version \d+$/.test(line)).length;
+      expect((await store.listVersions("api")).length).toBeGreaterThanOrEqual(versionsBefore + reportedVersions);
+      const itsSwaps = (await store.readHistory({})).filter((entry) => entry.actor === `worker-${child.pid}`);
+      if (reported.some((line) => / deploy \d$/.test(line))) expect(itsSwaps.length).toBeGreaterThan(0);
       expectEnvironmentsWhole(root);
     }
     const store = createFileStore({ root, lockTimeoutMs: 5_000 });
