@@ -194,7 +194,36 @@ function ensureDebianPeer(command, debianPackage, versionFlag = "--version") {
   if (!commandWorks(command, versionFlag)) throw new Error(`${debianPackage} is installed but \`${command} ${versionFlag}\` still fails`);
 }
 
+/**
+ * The machine's CPU time from /proc/stat (all cores, in clock ticks) and this process's own,
+ * children it has waited for included (/proc/self/stat utime, stime, cutime, cstime). Two
+ * readings give how busy the machine was between them, and how much of that was not the
+ * benchmark: what a reader needs to judge the figures, measured rather than assumed.
+ */
+function cpuReading() {
+  const [, ...fields] = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
+  const ticks = fields.map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user).
+  const idle = ticks[3] + (ticks[4] ?? 0);
+  const total = ticks.slice(0, 8).reduce((sum, value) => sum + (value || 0), 0);
+  const own = fs.readFileSync("/proc/self/stat", "utf8").replace(/^.*\) /, "").split(" ");
+  // Fields after the command: state is [0], so utime..cstime are [11]..[14].
+  const ownTicks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(own[index]), 0);
+  return { total, busy: total - idle, own: ownTicks, at: Date.now() };
+}
+
+/** Between two readings: share of all cores busy, and share busy with work other than this process and its reaped children. */
+function cpuLoadBetween(start, end) {
+  const total = end.total - start.total;
+  if (total <= 0) return { busyPercent: 0, otherPercent: 0 };
+  const busy = end.busy - start.busy;
+  const own = Math.min(busy, end.own - start.own);
+  return { busyPercent: (100 * busy) / total, otherPercent: (100 * Math.max(0, busy - own)) / total };
+}
+
 module.exports = {
+  cpuReading,
+  cpuLoadBetween,
   loadTypeScriptModule,
   commandWorks,
   ensureDebianPeer,

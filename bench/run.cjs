@@ -55,10 +55,18 @@ function machineFacts() {
   ];
 }
 
-function renderMarkdown({ date, facts, results, totalSeconds }) {
+/** One sentence on how busy the machine was while a benchmark ran, from /proc/stat readings. */
+function describeLoad(load, seconds) {
+  const cores = os.availableParallelism();
+  const other = load.otherPercent.toFixed(0);
+  return `Over these ${Math.round(seconds)} s the ${cores} cores were ${load.busyPercent.toFixed(0)} % busy on average, ${other} % with work other than the benchmark's own processes (from /proc/stat).`;
+}
+
+function renderMarkdown({ date, facts, results, totalSeconds, load }) {
   const sections = results.map((result) =>
-    [`## ${result.title}`, "", result.description, "", ...result.tables.map((table) => lib.markdownTable(table.headers, table.rows))].join("\n"),
+    [`## ${result.title}`, "", result.description, "", describeLoad(result.load, result.seconds), "", ...result.tables.map((table) => lib.markdownTable(table.headers, table.rows))].join("\n"),
   );
+  const quiet = load.otherPercent < 5;
   return [
     "# Benchmarks",
     "",
@@ -66,8 +74,10 @@ function renderMarkdown({ date, facts, results, totalSeconds }) {
     "Every table compares certstage, or the `node:crypto` call it is built on, with a peer measured in the same run: the `openssl` command line, or lego and certbot for ACME issuance.",
     "See [bench/README.md](bench/README.md) for what each benchmark measures and how to read the figures.",
     "",
-    `Measured ${date}, one run of about ${Math.round(totalSeconds)} s. These figures are from a single run on a shared 2-core machine`,
-    "with other work going on: treat them as orders of magnitude, and re-run on an idle machine before quoting them.",
+    `Measured ${date}, one run of about ${Math.round(totalSeconds)} s. ${describeLoad(load, totalSeconds)}`,
+    quiet
+      ? "The machine had little else to do; still, these are one run's figures: compare rows of one table, which shared machine and load."
+      : "The machine had other work going on, which slows every row of a table alike: compare rows of one table, and re-run on an idle machine before quoting absolute figures.",
     "",
     lib.markdownTable(["machine", ""], facts),
     "",
@@ -87,20 +97,27 @@ async function main() {
   console.log(lib.textTable(["machine", ""], facts) + "\n");
 
   const results = [];
+  const runStart = lib.cpuReading();
   for (const name of names) {
     console.log(`running ${name} …`);
+    const before = lib.cpuReading();
     const result = await BENCHMARKS[name]();
+    const after = lib.cpuReading();
+    result.load = lib.cpuLoadBetween(before, after);
+    result.seconds = (after.at - before.at) / 1000;
+    console.log(describeLoad(result.load, result.seconds));
     results.push(result);
     for (const table of result.tables) console.log(`\n${result.title}\n${lib.textTable(table.headers, table.rows)}\n`);
   }
   const totalSeconds = (Date.now() - started) / 1000;
+  const load = lib.cpuLoadBetween(runStart, lib.cpuReading());
   console.log(`done in ${totalSeconds.toFixed(0)} s`);
 
   if (requested.length > 0) {
     console.log("only some benchmarks ran, so BENCHMARKS.md was left as it is");
     return;
   }
-  fs.writeFileSync(OUTPUT, renderMarkdown({ date, facts, results, totalSeconds }));
+  fs.writeFileSync(OUTPUT, renderMarkdown({ date, facts, results, totalSeconds, load }));
   console.log(`wrote ${path.relative(process.cwd(), OUTPUT) || OUTPUT}`);
 }
 
