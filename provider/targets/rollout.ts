@@ -4,9 +4,10 @@
  *
  *   1. the promotion rule is checked against history, before anything changes;
  *   2. the environment's target swaps (the store link, then the servers);
- *   3. when the environment verifies, TLS handshakes wait for the new leaf at every endpoint;
- *      if it never shows, the previous version is put back and the rollout fails saying what
- *      the endpoints served instead.
+ *   3. when the environment verifies, TLS handshakes wait until every endpoint has given the new
+ *      leaf to every handshake for the settle period (verify.ts says why one is not enough); if
+ *      one never does, the previous version is put back and the rollout fails saying what the
+ *      endpoints served instead.
  */
 import { CertstageError } from "../errors";
 import { DeploymentFact, promotionProblems } from "../lifecycle/promotion";
