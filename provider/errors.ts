@@ -16,6 +16,13 @@ export const ERROR_CODES = {
   KEY_MISMATCH: "the private key does not belong to the certificate",
   KEY_TOO_WEAK: "the key is smaller than certstage allows (RSA below 2048 bits)",
   KEY_ALGORITHM_NOT_ALLOWED: "the key's algorithm or curve is not allowed (RSA >= 2048, ECDSA P-256 or P-384)",
+  SAN_MISSING: "a server certificate has no DNS name or IP address in subjectAltName (clients ignore the CN)",
+  DNS_NAME_INVALID: "a DNS name is malformed, or an internationalized name cannot be written as A-labels",
+  SERVER_AUTH_NOT_ALLOWED: "the certificate's extended key usage does not allow TLS server authentication",
+  EXTENDED_KEY_USAGE_INVALID: "a publicly trusted server certificate's extended key usage is missing, or holds purposes the Baseline Requirements forbid",
+  KEY_USAGE_INVALID: "the key usage does not fit the key type or the certificate's purpose",
+  SIGNATURE_ALGORITHM_WEAK: "a certificate of the version or its chain is signed with a broken hash (SHA-1, MD5, MD2)",
+  CHAIN_EXPIRES_BEFORE_LEAF: "an intermediate of the chain expires before the certificate, which then stops validating early",
   CERTIFICATE_EXPIRED: "the certificate's notAfter is in the past",
   CERTIFICATE_NOT_YET_VALID: "the certificate's notBefore is in the future",
   DOMAIN_NOT_COVERED: "a declared domain is not covered by the certificate's subjectAltName",
@@ -31,14 +38,16 @@ export const ERROR_CODES = {
   VERIFICATION_FAILED: "the endpoints kept serving another certificate after a swap, which was rolled back",
   CONFIG_INVALID: "a certstage stack configuration value is invalid",
 
-  // Warnings: they fail `check` too, unless the resource lists them in `acknowledge`.
+  // Warnings in some validation profile (validation/profiles.ts says which): they fail `check`
+  // too, unless the resource lists them in `acknowledge`.
   CHAIN_ORDER: "the chain is not leaf-first; acknowledged, it is stored leaf-first",
   CHAIN_INCLUDES_ROOT: "the chain includes the self-signed root, which clients already hold",
-  LIFETIME_TOO_LONG: "the certificate is valid for more than 397 days, which browsers refuse",
+  LIFETIME_TOO_LONG: "the certificate is valid for longer than its issue date allows (CA/B Forum SC-081v3: 398, 200, 100, then 47 days)",
   SANS_REMOVED: "names served in production would no longer be covered",
 
   // ACME.
   CHALLENGE_FAILED: "a challenge could not be presented, or the CA could not validate it",
+  CHALLENGE_UNSUITABLE: "the challenge type cannot validate one of the names (a wildcard needs dns-01)",
   ACME_FAILED: "the ACME CA refused or failed the order; its problem document says why",
 
   // Store invariants.
@@ -53,14 +62,6 @@ export const ERROR_CODES = {
   STORE_CORRUPT: "a store file is unreadable",
   STORE_DRIVER_UNKNOWN: "the configured store driver does not exist",
 } as const;
-
-/** Codes that a resource may accept by listing them in its `acknowledge` input. */
-export const WARNING_CODES = ["CHAIN_ORDER", "CHAIN_INCLUDES_ROOT", "LIFETIME_TOO_LONG", "SANS_REMOVED"] as const;
-export type WarningCode = (typeof WARNING_CODES)[number];
-
-export function isWarningCode(code: string): code is WarningCode {
-  return (WARNING_CODES as readonly string[]).includes(code);
-}
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 

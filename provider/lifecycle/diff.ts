@@ -63,6 +63,7 @@ export const CERTIFICATE_RULES: readonly FieldRule[] = [
   { field: "owner", onChange: "update" },
   { field: "shareWith", onChange: "update" },
   { field: "description", onChange: "update" },
+  { field: "profile", onChange: "update" },
 ];
 
 /**

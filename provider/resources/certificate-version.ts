@@ -9,7 +9,8 @@
  * validation and change in place.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CertstageError, WarningCode } from "../errors";
+import { CertstageError } from "../errors";
+import type { WarningCode } from "../validation/profiles";
 import { CERTIFICATE_VERSION_RULES, decideDiff, known, unknown } from "../lifecycle/diff";
 import type { SubjectInput } from "../pki/certificate-request";
 import type { KeyAlgorithm } from "../pki/key-generation";
@@ -103,6 +104,7 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
       {
         certificate: args.certificate instanceof Certificate ? args.certificate.name : args.certificate,
         certificateType: args.certificate instanceof Certificate ? args.certificate.typeInput : undefined,
+        certificateProfile: args.certificate instanceof Certificate ? args.certificate.profileInput : undefined,
         upload: args.upload === undefined ? undefined : secretUpload(args.upload),
         generate: args.generate,
         signed: args.signed === undefined ? undefined : resolveKeyFromVersion(args.signed),
@@ -147,14 +149,16 @@ function chosenMethod(inputs: VersionInputs): VersionMethodHandler | CertstageEr
   });
 }
 
-/** What the store says about the certificate: its type and the names production serves. */
-async function methodContext(inputs: VersionInputs, { store }: HandlerContext): Promise<MethodContext> {
+/** What the store says about the certificate: its type, its profile and the names production serves. */
+async function methodContext(inputs: VersionInputs, { store, settings }: HandlerContext): Promise<MethodContext> {
   const certificate = isUnknown(inputs.certificate) ? undefined : await store.getCertificate(inputs.certificate);
   const declared = inputs.certificateType !== undefined && !isUnknown(inputs.certificateType) ? inputs.certificateType : undefined;
   const certificateType: CertificateType | undefined = declared ?? certificate?.type ?? (isUnknown(inputs.certificate) ? undefined : "server");
   const production = certificate ? await store.getDeployment(certificate.name, "production") : undefined;
   const productionVersion = production ? await store.getVersion(production.certificate, production.version) : undefined;
-  return { inputs, store, certificateType, productionSans: productionVersion?.sans, now: new Date() };
+  const declaredProfile = inputs.certificateProfile !== undefined && !isUnknown(inputs.certificateProfile) ? inputs.certificateProfile : undefined;
+  const profile = declaredProfile ?? certificate?.profile ?? settings.profile;
+  return { inputs, store, certificateType, profile, productionSans: productionVersion?.sans, now: new Date() };
 }
 
 /** `<certificate>/<version>`, e.g. `api/2`. */
@@ -200,8 +204,9 @@ export const certificateVersionHandler: ResourceHandler = {
     if (problems.length > 0) return checkResult(news, problems);
     const method = chosenMethod(inputs);
     if (method instanceof CertstageError) return checkResult(news, [method]);
-    problems.push(...checkAcknowledgements(isUnknown(inputs.acknowledge) ? [] : (inputs.acknowledge ?? [])));
-    const examination = await method.examine(await methodContext(inputs, context));
+    const methodInputs = await methodContext(inputs, context);
+    problems.push(...checkAcknowledgements(isUnknown(inputs.acknowledge) ? [] : (inputs.acknowledge ?? []), methodInputs.profile));
+    const examination = await method.examine(methodInputs);
     problems.push(...examination.problems);
     // The facts of the version to be, beside the inputs: Pulumi diffs old outputs against these,
     // so `preview --diff` shows the new subject, names, issuer, serial, expiry and fingerprint.

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CERTIFICATE_RULES, decideDiff } from "../lifecycle/diff";
 import type { PublicJwk } from "../pki/jwk";
 import type { CertificateRecord, CertificateType, Store } from "../store";
+import type { ValidationProfile } from "../validation/profiles";
 import { validateAgainstSchema } from "../validation/schema";
 import { sharedDynamicProvider } from "./dynamic-provider";
 import { checkResult, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
@@ -23,6 +24,11 @@ export interface CertificateArgs {
   /** Principals who may read and reference its versions. */
   readonly shareWith?: pulumi.Input<pulumi.Input<string>[]>;
   readonly description?: pulumi.Input<string>;
+  /**
+   * The rules its versions are held to: `public` (the Web PKI's, for publicly trusted
+   * certificates) or `private` (an internal CA's); default: the stack's `certstage:profile`.
+   */
+  readonly profile?: pulumi.Input<ValidationProfile>;
 }
 
 export class Certificate extends pulumi.dynamic.Resource {
@@ -44,6 +50,8 @@ export class Certificate extends pulumi.dynamic.Resource {
   declare readonly jwks: pulumi.Output<Record<string, { keys: Record<string, unknown>[] }>>;
   /** The declared type, known at preview (outputs are not): versions are checked against it. */
   readonly typeInput: pulumi.Input<CertificateType>;
+  /** The declared profile, known at preview; undefined: the stack's. */
+  readonly profileInput: pulumi.Input<ValidationProfile> | undefined;
 
   constructor(resourceName: string, args: CertificateArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -56,6 +64,7 @@ export class Certificate extends pulumi.dynamic.Resource {
         owner: args.owner,
         shareWith: args.shareWith,
         description: args.description,
+        profile: args.profile,
         certificateId: undefined,
         latestVersion: undefined,
         jwks: undefined,
@@ -65,6 +74,7 @@ export class Certificate extends pulumi.dynamic.Resource {
       "Certificate",
     );
     this.typeInput = args.type ?? "server";
+    this.profileInput = args.profile;
   }
 }
 
@@ -75,6 +85,7 @@ interface CertificateInputs {
   owner?: string;
   shareWith?: string[];
   description?: string;
+  profile?: ValidationProfile;
 }
 
 /** Inputs with their defaults applied; `owner` stays undefined when not set (keep the current one). */
@@ -86,6 +97,7 @@ function desiredState(inputs: CertificateInputs) {
     owner: inputs.owner,
     shareWith: inputs.shareWith ?? [],
     description: inputs.description ?? "",
+    profile: inputs.profile,
   };
 }
 
@@ -108,6 +120,7 @@ async function outputsOf(record: CertificateRecord, store: Store) {
     owner: record.owner,
     shareWith: record.shareWith,
     description: record.description,
+    ...(record.profile !== undefined ? { profile: record.profile } : {}),
     latestVersion: record.lastVersion,
   };
 }
@@ -127,6 +140,7 @@ export const certificateHandler: ResourceHandler = {
       owner: planned(desired.owner),
       shareWith: planned(desired.shareWith),
       description: planned(desired.description),
+      profile: planned(desired.profile),
     });
     return { changes: decision.changed, replaces: decision.replaces };
   },
@@ -147,7 +161,7 @@ export const certificateHandler: ResourceHandler = {
     const desired = desiredState(news as CertificateInputs);
     const record = await store.updateCertificate(
       id,
-      { displayName: desired.displayName, owner: desired.owner, shareWith: desired.shareWith, description: desired.description },
+      { displayName: desired.displayName, owner: desired.owner, shareWith: desired.shareWith, description: desired.description, profile: desired.profile },
       actor,
     );
     return { outs: await outputsOf(record, store) };

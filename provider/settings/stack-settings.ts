@@ -5,9 +5,12 @@
  *   certstage:principal     who acts, recorded in history (default CERTSTAGE_PRINCIPAL or user@host)
  *   certstage:environments  environment names, a JSON list (default ["staging","production"])
  *   certstage:acmeAccountKey  ACME account key, PEM (set it as a secret); default: made once, kept in the store
+ *   certstage:profile       validation profile: `public` (Web PKI rules, the default) or `private` (an internal CA)
  */
 import * as os from "node:os";
+import { CertstageError } from "../errors";
 import { parseStoreSetting, StoreSettings } from "../store";
+import { DEFAULT_PROFILE, isValidationProfile, VALIDATION_PROFILES, ValidationProfile } from "../validation/profiles";
 import { EnvironmentDefinition, environmentDefinitionsFrom } from "./environments";
 import { projectDirectory } from "./project-directory";
 
@@ -21,6 +24,8 @@ export interface ProviderSettings {
   readonly environmentDefinitions: EnvironmentDefinition[];
   /** The ACME account key (PEM) from `certstage:acmeAccountKey` (a secret); else one is kept in the store. */
   readonly acmeAccountKeyPem?: string;
+  /** The validation profile of certificates that do not set their own. */
+  readonly profile: ValidationProfile;
 }
 
 export const DEFAULT_ENVIRONMENTS = ["staging", "production"];
@@ -39,7 +44,17 @@ export function readProviderSettings(
     environments: parseEnvironments(config("certstage:environments"), baseDirectory).map((definition) => definition.name),
     environmentDefinitions: parseEnvironments(config("certstage:environments"), baseDirectory),
     acmeAccountKeyPem: config("certstage:acmeAccountKey"),
+    profile: parseProfile(config("certstage:profile")),
   };
+}
+
+function parseProfile(value: string | undefined): ValidationProfile {
+  if (value === undefined || value.trim() === "") return DEFAULT_PROFILE;
+  if (isValidationProfile(value.trim())) return value.trim() as ValidationProfile;
+  throw new CertstageError("CONFIG_INVALID", `'${value}' is not a validation profile`, {
+    field: "certstage:profile",
+    fix: `set one of ${VALIDATION_PROFILES.join(", ")}: public holds certificates to the Web PKI's rules, private to an internal CA's`,
+  });
 }
 
 export function defaultPrincipal(): string {

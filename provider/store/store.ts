@@ -24,14 +24,20 @@ export interface CertificateRecord {
   readonly owner: string;
   readonly shareWith: string[];
   readonly description: string;
+  /**
+   * The validation profile its versions are held to (`public` Web PKI rules, or `private` for an
+   * internal CA); absent: the stack's `certstage:profile`.
+   */
+  readonly profile?: "public" | "private";
   /** Highest version number ever issued for this certificate; 0 before the first. */
   readonly lastVersion: number;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
 
-export type NewCertificate = Pick<CertificateRecord, "name" | "displayName" | "type" | "owner" | "shareWith" | "description">;
-export type CertificateChanges = Partial<Pick<CertificateRecord, "displayName" | "owner" | "shareWith" | "description">>;
+export type NewCertificate = Pick<CertificateRecord, "name" | "displayName" | "type" | "owner" | "shareWith" | "description" | "profile">;
+/** `profile` present but undefined removes the certificate's own profile (the stack's applies again). */
+export type CertificateChanges = Partial<Pick<CertificateRecord, "displayName" | "owner" | "shareWith" | "description" | "profile">>;
 
 export type VersionMethod = "upload" | "generate" | "signed" | "acme";
 

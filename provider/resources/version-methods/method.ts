@@ -10,6 +10,7 @@ import type { SubjectInput } from "../../pki/certificate-request";
 import type { KeyAlgorithm } from "../../pki/key-generation";
 import type { UploadInput, VersionMaterial } from "../../pki/version-material";
 import type { Store, VersionMethod } from "../../store";
+import type { ValidationProfile } from "../../validation/profiles";
 
 export interface GenerateInput {
   readonly keyAlgorithm: KeyAlgorithm;
@@ -29,6 +30,8 @@ export interface VersionInputs {
   readonly certificate: string;
   /** The owning Certificate's type, passed by the wrapper when it knows it. */
   readonly certificateType?: "server" | "ca";
+  /** The owning Certificate's own validation profile, passed by the wrapper when it sets one. */
+  readonly certificateProfile?: ValidationProfile;
   readonly upload?: UploadInput;
   readonly generate?: GenerateInput;
   readonly signed?: SignedInput;
@@ -41,6 +44,8 @@ export interface MethodContext {
   readonly store: Store;
   /** Undefined when not known yet (a certificate this run creates, named by an unknown output). */
   readonly certificateType: "server" | "ca" | undefined;
+  /** The certificate's profile, else the stack's. */
+  readonly profile: ValidationProfile;
   /** Names the version production serves covers, if production serves one. */
   readonly productionSans?: readonly string[];
   readonly now: Date;

@@ -45,7 +45,7 @@ async function parts(context: MethodContext): Promise<{ problems: CertstageError
 }
 
 async function examine(context: MethodContext): Promise<Examination> {
-  const { inputs, certificateType, productionSans, now } = context;
+  const { inputs, certificateType, profile, productionSans, now } = context;
   const signed = inputs.signed!;
   if (isUnknown(signed.certificatePem) || isUnknown(signed.chainPem)) return { problems: [], contentDigest: unknown, preview: {} };
   const found = await parts(context);
@@ -55,7 +55,7 @@ async function examine(context: MethodContext): Promise<Examination> {
   if (certificateType !== undefined) {
     problems.push(
       ...evaluatePolicies(
-        { leaf, chain, certificateType, domains: inputs.domains ?? [], productionSans, now, certificateField: FIELDS.certificate, chainField: FIELDS.chain },
+        { leaf, chain, certificateType, profile, domains: inputs.domains ?? [], productionSans, now, certificateField: FIELDS.certificate, chainField: FIELDS.chain },
         inputs.acknowledge ?? [],
       ),
     );

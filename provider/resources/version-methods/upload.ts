@@ -9,7 +9,7 @@ import { evaluatePolicies } from "../../validation/certificate-policy";
 import { isUnknown } from "../handler";
 import { digestOf, Examination, factsPreview, MethodContext, VersionMethodHandler } from "./method";
 
-async function examine({ inputs, certificateType, productionSans, now }: MethodContext): Promise<Examination> {
+async function examine({ inputs, certificateType, profile, productionSans, now }: MethodContext): Promise<Examination> {
   const upload = inputs.upload!;
   if (isUnknown(upload)) return { problems: [], contentDigest: unknown, preview: {} };
   const problems: CertstageError[] = [];
@@ -27,7 +27,7 @@ async function examine({ inputs, certificateType, productionSans, now }: MethodC
   if (certificateType !== undefined) {
     problems.push(
       ...evaluatePolicies(
-        { leaf, chain, certificateType, domains: inputs.domains ?? [], productionSans, now, certificateField: UPLOAD_FIELDS.certificate, chainField: UPLOAD_FIELDS.chain },
+        { leaf, chain, certificateType, profile, domains: inputs.domains ?? [], productionSans, now, certificateField: UPLOAD_FIELDS.certificate, chainField: UPLOAD_FIELDS.chain },
         inputs.acknowledge ?? [],
       ),
     );

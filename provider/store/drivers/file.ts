@@ -108,9 +108,11 @@ class FileStore implements Store {
         });
       }
       const now = new Date().toISOString();
+      const { profile, ...fields } = certificate;
       const record: CertificateFile = {
         format: STORE_FORMAT,
-        ...certificate,
+        ...fields,
+        ...(profile !== undefined ? { profile } : {}),
         shareWith: [...certificate.shareWith],
         lastVersion: existing?.lastVersion ?? 0,
         createdAt: now,
@@ -128,8 +130,9 @@ class FileStore implements Store {
   async updateCertificate(name: string, changes: CertificateChanges, actor: Actor): Promise<CertificateRecord> {
     return this.locked(async () => {
       const current = await this.requireCertificate(name);
+      const { profile: _previous, ...kept } = current;
       const record: CertificateFile = {
-        ...current,
+        ...("profile" in changes ? kept : current),
         ...definedOnly(changes),
         format: STORE_FORMAT,
         updatedAt: new Date().toISOString(),

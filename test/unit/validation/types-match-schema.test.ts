@@ -42,8 +42,8 @@ const version = schema("certificate-version");
 describe("input types and schemas agree", () => {
   it.each([
     ["Certificate", "provider/resources/certificate.ts", "CertificateArgs", schema("certificate"), {}],
-    // certificateType is filled in by the wrapper from the Certificate resource, not written by users.
-    ["CertificateVersion", "provider/resources/certificate-version.ts", "CertificateVersionArgs", version, { certificateType: true }],
+    // certificateType and certificateProfile are filled in by the wrapper from the Certificate resource, not written by users.
+    ["CertificateVersion", "provider/resources/certificate-version.ts", "CertificateVersionArgs", version, { certificateType: true, certificateProfile: true }],
     ["CertificateVersion.upload", "provider/resources/certificate-version.ts", "UploadArgs", version.properties!.upload, {}],
     ["CertificateVersion.generate", "provider/resources/certificate-version.ts", "GenerateArgs", version.properties!.generate, {}],
     ["CertificateVersion.generate.subject", "provider/pki/certificate-request.ts", "SubjectInput", version.properties!.generate.properties!.subject, {}],
