@@ -119,6 +119,35 @@ export function parseCertificatePem(text: string, field: string): ParsedCertific
   return parseCertificateDer(blocks[0].der, field, 1);
 }
 
+/** A certificate input: the leaf, and the intermediates that came with it in the same text. */
+export interface LeafBundle {
+  readonly leaf: ParsedCertificate;
+  /** Certificates after (or around) the leaf, in the order given: certbot's fullchain.pem holds them. */
+  readonly intermediates: ParsedCertificate[];
+}
+
+/**
+ * Reads a certificate input that holds one certificate, or the leaf with its intermediates (as
+ * certbot's fullchain.pem and many CA downloads do). The leaf is the one certificate that is not
+ * a CA; in a bundle of CA certificates only, the one that issued none of the others.
+ */
+export function parseLeafBundlePem(text: string, field: string): LeafBundle {
+  const blocks = splitPem(text, { field });
+  expectLabels(blocks, ["CERTIFICATE"], { field });
+  const certificates = blocks.map((block, index) => parseCertificateDer(block.der, field, index + 1));
+  if (certificates.length === 1) return { leaf: certificates[0], intermediates: [] };
+  const leaves = certificates.filter((certificate) => !certificate.facts.isCa);
+  const candidates = leaves.length > 0 ? leaves : certificates.filter((certificate) => !certificates.some((other) => other !== certificate && other.x509.checkIssued(certificate.x509) && other.x509.verify(certificate.x509.publicKey)));
+  if (candidates.length !== 1) {
+    throw new CertstageError("PEM_MALFORMED", `expected one certificate, or one leaf followed by its intermediates; found ${certificates.length} certificates of which ${candidates.length} could be the leaf (${candidates.map((certificate) => certificate.facts.subject || "no subject").join("; ")})`, {
+      field,
+      fix: "put one server certificate here (with or without its intermediates after it); manage other certificates as versions of their own",
+    });
+  }
+  const [leaf] = candidates;
+  return { leaf, intermediates: certificates.filter((certificate) => certificate !== leaf) };
+}
+
 /** Parses zero or more certificates (a chain); empty or whitespace-only text is an empty chain. */
 export function parseCertificateChainPem(text: string | undefined, field: string): ParsedCertificate[] {
   if (text === undefined || text.trim() === "") return [];

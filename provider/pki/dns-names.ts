@@ -8,6 +8,7 @@
  */
 import { isIP } from "node:net";
 import { domainToASCII, domainToUnicode } from "node:url";
+import { CertstageError } from "../errors";
 
 export interface DnsName {
   /** What goes into a certificate and on the wire: lower case, A-labels. */
@@ -92,3 +93,37 @@ export function describeName(aLabel: string): string {
   const unicode = unicodeForm(aLabel);
   return unicode === aLabel ? aLabel : `${aLabel} (${unicode})`;
 }
+
+const isAscii = (text: string) => /^[\x00-\x7f]*$/.test(text);
+
+/**
+ * Names as a user wrote them (SANs to generate, domains to cover or to order from a CA), as
+ * certstage uses them: internationalized names converted to A-labels; ASCII names and IP addresses
+ * as written, so a stack that wrote them keeps its versions. Each malformed name is a
+ * DNS_NAME_INVALID problem naming `field[index]`.
+ */
+export function readNameInputs(names: readonly string[], field: string, options: { readonly wildcards?: boolean } = {}): { readonly names: string[]; readonly problems: CertstageError[] } {
+  const problems: CertstageError[] = [];
+  const read = names.map((name, index) => {
+    if (isIpAddress(name)) return name;
+    const reading = readDnsName(name);
+    const problem = !reading.ok ? reading.problem : options.wildcards === false && reading.aLabel.startsWith("*.") ? "a wildcard cannot be used here" : undefined;
+    if (problem === undefined && reading.ok) return isAscii(name) ? name : reading.aLabel;
+    problems.push(
+      new CertstageError("DNS_NAME_INVALID", `'${name}': ${problem}`, {
+        field: `${field}[${index}]`,
+        fix: "write a host name (letters, digits and inner hyphens; an internationalized name in either form), a wildcard only as the whole left-most label, or an IP address",
+      }),
+    );
+    return name;
+  });
+  return { names: read, problems };
+}
+
+/** A single host name input (an SNI server name, a CN): its A-label form when it is internationalized. */
+export function aLabelOf(name: string): string {
+  if (isAscii(name)) return name;
+  const reading = readDnsName(name);
+  return reading.ok ? reading.aLabel : name;
+}
+

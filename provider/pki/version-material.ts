@@ -5,7 +5,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import { CertstageError, isCertstageError } from "../errors";
-import { CertificateFacts, parseCertificateChainPem, parseCertificatePem, ParsedCertificate } from "./certificate";
+import { CertificateFacts, parseCertificateChainPem, parseLeafBundlePem, ParsedCertificate } from "./certificate";
 import { analyseChain, ChainAnalysis } from "./chain";
 import { publicJwk, PublicJwk } from "./jwk";
 import { keyMatchesCertificate, parsePrivateKeyPem, toPkcs8Pem } from "./private-key";
@@ -39,6 +39,16 @@ export interface VersionParts {
   readonly leaf: ParsedCertificate;
   readonly key?: KeyObject;
   readonly chain: ChainAnalysis;
+  /** Set when the certificate input held intermediates too, which joined the chain. */
+  readonly split?: CertificateSplit;
+}
+
+/** What came apart when the certificate input held the leaf and its intermediates. */
+export interface CertificateSplit {
+  /** Subjects of the intermediates taken from the certificate input into the chain. */
+  readonly intermediates: string[];
+  /** Certificates of the chain input that were already among them, so were dropped. */
+  readonly duplicatesDropped: number;
 }
 
 /** Input field names for messages, e.g. `upload.certificatePem`. */
@@ -68,7 +78,8 @@ export function parseVersionParts(input: UploadInput, fields: FieldNames): Inspe
     }
   };
 
-  const leaf = attempt(() => parseCertificatePem(input.certificatePem, fields.certificate));
+  const bundle = attempt(() => parseLeafBundlePem(input.certificatePem, fields.certificate));
+  const leaf = bundle?.leaf;
   const key = input.privateKeyPem === undefined ? undefined : attempt(() => parsePrivateKeyPem(input.privateKeyPem as string, fields.privateKey, input.passphrase));
   const chainCertificates = attempt(() => parseCertificateChainPem(input.chainPem, fields.chain));
 
@@ -76,8 +87,20 @@ export function parseVersionParts(input: UploadInput, fields: FieldNames): Inspe
     const mismatch = keyMismatch(leaf, key, fields.privateKey, "the private key does not belong to the certificate");
     if (mismatch) problems.push(mismatch);
   }
-  if (problems.length > 0 || !leaf || !chainCertificates) return { ok: false, problems };
-  return { ok: true, value: { leaf, key, chain: analyseChain(leaf, chainCertificates, fields.chain) } };
+  if (problems.length > 0 || !bundle || !leaf || !chainCertificates) return { ok: false, problems };
+  if (bundle.intermediates.length === 0) return { ok: true, value: { leaf, key, chain: analyseChain(leaf, chainCertificates, fields.chain) } };
+  // The intermediates that came with the leaf come first; copies of them in the chain input go.
+  const carried = new Set(bundle.intermediates.map((certificate) => certificate.facts.fingerprintSha256));
+  const rest = chainCertificates.filter((certificate) => !carried.has(certificate.facts.fingerprintSha256));
+  const split: CertificateSplit = { intermediates: bundle.intermediates.map((certificate) => certificate.facts.subject), duplicatesDropped: chainCertificates.length - rest.length };
+  return { ok: true, value: { leaf, key, chain: analyseChain(leaf, [...bundle.intermediates, ...rest], fields.chain), split } };
+}
+
+/** One line for the preview: what was split off the certificate input, and what was dropped. */
+export function describeSplit(split: CertificateSplit, fields: FieldNames): string {
+  const count = split.intermediates.length;
+  const dropped = split.duplicatesDropped > 0 ? `; ${split.duplicatesDropped} identical certificate${split.duplicatesDropped === 1 ? "" : "s"} in ${fields.chain} dropped` : "";
+  return `${fields.certificate} held the certificate and ${count} intermediate${count === 1 ? "" : "s"} (${split.intermediates.join("; ")}), which became the chain${dropped}`;
 }
 
 /** A KEY_MISMATCH error when `key` is not the private half of `leaf`'s public key. */

@@ -23,6 +23,7 @@ import { now } from "../clock";
 import { CertstageError } from "../errors";
 import { decideDiff, known, sameValue } from "../lifecycle/diff";
 import { chooseRenewalTime, decideRenewal, parseDuration, RenewalWindow, windowProblems } from "../lifecycle/renewal";
+import { readNameInputs, unicodeForm } from "../pki/dns-names";
 import { generatePrivateKey, KeyAlgorithm } from "../pki/key-generation";
 import { parsePrivateKeyPem } from "../pki/private-key";
 import { assembleMaterial, parseVersionParts } from "../pki/version-material";
@@ -57,7 +58,7 @@ export interface AcmeRenewalArgs {
   readonly revokeOnDelete?: pulumi.Input<boolean>;
 }
 
-const OUTPUTS = ["version", "notBefore", "notAfter", "serial", "fingerprintSha256", "ariCertificateId", "renewal", "renewalDueAt", "accountUrl"] as const;
+const OUTPUTS = ["version", "notBefore", "notAfter", "serial", "fingerprintSha256", "ariCertificateId", "renewal", "renewalDueAt", "accountUrl", "domainsUnicode"] as const;
 
 export class AcmeRenewal extends pulumi.dynamic.Resource {
   declare readonly certificate: pulumi.Output<string>;
@@ -71,6 +72,8 @@ export class AcmeRenewal extends pulumi.dynamic.Resource {
   declare readonly renewalDueAt: pulumi.Output<string>;
   /** `due at <time>`, or in a preview, `renewal due: …` with the reason. */
   declare readonly renewal: pulumi.Output<string>;
+  /** The domains as people write them (internationalized names in Unicode); the CA gets A-labels. */
+  declare readonly domainsUnicode: pulumi.Output<string[]>;
 
   constructor(resourceName: string, args: AcmeRenewalArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -106,6 +109,8 @@ interface RenewalInputs {
   preferredChain?: string;
   revokeOnDelete?: boolean;
   renewal?: string;
+  /** The domains in Unicode form, for people; `domains` holds the A-labels the CA gets. */
+  domainsUnicode?: string[];
 }
 
 /** Inputs whose change means a different certificate: issue a new one now. */
@@ -125,6 +130,17 @@ function windowOf(inputs: RenewalInputs): RenewalWindow {
     renewBeforeMs: inputs.renewBefore === undefined ? undefined : parseDuration(inputs.renewBefore),
     renewBeforePercent: inputs.renewBeforePercent,
   };
+}
+
+function wildcardProblems(domains: readonly string[]): CertstageError[] {
+  const wildcards = domains.filter((domain) => domain.startsWith("*."));
+  if (wildcards.length === 0) return [];
+  return [
+    new CertstageError("CHALLENGE_UNSUITABLE", `${wildcards.join(", ")} ${wildcards.length === 1 ? "is a wildcard" : "are wildcards"}, which CAs validate only over dns-01 (RFC 8555 §7.1.3), not http-01`, {
+      field: "challenge",
+      fix: "use challenge { type: \"dns-01\", hook: [...] }, or list the host names instead of the wildcard",
+    }),
+  ];
 }
 
 function challengeProblems(challenge: ChallengeArgs): CertstageError[] {
@@ -262,6 +278,14 @@ export const acmeRenewalHandler: ResourceHandler = {
       problems.push(new CertstageError("INPUT_SCHEMA", "the CA's terms of service must be accepted", { field: "acceptTermsOfService", fix: "read the CA's terms and set acceptTermsOfService: true" }));
     }
     if (!isUnknown(inputs.challenge)) problems.push(...challengeProblems(inputs.challenge));
+    // Names go to the CA as A-labels; a wildcard can only be validated over dns-01 (RFC 8555 §7.1.3).
+    let domains = inputs.domains;
+    if (!isUnknown(inputs.domains) && Array.isArray(inputs.domains) && inputs.domains.every((domain) => !isUnknown(domain))) {
+      const read = readNameInputs(inputs.domains, "domains");
+      problems.push(...read.problems);
+      domains = read.names;
+      if (!isUnknown(inputs.challenge) && inputs.challenge.type === "http-01") problems.push(...wildcardProblems(read.names));
+    }
     if (inputs.renewBefore !== undefined && !isUnknown(inputs.renewBefore) && parseDuration(inputs.renewBefore) === undefined) {
       problems.push(new CertstageError("RENEWAL_WINDOW_INVALID", `'${inputs.renewBefore}' is not a duration`, { field: "renewBefore", fix: "use a duration such as 30d, 720h or 1h30m" }));
     }
@@ -274,10 +298,11 @@ export const acmeRenewalHandler: ResourceHandler = {
     const record = isUnknown(inputs.certificate) ? undefined : await context.store.getAcmeRenewal(inputs.certificate);
     const lifetime = record ? Date.parse(record.notAfter) - Date.parse(record.notBefore) : undefined;
     if (!isUnknown(inputs.renewBefore) && !isUnknown(inputs.renewBeforePercent)) problems.push(...windowProblems(windowOf(inputs), lifetime));
-    if (problems.length > 0 || !record || !directoryUrl || record.directoryUrl !== directoryUrl) return checkResult(news, problems);
+    const normalized = { ...news, domains, ...(isUnknown(domains) ? {} : { domainsUnicode: domains.map((domain) => unicodeForm(domain)) }) };
+    if (problems.length > 0 || !record || !directoryUrl || record.directoryUrl !== directoryUrl) return checkResult(normalized, problems);
     trustAcmeServerRoots(inputs.directoryCaPem);
     const status = await renewalStatus(record, inputs, directoryUrl);
-    return checkResult({ ...news, renewal: status.renewal }, problems);
+    return checkResult({ ...normalized, renewal: status.renewal }, problems);
   },
 
   async diff(_id, olds, news) {

@@ -13,6 +13,7 @@ import { CertstageError } from "../errors";
 import type { WarningCode } from "../validation/profiles";
 import { CERTIFICATE_VERSION_RULES, decideDiff, known, unknown } from "../lifecycle/diff";
 import type { SubjectInput } from "../pki/certificate-request";
+import { readNameInputs, unicodeForm } from "../pki/dns-names";
 import type { KeyAlgorithm } from "../pki/key-generation";
 import type { VersionMaterial } from "../pki/version-material";
 import type { CertificateType, VersionRecord } from "../store";
@@ -69,7 +70,7 @@ const SECRET_OUTPUTS = ["privateKeyPem"];
 
 const OUTPUT_NAMES = [
   "version", "method", "serial", "subject", "issuer", "sans", "notBefore", "notAfter", "keyAlgorithm", "fingerprintSha256",
-  "chainFingerprints", "certificatePem", "chainPem", "fullchainPem", "privateKeyPem", "csrPem", "jwk", "contentDigest",
+  "chainFingerprints", "certificatePem", "chainPem", "fullchainPem", "privateKeyPem", "csrPem", "jwk", "contentDigest", "sansUnicode", "notes",
 ] as const;
 
 export class CertificateVersion extends pulumi.dynamic.Resource {
@@ -80,7 +81,12 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
   declare readonly serial: pulumi.Output<string>;
   declare readonly subject: pulumi.Output<string>;
   declare readonly issuer: pulumi.Output<string>;
+  /** DNS names (internationalized ones as A-labels, as the certificate holds them) and IP addresses. */
   declare readonly sans: pulumi.Output<string[]>;
+  /** The same names for people: internationalized ones in their Unicode form. */
+  declare readonly sansUnicode: pulumi.Output<string[]>;
+  /** What a reviewer should know about how the inputs were read (e.g. a certificate input that held its chain). */
+  declare readonly notes: pulumi.Output<string[]>;
   declare readonly notBefore: pulumi.Output<string>;
   declare readonly notAfter: pulumi.Output<string>;
   declare readonly keyAlgorithm: pulumi.Output<string>;
@@ -180,6 +186,7 @@ function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<
     subject: record.subject,
     issuer: record.issuer,
     sans: record.sans,
+    sansUnicode: record.sans.map(unicodeForm),
     notBefore: record.notBefore,
     notAfter: record.notAfter,
     keyAlgorithm: record.keyAlgorithm,
@@ -204,6 +211,7 @@ export const certificateVersionHandler: ResourceHandler = {
     if (problems.length > 0) return checkResult(news, problems);
     const method = chosenMethod(inputs);
     if (method instanceof CertstageError) return checkResult(news, [method]);
+    if (Array.isArray(inputs.domains) && !isUnknown(inputs.domains) && inputs.domains.every((domain) => !isUnknown(domain))) problems.push(...readNameInputs(inputs.domains, "domains").problems);
     const methodInputs = await methodContext(inputs, context);
     problems.push(...checkAcknowledgements(isUnknown(inputs.acknowledge) ? [] : (inputs.acknowledge ?? []), methodInputs.profile));
     const examination = await method.examine(methodInputs);
@@ -214,7 +222,10 @@ export const certificateVersionHandler: ResourceHandler = {
     const preview = Object.fromEntries(Object.entries(examination.preview).flatMap(([field, value]) => (value?.known ? [[field, value.value]] : [])));
     const digest = examination.contentDigest.known ? { contentDigest: examination.contentDigest.value } : {};
     const defaults = { domains: inputs.domains ?? [], acknowledge: inputs.acknowledge ?? [] };
-    return checkResult({ ...news, ...defaults, method: method.method, ...preview, ...digest }, problems);
+    // Notes show in `preview --diff` as an input, and in the preview's output as a line.
+    const notes = examination.notes ?? [];
+    for (const note of notes) console.error(`certstage: certificate '${inputs.certificate}': ${note}`);
+    return checkResult({ ...news, ...defaults, method: method.method, ...preview, ...digest, notes }, problems);
   },
 
   async diff(_id, olds, news) {
@@ -243,7 +254,7 @@ export const certificateVersionHandler: ResourceHandler = {
     const material = await method.materialize(methodInputs);
     const record = await context.store.createVersion(inputs.certificate, method.method, material, context.actor);
     const contentDigest = examination.contentDigest.known ? examination.contentDigest.value : "";
-    return { id: versionId(record), outs: outputsOf(inputs, record, material, contentDigest) };
+    return { id: versionId(record), outs: { ...outputsOf(inputs, record, material, contentDigest), notes: examination.notes ?? [] } };
   },
 
   async read(id, props, { store }) {

@@ -14,6 +14,7 @@ import { targetFor } from "../targets";
 import { definitionOf, promotionCheck, rollout, RolloutContext } from "../targets/rollout";
 import { cancelPendingTasks, queueStandby } from "../targets/standby";
 import type { DeploymentTask, Store } from "../store";
+import { readDnsName } from "../pki/dns-names";
 import { EnvironmentDefinition, VerificationDefinition, verificationTimingProblem } from "../settings/environments";
 import type { ProviderSettings } from "../settings/stack-settings";
 import { validateAgainstSchema } from "../validation/schema";
@@ -153,6 +154,10 @@ async function problemsWithDeployment(inputs: DeploymentInputs, context: Handler
   if (inputs.verify !== undefined && !isUnknown(inputs.verify) && !isUnknown(inputs.verify.timeoutMs) && !isUnknown(inputs.verify.settleMs)) {
     const timing = verificationTimingProblem(inputs.verify);
     if (timing) problems.push(new CertstageError("INPUT_SCHEMA", timing, { field: "verify.settleMs", fix: "make verify.settleMs shorter than verify.timeoutMs (defaults: 1000 and 30000)" }));
+  }
+  if (inputs.verify?.serverName !== undefined && !isUnknown(inputs.verify) && !isUnknown(inputs.verify.serverName)) {
+    const serverName = readDnsName(inputs.verify.serverName);
+    if (!serverName.ok) problems.push(new CertstageError("DNS_NAME_INVALID", `'${inputs.verify.serverName}': ${serverName.problem}`, { field: "verify.serverName", fix: "name the host clients ask for (SNI), e.g. api.example.com; internationalized names in either form" }));
   }
   // A literal version (a rollback, say) can be checked now; one computed by this run cannot.
   if (!isUnknown(inputs.certificate) && !isUnknown(inputs.version) && !isUnknown(inputs.environment)) {

@@ -6,6 +6,7 @@
  */
 import * as path from "node:path";
 import { CertstageError } from "../errors";
+import { readDnsName } from "../pki/dns-names";
 import { NAME_PATTERN } from "../store";
 
 /** Where a deployment materialises, beyond the store's own environment links. */
@@ -88,6 +89,8 @@ export function environmentDefinitionsFrom(parsed: unknown, shown: string = JSON
     }
     const timing = verify === undefined ? undefined : verificationTimingProblem(verify);
     if (timing) throw invalid(`environment '${object.name}': ${timing}`);
+    const serverName = verify?.serverName === undefined ? undefined : readDnsName(String(verify.serverName));
+    if (serverName && !serverName.ok) throw invalid(`environment '${object.name}': verify.serverName '${verify!.serverName}' is not a host name (${serverName.problem})`);
     return { name: object.name, target: resolvedTarget, ...(verify ? { verify } : {}), ...(object.promotion ? { promotion: object.promotion } : {}) };
   });
   for (const definition of definitions) {

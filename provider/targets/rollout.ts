@@ -11,6 +11,7 @@
  */
 import { CertstageError } from "../errors";
 import { DeploymentFact, promotionProblems } from "../lifecycle/promotion";
+import { aLabelOf } from "../pki/dns-names";
 import { DEFAULT_VERIFY_SETTLE_MS, DEFAULT_VERIFY_TIMEOUT_MS, EnvironmentDefinition } from "../settings/environments";
 import type { Actor, DeploymentRecord, Store } from "../store";
 import { targetFor } from ".";
@@ -89,7 +90,8 @@ export async function rollout(context: RolloutContext, request: RolloutRequest):
   if (!definition.verify) return record;
 
   const versionRecord = await store.getVersion(certificate, version);
-  const serverName = definition.verify.serverName ?? versionRecord?.sans[0] ?? certificate;
+  // SNI carries A-labels (RFC 6066 §3): an internationalized serverName is converted here.
+  const serverName = aLabelOf(definition.verify.serverName ?? versionRecord?.sans[0] ?? certificate);
   const endpoints = definition.verify.endpoints.map((endpoint) => parseEndpoint(endpoint, serverName));
   const timeoutMs = definition.verify.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
   const settleMs = definition.verify.settleMs ?? DEFAULT_VERIFY_SETTLE_MS;

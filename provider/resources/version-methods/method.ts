@@ -7,6 +7,7 @@ import type { CertstageError } from "../../errors";
 import type { Planned } from "../../lifecycle/diff";
 import type { CertificateFacts } from "../../pki/certificate";
 import type { SubjectInput } from "../../pki/certificate-request";
+import { unicodeForm } from "../../pki/dns-names";
 import type { KeyAlgorithm } from "../../pki/key-generation";
 import type { UploadInput, VersionMaterial } from "../../pki/version-material";
 import type { Store, VersionMethod } from "../../store";
@@ -52,10 +53,12 @@ export interface MethodContext {
 }
 
 /** The facts a preview can show about the version to be, each possibly unknown until `up`. */
-export type PreviewFacts = Partial<Record<keyof CertificateFacts | "chainFingerprints", Planned<unknown>>>;
+export type PreviewFacts = Partial<Record<keyof CertificateFacts | "chainFingerprints" | "sansUnicode", Planned<unknown>>>;
 
 export interface Examination {
   readonly problems: CertstageError[];
+  /** What a reviewer should know that is no problem (an input that was split, say). */
+  readonly notes?: string[];
   /** What makes this version what it is; a change of it is a new version. */
   readonly contentDigest: Planned<string>;
   readonly preview: PreviewFacts;
@@ -74,7 +77,7 @@ export function digestOf(value: unknown): string {
 }
 
 export function factsPreview(facts: CertificateFacts, chainFingerprints: string[]): PreviewFacts {
-  const preview: PreviewFacts = { chainFingerprints: { known: true, value: chainFingerprints } };
+  const preview: PreviewFacts = { chainFingerprints: { known: true, value: chainFingerprints }, sansUnicode: { known: true, value: facts.sans.map(unicodeForm) } };
   for (const field of ["subject", "sans", "issuer", "serial", "notBefore", "notAfter", "keyAlgorithm", "fingerprintSha256"] as const) {
     preview[field] = { known: true, value: facts[field] };
   }

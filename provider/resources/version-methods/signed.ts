@@ -6,7 +6,7 @@
 import { CertstageError } from "../../errors";
 import { known, unknown } from "../../lifecycle/diff";
 import { parsePrivateKeyPem } from "../../pki/private-key";
-import { assembleMaterial, FieldNames, keyMismatch, parseVersionParts, VersionParts } from "../../pki/version-material";
+import { assembleMaterial, describeSplit, FieldNames, keyMismatch, parseVersionParts, VersionParts } from "../../pki/version-material";
 import { evaluatePolicies } from "../../validation/certificate-policy";
 import { isUnknown } from "../handler";
 import { digestOf, Examination, factsPreview, MethodContext, VersionMethodHandler } from "./method";
@@ -63,6 +63,7 @@ async function examine(context: MethodContext): Promise<Examination> {
   const chainFingerprints = chain.ordered.map((certificate) => certificate.facts.fingerprintSha256);
   return {
     problems,
+    ...(found.parts.split ? { notes: [describeSplit(found.parts.split, FIELDS)] } : {}),
     contentDigest: isUnknown(signed.keyFromVersion) ? unknown : known(digestOf({ method: "signed", keyFromVersion: signed.keyFromVersion, leaf: leaf.facts.fingerprintSha256, chain: chainFingerprints })),
     preview: factsPreview(leaf.facts, chainFingerprints),
   };

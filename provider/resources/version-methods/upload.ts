@@ -4,7 +4,7 @@
  */
 import { CertstageError } from "../../errors";
 import { known, unknown } from "../../lifecycle/diff";
-import { assembleMaterial, parseVersionParts, UPLOAD_FIELDS } from "../../pki/version-material";
+import { assembleMaterial, describeSplit, parseVersionParts, UPLOAD_FIELDS } from "../../pki/version-material";
 import { evaluatePolicies } from "../../validation/certificate-policy";
 import { isUnknown } from "../handler";
 import { digestOf, Examination, factsPreview, MethodContext, VersionMethodHandler } from "./method";
@@ -35,6 +35,7 @@ async function examine({ inputs, certificateType, profile, productionSans, now }
   const chainFingerprints = chain.ordered.map((certificate) => certificate.facts.fingerprintSha256);
   return {
     problems,
+    ...(parsed.value.split ? { notes: [describeSplit(parsed.value.split, UPLOAD_FIELDS)] } : {}),
     contentDigest: known(digestOf({ method: "upload", leaf: leaf.facts.fingerprintSha256, chain: chainFingerprints })),
     preview: factsPreview(leaf.facts, chainFingerprints),
   };
