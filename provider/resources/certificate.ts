@@ -4,7 +4,7 @@
  * sharing and description change in place. Deleting it is refused while any version is deployed.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CERTIFICATE_RULES, decideDiff } from "../lifecycle/diff";
+import { CERTIFICATE_RULES, decideDiff, known } from "../lifecycle/diff";
 import type { PublicJwk } from "../pki/jwk";
 import type { CertificateRecord, CertificateType, Store } from "../store";
 import type { ValidationProfile } from "../validation/profiles";
@@ -133,14 +133,15 @@ export const certificateHandler: ResourceHandler = {
 
   async diff(_id, olds, news) {
     const desired = desiredState(news as CertificateInputs);
-    const decision = decideDiff(CERTIFICATE_RULES, olds, {
+    // An unset profile means the stack's: setting or removing one is a change either way.
+    const decision = decideDiff(CERTIFICATE_RULES, { ...olds, profile: olds.profile ?? "" }, {
       name: planned(desired.name),
       type: planned(desired.type),
       displayName: planned(desired.displayName),
       owner: planned(desired.owner),
       shareWith: planned(desired.shareWith),
       description: planned(desired.description),
-      profile: planned(desired.profile),
+      profile: isUnknown(desired.profile) ? planned(desired.profile) : known(desired.profile ?? ""),
     });
     return { changes: decision.changed, replaces: decision.replaces };
   },
