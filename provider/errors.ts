@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   KEY_ALGORITHM_NOT_ALLOWED: "the key's algorithm or curve is not allowed (RSA >= 2048, ECDSA P-256 or P-384)",
   SAN_MISSING: "a server certificate has no DNS name or IP address in subjectAltName (clients ignore the CN)",
   DNS_NAME_INVALID: "a DNS name is malformed, or an internationalized name cannot be written as A-labels",
+  IP_ADDRESS_RESERVED: "a publicly trusted certificate names a reserved or private IP address",
   SERVER_AUTH_NOT_ALLOWED: "the certificate's extended key usage does not allow TLS server authentication",
   EXTENDED_KEY_USAGE_INVALID: "a publicly trusted server certificate's extended key usage is missing, or holds purposes the Baseline Requirements forbid",
   KEY_USAGE_INVALID: "the key usage does not fit the key type or the certificate's purpose",

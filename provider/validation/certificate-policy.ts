@@ -9,7 +9,7 @@ import { CertstageError } from "../errors";
 import { chainOutlivesLeaf, soundChain, strongSignatures } from "./policies/chain";
 import { matchesType, strongKey } from "./policies/key";
 import { reasonableLifetime, validNow } from "./policies/lifetime";
-import { coversDomains, hasSubjectAltName, keepsProductionNames, wellFormedNames } from "./policies/names";
+import { coversDomains, hasSubjectAltName, keepsProductionNames, publicAddresses, wellFormedNames } from "./policies/names";
 import type { Policy, PolicySubject } from "./policies/policy";
 import { keyUsageFitsKey, publicExtendedKeyUsage, serverAuthAllowed } from "./policies/usage";
 import { acknowledgeableCodes, severityOf, ValidationProfile, WARNING_CODES } from "./profiles";
@@ -23,6 +23,7 @@ export const CERTIFICATE_POLICIES: readonly Policy[] = [
   matchesType,
   hasSubjectAltName,
   wellFormedNames,
+  publicAddresses,
   coversDomains,
   serverAuthAllowed,
   publicExtendedKeyUsage,

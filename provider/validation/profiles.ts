@@ -33,6 +33,7 @@ export const POLICY_SEVERITIES = {
   DOMAIN_NOT_COVERED: { public: "error", private: "error" },
   SAN_MISSING: { public: "error", private: "error" },
   DNS_NAME_INVALID: { public: "error", private: "error" },
+  IP_ADDRESS_RESERVED: { public: "error", private: "off" },
   SERVER_AUTH_NOT_ALLOWED: { public: "error", private: "error" },
   EXTENDED_KEY_USAGE_INVALID: { public: "error", private: "off" },
   KEY_USAGE_INVALID: { public: "error", private: "warning" },

@@ -6,7 +6,8 @@
  * `xn--bcher-kva.example` are the same name.
  */
 import { CertstageError } from "../../errors";
-import { aLabelProblem, comparableName, describeName, readDnsName } from "../../pki/dns-names";
+import { aLabelProblem, comparableName, describeName, isIpAddress, readDnsName } from "../../pki/dns-names";
+import { isReservedAddress } from "../../pki/ip-addresses";
 import { extensionsOf, Policy } from "./policy";
 
 /** RFC 6125 §6.4.3: a wildcard covers exactly one left-most label. Both names in any form. */
@@ -49,6 +50,19 @@ export const wellFormedNames: Policy = ({ leaf, certificateType, certificateFiel
     new CertstageError("DNS_NAME_INVALID", `the certificate's subjectAltName holds names clients refuse: ${problems.join("; ")}`, {
       field: certificateField,
       fix: "ask the CA for a certificate with well-formed names: letters, digits and inner hyphens, a wildcard only as the whole left-most label, internationalized names as A-labels (xn--…)",
+    }),
+  ];
+};
+
+/** Public profile: an address that is not on the public internet cannot be validated by a public CA. */
+export const publicAddresses: Policy = ({ leaf, certificateType, certificateField }) => {
+  if (certificateType !== "server") return [];
+  const internal = leaf.facts.sans.filter((name) => isIpAddress(name) && isReservedAddress(name));
+  if (internal.length === 0) return [];
+  return [
+    new CertstageError("IP_ADDRESS_RESERVED", `the certificate names ${internal.join(", ")}, ${internal.length === 1 ? "an address" : "addresses"} reserved or private (IANA special-purpose), which no publicly trusted certificate may name`, {
+      field: certificateField,
+      fix: "name public addresses only, or use the private profile for a certificate of an internal CA",
     }),
   ];
 };
