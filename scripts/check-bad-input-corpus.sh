@@ -197,7 +197,16 @@ chain-signature-invalid        upload server CHAIN_SIGNATURE_INVALID   upload.ch
 duplicate-in-chain             upload server CHAIN_DUPLICATE           upload.chainPem        cert,key,chain -
 chain-has-key-block            upload server PEM_MALFORMED             upload.chainPem        cert,key,chain -
 root-in-chain                  upload server CHAIN_INCLUDES_ROOT       upload.chainPem        cert,key,chain -
-lifetime-over-397-days         upload server LIFETIME_TOO_LONG         upload.certificatePem  cert,key,chain -
+lifetime-too-long              upload server LIFETIME_TOO_LONG         upload.certificatePem  cert,key,chain -
+eku-client-auth-only           upload server SERVER_AUTH_NOT_ALLOWED   upload.certificatePem  cert,key,chain -
+no-eku                         upload server EXTENDED_KEY_USAGE_INVALID upload.certificatePem cert,key,chain -
+no-san                         upload server SAN_MISSING               upload.certificatePem  cert,key,chain -
+ecdsa-key-encipherment         upload server KEY_USAGE_INVALID         upload.certificatePem  cert,key,chain -
+sha1-signed                    upload server SIGNATURE_ALGORITHM_WEAK  upload.certificatePem  cert,key,chain -
+wildcard-not-left-most         upload server DNS_NAME_INVALID          upload.certificatePem  cert,key,chain -
+utf8-dns-name                  upload server DNS_NAME_INVALID          upload.certificatePem  cert,key,chain -
+reserved-ip                    upload server IP_ADDRESS_RESERVED       upload.certificatePem  cert,key,chain -
+intermediate-expires-first     upload server CHAIN_EXPIRES_BEFORE_LEAF upload.chainPem        cert,key,chain -
 oversized                      upload server PEM_TOO_LARGE             upload.certificatePem  cert,key,chain -
 signed-wrong-key               signed server KEY_MISMATCH              signed.certificatePem  cert,chain     keyFromVersion
 signed-version-missing         signed server VERSION_NOT_FOUND         signed.keyFromVersion  cert,chain     keyFromVersion
@@ -297,12 +306,13 @@ expect_not "the block parses as a certificate" parses_cert $C/not-x509/cert.pem
 is_baseline $C/not-x509/key.pem key.pem
 is_baseline $C/not-x509/chain.pem chain.pem
 
-# two-leaves: two certificates where one belongs: the leaf, then the intermediate.
+# two-leaves: two leaves where one belongs: the baseline's, then another server's.
 current=cases/two-leaves
 expect "cert.pem is not two CERTIFICATE blocks" test "$(labels $C/two-leaves/cert.pem)" = "CERTIFICATE,CERTIFICATE"
 block $C/two-leaves/cert.pem 1 "$work/first.pem" && block $C/two-leaves/cert.pem 2 "$work/second.pem"
 expect "the first certificate is not the baseline leaf" same_cert "$work/first.pem" $BASE/cert.pem
-expect "the second certificate is not the intermediate" same_cert "$work/second.pem" $INTERMEDIATE
+expect_not "the second certificate is a CA" is_ca "$work/second.pem"
+expect "the second certificate is not a good leaf for other.example.test" verifies "$work/second.pem" $INTERMEDIATE -purpose sslserver -verify_hostname other.example.test
 is_baseline $C/two-leaves/key.pem key.pem
 is_baseline $C/two-leaves/chain.pem chain.pem
 
@@ -482,13 +492,81 @@ block $C/root-in-chain/chain.pem 2 "$work/second.pem"
 expect "the last chain certificate is not self-signed" self_signed "$work/second.pem"
 good_leaf $C/root-in-chain/cert.pem $C/root-in-chain/chain.pem
 
-# lifetime-over-397-days: a good leaf valid 825 days.
-current=cases/lifetime-over-397-days
-good_leaf $C/lifetime-over-397-days/cert.pem $C/lifetime-over-397-days/chain.pem
-both_names $C/lifetime-over-397-days/cert.pem
-ec_p256 $C/lifetime-over-397-days/cert.pem
-days $C/lifetime-over-397-days/cert.pem 825
-expect "the key does not match" same_key $C/lifetime-over-397-days/cert.pem $C/lifetime-over-397-days/key.pem
+# lifetime-too-long: a good leaf valid 825 days.
+current=cases/lifetime-too-long
+good_leaf $C/lifetime-too-long/cert.pem $C/lifetime-too-long/chain.pem
+both_names $C/lifetime-too-long/cert.pem
+ec_p256 $C/lifetime-too-long/cert.pem
+days $C/lifetime-too-long/cert.pem 825
+expect "the key does not match" same_key $C/lifetime-too-long/cert.pem $C/lifetime-too-long/key.pem
+
+# sound_but <case>: a leaf that is the baseline's in every way that does not make its defect:
+# P-256 key that matches, 90 days, issued by chain.pem (the intermediate unless said).
+sound_but() {
+  local d=$C/$1
+  ec_p256 $d/cert.pem
+  days $d/cert.pem 90
+  expect "the key does not match" same_key $d/cert.pem $d/key.pem
+  expect "subject is not CN=api.example.test" test "$(subject $d/cert.pem)" = "subject=CN=api.example.test"
+  expect "the certificate is not issued by chain.pem" named_issuer $d/cert.pem $d/chain.pem
+}
+
+# eku-client-auth-only: clientAuth instead of serverAuth; a good TLS client certificate.
+current=cases/eku-client-auth-only
+sound_but eku-client-auth-only
+both_names $C/eku-client-auth-only/cert.pem
+expect "extendedKeyUsage is not clientAuth only" test "$(ext $C/eku-client-auth-only/cert.pem extendedKeyUsage | sed -n '2s/^ *//p')" = "TLS Web Client Authentication"
+expect "it does not verify as a TLS client certificate" verifies $C/eku-client-auth-only/cert.pem $C/eku-client-auth-only/chain.pem -purpose sslclient
+expect "it does not fail as a TLS server certificate with 'unsupported certificate purpose'" verify_error 26 $C/eku-client-auth-only/cert.pem $C/eku-client-auth-only/chain.pem -purpose sslserver
+
+# no-eku: no extendedKeyUsage; OpenSSL, which does not demand one, verifies it for servers.
+current=cases/no-eku
+sound_but no-eku
+both_names $C/no-eku/cert.pem
+expect "it has an extendedKeyUsage" test -z "$(ext $C/no-eku/cert.pem extendedKeyUsage)"
+expect "it does not verify as a TLS server certificate" verifies $C/no-eku/cert.pem $C/no-eku/chain.pem -purpose sslserver
+
+# no-san: no subjectAltName; the name only in the CN.
+current=cases/no-san
+sound_but no-san
+expect "it has a subjectAltName" test -z "$(ext $C/no-san/cert.pem subjectAltName)"
+expect "extendedKeyUsage is not serverAuth" grep -qx "    TLS Web Server Authentication" <(ext $C/no-san/cert.pem extendedKeyUsage)
+
+# ecdsa-key-encipherment: keyUsage digitalSignature and keyEncipherment on an ECDSA key.
+current=cases/ecdsa-key-encipherment
+sound_but ecdsa-key-encipherment
+both_names $C/ecdsa-key-encipherment/cert.pem
+expect "keyUsage is not digitalSignature, keyEncipherment" grep -qx "    Digital Signature, Key Encipherment" <(ext $C/ecdsa-key-encipherment/cert.pem keyUsage)
+
+# sha1-signed: signed with ecdsa-with-SHA1, otherwise the baseline's.
+current=cases/sha1-signed
+sound_but sha1-signed
+both_names $C/sha1-signed/cert.pem
+expect "the signature algorithm is not ecdsa-with-SHA1" grep -q "Signature Algorithm: ecdsa-with-SHA1" <(openssl x509 -in $C/sha1-signed/cert.pem -noout -text)
+
+# wildcard-not-left-most, utf8-dns-name, reserved-ip: good leaves with a third name that is wrong.
+current=cases/wildcard-not-left-most
+good_leaf $C/wildcard-not-left-most/cert.pem $C/wildcard-not-left-most/chain.pem
+sound_but wildcard-not-left-most
+expect "SANs are not the baseline's and a.*.example.test" test "$(sans $C/wildcard-not-left-most/cert.pem)" = "DNS:api.example.test, DNS:www.example.test, DNS:a.*.example.test"
+current=cases/utf8-dns-name
+sound_but utf8-dns-name
+expect "SANs are not the baseline's and bücher.example.test" test "$(sans $C/utf8-dns-name/cert.pem)" = "DNS:api.example.test, DNS:www.example.test, DNS:bücher.example.test"
+expect "the DER does not hold the name's UTF-8 bytes" grep -qa "bücher" <(openssl x509 -in $C/utf8-dns-name/cert.pem -outform DER)
+current=cases/reserved-ip
+good_leaf $C/reserved-ip/cert.pem $C/reserved-ip/chain.pem
+sound_but reserved-ip
+expect "SANs are not the baseline's and 10.0.0.1" test "$(sans $C/reserved-ip/cert.pem)" = "DNS:api.example.test, DNS:www.example.test, IP Address:10.0.0.1"
+
+# intermediate-expires-first: a good leaf (90 days) from an intermediate that expires in 30.
+current=cases/intermediate-expires-first
+d=$C/intermediate-expires-first
+sound_but intermediate-expires-first
+good_leaf $d/cert.pem $d/chain.pem
+both_names $d/cert.pem
+expect "chain.pem is not the short-lived intermediate" cmp -s $d/chain.pem pki/short-intermediate.pem
+expect "the intermediate does not verify against the root" verifies $d/chain.pem
+expect "the intermediate does not expire before the certificate" test "$(epoch $d/chain.pem enddate)" -lt "$(epoch $d/cert.pem enddate)"
 
 # oversized: more than 3 MiB: the baseline certificate, then a huge CERTIFICATE block.
 current=cases/oversized

@@ -109,16 +109,16 @@ authorityKeyIdentifier = keyid:always
 EOF
 }
 
-# sign <out.pem> <key> <subject> <issuer-cert|self> <issuer-key> <ext-file> <start> <end>
+# sign <out.pem> <key> <subject> <issuer-cert|self> <issuer-key> <ext-file> <start> <end> [digest]
 sign() {
-  local cert=$1 key=$2 subject=$3 issuer=$4 issuer_key=$5 ext=$6 start=$7 end=$8
+  local cert=$1 key=$2 subject=$3 issuer=$4 issuer_key=$5 ext=$6 start=$7 end=$8 md=${9:-sha256}
   local csr="$work/request.csr"
   ossl req -new -key "$key" -subj "$subject" -out "$csr"
   if [ "$issuer" = self ]; then
-    ossl ca -batch -notext -config "$work/ca.cnf" -selfsign -keyfile "$key" -in "$csr" \
+    ossl ca -batch -notext -config "$work/ca.cnf" -selfsign -keyfile "$key" -in "$csr" -md "$md" \
       -extfile "$ext" -extensions ext -startdate "$start" -enddate "$end" -out "$cert"
   else
-    ossl ca -batch -notext -config "$work/ca.cnf" -cert "$issuer" -keyfile "$issuer_key" -in "$csr" \
+    ossl ca -batch -notext -config "$work/ca.cnf" -cert "$issuer" -keyfile "$issuer_key" -in "$csr" -md "$md" \
       -extfile "$ext" -extensions ext -startdate "$start" -enddate "$end" -out "$cert"
   fi
   [ -s "$cert" ] || die "openssl ca wrote no certificate for $subject"
@@ -142,6 +142,23 @@ leaf() {
     "$work/this-leaf.ext" "$start" "$end"
   cp "$pki/intermediate.pem" "$dir/chain.pem"
 }
+
+# custom_leaf <dir> <ext-lines> [digest] [issuer-cert] [issuer-key] [start] [end]: a fresh EC
+# P-256 key and a leaf for CN=api.example.test with exactly these extension lines.
+custom_leaf() {
+  local dir=$1 lines=$2 md=${3:-sha256} issuer=${4:-$pki/intermediate.pem} issuer_key=${5:-$pki/intermediate.key}
+  local start=${6:-$NOW_MINUS_1H} end=${7:-$DAYS_90}
+  mkdir -p "$dir"
+  ec_key "$dir/key.pem"
+  printf '[ ext ]\n%s\n' "$lines" >"$work/custom.ext"
+  sign "$dir/cert.pem" "$dir/key.pem" "/CN=api.example.test" "$issuer" "$issuer_key" "$work/custom.ext" "$start" "$end" "$md"
+  cp "$issuer" "$dir/chain.pem"
+}
+# The lines of leaf_ext, for cases that change one of them.
+LEAF_BC="basicConstraints = critical,CA:FALSE"
+LEAF_KU="keyUsage = critical,digitalSignature"
+LEAF_EKU="extendedKeyUsage = serverAuth"
+LEAF_IDS=$'subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always'
 
 # case_json <name> <method> <certificateType> <code> <field> <description> [extra "key": value ...]
 case_json() {
@@ -237,9 +254,11 @@ ossl rand -base64 -out "$work/random.b64" 600
 } >"$out/cases/not-x509/cert.pem"
 copy_baseline not-x509 key.pem chain.pem
 
-# two-leaves: the certificate input holds two certificates (the leaf, then the intermediate).
-case_json two-leaves $UP server PEM_MALFORMED $C "the certificate input holds two certificates: the leaf and the intermediate"
-cat "$base/cert.pem" "$pki/intermediate.pem" >"$out/cases/two-leaves/cert.pem"
+# two-leaves: the certificate input holds two leaves: the baseline's and another server's. (The
+# leaf followed by its intermediate, as certbot's fullchain.pem is, is accepted and split.)
+case_json two-leaves $UP server PEM_MALFORMED $C "the certificate input holds two leaves: the baseline's and one for other.example.test"
+leaf "$work/other-leaf" "DNS:other.example.test"
+cat "$base/cert.pem" "$work/other-leaf/cert.pem" >"$out/cases/two-leaves/cert.pem"
 copy_baseline two-leaves key.pem chain.pem
 
 # mismatched-key: the baseline certificate with a different (fresh EC P-256) key.
@@ -365,9 +384,49 @@ case_json root-in-chain $UP server CHAIN_INCLUDES_ROOT $CH "the chain ends with 
 copy_baseline root-in-chain cert.pem key.pem
 cat "$pki/intermediate.pem" "$pki/root.pem" >"$out/cases/root-in-chain/chain.pem"
 
-# lifetime-over-397-days: a good leaf valid 825 days.
-case_json lifetime-over-397-days $UP server LIFETIME_TOO_LONG $C "the certificate is valid for 825 days, more than 397"
-leaf "$out/cases/lifetime-over-397-days" "$BOTH_SANS" "$NOW_MINUS_1H" "$DAYS_825"
+# lifetime-too-long: a good leaf valid 825 days; issued now, SC-081v3 allows 200.
+case_json lifetime-too-long $UP server LIFETIME_TOO_LONG $C "the certificate is valid for 825 days; issued after 2026-03-15, it may be valid for 200"
+leaf "$out/cases/lifetime-too-long" "$BOTH_SANS" "$NOW_MINUS_1H" "$DAYS_825"
+
+# eku-client-auth-only: extendedKeyUsage clientAuth instead of serverAuth.
+case_json eku-client-auth-only $UP server SERVER_AUTH_NOT_ALLOWED $C "the extended key usage is clientAuth only: no client takes it for a server"
+custom_leaf "$out/cases/eku-client-auth-only" "$LEAF_BC"$'\n'"$LEAF_KU"$'\n'"extendedKeyUsage = clientAuth"$'\n'"subjectAltName = $BOTH_SANS"$'\n'"$LEAF_IDS"
+
+# no-eku: no extendedKeyUsage at all, which publicly trusted certificates must have.
+case_json no-eku $UP server EXTENDED_KEY_USAGE_INVALID $C "the certificate has no extended key usage"
+custom_leaf "$out/cases/no-eku" "$LEAF_BC"$'\n'"$LEAF_KU"$'\n'"subjectAltName = $BOTH_SANS"$'\n'"$LEAF_IDS"
+
+# no-san: the names only in the subject CN, no subjectAltName.
+case_json no-san $UP server SAN_MISSING $C "the certificate has no subjectAltName; its name is only in the CN, which clients ignore"
+custom_leaf "$out/cases/no-san" "$LEAF_BC"$'\n'"$LEAF_KU"$'\n'"$LEAF_EKU"$'\n'"$LEAF_IDS"
+
+# ecdsa-key-encipherment: an ECDSA key whose keyUsage says it may encipher keys.
+case_json ecdsa-key-encipherment $UP server KEY_USAGE_INVALID $C "an ECDSA certificate with keyUsage digitalSignature and keyEncipherment"
+custom_leaf "$out/cases/ecdsa-key-encipherment" "$LEAF_BC"$'\n'"keyUsage = critical,digitalSignature,keyEncipherment"$'\n'"$LEAF_EKU"$'\n'"subjectAltName = $BOTH_SANS"$'\n'"$LEAF_IDS"
+
+# sha1-signed: the intermediate signed the leaf with ecdsa-with-SHA1.
+case_json sha1-signed $UP server SIGNATURE_ALGORITHM_WEAK $C "the intermediate signed the certificate with SHA-1"
+custom_leaf "$out/cases/sha1-signed" "$LEAF_BC"$'\n'"$LEAF_KU"$'\n'"$LEAF_EKU"$'\n'"subjectAltName = $BOTH_SANS"$'\n'"$LEAF_IDS" sha1
+
+# wildcard-not-left-most: a third name with the wildcard in a middle label.
+case_json wildcard-not-left-most $UP server DNS_NAME_INVALID $C "the names include a.*.example.test: a wildcard only as the whole left-most label"
+leaf "$out/cases/wildcard-not-left-most" "$BOTH_SANS,DNS:a.*.example.test"
+
+# utf8-dns-name: a third name written as UTF-8 bytes, not the A-label xn--bcher-kva.example.test.
+case_json utf8-dns-name $UP server DNS_NAME_INVALID $C "the names include bücher.example.test in UTF-8, where a dNSName must be ASCII (the A-label)"
+leaf "$out/cases/utf8-dns-name" "$BOTH_SANS,DNS:bücher.example.test"
+
+# reserved-ip: a third name, the private address 10.0.0.1.
+case_json reserved-ip $UP server IP_ADDRESS_RESERVED $C "the names include 10.0.0.1, a private address no public certificate may name"
+leaf "$out/cases/reserved-ip" "$BOTH_SANS,IP:10.0.0.1"
+
+# intermediate-expires-first: the leaf is issued by an intermediate that expires in 30 days.
+case_json intermediate-expires-first $UP server CHAIN_EXPIRES_BEFORE_LEAF $CH "the intermediate expires in 30 days, the certificate in 90"
+ec_key "$pki/short-intermediate.key"
+sign "$pki/short-intermediate.pem" "$pki/short-intermediate.key" "$ORG/CN=certstage corpus short-lived intermediate CA" \
+  "$pki/root.pem" "$pki/root.key" "$work/int.ext" "$CA_START" "$(utc_in $((30 * 86400)))"
+custom_leaf "$out/cases/intermediate-expires-first" "$LEAF_BC"$'\n'"$LEAF_KU"$'\n'"$LEAF_EKU"$'\n'"subjectAltName = $BOTH_SANS"$'\n'"$LEAF_IDS" \
+  sha256 "$pki/short-intermediate.pem" "$pki/short-intermediate.key"
 
 # oversized: the baseline certificate followed by a CERTIFICATE block of ~3.2 MiB of random base64.
 case_json oversized $UP server PEM_TOO_LARGE $C "the certificate input is over 3 MiB: the certificate and a huge random block"

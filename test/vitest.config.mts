@@ -41,6 +41,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: "zlint",
+          include: ["test/zlint/**/*.test.ts"],
+          testTimeout: 300_000,
+          // Global setup builds zlint with Go on a cold machine (scripts/zlint.sh).
+          hookTimeout: 600_000,
+          globalSetup: ["test/build-once.ts", "test/zlint/global-setup.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "servers",
           include: ["test/servers/**/*.test.ts"],
           testTimeout: 120_000,
