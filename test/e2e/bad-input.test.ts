@@ -96,6 +96,16 @@ describe("bad input stops at preview and changes nothing", () => {
     expect(steps.filter((step) => step.op !== "same")).toEqual([]);
   });
 
+  it("a certificate file holding the leaf and its intermediate (certbot's fullchain.pem) is the same version: preview says it split them, and changes nothing", async () => {
+    useInputs({ "cert.pem": good.certificatePem + good.chainPem });
+    const preview = await workspace.pulumiOk(["preview", "--json"]);
+    const steps = JSON.parse(preview.stdout).steps as Array<{ op: string }>;
+    expect(steps.filter((step) => step.op !== "same")).toEqual([]);
+    const text = await workspace.pulumiOk(["preview"]);
+    expect(text.stdout + text.stderr).toMatch(/certstage: certificate 'api': upload\.certificatePem held the certificate and 1 intermediate \(.+\), which became the chain; 1 identical certificate in upload\.chainPem dropped/);
+    useInputs({});
+  });
+
   it("no command printed a private key", () => {
     for (const { command, output } of workspace.transcript) expectNoPrivateKeyMaterial(output, [good.privateKeyPem, other.privateKeyPem], command);
   });

@@ -149,6 +149,19 @@ describe("certstage and zlint agree", () => {
     }
   });
 
+  it("`generate` writes internationalized names as zlint wants them: A-labels in the SAN and the CN, no DNS lint fires", async () => {
+    const { generatePrivateKey } = await import("../../provider/pki/key-generation");
+    const { createRequestAndPlaceholder } = await import("../../provider/pki/certificate-request");
+    const { certificateNames } = await import("../../provider/resources/version-methods/generate");
+    const names = certificateNames({ keyAlgorithm: "ECDSA-P256", subject: { commonName: "bücher.example.com" }, sans: ["bücher.example.com", "*.bücher.example.com"] });
+    expect(names.problems).toEqual([]);
+    const { placeholderCertificatePem } = await createRequestAndPlaceholder(await generatePrivateKey("ECDSA-P256"), "ECDSA-P256", { commonName: names.commonName }, names.sans, new Date());
+    const [verdict] = runZlint(inject("zlintBinDirectory"), [placeholderCertificatePem]);
+    if ("unreadable" in verdict) throw new Error(verdict.unreadable);
+    const dnsLints = COVERAGE.find((entry) => entry.code === "DNS_NAME_INVALID")!.lints;
+    expect(firedLints(verdict.results).filter((lint) => dnsLints.includes(lint) || /common_name/.test(lint) && lint !== "w_subject_common_name_included")).toEqual([]);
+  });
+
   it("every lint named in the table exists in this zlint, and every covered code is a certstage rule", () => {
     const sources = lintSources(inject("zlintBinDirectory"));
     expect(COVERAGE.flatMap((entry) => entry.lints).filter((lint) => !sources.has(lint))).toEqual([]);
