@@ -10,11 +10,10 @@ import { X509Certificate } from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describeCertificate, ParsedCertificate } from "../../provider/pki/certificate";
+import { EKU_CLIENT_AUTH as CLIENT_AUTH, EKU_SERVER_AUTH as SERVER_AUTH } from "../../provider/pki/certificate-extensions";
 import { craftCertificate, CraftOptions, testAuthorities } from "../support/crafted-certificates";
 
 const DAY = 86_400_000;
-const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
-const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 
 export interface ZlintCase {
   readonly name: string;

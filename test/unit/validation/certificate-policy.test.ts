@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ParsedCertificate } from "../../../provider/pki/certificate";
+import { EKU_CLIENT_AUTH as CLIENT_AUTH, EKU_SERVER_AUTH as SERVER_AUTH } from "../../../provider/pki/certificate-extensions";
 import type { ChainAnalysis } from "../../../provider/pki/chain";
 import { checkAcknowledgements, evaluatePolicies, nameCovers, PolicySubject } from "../../../provider/validation/certificate-policy";
 import { lifetimeLimit } from "../../../provider/validation/policies/lifetime";
@@ -37,8 +38,6 @@ async function subject(leaf: CraftOptions, overrides: Partial<PolicySubject> = {
 
 const codes = (problems: ReturnType<typeof evaluatePolicies>) => problems.map((problem) => problem.code);
 const days = (count: number, from = NOW.getTime() - DAY) => ({ notBefore: new Date(from), notAfter: new Date(from + count * DAY - 1000) });
-const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
-const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 const CODE_SIGNING = "1.3.6.1.5.5.7.3.3";
 
 describe("certificate policies", () => {
