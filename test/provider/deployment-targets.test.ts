@@ -67,7 +67,8 @@ afterAll(async () => {
 /** A short settle period keeps this tier quick; the servers tier verifies with the default one. */
 const SETTLE_MS = 200;
 
-function environments(stagingReload: string[], verifyTimeoutMs = 3000) {
+/** The default timeout: a verification that passes returns as soon as it settles; failures pass 600. */
+function environments(stagingReload: string[], verifyTimeoutMs = 30_000) {
   return JSON.stringify([
     { name: "staging", target: { type: "directory", reload: stagingReload }, verify: { endpoints: [`127.0.0.1:${tlsPort}`], serverName: "api.example.test", timeoutMs: verifyTimeoutMs, settleMs: SETTLE_MS } },
     { name: "production", target: { type: "directory" }, promotion: { requires: "staging" } },

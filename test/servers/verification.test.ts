@@ -67,6 +67,10 @@ describe.each([
     console.log(`${environment}: ${SWAPS} rollouts, ${SWAPS * HANDSHAKES_AFTER} handshakes after them; last: ${settled.at(-1)}`);
     expect(wrong).toEqual([]);
     // Every rollout said how it verified: a run of consecutive handshakes over the default 1000 ms.
-    for (const line of settled) expect(line).toMatch(/verified v\d at 1 endpoint\(s\): 127\.0\.0\.1:\d+: \d+ consecutive handshakes over (1\d{3}|[2-9]\d{3}) ms/);
+    for (const line of settled) {
+      const span = /verified v\d at 1 endpoint\(s\): 127\.0\.0\.1:\d+: \d+ consecutive handshakes over (\d+) ms/.exec(line);
+      expect(span, line).not.toBeNull();
+      expect(Number(span![1])).toBeGreaterThanOrEqual(1000);
+    }
   });
 });

@@ -35,12 +35,17 @@ describe("verification", () => {
   });
 
   it("waits until the new certificate is served, reporting progress", async () => {
-    const port = await serve(oldCertificate);
-    setTimeout(() => server!.setSecureContext({ cert: newCertificate.certificatePem + newCertificate.chainPem, key: newCertificate.privateKeyPem }), 300);
+    // The switch happens between two rounds of four (after the 8th connection), not at a time: a
+    // timer could land inside a round and hand it both leaves, which is a relapse, not this case.
+    const contexts = [oldCertificate, newCertificate].map((certificate) => createSecureContext({ cert: certificate.certificatePem + certificate.chainPem, key: certificate.privateKeyPem }));
+    let connections = 0;
+    server = createServer({ SNICallback: (_name, callback) => callback(null, contexts[(connections += 1) <= 8 ? 0 : 1]) }, (socket) => socket.end());
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
     const rounds: number[] = [];
     const result = await waitUntilServed([{ host: "127.0.0.1", port, serverName: "new.example.test" }], fingerprint(newCertificate), { timeoutMs: 5000, settleMs: 200, intervalMs: 50, onProgress: (round) => rounds.push(round) });
     expect(result.ok).toBe(true);
-    expect(result.rounds).toBeGreaterThan(1);
+    expect(result.rounds).toBeGreaterThan(2);
     expect(rounds.at(-1)).toBe(result.rounds);
     const endpoint = result.endpoints[`127.0.0.1:${port}`];
     expect(endpoint.run.spanMs).toBeGreaterThanOrEqual(200);
