@@ -5,8 +5,9 @@
  * rollout and the command line all read them, so they live here rather than with the resources.
  */
 import * as path from "node:path";
-import { CertstageError } from "../errors";
+import { CertstageError, quoted } from "../errors";
 import { NAME_PATTERN } from "../store";
+import { nameInvalid } from "../store/store-errors";
 
 /** Where a deployment materialises, beyond the store's own environment links. */
 export type TargetDefinition =
@@ -48,6 +49,8 @@ export function verificationTimingProblem(verify: Pick<VerificationDefinition, "
   return undefined;
 }
 
+const SETTING = "certstage:environments";
+
 /** One environment, as `certstage:environments` defines it. */
 export interface EnvironmentDefinition {
   readonly name: string;
@@ -64,14 +67,15 @@ export interface EnvironmentDefinition {
  */
 export function environmentDefinitionsFrom(parsed: unknown, shown: string = JSON.stringify(parsed), baseDirectory: string = process.cwd()): EnvironmentDefinition[] {
   const invalid = (problem: string) =>
-    new CertstageError("CONFIG_INVALID", `${problem} in '${shown}'`, {
-      field: "certstage:environments",
+    new CertstageError("CONFIG_INVALID", `${problem} in ${quoted(shown)}`, {
+      field: SETTING,
       fix: `set a JSON list of names or of {"name", "target", "verify", "promotion"} objects, e.g. '["staging","production"]'`,
     });
   if (!Array.isArray(parsed) || parsed.length === 0) throw invalid("not a list of environments");
   const definitions = parsed.map((entry): EnvironmentDefinition => {
     const object = (typeof entry === "string" ? { name: entry } : entry) as Partial<EnvironmentDefinition> | null;
-    if (!object || typeof object.name !== "string" || !NAME_PATTERN.test(object.name)) throw invalid(`environment name ${JSON.stringify(object?.name ?? entry)} is not allowed`);
+    if (!object || typeof object.name !== "string") throw invalid(`environment ${quoted(JSON.stringify(entry) ?? String(entry))} has no name`);
+    if (!NAME_PATTERN.test(object.name)) throw nameInvalid("environment", object.name, SETTING);
     const target = object.target ?? { type: "directory" };
     if (target.type === "haproxy" && (!target.socket || !target.certificatePath)) throw invalid(`environment '${object.name}': an haproxy target needs socket and certificatePath`);
     if (target.type === "directory" && target.reload !== undefined && (!Array.isArray(target.reload) || target.reload.length === 0)) {

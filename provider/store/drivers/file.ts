@@ -29,7 +29,7 @@ import {
   writeFileDurably,
 } from "../atomic-file";
 import { processIsAlive, withFileLock } from "../file-lock";
-import { stillDeployed, versionNotFound } from "../store-errors";
+import { nameInvalid, stillDeployed, versionNotFound } from "../store-errors";
 import {
   AcmeAccount,
   AcmeRenewalRecord,
@@ -346,6 +346,7 @@ class FileStore implements Store {
   // ---- history ------------------------------------------------------------------------------
 
   async readHistory(filter: HistoryFilter = {}): Promise<HistoryEntry[]> {
+    assertFilterNames(filter);
     let text: string;
     try {
       text = await fs.readFile(this.historyFile(), "utf8");
@@ -411,14 +412,16 @@ class FileStore implements Store {
   }
 
   async getTask(id: string): Promise<DeploymentTask | undefined> {
-    if (!TASK_ID_PATTERN.test(id)) return undefined;
+    assertTaskId(id);
     return readJson<DeploymentTask>(path.join(this.root, "tasks", `${id}.json`));
   }
 
   async listTasks(filter: TaskFilter = {}): Promise<DeploymentTask[]> {
+    assertFilterNames(filter);
     const tasks: DeploymentTask[] = [];
     for (const entry of await listDirectory(path.join(this.root, "tasks"))) {
-      if (!entry.endsWith(".json")) continue;
+      // Anything else in tasks/ (an editor's backup, a temporary file) is not a task.
+      if (!entry.endsWith(".json") || !isTaskId(entry.slice(0, -".json".length))) continue;
       const task = await this.getTask(entry.slice(0, -".json".length));
       if (!task) continue;
       if (filter.certificate !== undefined && task.certificate !== filter.certificate) continue;
@@ -568,15 +571,28 @@ class FileStore implements Store {
 
 }
 
-/** Task ids become file names: only what `queueTask` makes. */
-const TASK_ID_PATTERN = /^[0-9TZ]+-[a-z0-9._-]+-v\d+-[0-9a-f]{6}$/;
+/** Task ids become file names: only the form `queueTask` makes (time, environment-certificate, version, random). */
+const TASK_ID_FORM = /^\d{8}T\d{6}Z-([a-z0-9._-]{3,129})-v[1-9]\d{0,8}-[0-9a-f]{6}$/;
+
+function isTaskId(id: string): boolean {
+  const names = TASK_ID_FORM.exec(id)?.[1];
+  if (names === undefined) return false;
+  // Both names may hold '-': some split must give a valid environment and a valid certificate.
+  return [...names.matchAll(/-/g)].some(({ index }) => NAME_PATTERN.test(names.slice(0, index)) && NAME_PATTERN.test(names.slice(index + 1)));
+}
 
 function assertName(name: string, kind: "certificate" | "environment"): void {
-  if (!NAME_PATTERN.test(name)) {
-    throw new CertstageError("NAME_INVALID", `${kind} name '${name}' is not allowed`, {
-      fix: `use 1-64 lower-case letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
-    });
-  }
+  if (!NAME_PATTERN.test(name)) throw nameInvalid(kind, name);
+}
+
+/** A filter naming what no store path can hold is a typo worth saying, not an empty answer. */
+function assertFilterNames(filter: HistoryFilter): void {
+  if (filter.certificate !== undefined) assertName(filter.certificate, "certificate");
+  if (filter.environment !== undefined) assertName(filter.environment, "environment");
+}
+
+function assertTaskId(id: string): void {
+  if (!isTaskId(id)) throw nameInvalid("task", id);
 }
 
 function isVersionDirectoryName(entry: string): boolean {

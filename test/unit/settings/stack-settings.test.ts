@@ -31,7 +31,7 @@ describe("readProviderSettings", () => {
 
   it("refuses environment names that cannot be store paths, naming the setting", () => {
     expect(() => readProviderSettings(config({ "certstage:environments": '["../etc"]' }), {}, "/")).toThrow(
-      /\[CONFIG_INVALID\] field 'certstage:environments'.*Fix:/,
+      /^\[NAME_INVALID\] field 'certstage:environments': environment name "\.\.\/etc" is not allowed\. Fix: use 1-64 lower-case ASCII letters/,
     );
   });
 
