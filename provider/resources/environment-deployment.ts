@@ -14,7 +14,7 @@ import { targetFor } from "../targets";
 import { definitionOf, promotionCheck, rollout, RolloutContext } from "../targets/rollout";
 import { cancelPendingTasks, queueStandby } from "../targets/standby";
 import type { DeploymentTask, Store } from "../store";
-import { EnvironmentDefinition, VerificationDefinition, verificationTimingProblem } from "../settings/environments";
+import { endpointProblem, EnvironmentDefinition, VerificationDefinition, verificationTimingProblem } from "../settings/environments";
 import type { ProviderSettings } from "../settings/stack-settings";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
@@ -153,6 +153,11 @@ async function problemsWithDeployment(inputs: DeploymentInputs, context: Handler
   if (inputs.verify !== undefined && !isUnknown(inputs.verify) && !isUnknown(inputs.verify.timeoutMs) && !isUnknown(inputs.verify.settleMs)) {
     const timing = verificationTimingProblem(inputs.verify);
     if (timing) problems.push(new CertstageError("INPUT_SCHEMA", timing, { field: "verify.settleMs", fix: "make verify.settleMs shorter than verify.timeoutMs (defaults: 1000 and 30000)" }));
+  }
+  // The schema checks the form of an endpoint; a port nothing can connect to gets past a pattern.
+  for (const [index, endpoint] of (Array.isArray(inputs.verify?.endpoints) && !isUnknown(inputs.verify) ? inputs.verify.endpoints : []).entries()) {
+    const problem = endpointProblem(endpoint);
+    if (problem !== undefined && problem !== "form") problems.push(new CertstageError("INPUT_SCHEMA", problem, { field: `verify.endpoints.${index}`, fix: "write host:port with a port from 1 to 65535, e.g. 127.0.0.1:8443" }));
   }
   // A literal version (a rollback, say) can be checked now; one computed by this run cannot.
   if (!isUnknown(inputs.certificate) && !isUnknown(inputs.version) && !isUnknown(inputs.environment)) {

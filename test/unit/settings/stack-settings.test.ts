@@ -47,6 +47,13 @@ describe("readProviderSettings", () => {
     expect(refused([{ name: "s", target: { type: "ftp" } }])).toThrow(/target type must be directory or haproxy/);
     expect(refused([{ name: "s", verify: { endpoints: ["localhost"] } }])).toThrow(/verify\.endpoints must be a list of "host:port"/);
     expect(refused([{ name: "p", promotion: { requires: "qa" } }])).toThrow(/'p' requires 'qa', which is not defined/);
+    expect(refused(["s", "s"])).toThrow(/environment 's' is defined twice/);
+    expect(refused([{ name: "s", promotion: { requires: "s" } }])).toThrow(/environment 's': it cannot require itself/);
+    expect(refused([{ name: "a", promotion: { requires: "b" } }, { name: "b", promotion: { requires: "a" } }])).toThrow(/environments 'a' -> 'b' -> 'a' require each other/);
+    expect(refused([{ name: "s", verfiy: { endpoints: ["127.0.0.1:443"] } }])).toThrow(/environment 's': "verfiy" is not a setting of an environment \(name, target, verify, promotion\)/);
+    expect(refused([{ name: "s", verify: { endpoints: ["127.0.0.1:70000"] } }])).toThrow(/verify\.endpoints: "127\.0\.0\.1:70000" has port 70000; ports are 1 to 65535/);
+    expect(refused([{ name: "s", target: { type: "directory", reload: ["nginx", 7] } }])).toThrow(/reload must be a command as a list/);
+    expect(refused([{ name: "s", verify: null }])).toThrow(/\[CONFIG_INVALID\].*verify\.endpoints must be a list/);
   });
 
   it("refuses a verification whose settle period the timeout leaves no room for, or timings that are not milliseconds", () => {
