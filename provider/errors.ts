@@ -119,10 +119,13 @@ const QUOTE_LIMIT = 24;
  * never repeats a 10 KB value (nor much of anything pasted there by mistake).
  */
 export function quoted(value: string): string {
-  const shown = value.slice(0, QUOTE_LIMIT).replace(/[^\x20-\x7e]|["\\]/g, (character) =>
-    character === '"' || character === "\\" ? `\\${character}` : `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  const shown = escaped(value.slice(0, QUOTE_LIMIT)).replace(/"/g, '\\"');
   return value.length > QUOTE_LIMIT ? `"${shown}..." (${value.length} characters)` : `"${shown}"`;
+}
+
+/** `value` with everything but printable ASCII as `\uXXXX` (and `\` as `\\`), whole: for names a certificate holds. */
+export function escaped(value: string): string {
+  return value.replace(/[^\x20-\x7e]|\\/g, (character) => (character === "\\" ? "\\\\" : `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`));
 }
 
 export function isCertstageError(error: unknown, code?: ErrorCode): error is CertstageError {

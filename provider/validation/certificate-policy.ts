@@ -4,7 +4,7 @@
  * the resource acknowledges their code. The only clock is `now`, for validity dates, so the same
  * input always gets the same verdict.
  */
-import { CertstageError, isWarningCode, WARNING_CODES } from "../errors";
+import { CertstageError, escaped, isWarningCode, WARNING_CODES } from "../errors";
 import type { ParsedCertificate } from "../pki/certificate";
 import type { ChainAnalysis } from "../pki/chain";
 
@@ -23,6 +23,11 @@ export interface PolicySubject {
 }
 
 type Policy = (subject: PolicySubject) => CertstageError[];
+
+/** Names for a message: a certificate may hold any bytes in a name, a message shows them escaped. */
+export function names(list: readonly string[]): string {
+  return list.map(escaped).join(", ");
+}
 
 /** CA/Browser Forum baseline requirements: browsers refuse longer-lived TLS certificates. */
 export const MAX_LIFETIME_DAYS = 397;
@@ -56,7 +61,8 @@ const strongKey: Policy = ({ leaf, certificateField }) => {
     return [new CertstageError("KEY_TOO_WEAK", `the key is ${leaf.facts.keyAlgorithm}; at least RSA 2048 is required`, { field: certificateField, fix: "issue the certificate for a new RSA 2048+ or ECDSA P-256 key" })];
   }
   if (kind === "RSA") return [];
-  if (kind === "ECDSA" && ALLOWED_CURVES.includes(size)) return [];
+  // Whole, so that "ECDSA P-256 (explicit parameters)" is not taken for a P-256 key.
+  if (ALLOWED_CURVES.some((curve) => leaf.facts.keyAlgorithm === `ECDSA ${curve}`)) return [];
   return [
     new CertstageError("KEY_ALGORITHM_NOT_ALLOWED", `the key is ${leaf.facts.keyAlgorithm}; allowed are RSA 2048+ and ECDSA ${ALLOWED_CURVES.join(" or ")}`, {
       field: certificateField,
@@ -99,7 +105,7 @@ const coversDomains: Policy = ({ leaf, domains }) => {
   const missing = domains.filter((domain) => !leaf.facts.sans.some((san) => nameCovers(san, domain)));
   if (missing.length === 0) return [];
   return [
-    new CertstageError("DOMAIN_NOT_COVERED", `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not in the certificate's names (${leaf.facts.sans.join(", ") || "none"})`, {
+    new CertstageError("DOMAIN_NOT_COVERED", `${names(missing)} ${missing.length === 1 ? "is" : "are"} not in the certificate's names (${names(leaf.facts.sans) || "none"})`, {
       field: "domains",
       fix: "request a certificate whose subjectAltName includes every declared domain, or remove the domain from `domains`",
     }),
@@ -144,7 +150,7 @@ const keepsProductionNames: Policy = ({ leaf, productionSans, certificateType, c
   const dropped = productionSans.filter((name) => !leaf.facts.sans.some((san) => nameCovers(san, name)));
   if (dropped.length === 0) return [];
   return [
-    new CertstageError("SANS_REMOVED", `production serves ${dropped.join(", ")}, which this version does not cover`, {
+    new CertstageError("SANS_REMOVED", `production serves ${names(dropped)}, which this version does not cover`, {
       field: certificateField,
       fix: "include the names in the new certificate, or acknowledge SANS_REMOVED if they are retired on purpose",
     }),

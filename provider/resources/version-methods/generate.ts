@@ -9,7 +9,7 @@ import { parseCertificatePem } from "../../pki/certificate";
 import { createRequestAndPlaceholder } from "../../pki/certificate-request";
 import { generatePrivateKey } from "../../pki/key-generation";
 import { assembleMaterial } from "../../pki/version-material";
-import { nameCovers } from "../../validation/certificate-policy";
+import { nameCovers, names } from "../../validation/certificate-policy";
 import { isUnknown } from "../handler";
 import { digestOf, Examination, MethodContext, VersionMethodHandler } from "./method";
 
@@ -33,7 +33,7 @@ async function examine({ inputs, certificateType }: MethodContext): Promise<Exam
     const missing = (inputs.domains ?? []).filter((domain) => !generate.sans.some((san) => nameCovers(san, domain)));
     if (missing.length > 0) {
       problems.push(
-        new CertstageError("DOMAIN_NOT_COVERED", `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not in generate.sans (${generate.sans.join(", ")})`, {
+        new CertstageError("DOMAIN_NOT_COVERED", `${names(missing)} ${missing.length === 1 ? "is" : "are"} not in generate.sans (${names(generate.sans)})`, {
           field: "domains",
           fix: "add the domains to generate.sans",
         }),
