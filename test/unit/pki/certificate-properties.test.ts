@@ -167,7 +167,8 @@ describe("certificate properties", () => {
     // IA5String, the type of a dNSName: ASCII, control characters and all.
     const ascii = fc.string({ unit: fc.integer({ min: 0, max: 127 }).map((code) => String.fromCharCode(code)), maxLength: 12 });
     const tricky = fc.constantFrom("a\\", "\\", '"', 'x", DNS:evil.test', "a, b", "a:b", "", "*.example.test");
-    const commonName = fc.oneof(fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 }), fc.constantFrom("api\u202eved", "a\u200db", "a\u0000b", "\u0085", "certstage test intermediate CA"));
+    // @peculiar/x509 reads a value starting with '#' as hex (RFC 4514 §2.4), so those are left out.
+    const commonName = fc.oneof(fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 }).filter((cn) => !cn.startsWith("#")), fc.constantFrom("api\u202eved", "a\u200db", "a\u0000b", "\u0085", "certstage test intermediate CA"));
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(ascii, tricky), { minLength: 1, maxLength: 4 }), commonName, async (names, cn) => {
         const certificate = await x509.X509CertificateGenerator.createSelfSigned({
