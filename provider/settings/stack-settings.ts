@@ -7,6 +7,7 @@
  *   certstage:acmeAccountKey  ACME account key, PEM (set it as a secret); default: made once, kept in the store
  */
 import * as os from "node:os";
+import { parsePrivateKeyPem } from "../pki/private-key";
 import { parseStoreSetting, StoreSettings } from "../store";
 import { EnvironmentDefinition, environmentDefinitionsFrom } from "./environments";
 import { projectDirectory } from "./project-directory";
@@ -38,8 +39,14 @@ export function readProviderSettings(
     principal: config("certstage:principal") ?? environment.CERTSTAGE_PRINCIPAL ?? defaultPrincipal(),
     environments: parseEnvironments(config("certstage:environments"), baseDirectory).map((definition) => definition.name),
     environmentDefinitions: parseEnvironments(config("certstage:environments"), baseDirectory),
-    acmeAccountKeyPem: config("certstage:acmeAccountKey"),
+    acmeAccountKeyPem: acmeAccountKey(config("certstage:acmeAccountKey")),
   };
+}
+
+/** Read here so a damaged key is refused at preview, with the setting named, not by the ACME client at `up`. */
+function acmeAccountKey(value: string | undefined): string | undefined {
+  if (value !== undefined) parsePrivateKeyPem(value, "certstage:acmeAccountKey");
+  return value;
 }
 
 export function defaultPrincipal(): string {

@@ -65,6 +65,13 @@ describe("readProviderSettings", () => {
     expect(refused({ timeoutMs: 800, settleMs: 0 })).not.toThrow();
   });
 
+  it("refuses a damaged ACME account key at once, naming the setting and quoting no key", () => {
+    expect(() => readProviderSettings(config({ "certstage:acmeAccountKey": "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n" }), {}, "/")).toThrow(
+      /^\[PRIVATE_KEY_UNPARSEABLE\] field 'certstage:acmeAccountKey': the key data is damaged/,
+    );
+    expect(() => readProviderSettings(config({ "certstage:acmeAccountKey": "not a key" }), {}, "/")).toThrow(/^\[PEM_MALFORMED\] field 'certstage:acmeAccountKey'/);
+  });
+
   it("falls back to CERTSTAGE_STORE and CERTSTAGE_PRINCIPAL", () => {
     const settings = readProviderSettings(config({}), { CERTSTAGE_STORE: "file:" + path.join("/tmp", "s"), CERTSTAGE_PRINCIPAL: "alice" }, "/");
     expect(settings.store).toEqual({ driver: "file", location: "/tmp/s" });
