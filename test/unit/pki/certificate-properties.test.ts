@@ -196,7 +196,7 @@ describe("certificate properties", () => {
     fc.assert(
       fc.property(fc.constantFrom(() => csrPem, () => leaf.privateKeyPem, () => csrPem.replace(/CERTIFICATE REQUEST/g, "X509 CRL")), fc.option(pemDamage([]), { nil: undefined }), (pem, damage) => {
         const text = damage ? applyPemDamage(pem(), damage) : pem();
-        for (const parse of [() => parseCertificatePem(text, "f"), () => parseCertificateChainPem(text, "f")]) {
+        for (const parse of [() => [parseCertificatePem(text, "f")], () => parseCertificateChainPem(text, "f")]) {
           const outcome = outcomeOf(parse, keys);
           // Relabelled as CERTIFICATE it may get past the label, never past X.509 parsing; cut to
           // nothing, it is an empty chain.
@@ -212,8 +212,8 @@ describe("certificate properties", () => {
       fc.property(someCertificate, fc.integer({ min: 1, max: 60 * 1024 }), fc.constantFrom(" ", "\n", "A", "é"), (pem, over, filler) => {
         const text = pem + filler.repeat(Math.ceil((MAX_PEM_INPUT_BYTES - pem.length + over) / Buffer.byteLength(filler)));
         bounded(text);
-        for (const parse of [() => splitPem(text, { field: "f" }), () => parseCertificatePem(text, "f"), () => parseCertificateChainPem(text, "f")]) {
-          expect(outcomeOf(parse, keys).refused?.code).toBe("PEM_TOO_LARGE");
+        for (const parse of [() => splitPem(text, { field: "f" }).length, () => parseCertificatePem(text, "f").facts, () => parseCertificateChainPem(text, "f").length]) {
+          expect(outcomeOf<unknown>(parse, keys).refused?.code).toBe("PEM_TOO_LARGE");
         }
       }),
       { numRuns: 100 },

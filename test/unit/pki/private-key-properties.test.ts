@@ -122,9 +122,9 @@ function encryptedKeyClaiming(claimed: Claimed): string {
       : sequence(
           oid("1.2.840.113549.1.5.13"),
           sequence(
-            claimed.kdf === "pbkdf2"
-              ? sequence(oid("1.2.840.113549.1.5.12"), sequence(salt, integer(claimed.iterations), sequence(oid("1.2.840.113549.2.9"), tlv(0x05))))
-              : sequence(oid("1.3.6.1.4.1.11591.4.11"), sequence(salt, integer(claimed.n), integer(claimed.r), integer(claimed.p))),
+            claimed.kdf === "scrypt"
+              ? sequence(oid("1.3.6.1.4.1.11591.4.11"), sequence(salt, ...[claimed.n, claimed.r, claimed.p].map(integer)))
+              : sequence(oid("1.2.840.113549.1.5.12"), sequence(salt, integer(claimed.iterations), sequence(oid("1.2.840.113549.2.9"), tlv(0x05)))),
             sequence(oid("2.16.840.1.101.3.4.1.42"), octets(crypto.randomBytes(16))),
           ),
         );
