@@ -32,6 +32,17 @@ function signingAlgorithm(algorithm: KeyAlgorithm) {
   return { import: { name: "ECDSA", namedCurve: curve }, sign: { name: "ECDSA", hash } };
 }
 
+/**
+ * A value for @peculiar/x509's JSON names, which read one starting with '#' as the hex of its DER
+ * (RFC 4514 §2.4): such a value is given in that form, a UTF8String, so `#1` stays `#1`.
+ */
+function attributeValue(value: string): string {
+  if (!value.startsWith("#")) return value;
+  const bytes = Buffer.from(value, "utf8");
+  const length = bytes.length < 0x80 ? Buffer.from([bytes.length]) : Buffer.from([0x81 + (bytes.length > 0xff ? 1 : 0), ...(bytes.length > 0xff ? [bytes.length >> 8] : []), bytes.length & 0xff]);
+  return `#${Buffer.concat([Buffer.from([0x0c]), length, bytes]).toString("hex")}`;
+}
+
 /** Subject as RFC 4514 attributes, built structurally so no value needs escaping. */
 function subjectName(subject: SubjectInput) {
   const attributes: Array<[string, string | undefined]> = [
@@ -42,7 +53,29 @@ function subjectName(subject: SubjectInput) {
     ["OU", subject.organizationalUnit],
     ["CN", subject.commonName],
   ];
-  return attributes.filter(([, value]) => value !== undefined && value !== "").map(([type, value]) => ({ [type]: [value as string] }));
+  return attributes.filter(([, value]) => value !== undefined && value !== "").map(([type, value]) => ({ [type]: [attributeValue(value as string)] }));
+}
+
+const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * What is wrong with a subjectAltName to request, or undefined: an IP address, or a DNS name of
+ * LDH labels (RFC 1123; an internationalized name in its xn-- form), a wildcard only as the whole
+ * left-most label (RFC 6125 §6.4.3), and not ending in an all-numeric label, which no TLD is.
+ */
+export function subjectAltNameProblem(name: string): string | undefined {
+  if (isIP(name)) return name.includes("%") ? "is an IP address with a zone, which a certificate cannot hold" : undefined;
+  const labels = (name.startsWith("*.") ? name.slice(2) : name).split(".");
+  if (name.length > 253 || !labels.every((label) => DNS_LABEL.test(label))) return "is not a DNS name or an IP address";
+  if (/^\d+$/.test(labels.at(-1)!)) return "ends in an all-numeric label, so it is neither an IP address nor a DNS name";
+  return undefined;
+}
+
+/** A SAN entry for @peculiar/x509, IPv6 in the plain hex form it parses (the URL parser writes `::ffff:1.2.3.4` as `::ffff:102:304`). */
+function alternativeName(value: string): { type: "ip" | "dns"; value: string } {
+  const family = isIP(value);
+  if (family === 6) return { type: "ip", value: new URL(`http://[${value}]`).hostname.slice(1, -1) };
+  return { type: family === 4 ? "ip" : "dns", value };
 }
 
 /** The generated-key algorithm a key is (for choosing its signature algorithm). */
@@ -63,7 +96,7 @@ export async function createCertificateRequest(privateKey: KeyObject, sans: read
     privateKey: await webcrypto.subtle.importKey("pkcs8", privateKey.export({ type: "pkcs8", format: "der" }), importAlgorithm, false, ["sign"]),
     publicKey: await webcrypto.subtle.importKey("spki", createPublicKey(privateKey).export({ type: "spki", format: "der" }), importAlgorithm, true, ["verify"]),
   };
-  const alternativeNames = new x509.SubjectAlternativeNameExtension(sans.map((value) => ({ type: isIP(value) ? "ip" : "dns", value })));
+  const alternativeNames = new x509.SubjectAlternativeNameExtension(sans.map(alternativeName));
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: new x509.Name(subjectName(subject)), keys, signingAlgorithm: sign, extensions: [alternativeNames] });
   return csr.toString("pem");
 }
@@ -83,7 +116,7 @@ export async function createRequestAndPlaceholder(
     publicKey: await webcrypto.subtle.importKey("spki", createPublicKey(privateKey).export({ type: "spki", format: "der" }), importAlgorithm, true, ["verify"]),
   };
   const name = new x509.Name(subjectName(subject));
-  const alternativeNames = new x509.SubjectAlternativeNameExtension(sans.map((value) => ({ type: isIP(value) ? "ip" : "dns", value })));
+  const alternativeNames = new x509.SubjectAlternativeNameExtension(sans.map(alternativeName));
 
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: sign, extensions: [alternativeNames] });
   const usages = algorithm.startsWith("RSA") ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment : x509.KeyUsageFlags.digitalSignature;

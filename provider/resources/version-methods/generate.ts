@@ -3,10 +3,10 @@
  * placeholder certificate. The key never leaves the store except as a secret output; the CA's
  * answer becomes a later `signed` version that reuses it.
  */
-import { CertstageError } from "../../errors";
+import { CertstageError, quoted } from "../../errors";
 import { known, unknown } from "../../lifecycle/diff";
 import { parseCertificatePem } from "../../pki/certificate";
-import { createRequestAndPlaceholder } from "../../pki/certificate-request";
+import { createRequestAndPlaceholder, subjectAltNameProblem } from "../../pki/certificate-request";
 import { generatePrivateKey } from "../../pki/key-generation";
 import { assembleMaterial } from "../../pki/version-material";
 import { nameCovers, names } from "../../validation/certificate-policy";
@@ -28,6 +28,12 @@ async function examine({ inputs, certificateType }: MethodContext): Promise<Exam
         fix: "upload the CA certificate with `upload` instead",
       }),
     );
+  }
+  for (const [index, san] of (isUnknown(generate.sans) || !Array.isArray(generate.sans) ? [] : generate.sans).entries()) {
+    const problem = typeof san === "string" && !isUnknown(san) ? subjectAltNameProblem(san) : undefined;
+    if (problem) {
+      problems.push(new CertstageError("INPUT_SCHEMA", `${quoted(san)} ${problem}`, { field: `generate.sans.${index}`, fix: "list DNS names (an internationalized name in its xn-- form, a wildcard as *.example.com) or IP addresses" }));
+    }
   }
   if (!isUnknown(generate.sans) && !isUnknown(inputs.domains)) {
     const missing = (inputs.domains ?? []).filter((domain) => !generate.sans.some((san) => nameCovers(san, domain)));
