@@ -6,6 +6,7 @@
  */
 import { createPublicKey, KeyObject, randomBytes, webcrypto } from "node:crypto";
 import { isIP } from "node:net";
+import { DER_TAG, encodeElement } from "./der";
 import type { KeyAlgorithm } from "./key-generation";
 
 export interface SubjectInput {
@@ -32,20 +33,16 @@ function signingAlgorithm(algorithm: KeyAlgorithm) {
   return { import: { name: "ECDSA", namedCurve: curve }, sign: { name: "ECDSA", hash } };
 }
 
-/**
- * A value for @peculiar/x509's JSON names, which read one starting with '#' as the hex of its DER
- * (RFC 4514 §2.4): such a value is given in that form, a UTF8String, so `#1` stays `#1`.
- */
-function attributeValue(value: string): string {
-  if (!value.startsWith("#")) return value;
-  const bytes = Buffer.from(value, "utf8");
-  const length = bytes.length < 0x80 ? Buffer.from([bytes.length]) : Buffer.from([0x81 + (bytes.length > 0xff ? 1 : 0), ...(bytes.length > 0xff ? [bytes.length >> 8] : []), bytes.length & 0xff]);
-  return `#${Buffer.concat([Buffer.from([0x0c]), length, bytes]).toString("hex")}`;
-}
+/** The X.520 attribute types of a subject, each 2.5.4.<n>. */
+const ATTRIBUTE_TYPES = { C: 6, ST: 8, L: 7, O: 10, OU: 11, CN: 3 } as const;
 
-/** Subject as RFC 4514 attributes, built structurally so no value needs escaping. */
-function subjectName(subject: SubjectInput) {
-  const attributes: Array<[string, string | undefined]> = [
+/**
+ * The subject as a DER Name, built structurally: @peculiar/x509's text and JSON forms parse the
+ * values (a leading '#' is read as hex, quotes break its parser), and no value should be parsed.
+ * Country is a PrintableString as RFC 5280 §A.1 requires; the rest are UTF8Strings.
+ */
+function subjectName(subject: SubjectInput): Buffer {
+  const attributes: Array<[keyof typeof ATTRIBUTE_TYPES, string | undefined]> = [
     ["C", subject.country],
     ["ST", subject.state],
     ["L", subject.locality],
@@ -53,7 +50,15 @@ function subjectName(subject: SubjectInput) {
     ["OU", subject.organizationalUnit],
     ["CN", subject.commonName],
   ];
-  return attributes.filter(([, value]) => value !== undefined && value !== "").map(([type, value]) => ({ [type]: [attributeValue(value as string)] }));
+  const relativeNames = attributes
+    .filter(([, value]) => value !== undefined && value !== "")
+    .map(([type, value]) =>
+      encodeElement(
+        DER_TAG.set,
+        encodeElement(DER_TAG.sequence, encodeElement(DER_TAG.objectIdentifier, Buffer.from([0x55, 0x04, ATTRIBUTE_TYPES[type]])), encodeElement(type === "C" ? DER_TAG.printableString : DER_TAG.utf8String, Buffer.from(value as string, "utf8"))),
+      ),
+    );
+  return encodeElement(DER_TAG.sequence, ...relativeNames);
 }
 
 const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;

@@ -1,8 +1,9 @@
 /**
- * Reading just enough DER (ITU-T X.690) to look at a structure before OpenSSL does: the key
- * derivation parameters of an encrypted key, the parameters of a public key. Strict DER only, and
- * every length is checked against the bytes there, so damaged input gives `undefined`, never an
- * exception or a read past the end. (OpenSSL also takes BER; what this cannot read is refused.)
+ * Just enough DER (ITU-T X.690) to look at a structure before OpenSSL does (the key derivation
+ * parameters of an encrypted key, the parameters of a public key) and to write a distinguished
+ * name without any text syntax in the way. Reading is strict DER, every length checked against
+ * the bytes there, so damaged input gives `undefined`, never an exception or a read past the end.
+ * (OpenSSL also takes BER; what this cannot read is refused.)
  */
 
 export interface DerElement {
@@ -13,7 +14,16 @@ export interface DerElement {
   readonly end: number;
 }
 
-export const DER_TAG = { integer: 0x02, octetString: 0x04, objectIdentifier: 0x06, sequence: 0x30 } as const;
+export const DER_TAG = { integer: 0x02, octetString: 0x04, objectIdentifier: 0x06, utf8String: 0x0c, printableString: 0x13, sequence: 0x30, set: 0x31 } as const;
+
+/** One element: `tag`, the definite length of `contents`, then `contents`. */
+export function encodeElement(tag: number, ...contents: Buffer[]): Buffer {
+  const value = Buffer.concat(contents);
+  const lengthBytes: number[] = [];
+  for (let length = value.length; length > 0; length = Math.floor(length / 256)) lengthBytes.unshift(length % 256);
+  const length = value.length < 0x80 ? [value.length] : [0x80 | lengthBytes.length, ...lengthBytes];
+  return Buffer.concat([Buffer.from([tag, ...length]), value]);
+}
 
 /** The element at `offset`, or undefined when its header or length does not fit the bytes. */
 export function readElement(bytes: Buffer, offset = 0): DerElement | undefined {

@@ -76,7 +76,7 @@ export function environmentDefinitionsFrom(parsed: unknown, shown: string = JSON
   for (const [index, definition] of definitions.entries()) {
     if (definitions.findIndex((other) => other.name === definition.name) !== index) throw invalid(`environment '${definition.name}' is defined twice`);
     if (definition.promotion && !definitions.some((other) => other.name === definition.promotion!.requires)) {
-      throw invalid(`environment '${definition.name}' requires '${definition.promotion.requires}', which is not defined`);
+      throw invalid(`environment '${definition.name}' requires ${quoted(definition.promotion.requires)}, which is not defined`);
     }
   }
   for (const definition of definitions) {

@@ -24,8 +24,8 @@ const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$/);
 const dnsName = fc.tuple(fc.boolean(), fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom("test", "example", "com")).map(([wildcard, labels, tld]) => `${wildcard ? "*." : ""}${[...labels, tld].join(".")}`);
 const strayName = fc.oneof(fc.string({ unit: "grapheme", minLength: 1, maxLength: 20 }), fc.constantFrom("ü.test", "a b", "a..b", "-a.test", "a-.test", "*.*.test", "a.*.test", "999.1.1.1", "a\u0000b", ".", "a.test.", `${"a".repeat(64)}.test`, "fe80::1%eth0", "::ffff:1.2.3.4", "0:0:0:0:0:0:0.0.0.0"));
 const san = fc.oneof(dnsName, fc.ipV4(), fc.ipV6(), strayName);
-/** Text as people type it in a subject field, within the schema's lengths; '#' first included. */
-const field = (maxLength: number) => fc.oneof(fc.string({ unit: "grapheme", minLength: 1, maxLength }), fc.constantFrom("#1", "# x", "Example, Inc.", "a+b=c", " padded ", "\\", "\u202e"));
+/** Text as people type it in a subject field, within the schema's lengths; a leading '#' and quotes included. */
+const field = (maxLength: number) => fc.oneof(fc.string({ unit: "grapheme", minLength: 1, maxLength }), fc.constantFrom("#1", "# x", "Example, Inc.", "a+b=c", " padded ", "\\", "\u202e", '"" ', '"', "a\u0000b"));
 const subject = fc.record(
   { commonName: field(64), organization: field(64), organizationalUnit: field(64), locality: field(128), state: field(128), country: fc.stringMatching(/^[A-Z]{2}$/) },
   { requiredKeys: ["commonName"] },

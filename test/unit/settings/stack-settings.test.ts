@@ -46,7 +46,7 @@ describe("readProviderSettings", () => {
     expect(refused([{ name: "s", target: { type: "directory", reload: "nginx -s reload" } }])).toThrow(/reload must be a command as a list/);
     expect(refused([{ name: "s", target: { type: "ftp" } }])).toThrow(/target type must be directory or haproxy/);
     expect(refused([{ name: "s", verify: { endpoints: ["localhost"] } }])).toThrow(/verify\.endpoints must be a list of "host:port"/);
-    expect(refused([{ name: "p", promotion: { requires: "qa" } }])).toThrow(/'p' requires 'qa', which is not defined/);
+    expect(refused([{ name: "p", promotion: { requires: "qa" } }])).toThrow(/'p' requires "qa", which is not defined/);
     expect(refused(["s", "s"])).toThrow(/environment 's' is defined twice/);
     expect(refused([{ name: "s", promotion: { requires: "s" } }])).toThrow(/environment 's': it cannot require itself/);
     expect(refused([{ name: "a", promotion: { requires: "b" } }, { name: "b", promotion: { requires: "a" } }])).toThrow(/environments 'a' -> 'b' -> 'a' require each other/);
