@@ -108,6 +108,28 @@ function formatMessage(code: ErrorCode, problem: string, details: CertstageError
   return `[${code}] ${subject}${problem}.${fix}`;
 }
 
+/**
+ * Longest stretch of an input a message quotes: enough to recognise a name, and shorter than a
+ * PEM key's BEGIN line or any run of a key's secret that could tell anything about it.
+ */
+const QUOTE_LIMIT = 24;
+
+/**
+ * An input as a message quotes it: in double quotes, with everything but printable ASCII written
+ * as a `\uXXXX` escape, so a control character cannot corrupt a terminal or a log line and a
+ * look-alike letter or an invisible joiner shows for what it is; and cut short, so a message
+ * never repeats a 10 KB value (nor much of anything pasted there by mistake).
+ */
+export function quoted(value: string): string {
+  const shown = escaped(value.slice(0, QUOTE_LIMIT)).replace(/"/g, '\\"');
+  return value.length > QUOTE_LIMIT ? `"${shown}..." (${value.length} characters)` : `"${shown}"`;
+}
+
+/** `value` with everything but printable ASCII as `\uXXXX` (and `\` as `\\`), whole: for names a certificate holds. */
+export function escaped(value: string): string {
+  return value.replace(/[^\x20-\x7e]|\\/g, (character) => (character === "\\" ? "\\\\" : `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`));
+}
+
 export function isCertstageError(error: unknown, code?: ErrorCode): error is CertstageError {
   return error instanceof CertstageError && (code === undefined || error.code === code);
 }

@@ -3,7 +3,7 @@
  * a swap as a task; a scheduled job (or an operator in a change window) runs the due ones here,
  * through the same rollout as `pulumi up`: promotion rule, target, verification, rollback.
  */
-import { isCertstageError } from "../errors";
+import { CertstageError, isCertstageError, quoted } from "../errors";
 import { environmentDefinitionsFrom } from "../settings/environments";
 import type { Actor, DeploymentTask, Store } from "../store";
 import { rollout } from "../targets/rollout";
@@ -41,6 +41,9 @@ export async function runDueTasks(
   options: { readonly only?: string; readonly progress?: (line: string) => void } = {},
 ): Promise<TaskRunOutcome[]> {
   const outcomes: TaskRunOutcome[] = [];
+  if (options.only !== undefined && !(await store.getTask(options.only))) {
+    throw new CertstageError("TASK_NOT_FOUND", `there is no task ${quoted(options.only)} in ${store.description}`, { fix: "list tasks with `certstage tasks list`" });
+  }
   const candidates = (await store.listTasks()).filter((task) => (options.only === undefined || task.id === options.only) && isDue(task, now));
   for (const candidate of candidates) {
     const task = await store.claimTask(candidate.id, actor);

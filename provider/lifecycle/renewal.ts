@@ -32,13 +32,20 @@ const SHORT_LIVED_MS = 10 * DAY_MS;
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS, w: 7 * DAY_MS };
 
-/** `30d`, `720h`, `1h30m`, `90s`: a duration in milliseconds, or undefined if it is not one. */
+/**
+ * The longest duration certstage reads. No certificate lives a century, so a longer window is a
+ * typo; and beyond the range of a Date (a thousand digits of days is Infinity) every time computed
+ * from it would be invalid.
+ */
+export const MAX_DURATION_MS = 100 * 365 * DAY_MS;
+
+/** `30d`, `720h`, `1h30m`, `90s`: a duration in milliseconds, or undefined if it is not one (or longer than MAX_DURATION_MS). */
 export function parseDuration(text: string): number | undefined {
   const trimmed = text.trim();
   if (!/^(\d+(\.\d+)?[smhdw])+$/.test(trimmed)) return undefined;
   let total = 0;
   for (const [, amount, unit] of trimmed.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)) total += Number(amount) * UNITS[unit];
-  return total;
+  return total <= MAX_DURATION_MS ? total : undefined;
 }
 
 /** How long before notAfter renewal is due, for a certificate of `lifetimeMs`. */

@@ -6,6 +6,7 @@
  */
 import { createPublicKey, KeyObject, randomBytes, webcrypto } from "node:crypto";
 import { isIP } from "node:net";
+import { DER_TAG, encodeElement } from "./der";
 import type { KeyAlgorithm } from "./key-generation";
 
 export interface SubjectInput {
@@ -32,9 +33,16 @@ function signingAlgorithm(algorithm: KeyAlgorithm) {
   return { import: { name: "ECDSA", namedCurve: curve }, sign: { name: "ECDSA", hash } };
 }
 
-/** Subject as RFC 4514 attributes, built structurally so no value needs escaping. */
-function subjectName(subject: SubjectInput) {
-  const attributes: Array<[string, string | undefined]> = [
+/** The X.520 attribute types of a subject, each 2.5.4.<n>. */
+const ATTRIBUTE_TYPES = { C: 6, ST: 8, L: 7, O: 10, OU: 11, CN: 3 } as const;
+
+/**
+ * The subject as a DER Name, built structurally: @peculiar/x509's text and JSON forms parse the
+ * values (a leading '#' is read as hex, quotes break its parser), and no value should be parsed.
+ * Country is a PrintableString as RFC 5280 §A.1 requires; the rest are UTF8Strings.
+ */
+function subjectName(subject: SubjectInput): Buffer {
+  const attributes: Array<[keyof typeof ATTRIBUTE_TYPES, string | undefined]> = [
     ["C", subject.country],
     ["ST", subject.state],
     ["L", subject.locality],
@@ -42,7 +50,22 @@ function subjectName(subject: SubjectInput) {
     ["OU", subject.organizationalUnit],
     ["CN", subject.commonName],
   ];
-  return attributes.filter(([, value]) => value !== undefined && value !== "").map(([type, value]) => ({ [type]: [value as string] }));
+  const relativeNames = attributes
+    .filter(([, value]) => value !== undefined && value !== "")
+    .map(([type, value]) =>
+      encodeElement(
+        DER_TAG.set,
+        encodeElement(DER_TAG.sequence, encodeElement(DER_TAG.objectIdentifier, Buffer.from([0x55, 0x04, ATTRIBUTE_TYPES[type]])), encodeElement(type === "C" ? DER_TAG.printableString : DER_TAG.utf8String, Buffer.from(value as string, "utf8"))),
+      ),
+    );
+  return encodeElement(DER_TAG.sequence, ...relativeNames);
+}
+
+/** A SAN entry for @peculiar/x509, IPv6 in the plain hex form it parses (the URL parser writes `::ffff:1.2.3.4` as `::ffff:102:304`). */
+function alternativeName(value: string): { type: "ip" | "dns"; value: string } {
+  const family = isIP(value);
+  if (family === 6) return { type: "ip", value: new URL(`http://[${value}]`).hostname.slice(1, -1) };
+  return { type: family === 4 ? "ip" : "dns", value };
 }
 
 /** The generated-key algorithm a key is (for choosing its signature algorithm). */
@@ -63,7 +86,7 @@ export async function createCertificateRequest(privateKey: KeyObject, sans: read
     privateKey: await webcrypto.subtle.importKey("pkcs8", privateKey.export({ type: "pkcs8", format: "der" }), importAlgorithm, false, ["sign"]),
     publicKey: await webcrypto.subtle.importKey("spki", createPublicKey(privateKey).export({ type: "spki", format: "der" }), importAlgorithm, true, ["verify"]),
   };
-  const alternativeNames = new x509.SubjectAlternativeNameExtension(sans.map((value) => ({ type: isIP(value) ? "ip" : "dns", value })));
+  const alternativeNames = new x509.SubjectAlternativeNameExtension(sans.map(alternativeName));
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: new x509.Name(subjectName(subject)), keys, signingAlgorithm: sign, extensions: [alternativeNames] });
   return csr.toString("pem");
 }
@@ -83,7 +106,7 @@ export async function createRequestAndPlaceholder(
     publicKey: await webcrypto.subtle.importKey("spki", createPublicKey(privateKey).export({ type: "spki", format: "der" }), importAlgorithm, true, ["verify"]),
   };
   const name = new x509.Name(subjectName(subject));
-  const alternativeNames = new x509.SubjectAlternativeNameExtension(sans.map((value) => ({ type: isIP(value) ? "ip" : "dns", value })));
+  const alternativeNames = new x509.SubjectAlternativeNameExtension(sans.map(alternativeName));
 
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: sign, extensions: [alternativeNames] });
   const usages = algorithm.startsWith("RSA") ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment : x509.KeyUsageFlags.digitalSignature;

@@ -4,6 +4,7 @@
  */
 import { createHash, createPublicKey, KeyObject, X509Certificate } from "node:crypto";
 import { CertstageError } from "../errors";
+import { DER_TAG, readElement, sequenceChildren } from "./der";
 import { encodePem, expectLabels, splitPem } from "./pem";
 
 export interface CertificateFacts {
@@ -44,7 +45,7 @@ export function describeKeyAlgorithm(key: KeyObject): string {
     case "rsa-pss":
       return `RSA-PSS ${details.modulusLength ?? "?"}`;
     case "ec":
-      return `ECDSA ${CURVE_NAMES[details.namedCurve ?? ""] ?? details.namedCurve ?? "?"}`;
+      return `ECDSA ${CURVE_NAMES[details.namedCurve ?? ""] ?? details.namedCurve ?? "?"}${hasExplicitCurve(key) ? " (explicit parameters)" : ""}`;
     case "ed25519":
       return "Ed25519";
     case "ed448":
@@ -52,6 +53,16 @@ export function describeKeyAlgorithm(key: KeyObject): string {
     default:
       return key.asymmetricKeyType ?? "unknown";
   }
+}
+
+/**
+ * An EC key that spells out its curve instead of naming it: Node reports the curve it matches,
+ * but RFC 5480 §2.1.1 says PKIX keys MUST NOT do this, and TLS clients refuse such certificates.
+ */
+function hasExplicitCurve(key: KeyObject): boolean {
+  const publicKey = key.type === "private" ? createPublicKey(key) : key;
+  const algorithm = sequenceChildren(sequenceChildren(readElement(publicKey.export({ type: "spki", format: "der" })))?.[0]);
+  return algorithm?.[1]?.tag === DER_TAG.sequence;
 }
 
 /** SHA-256 over the DER SubjectPublicKeyInfo, as lower-case hex. */
@@ -75,8 +86,9 @@ export function parseSubjectAltName(rendered: string | undefined): string[] {
     let value: string;
     let next: number;
     if (rendered[colon + 1] === '"') {
+      // A JSON string: skip each escape whole, so a value ending in a backslash ("a\\") ends right.
       let end = colon + 2;
-      while (end < rendered.length && !(rendered[end] === '"' && rendered[end - 1] !== "\\")) end += 1;
+      while (end < rendered.length && rendered[end] !== '"') end += rendered[end] === "\\" ? 2 : 1;
       value = JSON.parse(rendered.slice(colon + 1, end + 1)) as string;
       next = rendered.indexOf(", ", end);
     } else {
@@ -90,18 +102,63 @@ export function parseSubjectAltName(rendered: string | undefined): string[] {
   return names;
 }
 
-export function describeCertificate(x509: X509Certificate): CertificateFacts {
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+/** OpenSSL's ASN1_TIME_print form, which Node's validFrom and validTo use: `Jan  2 03:04:05 2026 GMT`. */
+const OPENSSL_TIME = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)? (\d{1,4}) GMT$/;
+
+/**
+ * A validity time as OpenSSL prints it, in ISO form; undefined for the "Bad time value" OpenSSL
+ * prints for a time it cannot read. Parsed here rather than by `Date`, which reads year 1 as 2001.
+ */
+export function validityTime(printed: string): string | undefined {
+  const match = OPENSSL_TIME.exec(printed);
+  const month = MONTHS.indexOf(match?.[1] ?? "");
+  if (!match || month < 0) return undefined;
+  const [day, hour, minute, second, year] = [match[2], match[3], match[4], match[5], match[6]].map(Number);
+  const time = new Date(Date.UTC(2000, month, day, hour, minute, second));
+  time.setUTCFullYear(year);
+  // Date.UTC rolls 31 February over into March: a time that does not round-trip did not exist.
+  if (time.getUTCMonth() !== month || time.getUTCDate() !== day || time.getUTCHours() !== hour || time.getUTCMinutes() !== minute || time.getUTCSeconds() !== second) return undefined;
+  return time.toISOString();
+}
+
+/**
+ * Characters that reorder or hide text (bidi controls, zero-width, C1 controls). Node escapes C0
+ * controls in names but not these, and a subject is shown in previews and messages: a right-to-left
+ * override could make `api.example.test` out of another name.
+ */
+const INVISIBLE = /[\u0080-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/** A distinguished name on one line, invisible characters as RFC 4514 hex escapes of their UTF-8 bytes, as Node writes C0 controls. */
+function displayedName(name: string | undefined): string {
+  const escaped = (name ?? "").replace(INVISIBLE, (character) => [...Buffer.from(character)].map((byte) => `\\${byte.toString(16).toUpperCase()}`).join(""));
+  return escaped.split("\n").join(", ");
+}
+
+/** The facts of a parsed certificate; throws CERTIFICATE_UNPARSEABLE for what X.509 parsing let through but cannot be described. */
+export function describeCertificate(x509: X509Certificate, field = "certificate", position = 1): CertificateFacts {
+  const unreadable = (what: string) =>
+    new CertstageError("CERTIFICATE_UNPARSEABLE", `certificate ${position} has ${what}`, { field, fix: "export the certificate again from the CA or with `openssl x509 -outform PEM`" });
+  const notBefore = validityTime(x509.validFrom);
+  const notAfter = validityTime(x509.validTo);
+  if (notBefore === undefined || notAfter === undefined) throw unreadable("a validity time that is not a valid date");
+  let publicKey: KeyObject;
+  try {
+    publicKey = x509.publicKey;
+  } catch {
+    throw unreadable("a public key of a type certstage cannot read");
+  }
   return {
     serial: x509.serialNumber.toLowerCase(),
     // ACME CAs may issue with an empty subject (names live in the SAN only): Node gives undefined.
-    subject: (x509.subject ?? "").split("\n").join(", "),
-    issuer: (x509.issuer ?? "").split("\n").join(", "),
+    subject: displayedName(x509.subject),
+    issuer: displayedName(x509.issuer),
     sans: parseSubjectAltName(x509.subjectAltName),
-    notBefore: new Date(x509.validFrom).toISOString(),
-    notAfter: new Date(x509.validTo).toISOString(),
-    keyAlgorithm: describeKeyAlgorithm(x509.publicKey),
+    notBefore,
+    notAfter,
+    keyAlgorithm: describeKeyAlgorithm(publicKey),
     fingerprintSha256: x509.fingerprint256,
-    publicKeySha256: publicKeySha256(x509.publicKey),
+    publicKeySha256: publicKeySha256(publicKey),
     isCa: x509.ca,
   };
 }
@@ -166,5 +223,5 @@ function parseCertificateDer(der: Buffer, field: string, position: number): Pars
       fix: "export the certificate again from the CA or with `openssl x509 -outform PEM`",
     });
   }
-  return { x509, pem: encodePem("CERTIFICATE", der), facts: describeCertificate(x509) };
+  return { x509, pem: encodePem("CERTIFICATE", der), facts: describeCertificate(x509, field, position) };
 }

@@ -8,7 +8,7 @@
  */
 import { isIP } from "node:net";
 import { domainToASCII, domainToUnicode } from "node:url";
-import { CertstageError } from "../errors";
+import { CertstageError, escaped, quoted } from "../errors";
 
 export interface DnsName {
   /** What goes into a certificate and on the wire: lower case, A-labels. */
@@ -49,6 +49,7 @@ export function aLabelProblem(name: string): string | undefined {
     if (label.slice(2, 4) === "--" && !label.startsWith("xn--")) return `label '${label}' has '--' in the third and fourth places, which only A-labels (xn--) may`;
     if (label.startsWith("xn--") && domainToUnicode(label) === "") return `label '${label}' is not a valid A-label (its Punycode does not decode)`;
   }
+  if (/^\d+$/.test(labels.at(-1)!)) return "the last label is all digits, so the name is neither an IP address nor a DNS name";
   return undefined;
 }
 
@@ -88,8 +89,12 @@ export function comparableName(name: string): string {
   return reading.ok ? reading.aLabel : name.toLowerCase();
 }
 
-/** `xn--bcher-kva.example (bücher.example)`: both forms where they differ, for messages and previews. */
+/**
+ * `xn--bcher-kva.example (bücher.example)`: both forms where they differ, for messages and
+ * previews. A name that is no valid A-label (a certificate may hold any bytes) is shown escaped.
+ */
 export function describeName(aLabel: string): string {
+  if (!/^[\x21-\x7e]*$/.test(aLabel)) return escaped(aLabel);
   const unicode = unicodeForm(aLabel);
   return unicode === aLabel ? aLabel : `${aLabel} (${unicode})`;
 }
@@ -100,18 +105,17 @@ const isAscii = (text: string) => /^[\x00-\x7f]*$/.test(text);
  * Names as a user wrote them (SANs to generate, domains to cover or to order from a CA), as
  * certstage uses them: internationalized names converted to A-labels; ASCII names and IP addresses
  * as written, so a stack that wrote them keeps its versions. Each malformed name is a
- * DNS_NAME_INVALID problem naming `field[index]`.
+ * DNS_NAME_INVALID problem naming `field.index`.
  */
 export function readNameInputs(names: readonly string[], field: string, options: { readonly wildcards?: boolean } = {}): { readonly names: string[]; readonly problems: CertstageError[] } {
   const problems: CertstageError[] = [];
   const read = names.map((name, index) => {
-    if (isIpAddress(name)) return name;
-    const reading = readDnsName(name);
-    const problem = !reading.ok ? reading.problem : options.wildcards === false && reading.aLabel.startsWith("*.") ? "a wildcard cannot be used here" : undefined;
-    if (problem === undefined && reading.ok) return isAscii(name) ? name : reading.aLabel;
+    const reading = isIpAddress(name) ? undefined : readDnsName(name);
+    const problem = reading === undefined ? (name.includes("%") ? "an IP address with a zone, which a certificate cannot hold" : undefined) : !reading.ok ? reading.problem : options.wildcards === false && reading.aLabel.startsWith("*.") ? "a wildcard cannot be used here" : undefined;
+    if (problem === undefined) return reading?.ok && !isAscii(name) ? reading.aLabel : name;
     problems.push(
-      new CertstageError("DNS_NAME_INVALID", `'${name}': ${problem}`, {
-        field: `${field}[${index}]`,
+      new CertstageError("DNS_NAME_INVALID", `${quoted(name)}: ${problem}`, {
+        field: `${field}.${index}`,
         fix: "write a host name (letters, digits and inner hyphens; an internationalized name in either form), a wildcard only as the whole left-most label, or an IP address",
       }),
     );
@@ -120,9 +124,9 @@ export function readNameInputs(names: readonly string[], field: string, options:
   return { names: read, problems };
 }
 
-/** A single host name input (an SNI server name, a CN): its A-label form when it is internationalized. */
+/** A single host name input (an SNI server name, a CN): its A-label form when it is an internationalized host name. */
 export function aLabelOf(name: string): string {
-  if (isAscii(name)) return name;
+  if (isAscii(name) || !name.includes(".")) return name;
   const reading = readDnsName(name);
   return reading.ok ? reading.aLabel : name;
 }

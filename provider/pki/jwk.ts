@@ -3,6 +3,8 @@
  * with the certificate's key (JWT, webhooks) can follow its rotation from a JWKS.
  */
 import { createHash, X509Certificate } from "node:crypto";
+import { CertstageError } from "../errors";
+import { describeKeyAlgorithm } from "./certificate";
 
 export interface PublicJwk {
   readonly kty: string;
@@ -35,8 +37,17 @@ export function jwkThumbprint(jwk: Record<string, unknown>): string {
 
 const ALGORITHMS: Record<string, string> = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" };
 
-export function publicJwk(leaf: X509Certificate, chain: readonly X509Certificate[]): PublicJwk {
-  const key = leaf.publicKey.export({ format: "jwk" }) as Record<string, string>;
+/** Refuses, with KEY_ALGORITHM_NOT_ALLOWED, a key JWK has no form for (DSA, RSA-PSS, brainpool curves). */
+export function publicJwk(leaf: X509Certificate, chain: readonly X509Certificate[], field = "certificate"): PublicJwk {
+  let key: Record<string, string>;
+  try {
+    key = leaf.publicKey.export({ format: "jwk" }) as Record<string, string>;
+  } catch {
+    throw new CertstageError("KEY_ALGORITHM_NOT_ALLOWED", `the certificate's ${describeKeyAlgorithm(leaf.publicKey)} key has no JSON Web Key form, which every version publishes`, {
+      field,
+      fix: "issue the certificate for an RSA 2048+ or ECDSA P-256/P-384 key",
+    });
+  }
   const alg = key.kty === "RSA" ? "RS256" : ALGORITHMS[key.crv];
   return {
     ...key,

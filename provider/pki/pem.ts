@@ -3,7 +3,7 @@
  * before any parser sees it, and re-encoding blocks canonically so that whitespace or line-ending
  * differences never count as a different certificate.
  */
-import { CertstageError } from "../errors";
+import { CertstageError, quoted } from "../errors";
 
 /** One PEM input (a certificate, a key, a whole chain) may not be larger than this. */
 export const MAX_PEM_INPUT_BYTES = 256 * 1024;
@@ -61,13 +61,13 @@ export function splitPem(text: string, context: PemContext): PemBlock[] {
       const end = END.exec(line);
       if (end) {
         if (end[1] !== label) {
-          throw malformed(context, `block '${label}' starting at line ${startLine} ends with 'END ${end[1]}'`);
+          throw malformed(context, `block ${quoted(label)} starting at line ${startLine} ends with END ${quoted(end[1])}`);
         }
         ended = true;
         break;
       }
       if (BEGIN.test(line)) {
-        throw malformed(context, `block '${label}' starting at line ${startLine} has no END line before the next BEGIN`);
+        throw malformed(context, `block ${quoted(label)} starting at line ${startLine} has no END line before the next BEGIN`);
       }
       const header = inHeaders ? HEADER_LINE.exec(line) : null;
       if (header) {
@@ -77,16 +77,16 @@ export function splitPem(text: string, context: PemContext): PemBlock[] {
       inHeaders = false;
       if (line === "") continue;
       if (!BASE64_LINE.test(line)) {
-        throw malformed(context, `block '${label}' starting at line ${startLine} contains characters that are not base64 (line ${index})`);
+        throw malformed(context, `block ${quoted(label)} starting at line ${startLine} contains characters that are not base64 (line ${index})`);
       }
       body.push(line);
     }
     if (!ended) {
-      throw malformed(context, `block '${label}' starting at line ${startLine} is truncated: no 'END ${label}' line`);
+      throw malformed(context, `block ${quoted(label)} starting at line ${startLine} is truncated: no END line`);
     }
     const base64 = body.join("");
     if (base64.length === 0 || base64.length % 4 !== 0 || /=[^=]/.test(base64)) {
-      throw malformed(context, `block '${label}' starting at line ${startLine} has a truncated or padded-wrong base64 body`);
+      throw malformed(context, `block ${quoted(label)} starting at line ${startLine} has a truncated or padded-wrong base64 body`);
     }
     blocks.push({ label, headers, der: Buffer.from(base64, "base64") });
   }
@@ -113,7 +113,7 @@ export function expectLabels(blocks: PemBlock[], allowed: readonly string[], con
     if (!allowed.includes(block.label)) {
       throw malformed(
         context,
-        `block ${position + 1} is '${block.label}', expected ${allowed.map((label) => `'${label}'`).join(" or ")}`,
+        `block ${position + 1} is ${quoted(block.label)}, expected ${allowed.map((label) => `'${label}'`).join(" or ")}`,
       );
     }
   }

@@ -113,7 +113,7 @@ export function keyMismatch(leaf: ParsedCertificate, key: KeyObject, field: stri
 }
 
 /** The stored form of a version: canonical PEM, chain leaf-first, key as PKCS#8. */
-export function assembleMaterial(parts: VersionParts, extra: { readonly csrPem?: string } = {}): VersionMaterial {
+export function assembleMaterial(parts: VersionParts, extra: { readonly csrPem?: string; readonly certificateField?: string } = {}): VersionMaterial {
   const chainPem = parts.chain.ordered.map((certificate) => certificate.pem).join("");
   return {
     certificatePem: parts.leaf.pem,
@@ -123,7 +123,7 @@ export function assembleMaterial(parts: VersionParts, extra: { readonly csrPem?:
     ...(extra.csrPem ? { csrPem: extra.csrPem } : {}),
     facts: parts.leaf.facts,
     chainFingerprints: parts.chain.ordered.map((certificate) => certificate.facts.fingerprintSha256),
-    jwk: publicJwk(parts.leaf.x509, parts.chain.ordered.map((certificate) => certificate.x509)),
+    jwk: publicJwk(parts.leaf.x509, parts.chain.ordered.map((certificate) => certificate.x509), extra.certificateField),
   };
 }
 
@@ -135,5 +135,10 @@ export function inspectUpload(input: UploadInput): Inspection<VersionMaterial> {
   const parsed = parseVersionParts(input, UPLOAD_FIELDS);
   if (!parsed.ok) return parsed;
   if (parsed.value.chain.problems.length > 0) return { ok: false, problems: parsed.value.chain.problems };
-  return { ok: true, value: assembleMaterial(parsed.value) };
+  try {
+    return { ok: true, value: assembleMaterial(parsed.value, { certificateField: UPLOAD_FIELDS.certificate }) };
+  } catch (error) {
+    if (!isCertstageError(error)) throw error;
+    return { ok: false, problems: [error] };
+  }
 }

@@ -20,9 +20,9 @@ import { webrootSolver } from "../acme/solvers/http01-webroot";
 import type { ChallengeSolver } from "../acme/solvers/solver";
 import { trustAcmeServerRoots } from "../acme/trust";
 import { now } from "../clock";
-import { CertstageError } from "../errors";
+import { CertstageError, quoted } from "../errors";
 import { decideDiff, known, sameValue } from "../lifecycle/diff";
-import { chooseRenewalTime, decideRenewal, parseDuration, RenewalWindow, windowProblems } from "../lifecycle/renewal";
+import { chooseRenewalTime, decideRenewal, formatDuration, MAX_DURATION_MS, parseDuration, RenewalWindow, windowProblems } from "../lifecycle/renewal";
 import { readNameInputs, unicodeForm } from "../pki/dns-names";
 import { generatePrivateKey, KeyAlgorithm } from "../pki/key-generation";
 import { parsePrivateKeyPem } from "../pki/private-key";
@@ -287,7 +287,7 @@ export const acmeRenewalHandler: ResourceHandler = {
       if (!isUnknown(inputs.challenge) && inputs.challenge.type === "http-01") problems.push(...wildcardProblems(read.names));
     }
     if (inputs.renewBefore !== undefined && !isUnknown(inputs.renewBefore) && parseDuration(inputs.renewBefore) === undefined) {
-      problems.push(new CertstageError("RENEWAL_WINDOW_INVALID", `'${inputs.renewBefore}' is not a duration`, { field: "renewBefore", fix: "use a duration such as 30d, 720h or 1h30m" }));
+      problems.push(new CertstageError("RENEWAL_WINDOW_INVALID", `${quoted(inputs.renewBefore)} is not a duration of at most ${formatDuration(MAX_DURATION_MS)}`, { field: "renewBefore", fix: "use a duration such as 30d, 720h or 1h30m" }));
     }
     let directoryUrl: string | undefined;
     try {

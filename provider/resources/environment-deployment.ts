@@ -8,14 +8,14 @@
  * `pending` until `pulumi refresh` sees the task finished.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CertstageError } from "../errors";
+import { CertstageError, quoted } from "../errors";
 import { decideDiff, ENVIRONMENT_DEPLOYMENT_RULES } from "../lifecycle/diff";
 import { targetFor } from "../targets";
 import { definitionOf, promotionCheck, rollout, RolloutContext } from "../targets/rollout";
 import { cancelPendingTasks, queueStandby } from "../targets/standby";
 import type { DeploymentTask, Store } from "../store";
 import { readDnsName } from "../pki/dns-names";
-import { EnvironmentDefinition, VerificationDefinition, verificationTimingProblem } from "../settings/environments";
+import { endpointProblem, EnvironmentDefinition, VerificationDefinition, verificationTimingProblem } from "../settings/environments";
 import type { ProviderSettings } from "../settings/stack-settings";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
@@ -157,7 +157,12 @@ async function problemsWithDeployment(inputs: DeploymentInputs, context: Handler
   }
   if (inputs.verify?.serverName !== undefined && !isUnknown(inputs.verify) && !isUnknown(inputs.verify.serverName)) {
     const serverName = readDnsName(inputs.verify.serverName);
-    if (!serverName.ok) problems.push(new CertstageError("DNS_NAME_INVALID", `'${inputs.verify.serverName}': ${serverName.problem}`, { field: "verify.serverName", fix: "name the host clients ask for (SNI), e.g. api.example.com; internationalized names in either form" }));
+    if (!serverName.ok) problems.push(new CertstageError("DNS_NAME_INVALID", `${quoted(inputs.verify.serverName)}: ${serverName.problem}`, { field: "verify.serverName", fix: "name the host clients ask for (SNI), e.g. api.example.com; internationalized names in either form" }));
+  }
+  // The schema checks the form of an endpoint; a port nothing can connect to gets past a pattern.
+  for (const [index, endpoint] of (Array.isArray(inputs.verify?.endpoints) && !isUnknown(inputs.verify) ? inputs.verify.endpoints : []).entries()) {
+    const problem = endpointProblem(endpoint);
+    if (problem !== undefined && problem !== "form") problems.push(new CertstageError("INPUT_SCHEMA", problem, { field: `verify.endpoints.${index}`, fix: "write host:port with a port from 1 to 65535, e.g. 127.0.0.1:8443" }));
   }
   // A literal version (a rollback, say) can be checked now; one computed by this run cannot.
   if (!isUnknown(inputs.certificate) && !isUnknown(inputs.version) && !isUnknown(inputs.environment)) {

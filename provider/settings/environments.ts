@@ -5,9 +5,10 @@
  * rollout and the command line all read them, so they live here rather than with the resources.
  */
 import * as path from "node:path";
-import { CertstageError } from "../errors";
+import { CertstageError, quoted } from "../errors";
 import { readDnsName } from "../pki/dns-names";
 import { NAME_PATTERN } from "../store";
+import { nameInvalid } from "../store/store-errors";
 
 /** Where a deployment materialises, beyond the store's own environment links. */
 export type TargetDefinition =
@@ -49,6 +50,8 @@ export function verificationTimingProblem(verify: Pick<VerificationDefinition, "
   return undefined;
 }
 
+const SETTING = "certstage:environments";
+
 /** One environment, as `certstage:environments` defines it. */
 export interface EnvironmentDefinition {
   readonly name: string;
@@ -63,40 +66,113 @@ export interface EnvironmentDefinition {
  * keeps. `shown` is how the value appears in messages. A directory target's relative `path` is
  * made absolute against `baseDirectory`, so a task's copy means the same wherever it runs.
  */
-export function environmentDefinitionsFrom(parsed: unknown, shown: string = JSON.stringify(parsed), baseDirectory: string = process.cwd()): EnvironmentDefinition[] {
-  const invalid = (problem: string) =>
-    new CertstageError("CONFIG_INVALID", `${problem} in '${shown}'`, {
-      field: "certstage:environments",
+export function environmentDefinitionsFrom(parsed: unknown, shown: string = JSON.stringify(parsed) ?? String(parsed), baseDirectory: string = process.cwd()): EnvironmentDefinition[] {
+  const invalid: Invalid = (problem) =>
+    new CertstageError("CONFIG_INVALID", `${problem} in ${quoted(shown)}`, {
+      field: SETTING,
       fix: `set a JSON list of names or of {"name", "target", "verify", "promotion"} objects, e.g. '["staging","production"]'`,
     });
   if (!Array.isArray(parsed) || parsed.length === 0) throw invalid("not a list of environments");
-  const definitions = parsed.map((entry): EnvironmentDefinition => {
-    const object = (typeof entry === "string" ? { name: entry } : entry) as Partial<EnvironmentDefinition> | null;
-    if (!object || typeof object.name !== "string" || !NAME_PATTERN.test(object.name)) throw invalid(`environment name ${JSON.stringify(object?.name ?? entry)} is not allowed`);
-    const target = object.target ?? { type: "directory" };
-    if (target.type === "haproxy" && (!target.socket || !target.certificatePath)) throw invalid(`environment '${object.name}': an haproxy target needs socket and certificatePath`);
-    if (target.type === "directory" && target.reload !== undefined && (!Array.isArray(target.reload) || target.reload.length === 0)) {
-      throw invalid(`environment '${object.name}': reload must be a command as a list, e.g. ["nginx", "-s", "reload"]`);
-    }
-    if (target.type !== "directory" && target.type !== "haproxy") throw invalid(`environment '${object.name}': target type must be directory or haproxy`);
-    if (target.type === "directory" && target.path !== undefined && (typeof target.path !== "string" || target.path.trim() === "")) {
-      throw invalid(`environment '${object.name}': path must be a directory, e.g. "/etc/nginx/certs"`);
-    }
-    const resolvedTarget = target.type === "directory" && target.path !== undefined ? { ...target, path: path.resolve(baseDirectory, target.path) } : target;
-    const verify = object.verify;
-    if (verify !== undefined && (!Array.isArray(verify.endpoints) || verify.endpoints.length === 0 || !verify.endpoints.every((endpoint) => /^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(String(endpoint))))) {
-      throw invalid(`environment '${object.name}': verify.endpoints must be a list of "host:port", e.g. ["127.0.0.1:8443"]`);
-    }
-    const timing = verify === undefined ? undefined : verificationTimingProblem(verify);
-    if (timing) throw invalid(`environment '${object.name}': ${timing}`);
-    const serverName = verify?.serverName === undefined ? undefined : readDnsName(String(verify.serverName));
-    if (serverName && !serverName.ok) throw invalid(`environment '${object.name}': verify.serverName '${verify!.serverName}' is not a host name (${serverName.problem})`);
-    return { name: object.name, target: resolvedTarget, ...(verify ? { verify } : {}), ...(object.promotion ? { promotion: object.promotion } : {}) };
-  });
-  for (const definition of definitions) {
+  const definitions = parsed.map((entry) => definitionFrom(entry, invalid, baseDirectory));
+  for (const [index, definition] of definitions.entries()) {
+    if (definitions.findIndex((other) => other.name === definition.name) !== index) throw invalid(`environment '${definition.name}' is defined twice`);
     if (definition.promotion && !definitions.some((other) => other.name === definition.promotion!.requires)) {
-      throw invalid(`environment '${definition.name}' requires '${definition.promotion.requires}', which is not defined`);
+      throw invalid(`environment '${definition.name}' requires ${quoted(definition.promotion.requires)}, which is not defined`);
+    }
+  }
+  for (const definition of definitions) {
+    // Each environment would wait for the next to go first: no version could reach any of them.
+    const chain = [definition.name];
+    for (let requires = definition.promotion?.requires; requires !== undefined; requires = definitions.find((other) => other.name === requires)?.promotion?.requires) {
+      if (chain.includes(requires)) throw invalid(`environments ${[...chain, requires].map((name) => `'${name}'`).join(" -> ")} require each other, so no version could be deployed to them`);
+      chain.push(requires);
     }
   }
   return definitions;
+}
+
+type Invalid = (problem: string) => CertstageError;
+
+const DEFINITION_MEMBERS = ["name", "target", "verify", "promotion"];
+const TARGET_MEMBERS = { directory: ["type", "reload", "reloadTimeoutMs", "path"], haproxy: ["type", "socket", "certificatePath"] };
+const VERIFY_MEMBERS = ["endpoints", "serverName", "timeoutMs", "settleMs"];
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** A string a program can be given as an argument or a path: not empty, no NUL. */
+function isUsableString(value: unknown): value is string {
+  return typeof value === "string" && value.trim() !== "" && !value.includes("\u0000");
+}
+
+/** A misspelt member would otherwise be ignored in silence: `verfiy` would turn verification off. */
+function unknownMember(object: Record<string, unknown>, known: readonly string[]): string | undefined {
+  return Object.keys(object).find((key) => !known.includes(key));
+}
+
+function definitionFrom(entry: unknown, invalid: Invalid, baseDirectory: string): EnvironmentDefinition {
+  const object = typeof entry === "string" ? { name: entry } : entry;
+  if (!isObject(object) || typeof object.name !== "string") throw invalid(`environment ${quoted(JSON.stringify(entry) ?? String(entry))} has no name`);
+  const name = object.name;
+  if (!NAME_PATTERN.test(name)) throw nameInvalid("environment", name, SETTING);
+  const problem = (text: string) => invalid(`environment '${name}': ${text}`);
+  const extra = unknownMember(object, DEFINITION_MEMBERS);
+  if (extra !== undefined) throw problem(`${quoted(extra)} is not a setting of an environment (${DEFINITION_MEMBERS.join(", ")})`);
+  const target = targetFrom(object.target ?? { type: "directory" }, problem, baseDirectory);
+  const verify = object.verify === undefined ? undefined : verificationFrom(object.verify, problem);
+  if (object.promotion !== undefined && !(isObject(object.promotion) && typeof object.promotion.requires === "string" && unknownMember(object.promotion, ["requires"]) === undefined)) {
+    throw problem(`promotion must be {"requires": "<environment>"}`);
+  }
+  if (isObject(object.promotion) && object.promotion.requires === name) throw problem("it cannot require itself");
+  const promotion = object.promotion as EnvironmentDefinition["promotion"];
+  return { name, target, ...(verify ? { verify } : {}), ...(promotion ? { promotion: { requires: promotion.requires } } : {}) };
+}
+
+function targetFrom(target: unknown, problem: Invalid, baseDirectory: string): TargetDefinition {
+  if (!isObject(target) || (target.type !== "directory" && target.type !== "haproxy")) throw problem("target type must be directory or haproxy");
+  const extra = unknownMember(target, TARGET_MEMBERS[target.type]);
+  if (extra !== undefined) throw problem(`${quoted(extra)} is not a setting of a ${target.type} target (${TARGET_MEMBERS[target.type].join(", ")})`);
+  if (target.type === "haproxy") {
+    if (!isUsableString(target.socket) || !isUsableString(target.certificatePath)) throw problem("an haproxy target needs socket and certificatePath");
+    return { type: "haproxy", socket: target.socket, certificatePath: target.certificatePath };
+  }
+  if (target.reload !== undefined && (!Array.isArray(target.reload) || target.reload.length === 0 || !target.reload.every(isUsableString))) {
+    throw problem(`reload must be a command as a list, e.g. ["nginx", "-s", "reload"]`);
+  }
+  if (target.reloadTimeoutMs !== undefined && !(Number.isInteger(target.reloadTimeoutMs) && (target.reloadTimeoutMs as number) >= 100 && (target.reloadTimeoutMs as number) <= 600_000)) {
+    throw problem("reloadTimeoutMs must be a whole number of milliseconds from 100 to 600000");
+  }
+  if (target.path !== undefined && !isUsableString(target.path)) throw problem(`path must be a directory, e.g. "/etc/nginx/certs"`);
+  return {
+    type: "directory",
+    ...(target.reload !== undefined ? { reload: target.reload as string[] } : {}),
+    ...(target.reloadTimeoutMs !== undefined ? { reloadTimeoutMs: target.reloadTimeoutMs as number } : {}),
+    ...(target.path !== undefined ? { path: path.resolve(baseDirectory, target.path) } : {}),
+  };
+}
+
+function verificationFrom(verify: unknown, problem: Invalid): VerificationDefinition {
+  const endpointsProblem = `verify.endpoints must be a list of "host:port", e.g. ["127.0.0.1:8443"]`;
+  if (!isObject(verify) || !Array.isArray(verify.endpoints) || verify.endpoints.length === 0) throw problem(endpointsProblem);
+  const extra = unknownMember(verify, VERIFY_MEMBERS);
+  if (extra !== undefined) throw problem(`${quoted(extra)} is not a setting of verify (${VERIFY_MEMBERS.join(", ")})`);
+  const badEndpoint = verify.endpoints.map((endpoint) => endpointProblem(endpoint)).find((found) => found !== undefined);
+  if (badEndpoint !== undefined) throw problem(badEndpoint === "form" ? endpointsProblem : `verify.endpoints: ${badEndpoint}`);
+  if (verify.serverName !== undefined && !isUsableString(verify.serverName)) throw problem("verify.serverName must be a host name, e.g. \"api.example.com\"");
+  const serverName = verify.serverName === undefined ? undefined : readDnsName(verify.serverName as string);
+  if (serverName && !serverName.ok) throw problem(`verify.serverName ${quoted(verify.serverName as string)} is not a host name (${serverName.problem})`);
+  const timing = verificationTimingProblem(verify as Pick<VerificationDefinition, "timeoutMs" | "settleMs">);
+  if (timing) throw problem(timing);
+  return verify as unknown as VerificationDefinition;
+}
+
+/**
+ * What is wrong with a verification endpoint: "form" when it is not `host:port`, a sentence when
+ * its port cannot be connected to; undefined when it is fine.
+ */
+export function endpointProblem(endpoint: unknown): string | undefined {
+  if (typeof endpoint !== "string" || !/^(\[[^\]\s\u0000-\u001f]+\]|[^:\s\u0000-\u001f\u007f]+):\d{1,5}$/.test(endpoint)) return "form";
+  const port = Number(endpoint.slice(endpoint.lastIndexOf(":") + 1));
+  return port >= 1 && port <= 65_535 ? undefined : `${quoted(endpoint)} has port ${port}; ports are 1 to 65535`;
 }

@@ -9,6 +9,7 @@
  */
 import * as os from "node:os";
 import { CertstageError } from "../errors";
+import { parsePrivateKeyPem } from "../pki/private-key";
 import { parseStoreSetting, StoreSettings } from "../store";
 import { DEFAULT_PROFILE, isValidationProfile, VALIDATION_PROFILES, ValidationProfile } from "../validation/profiles";
 import { EnvironmentDefinition, environmentDefinitionsFrom } from "./environments";
@@ -43,9 +44,15 @@ export function readProviderSettings(
     principal: config("certstage:principal") ?? environment.CERTSTAGE_PRINCIPAL ?? defaultPrincipal(),
     environments: parseEnvironments(config("certstage:environments"), baseDirectory).map((definition) => definition.name),
     environmentDefinitions: parseEnvironments(config("certstage:environments"), baseDirectory),
-    acmeAccountKeyPem: config("certstage:acmeAccountKey"),
+    acmeAccountKeyPem: acmeAccountKey(config("certstage:acmeAccountKey")),
     profile: parseProfile(config("certstage:profile")),
   };
+}
+
+/** Read here so a damaged key is refused at preview, with the setting named, not by the ACME client at `up`. */
+function acmeAccountKey(value: string | undefined): string | undefined {
+  if (value !== undefined) parsePrivateKeyPem(value, "certstage:acmeAccountKey");
+  return value;
 }
 
 function parseProfile(value: string | undefined): ValidationProfile {

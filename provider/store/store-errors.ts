@@ -1,8 +1,16 @@
 /**
  * Store errors every driver raises the same way, so users see one message whatever the driver.
  */
-import { CertstageError } from "../errors";
-import type { DeploymentRecord } from "./store";
+import { CertstageError, quoted } from "../errors";
+import { NAME_RULE, type DeploymentRecord } from "./store";
+
+/** A name that cannot be a store path segment; `field` is the input or setting it came from. */
+export function nameInvalid(kind: "certificate" | "environment" | "task", name: string, field?: string): CertstageError {
+  return new CertstageError("NAME_INVALID", `${kind} name ${quoted(name)} is not allowed`, {
+    field,
+    fix: kind === "task" ? "use a task id exactly as `certstage tasks list` prints it" : NAME_RULE,
+  });
+}
 
 export function stillDeployed(certificate: string, version: number | undefined, deployments: DeploymentRecord[]): CertstageError {
   const where = deployments.map((deployment) => `${deployment.environment} (version ${deployment.version})`).join(", ");

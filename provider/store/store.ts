@@ -200,6 +200,7 @@ export interface Store {
 
   /** Records a standby deployment, cancelling any pending one of the same certificate and environment. */
   queueTask(task: NewDeploymentTask, actor: Actor): Promise<DeploymentTask>;
+  /** Undefined when there is no such task; an id no task can have is refused with NAME_INVALID. */
   getTask(id: string): Promise<DeploymentTask | undefined>;
   /** Oldest first. */
   listTasks(filter?: TaskFilter): Promise<DeploymentTask[]>;
@@ -221,5 +222,13 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Certificate and environment names become path segments: keep them boring. */
-export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
+/**
+ * Certificate and environment names become path segments: keep them boring. ASCII only, so no
+ * look-alike (a Cyrillic 'а', a fullwidth letter, a zero-width joiner) names a second certificate
+ * that reads like the first; no `..`, which some tools treat as a parent directory anywhere in a path.
+ * The JSON Schemas in `schema/` carry the same pattern, letter for letter (a test says so).
+ */
+export const NAME_PATTERN = /^(?!.*\.\.)[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
+
+/** What NAME_PATTERN asks for, as the fix of a NAME_INVALID error. */
+export const NAME_RULE = "use 1-64 lower-case ASCII letters, digits, '.', '_' or '-', starting and ending with a letter or digit, with no '..'";

@@ -6,7 +6,7 @@ import type { ErrorObject, ValidateFunction } from "ajv";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { CertstageError } from "../errors";
-import { NAME_PATTERN } from "../store/store";
+import { NAME_PATTERN, NAME_RULE } from "../store/store";
 
 export type SchemaName = "certificate" | "certificate-version" | "environment-deployment" | "acme-renewal";
 
@@ -78,10 +78,7 @@ function toCertstageError(error: ErrorObject): CertstageError {
       });
     case "pattern":
       if ((error.params as { pattern: string }).pattern === NAME_PATTERN.source) {
-        return new CertstageError("NAME_INVALID", "is not a valid name", {
-          field,
-          fix: "use 1-64 lower-case letters, digits, '.', '_' or '-', starting and ending with a letter or digit",
-        });
+        return new CertstageError("NAME_INVALID", "is not a valid name", { field, fix: NAME_RULE });
       }
       // Other patterns are formats (a time, host:port); the schema's description says which.
       return new CertstageError("INPUT_SCHEMA", "is not in the expected form", { field, fix: String(error.parentSchema?.description ?? `correct '${field}'`) });

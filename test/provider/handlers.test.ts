@@ -108,6 +108,13 @@ describe("EnvironmentDeployment", () => {
     ]);
   });
 
+  it("check refuses a verify endpoint whose port nothing can listen on", async () => {
+    const result = await deployments.check({}, { certificate: "new", environment: "staging", version: 1, verify: { endpoints: ["127.0.0.1:8443", "127.0.0.1:99999"] } });
+    expect(result.failures?.map((failure) => failure.reason)).toEqual([
+      "[INPUT_SCHEMA] field 'verify.endpoints.1': \"127.0.0.1:99999\" has port 99999; ports are 1 to 65535. Fix: write host:port with a port from 1 to 65535, e.g. 127.0.0.1:8443",
+    ]);
+  });
+
   it("check cannot judge a version of a certificate this run creates, so it does not", async () => {
     expect((await deployments.check({}, { certificate: "new", environment: "staging", version: 1 })).failures).toEqual([]);
   });

@@ -296,7 +296,7 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
         expect(await store.claimTask(task.id, actor)).toBeUndefined();
         expect((await failure(store.finishTask(task.id, { state: "cancelled" }, actor))).code).toBe("TASK_STATE");
         expect((await failure(store.finishTask("20300101T000000Z-staging-api-v2-000000", { state: "done" }, actor))).code).toBe("TASK_NOT_FOUND");
-        expect(await store.getTask("../../certificates/api/certificate")).toBeUndefined();
+        expect((await failure(store.getTask("../../certificates/api/certificate"))).code).toBe("NAME_INVALID");
       });
     });
 

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { inspectUpload, VersionMaterial } from "../../provider/pki/version-material";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -30,6 +31,15 @@ export function makeTestCertificate(pkiDirectory: string, dnsName = "api.example
     chainPem: read("chain.pem"),
     rootPem: readFileSync(path.join(pkiDirectory, "ca", "root.pem"), "utf8"),
   };
+}
+
+/** Version material (what the store saves) for a fresh leaf per name, all from the CA in `pkiDirectory`. */
+export function makeTestMaterials(pkiDirectory: string, dnsNames: readonly string[]): VersionMaterial[] {
+  return dnsNames.map((dnsName) => {
+    const inspection = inspectUpload(makeTestCertificate(pkiDirectory, dnsName));
+    if (!inspection.ok) throw new Error(`bad test certificate for ${dnsName}: ${inspection.problems.map((problem) => problem.message).join("; ")}`);
+    return inspection.value;
+  });
 }
 
 export function temporaryDirectory(prefix: string): string {

@@ -29,7 +29,9 @@ import {
   writeFileDurably,
 } from "../atomic-file";
 import { processIsAlive, withFileLock } from "../file-lock";
-import { stillDeployed, versionNotFound } from "../store-errors";
+import { MAX_RECORD_BYTES, StorePaths, storeCorrupt } from "../file-paths";
+import { accountFileFrom, CertificateFile, certificateFileFrom, historyFrom, renewalFileFrom, STORE_FORMAT, taskFileFrom, versionFileFrom } from "../file-records";
+import { nameInvalid, stillDeployed, versionNotFound } from "../store-errors";
 import {
   AcmeAccount,
   AcmeRenewalRecord,
@@ -73,26 +75,20 @@ export const VERSION_FILES = {
   metadata: "version.json",
 } as const;
 
-const STORE_FORMAT = 1;
-
-interface CertificateFile extends CertificateRecord {
-  readonly format: number;
-  /** Set when deleted: the record stays so version numbers are never reused. */
-  readonly deletedAt?: string;
-}
-
 export function createFileStore(options: FileStoreOptions): Store {
   return new FileStore(path.resolve(options.root), options.lockTimeoutMs);
 }
 
 class FileStore implements Store {
   readonly description: string;
+  private readonly paths: StorePaths;
 
   constructor(
     private readonly root: string,
     private readonly lockTimeoutMs: number | undefined,
   ) {
     this.description = `file store ${root}`;
+    this.paths = new StorePaths(root);
   }
 
   // ---- certificates -------------------------------------------------------------------------
@@ -119,8 +115,8 @@ class FileStore implements Store {
         updatedAt: now,
       };
       // A delete killed half-way may have left its moved-aside versions behind; they are gone.
-      await removeDeletedVersionDirectories(path.dirname(this.versionsDirectory(certificate.name)));
-      await fs.mkdir(this.versionsDirectory(certificate.name), { recursive: true });
+      await this.removeDeletedVersionDirectories(path.dirname(this.versionsDirectory(certificate.name)));
+      await this.makeDirectory(this.versionsDirectory(certificate.name));
       await this.writeCertificateFile(record);
       await this.appendHistory(actor, "certificate.create", certificate.name);
       return toCertificateRecord(record);
@@ -150,7 +146,7 @@ class FileStore implements Store {
   }
 
   async listCertificates(): Promise<CertificateRecord[]> {
-    const names = await listDirectory(path.join(this.root, "certificates"));
+    const names = await this.paths.list(path.join(this.root, "certificates"));
     const records: CertificateRecord[] = [];
     for (const name of names.filter((entry) => NAME_PATTERN.test(entry)).sort()) {
       const record = await this.getCertificate(name);
@@ -164,9 +160,10 @@ class FileStore implements Store {
       const current = await this.requireCertificate(name);
       await this.refuseWhileDeployed(name, undefined);
       const versions = this.versionsDirectory(name);
+      await this.paths.check(versions, "directory");
       await fs.rename(versions, `${versions}.deleted.${randomBytes(6).toString("hex")}`).catch(ignoreMissing);
       await this.writeCertificateFile({ ...current, format: STORE_FORMAT, deletedAt: new Date().toISOString() });
-      await removeDeletedVersionDirectories(path.dirname(versions));
+      await this.removeDeletedVersionDirectories(path.dirname(versions));
       await this.appendHistory(actor, "certificate.delete", name, { fromVersion: current.lastVersion || undefined });
     });
   }
@@ -177,8 +174,8 @@ class FileStore implements Store {
     return this.locked(async () => {
       const owner = await this.requireCertificate(certificate);
       const versionsDirectory = this.versionsDirectory(certificate);
-      await fs.mkdir(versionsDirectory, { recursive: true });
-      const entries = await listDirectory(versionsDirectory);
+      await this.makeDirectory(versionsDirectory);
+      const entries = await this.paths.list(versionsDirectory);
       await removeAbandonedStaging(versionsDirectory, entries);
       const version = nextVersionNumber(owner.lastVersion, entries.filter(isVersionDirectoryName).map(Number));
 
@@ -204,7 +201,7 @@ class FileStore implements Store {
         await writeFileDurably(path.join(staging, VERSION_FILES.metadata), `${JSON.stringify({ format: STORE_FORMAT, ...record }, null, 2)}\n`);
         await fsyncDirectory(staging);
         const target = this.versionDirectory(certificate, version);
-        if (await exists(target)) {
+        if (await this.paths.exists(target)) {
           throw new CertstageError("VERSION_IMMUTABLE", `version ${version} of certificate '${certificate}' already exists`, {
             resource: certificate,
             fix: "versions are never written twice; this indicates a damaged certificate.json, report it",
@@ -224,16 +221,17 @@ class FileStore implements Store {
 
   async getVersion(certificate: string, version: number): Promise<VersionRecord | undefined> {
     assertName(certificate, "certificate");
+    if (!Number.isSafeInteger(version) || version < 1) return undefined;
     const file = path.join(this.versionDirectory(certificate, version), VERSION_FILES.metadata);
-    const parsed = await readJson<VersionRecord & { format?: number }>(file);
-    if (!parsed) return undefined;
-    const { format: _format, ...record } = parsed;
+    const contents = await this.paths.readFile(file, MAX_RECORD_BYTES);
+    if (contents === undefined) return undefined;
+    const { format: _format, ...record } = versionFileFrom(contents, file, certificate, version);
     return record;
   }
 
   async listVersions(certificate: string): Promise<VersionRecord[]> {
     assertName(certificate, "certificate");
-    const numbers = (await listDirectory(this.versionsDirectory(certificate))).filter(isVersionDirectoryName).map(Number);
+    const numbers = (await this.paths.list(this.versionsDirectory(certificate))).filter(isVersionDirectoryName).map(Number);
     const records: VersionRecord[] = [];
     for (const version of numbers.sort((a, b) => a - b)) {
       const record = await this.getVersion(certificate, version);
@@ -245,8 +243,12 @@ class FileStore implements Store {
   async readVersionFiles(certificate: string, version: number): Promise<VersionFiles> {
     if (!(await this.getVersion(certificate, version))) throw versionNotFound(certificate, version);
     const directory = this.versionDirectory(certificate, version);
-    const read = (name: string) => fs.readFile(path.join(directory, name), "utf8");
-    const readIfPresent = (name: string) => read(name).catch((error) => (ignoreMissing(error), undefined));
+    const readIfPresent = (name: string) => this.paths.readFile(path.join(directory, name));
+    const read = async (name: string) => {
+      const contents = await readIfPresent(name);
+      if (contents === undefined) throw storeCorrupt(`${path.join(directory, name)} is missing from version ${version} of '${certificate}'`, "restore the version directory from a backup of the store; versions are written whole, so something removed the file");
+      return contents;
+    };
     const privateKeyPem = await readIfPresent(VERSION_FILES.privateKey);
     const csrPem = await readIfPresent(VERSION_FILES.csr);
     return {
@@ -287,7 +289,7 @@ class FileStore implements Store {
       if (current?.version === version) return current;
 
       const environmentDirectory = path.join(this.root, "environments", environment);
-      await fs.mkdir(environmentDirectory, { recursive: true });
+      await this.makeDirectory(environmentDirectory);
       const link = path.join(environmentDirectory, certificate);
       await replaceSymlinkAtomically(link, path.relative(environmentDirectory, this.versionDirectory(certificate, version)));
       const action: HistoryAction = current !== undefined && version < current.version ? "rollback" : "deploy";
@@ -314,30 +316,25 @@ class FileStore implements Store {
     assertName(certificate, "certificate");
     assertName(environment, "environment");
     const link = path.join(this.root, "environments", environment, certificate);
-    let target: string;
-    let changedAt: Date;
-    try {
-      target = await fs.readlink(link);
-      changedAt = (await fs.lstat(link)).mtime;
-    } catch (error) {
-      ignoreMissing(error);
-      return undefined;
+    const found = await this.paths.readLink(link);
+    if (found === undefined) return undefined;
+    // Only the link deploy makes: one that resolves anywhere else (/etc, another certificate's
+    // version) would have servers read files certstage never checked.
+    const match = /(?:^|\/)([1-9][0-9]{0,8})$/.exec(found.target);
+    const version = match ? Number(match[1]) : undefined;
+    if (version === undefined || path.resolve(path.dirname(link), found.target) !== this.versionDirectory(certificate, version)) {
+      throw storeCorrupt(`${link} points at '${found.target}', which is not a version of '${certificate}' (${path.join("..", "..", "certificates", certificate, "versions", "<n>")})`, "remove the link and deploy a version again with `pulumi up`");
     }
-    const version = versionFromLinkTarget(target);
-    if (version === undefined) {
-      throw new CertstageError("STORE_CORRUPT", `${link} points at '${target}', which is not a version directory of '${certificate}'`, {
-        fix: "deploy a version again with `pulumi up`, or remove the link by hand",
-      });
-    }
+    await this.paths.check(this.versionDirectory(certificate, version), "directory");
     // The rename that swaps the link creates it, so its mtime is when the version was deployed.
-    return { certificate, environment, version, deployedAt: changedAt.toISOString() };
+    return { certificate, environment, version, deployedAt: found.changedAt.toISOString() };
   }
 
   async listDeployments(certificate?: string): Promise<DeploymentRecord[]> {
     const environmentsRoot = path.join(this.root, "environments");
     const deployments: DeploymentRecord[] = [];
-    for (const environment of (await listDirectory(environmentsRoot)).filter((entry) => NAME_PATTERN.test(entry)).sort()) {
-      const names = certificate !== undefined ? [certificate] : (await listDirectory(path.join(environmentsRoot, environment))).filter((entry) => NAME_PATTERN.test(entry));
+    for (const environment of (await this.paths.list(environmentsRoot)).filter((entry) => NAME_PATTERN.test(entry)).sort()) {
+      const names = certificate !== undefined ? [certificate] : (await this.paths.list(path.join(environmentsRoot, environment))).filter((entry) => NAME_PATTERN.test(entry));
       for (const name of names.sort()) {
         const deployment = await this.getDeployment(name, environment);
         if (deployment) deployments.push(deployment);
@@ -349,31 +346,15 @@ class FileStore implements Store {
   // ---- history ------------------------------------------------------------------------------
 
   async readHistory(filter: HistoryFilter = {}): Promise<HistoryEntry[]> {
-    let text: string;
-    try {
-      text = await fs.readFile(this.historyFile(), "utf8");
-    } catch (error) {
-      ignoreMissing(error);
-      return [];
-    }
-    const entries: HistoryEntry[] = [];
-    for (const line of text.split("\n")) {
-      if (line.trim() === "") continue;
-      let entry: HistoryEntry;
-      try {
-        entry = JSON.parse(line) as HistoryEntry;
-      } catch {
-        continue; // A line torn by a crash mid-append; the lines around it are intact.
-      }
-      if (filter.certificate !== undefined && entry.certificate !== filter.certificate) continue;
-      if (filter.environment !== undefined && entry.environment !== filter.environment) continue;
-      entries.push(entry);
-    }
-    return entries;
+    assertFilterNames(filter);
+    const contents = await this.paths.readFile(this.historyFile());
+    return historyFrom(contents ?? "", this.historyFile()).filter(
+      (entry) => (filter.certificate === undefined || entry.certificate === filter.certificate) && (filter.environment === undefined || entry.environment === filter.environment),
+    );
   }
 
   async recordHistory(entry: Omit<HistoryEntry, "at">): Promise<void> {
-    await this.locked(() => appendLineDurably(this.historyFile(), JSON.stringify({ at: new Date().toISOString(), ...definedOnly(entry) })));
+    await this.locked(() => this.appendToHistory({ at: new Date().toISOString(), ...definedOnly(entry) }));
   }
 
   async close(): Promise<void> {
@@ -414,14 +395,18 @@ class FileStore implements Store {
   }
 
   async getTask(id: string): Promise<DeploymentTask | undefined> {
-    if (!TASK_ID_PATTERN.test(id)) return undefined;
-    return readJson<DeploymentTask>(path.join(this.root, "tasks", `${id}.json`));
+    assertTaskId(id);
+    const file = path.join(this.root, "tasks", `${id}.json`);
+    const contents = await this.paths.readFile(file, MAX_RECORD_BYTES);
+    return contents === undefined ? undefined : taskFileFrom(contents, file, id);
   }
 
   async listTasks(filter: TaskFilter = {}): Promise<DeploymentTask[]> {
+    assertFilterNames(filter);
     const tasks: DeploymentTask[] = [];
-    for (const entry of await listDirectory(path.join(this.root, "tasks"))) {
-      if (!entry.endsWith(".json")) continue;
+    for (const entry of await this.paths.list(path.join(this.root, "tasks"))) {
+      // Anything else in tasks/ (an editor's backup, a temporary file) is not a task.
+      if (!entry.endsWith(".json") || !isTaskId(entry.slice(0, -".json".length))) continue;
       const task = await this.getTask(entry.slice(0, -".json".length));
       if (!task) continue;
       if (filter.certificate !== undefined && task.certificate !== filter.certificate) continue;
@@ -462,46 +447,49 @@ class FileStore implements Store {
   }
 
   private async writeTask(task: DeploymentTask): Promise<void> {
-    await replaceFileAtomically(path.join(this.root, "tasks", `${task.id}.json`), `${JSON.stringify(task, null, 2)}\n`);
+    await this.replaceFile(path.join(this.root, "tasks", `${task.id}.json`), `${JSON.stringify(task, null, 2)}\n`);
   }
 
   // ---- ACME --------------------------------------------------------------------------------
 
   async getAcmeAccount(directoryUrl: string): Promise<AcmeAccount | undefined> {
     const base = this.acmeAccountBase(directoryUrl);
-    const record = await readJson<{ directoryUrl: string; accountUrl?: string }>(`${base}.json`);
-    if (!record) return undefined;
-    const accountKeyPem = await fs.readFile(`${base}.key.pem`, "utf8");
+    const contents = await this.paths.readFile(`${base}.json`, MAX_RECORD_BYTES);
+    if (contents === undefined) return undefined;
+    const record = accountFileFrom(contents, `${base}.json`);
+    const accountKeyPem = await this.paths.readFile(`${base}.key.pem`, MAX_RECORD_BYTES);
+    if (accountKeyPem === undefined) throw storeCorrupt(`${base}.key.pem, the key of the ACME account in ${base}.json, is missing`, "remove both files: certstage makes a new account at the next issuance");
     return { directoryUrl: record.directoryUrl, accountUrl: record.accountUrl, accountKeyPem };
   }
 
   async putAcmeAccount(account: AcmeAccount): Promise<void> {
     await this.locked(async () => {
       const base = this.acmeAccountBase(account.directoryUrl);
-      await fs.mkdir(path.dirname(base), { recursive: true });
-      await replaceFileAtomically(`${base}.key.pem`, account.accountKeyPem, 0o600);
-      await replaceFileAtomically(`${base}.json`, `${JSON.stringify({ directoryUrl: account.directoryUrl, accountUrl: account.accountUrl }, null, 2)}\n`);
+      await this.replaceFile(`${base}.key.pem`, account.accountKeyPem, 0o600);
+      await this.replaceFile(`${base}.json`, `${JSON.stringify({ directoryUrl: account.directoryUrl, accountUrl: account.accountUrl }, null, 2)}\n`);
     });
   }
 
   async getAcmeRenewal(certificate: string): Promise<AcmeRenewalRecord | undefined> {
     assertName(certificate, "certificate");
-    return readJson<AcmeRenewalRecord>(path.join(this.root, "acme", "renewals", `${certificate}.json`));
+    const file = path.join(this.root, "acme", "renewals", `${certificate}.json`);
+    const contents = await this.paths.readFile(file, MAX_RECORD_BYTES);
+    return contents === undefined ? undefined : renewalFileFrom(contents, file, certificate);
   }
 
   async putAcmeRenewal(record: AcmeRenewalRecord): Promise<void> {
     assertName(record.certificate, "certificate");
     await this.locked(async () => {
-      const file = path.join(this.root, "acme", "renewals", `${record.certificate}.json`);
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await replaceFileAtomically(file, `${JSON.stringify(record, null, 2)}\n`);
+      await this.replaceFile(path.join(this.root, "acme", "renewals", `${record.certificate}.json`), `${JSON.stringify(record, null, 2)}\n`);
     });
   }
 
   async deleteAcmeRenewal(certificate: string): Promise<void> {
     assertName(certificate, "certificate");
     await this.locked(async () => {
-      await fs.rm(path.join(this.root, "acme", "renewals", `${certificate}.json`), { force: true });
+      const file = path.join(this.root, "acme", "renewals", `${certificate}.json`);
+      await this.paths.check(file, "file");
+      await fs.rm(file, { force: true });
     });
   }
 
@@ -513,8 +501,16 @@ class FileStore implements Store {
 
   private async locked<T>(action: () => Promise<T>): Promise<T> {
     await fs.mkdir(this.root, { recursive: true });
-    await fs.mkdir(path.join(this.root, "tasks"), { recursive: true });
-    return withFileLock(path.join(this.root, ".lock"), action, { timeoutMs: this.lockTimeoutMs });
+    await this.makeDirectory(path.join(this.root, "tasks"));
+    return withFileLock(
+      path.join(this.root, ".lock"),
+      async () => {
+        // Every change ends with a history line: a planted history.jsonl is refused before the change, not after it.
+        await this.paths.check(this.historyFile(), "file");
+        return action();
+      },
+      { timeoutMs: this.lockTimeoutMs },
+    );
   }
 
   private versionsDirectory(certificate: string): string {
@@ -530,13 +526,37 @@ class FileStore implements Store {
   }
 
   private async readCertificateFile(name: string): Promise<CertificateFile | undefined> {
-    return readJson<CertificateFile>(path.join(this.root, "certificates", name, "certificate.json"));
+    const file = path.join(this.root, "certificates", name, "certificate.json");
+    const contents = await this.paths.readFile(file, MAX_RECORD_BYTES);
+    return contents === undefined ? undefined : certificateFileFrom(contents, file, name);
   }
 
   private async writeCertificateFile(record: CertificateFile): Promise<void> {
-    const file = path.join(this.root, "certificates", record.name, "certificate.json");
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await replaceFileAtomically(file, `${JSON.stringify(record, null, 2)}\n`);
+    await this.replaceFile(path.join(this.root, "certificates", record.name, "certificate.json"), `${JSON.stringify(record, null, 2)}\n`);
+  }
+
+  /** mkdir -p, after making sure no component is a planted link it would follow. */
+  private async makeDirectory(directory: string): Promise<void> {
+    await this.paths.check(directory, "directory");
+    await fs.mkdir(directory, { recursive: true });
+  }
+
+  /** Replaces a file of the store (temp file + rename), never through a planted link. */
+  private async replaceFile(file: string, contents: string, mode?: number): Promise<void> {
+    await this.makeDirectory(path.dirname(file));
+    await this.paths.check(file, "file");
+    await replaceFileAtomically(file, contents, mode);
+  }
+
+  private async appendToHistory(entry: object): Promise<void> {
+    await this.paths.check(this.historyFile(), "file");
+    await appendLineDurably(this.historyFile(), JSON.stringify(entry));
+  }
+
+  private async removeDeletedVersionDirectories(certificateDirectory: string): Promise<void> {
+    for (const entry of (await this.paths.list(certificateDirectory)).filter((name) => name.startsWith("versions.deleted."))) {
+      await fs.rm(path.join(certificateDirectory, entry), { recursive: true, force: true });
+    }
   }
 
   private async requireCertificate(name: string): Promise<CertificateFile> {
@@ -566,41 +586,43 @@ class FileStore implements Store {
     result: HistoryEntry["result"] = "ok",
   ): Promise<void> {
     const entry: HistoryEntry = { at: new Date().toISOString(), actor: actor.principal, action, certificate, ...definedOnly(details), result, ...definedOnly({ detail }) };
-    await appendLineDurably(this.historyFile(), JSON.stringify(entry));
+    await this.appendToHistory(entry);
   }
 
 }
 
-/** Task ids become file names: only what `queueTask` makes. */
-const TASK_ID_PATTERN = /^[0-9TZ]+-[a-z0-9._-]+-v\d+-[0-9a-f]{6}$/;
+/** Task ids become file names: only the form `queueTask` makes (time, environment-certificate, version, random). */
+const TASK_ID_FORM = /^\d{8}T\d{6}Z-([a-z0-9._-]{3,129})-v[1-9]\d{0,8}-[0-9a-f]{6}$/;
+
+function isTaskId(id: string): boolean {
+  const names = TASK_ID_FORM.exec(id)?.[1];
+  if (names === undefined) return false;
+  // Both names may hold '-': some split must give a valid environment and a valid certificate.
+  return [...names.matchAll(/-/g)].some(({ index }) => NAME_PATTERN.test(names.slice(0, index)) && NAME_PATTERN.test(names.slice(index + 1)));
+}
 
 function assertName(name: string, kind: "certificate" | "environment"): void {
-  if (!NAME_PATTERN.test(name)) {
-    throw new CertstageError("NAME_INVALID", `${kind} name '${name}' is not allowed`, {
-      fix: `use 1-64 lower-case letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
-    });
-  }
+  if (!NAME_PATTERN.test(name)) throw nameInvalid(kind, name);
+}
+
+/** A filter naming what no store path can hold is a typo worth saying, not an empty answer. */
+function assertFilterNames(filter: HistoryFilter): void {
+  if (filter.certificate !== undefined) assertName(filter.certificate, "certificate");
+  if (filter.environment !== undefined) assertName(filter.environment, "environment");
+}
+
+function assertTaskId(id: string): void {
+  if (!isTaskId(id)) throw nameInvalid("task", id);
 }
 
 function isVersionDirectoryName(entry: string): boolean {
   return /^[1-9][0-9]*$/.test(entry);
 }
 
-function versionFromLinkTarget(target: string): number | undefined {
-  const match = /(?:^|\/)versions\/([1-9][0-9]*)\/?$/.exec(target);
-  return match ? Number(match[1]) : undefined;
-}
-
 async function removeAbandonedStaging(versionsDirectory: string, entries: string[]): Promise<void> {
   // Left by a process killed while writing a version (we hold the lock, so none is in progress).
   for (const entry of entries.filter((name) => name.startsWith(".staging-") || name.startsWith(".deleted-"))) {
     await fs.rm(path.join(versionsDirectory, entry), { recursive: true, force: true });
-  }
-}
-
-async function removeDeletedVersionDirectories(certificateDirectory: string): Promise<void> {
-  for (const entry of (await listDirectory(certificateDirectory)).filter((name) => name.startsWith("versions.deleted."))) {
-    await fs.rm(path.join(certificateDirectory, entry), { recursive: true, force: true });
   }
 }
 
@@ -611,40 +633,6 @@ function toCertificateRecord(file: CertificateFile): CertificateRecord {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
-}
-
-async function listDirectory(directory: string): Promise<string[]> {
-  try {
-    return await fs.readdir(directory);
-  } catch (error) {
-    ignoreMissing(error);
-    return [];
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.lstat(file).then(
-    () => true,
-    (error) => {
-      ignoreMissing(error);
-      return false;
-    },
-  );
-}
-
-async function readJson<T>(file: string): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, "utf8");
-  } catch (error) {
-    ignoreMissing(error);
-    return undefined;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (cause) {
-    throw new CertstageError("STORE_CORRUPT", `${file} is not valid JSON`, { fix: "restore the file from a backup", cause });
-  }
 }
 
 function ignoreMissing(error: unknown): void {

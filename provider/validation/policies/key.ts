@@ -14,7 +14,8 @@ export const strongKey: Policy = ({ leaf, certificateField }) => {
     return [new CertstageError("KEY_TOO_WEAK", `the key is ${leaf.facts.keyAlgorithm}; at least RSA 2048 is required`, { field: certificateField, fix: "issue the certificate for a new RSA 2048+ or ECDSA P-256 key" })];
   }
   if (kind === "RSA") return [];
-  if (kind === "ECDSA" && ALLOWED_CURVES.includes(size)) return [];
+  // Whole, so that "ECDSA P-256 (explicit parameters)" is not taken for a P-256 key.
+  if (ALLOWED_CURVES.some((curve) => leaf.facts.keyAlgorithm === `ECDSA ${curve}`)) return [];
   return [
     new CertstageError("KEY_ALGORITHM_NOT_ALLOWED", `the key is ${leaf.facts.keyAlgorithm}; allowed are RSA 2048+ and ECDSA ${ALLOWED_CURVES.join(" or ")}`, {
       field: certificateField,

@@ -5,7 +5,7 @@
  * as A-labels. Names are compared in A-label form, so `bücher.example` and
  * `xn--bcher-kva.example` are the same name.
  */
-import { CertstageError } from "../../errors";
+import { CertstageError, escaped } from "../../errors";
 import { aLabelProblem, comparableName, describeName, isIpAddress, readDnsName } from "../../pki/dns-names";
 import { isReservedAddress } from "../../pki/ip-addresses";
 import { extensionsOf, Policy } from "./policy";
@@ -39,11 +39,11 @@ export const wellFormedNames: Policy = ({ leaf, certificateType, certificateFiel
       // The bytes were not IA5 (typically UTF-8 written as is): show what the A-label would be.
       const written = Buffer.from(name, "latin1").toString("utf8");
       const reading = readDnsName(written);
-      problems.push(`'${written}' is not ASCII (a dNSName is an IA5String)${reading.ok ? `; write it as ${reading.aLabel}` : ""}`);
+      problems.push(`'${escaped(written)}' is not ASCII (a dNSName is an IA5String)${reading.ok ? `; write it as ${reading.aLabel}` : ""}`);
       continue;
     }
     const problem = aLabelProblem(name.toLowerCase());
-    if (problem) problems.push(`'${name}': ${problem}`);
+    if (problem) problems.push(`'${escaped(name)}': ${escaped(problem)}`);
   }
   if (problems.length === 0) return [];
   return [
@@ -57,7 +57,7 @@ export const wellFormedNames: Policy = ({ leaf, certificateType, certificateFiel
 /** Public profile: an address that is not on the public internet cannot be validated by a public CA. */
 export const publicAddresses: Policy = ({ leaf, certificateType, certificateField }) => {
   if (certificateType !== "server") return [];
-  const internal = leaf.facts.sans.filter((name) => isIpAddress(name) && isReservedAddress(name));
+  const internal = leaf.facts.sans.filter((name) => isIpAddress(name) && isReservedAddress(name)).map(escaped);
   if (internal.length === 0) return [];
   return [
     new CertstageError("IP_ADDRESS_RESERVED", `the certificate names ${internal.join(", ")}, ${internal.length === 1 ? "an address" : "addresses"} reserved or private (IANA special-purpose), which no publicly trusted certificate may name`, {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { CertstageError } from "../../../provider/errors";
-import { parseCertificateChainPem, parseCertificatePem, parseSubjectAltName } from "../../../provider/pki/certificate";
+import { parseCertificateChainPem, parseCertificatePem, parseSubjectAltName, validityTime } from "../../../provider/pki/certificate";
 import { makeTestCertificate, openssl, temporaryDirectory, TestCertificate } from "../../support/certificates";
 
 let leaf: TestCertificate;
@@ -67,5 +67,22 @@ describe("parseSubjectAltName", () => {
     ["email:a@b.test, DNS:d.test, URI:https://x.test", ["d.test"]],
   ])("%s -> %j", (rendered, names) => {
     expect(parseSubjectAltName(rendered)).toEqual(names);
+  });
+});
+
+describe("validityTime", () => {
+  it.each([
+    ["Jan  2 03:04:05 2026 GMT", "2026-01-02T03:04:05.000Z"],
+    ["Dec 31 23:59:59 9999 GMT", "9999-12-31T23:59:59.000Z"],
+    // Date would read these years as 2000 and 2001.
+    ["Jan  1 00:00:00 0 GMT", "0000-01-01T00:00:00.000Z"],
+    ["Jan  1 00:00:00 1 GMT", "0001-01-01T00:00:00.000Z"],
+    ["Mar  4 05:06:07.5 2026 GMT", "2026-03-04T05:06:07.000Z"],
+    ["Bad time value", undefined],
+    ["Feb 30 00:00:00 2026 GMT", undefined],
+    ["Jan  1 24:00:00 2026 GMT", undefined],
+    ["Foo  1 00:00:00 2026 GMT", undefined],
+  ])("%s -> %s", (printed, expected) => {
+    expect(validityTime(printed)).toBe(expected);
   });
 });

@@ -1,3 +1,11 @@
+/**
+ * PEM framing over generated blocks: splitting, re-encoding, truncation.
+ *
+ * Property                                                                         runs
+ *   finds every block, in order, whatever surrounds it and whatever the line ends    100
+ *   re-encoding what it split gives the canonical text back                          100
+ *   never accepts a block cut anywhere before its END line                           100
+ */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodePem, splitPem } from "../../../provider/pki/pem";
@@ -17,6 +25,7 @@ describe("splitPem properties", () => {
         expect(split.map((block) => block.label)).toEqual(blocks.map(([name]) => name));
         split.forEach((block, index) => expect(block.der.equals(blocks[index][1])).toBe(true));
       }),
+      { numRuns: 100 },
     );
   });
 
@@ -27,6 +36,7 @@ describe("splitPem properties", () => {
         const [block] = splitPem(canonical, { field: "f" });
         expect(encodePem(block.label, block.der)).toBe(canonical);
       }),
+      { numRuns: 100 },
     );
   });
 
@@ -37,6 +47,7 @@ describe("splitPem properties", () => {
         const truncated = lines.slice(0, 1 + (cut % (lines.length - 1))).join("\n");
         expect(() => splitPem(truncated, { field: "f" })).toThrow(/PEM_MALFORMED/);
       }),
+      { numRuns: 100 },
     );
   });
 });

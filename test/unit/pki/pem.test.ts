@@ -44,7 +44,7 @@ describe("splitPem", () => {
   it.each([
     ["plain garbage", "this is not a certificate", /no PEM block found/],
     ["a truncated block", encodePem("CERTIFICATE", der).split("\n").slice(0, 3).join("\n"), /truncated/],
-    ["a mismatched END label", encodePem("CERTIFICATE", der).replace("END CERTIFICATE", "END PRIVATE KEY"), /ends with 'END PRIVATE KEY'/],
+    ["a mismatched END label", encodePem("CERTIFICATE", der).replace("END CERTIFICATE", "END PRIVATE KEY"), /ends with END "PRIVATE KEY"/],
     ["a BEGIN inside a block", encodePem("CERTIFICATE", der).replace("-----END CERTIFICATE-----\n", "") + encodePem("CERTIFICATE", der), /no END line before the next BEGIN/],
     ["non-base64 characters", encodePem("CERTIFICATE", der).replace(/\n[A-Za-z0-9+/]{10}/, "\n!!!!!!!!!!"), /not base64/],
     ["a body cut mid-quantum", encodePem("CERTIFICATE", der).replace(/\n([A-Za-z0-9+/=]+)\n-----END/, (_m, last: string) => `\n${last.slice(0, -1)}\n-----END`), /truncated or padded-wrong/],
@@ -68,6 +68,6 @@ describe("expectLabels", () => {
   it("names the offending block and the expected label", () => {
     const blocks = splitPem(encodePem("CERTIFICATE", der) + encodePem("PRIVATE KEY", der), field);
     const error = failure(() => expectLabels(blocks, ["CERTIFICATE"], field));
-    expect(error.message).toContain("block 2 is 'PRIVATE KEY', expected 'CERTIFICATE'");
+    expect(error.message).toContain('block 2 is "PRIVATE KEY", expected \'CERTIFICATE\'');
   });
 });

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseCertificatePem } from "../../../provider/pki/certificate";
+import { keyDerivationOf } from "../../../provider/pki/key-encryption";
+import { splitPem } from "../../../provider/pki/pem";
 import { keyMatchesCertificate, parsePrivateKeyPem, toPkcs8Pem } from "../../../provider/pki/private-key";
 import { makeTestCertificate, openssl, temporaryDirectory, TestCertificate } from "../../support/certificates";
 
@@ -48,6 +50,25 @@ describe("parsePrivateKeyPem", () => {
     }
     expect(message).toContain("[PRIVATE_KEY_UNPARSEABLE]");
     expect(message).not.toContain(lines[1].slice(4));
+  });
+});
+
+describe("keyDerivationOf", () => {
+  it.each([
+    [["-v2", "aes-256-cbc", "-iter", "2048"], { kind: "iterations", iterations: 2048 }],
+    [["-v2", "aes-128-cbc", "-iter", "1"], { kind: "iterations", iterations: 1 }],
+    [["-scrypt", "-scrypt_N", "1024", "-scrypt_r", "8", "-scrypt_p", "2"], { kind: "scrypt", n: 1024, r: 8, p: 2 }],
+    [["-v1", "PBE-SHA1-3DES", "-iter", "5000"], { kind: "iterations", iterations: 5000 }],
+  ])("reads what openssl pkcs8 %j wrote", (options, expected) => {
+    const encrypted = openssl(["pkcs8", "-topk8", "-in", `${leaf.directory}/key.pem`, ...options, "-passout", "pass:secret"]);
+    expect(keyDerivationOf(splitPem(encrypted, { field: "f" })[0].der)).toEqual(expected);
+  });
+
+  it("refuses, before OpenSSL derives anything, a key claiming more iterations than certstage allows", () => {
+    const encrypted = openssl(["pkcs8", "-topk8", "-in", `${leaf.directory}/key.pem`, "-v2", "aes-256-cbc", "-iter", "1000001", "-passout", "pass:secret"]);
+    expect(() => parsePrivateKeyPem(encrypted, "upload.privateKeyPem", "secret")).toThrow(
+      "[PRIVATE_KEY_UNPARSEABLE] field 'upload.privateKeyPem': the key is encrypted with 1000001 iterations; certstage derives keys with at most 1000000.",
+    );
   });
 });
 

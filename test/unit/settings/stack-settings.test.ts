@@ -31,7 +31,7 @@ describe("readProviderSettings", () => {
 
   it("refuses environment names that cannot be store paths, naming the setting", () => {
     expect(() => readProviderSettings(config({ "certstage:environments": '["../etc"]' }), {}, "/")).toThrow(
-      /\[CONFIG_INVALID\] field 'certstage:environments'.*Fix:/,
+      /^\[NAME_INVALID\] field 'certstage:environments': environment name "\.\.\/etc" is not allowed\. Fix: use 1-64 lower-case ASCII letters/,
     );
   });
 
@@ -46,7 +46,14 @@ describe("readProviderSettings", () => {
     expect(refused([{ name: "s", target: { type: "directory", reload: "nginx -s reload" } }])).toThrow(/reload must be a command as a list/);
     expect(refused([{ name: "s", target: { type: "ftp" } }])).toThrow(/target type must be directory or haproxy/);
     expect(refused([{ name: "s", verify: { endpoints: ["localhost"] } }])).toThrow(/verify\.endpoints must be a list of "host:port"/);
-    expect(refused([{ name: "p", promotion: { requires: "qa" } }])).toThrow(/'p' requires 'qa', which is not defined/);
+    expect(refused([{ name: "p", promotion: { requires: "qa" } }])).toThrow(/'p' requires "qa", which is not defined/);
+    expect(refused(["s", "s"])).toThrow(/environment 's' is defined twice/);
+    expect(refused([{ name: "s", promotion: { requires: "s" } }])).toThrow(/environment 's': it cannot require itself/);
+    expect(refused([{ name: "a", promotion: { requires: "b" } }, { name: "b", promotion: { requires: "a" } }])).toThrow(/environments 'a' -> 'b' -> 'a' require each other/);
+    expect(refused([{ name: "s", verfiy: { endpoints: ["127.0.0.1:443"] } }])).toThrow(/environment 's': "verfiy" is not a setting of an environment \(name, target, verify, promotion\)/);
+    expect(refused([{ name: "s", verify: { endpoints: ["127.0.0.1:70000"] } }])).toThrow(/verify\.endpoints: "127\.0\.0\.1:70000" has port 70000; ports are 1 to 65535/);
+    expect(refused([{ name: "s", target: { type: "directory", reload: ["nginx", 7] } }])).toThrow(/reload must be a command as a list/);
+    expect(refused([{ name: "s", verify: null }])).toThrow(/\[CONFIG_INVALID\].*verify\.endpoints must be a list/);
   });
 
   it("refuses a verification whose settle period the timeout leaves no room for, or timings that are not milliseconds", () => {
@@ -56,6 +63,13 @@ describe("readProviderSettings", () => {
     expect(refused({ settleMs: -1 })).toThrow(/verify\.settleMs must be a whole number of milliseconds from 0 to 60000/);
     expect(refused({ timeoutMs: "soon" })).toThrow(/verify\.timeoutMs must be a whole number of milliseconds from 100 to 600000/);
     expect(refused({ timeoutMs: 800, settleMs: 0 })).not.toThrow();
+  });
+
+  it("refuses a damaged ACME account key at once, naming the setting and quoting no key", () => {
+    expect(() => readProviderSettings(config({ "certstage:acmeAccountKey": "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n" }), {}, "/")).toThrow(
+      /^\[PRIVATE_KEY_UNPARSEABLE\] field 'certstage:acmeAccountKey': the key data is damaged/,
+    );
+    expect(() => readProviderSettings(config({ "certstage:acmeAccountKey": "not a key" }), {}, "/")).toThrow(/^\[PEM_MALFORMED\] field 'certstage:acmeAccountKey'/);
   });
 
   it("falls back to CERTSTAGE_STORE and CERTSTAGE_PRINCIPAL", () => {

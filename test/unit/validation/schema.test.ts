@@ -1,5 +1,9 @@
+import { readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { isUnknown, UNKNOWN_INPUT } from "../../../provider/resources/handler";
+import { NAME_PATTERN } from "../../../provider/store";
+import { REPO_ROOT } from "../../support/certificates";
 import { validateAgainstSchema } from "../../../provider/validation/schema";
 
 const codesAndFields = (problems: ReturnType<typeof validateAgainstSchema>) => problems.map((problem) => [problem.code, problem.field]);
@@ -48,6 +52,18 @@ describe("input schemas", () => {
   it("reports a malformed value that is not a name as INPUT_SCHEMA, with the schema's advice", () => {
     const country = validateAgainstSchema("certificate-version", { certificate: "api", generate: { keyAlgorithm: "ECDSA-P256", subject: { commonName: "a", country: "Germany" }, sans: ["a.test"] } }, isUnknown);
     expect(country.map((problem) => problem.message)).toEqual(["[INPUT_SCHEMA] field 'generate.subject.country': is not in the expected form. Fix: write a two-letter ISO 3166 country code in capitals, e.g. DE"]);
+  });
+
+  it("gives every name input NAME_PATTERN letter for letter, which is how a failure becomes NAME_INVALID", () => {
+    const namePatterns: Array<[string, string]> = [];
+    for (const file of readdirSync(path.join(REPO_ROOT, "schema"))) {
+      const properties = JSON.parse(readFileSync(path.join(REPO_ROOT, "schema", file), "utf8")).properties as Record<string, { pattern?: string }>;
+      for (const [name, property] of Object.entries(properties)) {
+        if (["name", "certificate", "environment"].includes(name)) namePatterns.push([`${file} ${name}`, property.pattern ?? "(none)"]);
+      }
+    }
+    expect(namePatterns).toHaveLength(5);
+    for (const [where, pattern] of namePatterns) expect([where, pattern]).toEqual([where, NAME_PATTERN.source]);
   });
 
   it("does not judge values a preview does not know yet", () => {

@@ -1,0 +1,169 @@
+/**
+ * The file store's own JSON, read back. Each file is checked for the shape certstage writes, and
+ * for naming what its place in the store says it names (version.json in `versions/3` is version
+ * 3), so a file damaged by a crash, a disk or a hand edit is refused as STORE_CORRUPT, naming the
+ * file and the member, instead of turning up later as a TypeError wherever it was read.
+ */
+import { CertstageError, quoted } from "../errors";
+import { NAME_PATTERN } from "./store";
+import type { AcmeRenewalRecord, CertificateRecord, DeploymentTask, HistoryEntry, VersionRecord } from "./store";
+
+/** The format this certstage writes; a file of another was written by another certstage. */
+export const STORE_FORMAT = 1;
+
+export interface CertificateFile extends CertificateRecord {
+  readonly format: number;
+  /** Set when deleted: the record stays so version numbers are never reused. */
+  readonly deletedAt?: string;
+}
+
+type Check = (value: unknown) => boolean;
+
+const text: Check = (value) => typeof value === "string";
+const name: Check = (value) => typeof value === "string" && NAME_PATTERN.test(value);
+const time: Check = (value) => typeof value === "string" && !Number.isNaN(Date.parse(value));
+const flag: Check = (value) => typeof value === "boolean";
+const count = (minimum: number): Check => (value) => Number.isSafeInteger(value) && (value as number) >= minimum;
+const oneOf = (...allowed: readonly string[]): Check => (value) => typeof value === "string" && allowed.includes(value);
+const listOf = (item: Check): Check => (value) => Array.isArray(value) && value.every(item);
+const optional = (check: Check): Check => (value) => value === undefined || check(value);
+const object = (shape: Record<string, Check>): Check => (value) => isObject(value) && Object.entries(shape).every(([key, check]) => check(value[key]));
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+const CERTIFICATE: Record<string, Check> = {
+  format: optional(count(0)),
+  name,
+  displayName: text,
+  type: oneOf("server", "ca"),
+  owner: text,
+  shareWith: listOf(text),
+  description: text,
+  lastVersion: count(0),
+  createdAt: time,
+  updatedAt: time,
+  deletedAt: optional(time),
+};
+
+const VERSION: Record<string, Check> = {
+  format: optional(count(0)),
+  certificate: name,
+  version: count(1),
+  method: oneOf("upload", "generate", "signed", "acme"),
+  serial: text,
+  subject: text,
+  issuer: text,
+  sans: listOf(text),
+  notBefore: time,
+  notAfter: time,
+  keyAlgorithm: text,
+  fingerprintSha256: text,
+  publicKeySha256: text,
+  isCa: flag,
+  chainFingerprints: listOf(text),
+  jwk: object({ kty: text, kid: text, x5c: listOf(text) }),
+  createdAt: time,
+  createdBy: text,
+};
+
+const HISTORY: Record<string, Check> = {
+  at: time,
+  actor: text,
+  action: oneOf("certificate.create", "certificate.update", "certificate.delete", "version.create", "version.delete", "deploy", "rollback", "undeploy", "verify", "task.queue", "task.run", "task.cancel"),
+  certificate: name,
+  environment: optional(name),
+  fromVersion: optional(count(1)),
+  toVersion: optional(count(1)),
+  result: oneOf("ok", "failed"),
+  detail: optional(text),
+};
+
+const TASK: Record<string, Check> = {
+  id: text,
+  certificate: name,
+  environment: name,
+  version: count(1),
+  fromVersion: optional(count(1)),
+  notBefore: optional(time),
+  createdAt: time,
+  createdBy: text,
+  state: oneOf("pending", "running", "done", "failed", "cancelled"),
+  environments: listOf(isObject),
+  runner: optional(object({ principal: text, host: text, pid: count(1) })),
+  startedAt: optional(time),
+  finishedAt: optional(time),
+  finishedBy: optional(text),
+  detail: optional(text),
+};
+
+const RENEWAL: Record<string, Check> = {
+  certificate: name,
+  version: count(1),
+  directoryUrl: text,
+  notBefore: time,
+  notAfter: time,
+  ariCertificateId: optional(text),
+  issuedAt: time,
+};
+
+const ACCOUNT: Record<string, Check> = { directoryUrl: text, accountUrl: optional(text) };
+
+function corrupt(file: string, problem: string): CertstageError {
+  return new CertstageError("STORE_CORRUPT", `${file} ${problem}`, {
+    fix: "restore the file from a backup of the store (certstage writes it whole, by rename, so a damaged one was changed by something else)",
+  });
+}
+
+/** Parses `contents` as the record `shape` describes; `expected` are members its place in the store fixes. */
+function recordFrom<T>(contents: string, file: string, shape: Record<string, Check>, expected: Record<string, unknown> = {}): T {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(contents);
+  } catch {
+    throw corrupt(file, "is not valid JSON");
+  }
+  return checked<T>(parsed, file, shape, expected);
+}
+
+function checked<T>(parsed: unknown, file: string, shape: Record<string, Check>, expected: Record<string, unknown> = {}): T {
+  if (!isObject(parsed)) throw corrupt(file, `holds ${parsed === null ? "null" : Array.isArray(parsed) ? "a list" : `a ${typeof parsed}`}, not a record`);
+  const wrong = Object.entries(shape).find(([key, check]) => !check(parsed[key]));
+  if (wrong) throw corrupt(file, parsed[wrong[0]] === undefined ? `has no '${wrong[0]}'` : `has a '${wrong[0]}' that is not what certstage writes there`);
+  if (typeof parsed.format === "number" && parsed.format !== STORE_FORMAT) throw corrupt(file, `is in store format ${parsed.format}; this certstage reads format ${STORE_FORMAT} (upgrade certstage to read it)`);
+  const mismatch = Object.entries(expected).find(([key, value]) => parsed[key] !== value);
+  if (mismatch) throw corrupt(file, `names ${mismatch[0]} ${quoted(String(parsed[mismatch[0]]))}, but its place in the store is ${mismatch[0]} ${quoted(String(mismatch[1]))}`);
+  return parsed as T;
+}
+
+export const certificateFileFrom = (contents: string, file: string, certificate: string) => recordFrom<CertificateFile>(contents, file, CERTIFICATE, { name: certificate });
+
+export const versionFileFrom = (contents: string, file: string, certificate: string, version: number) =>
+  recordFrom<VersionRecord & { format?: number }>(contents, file, VERSION, { certificate, version });
+
+export const taskFileFrom = (contents: string, file: string, id: string) => recordFrom<DeploymentTask>(contents, file, TASK, { id });
+
+export const renewalFileFrom = (contents: string, file: string, certificate: string) => recordFrom<AcmeRenewalRecord>(contents, file, RENEWAL, { certificate });
+
+export const accountFileFrom = (contents: string, file: string) => recordFrom<{ directoryUrl: string; accountUrl?: string }>(contents, file, ACCOUNT);
+
+/**
+ * The entries of history.jsonl. A line that is not JSON was torn by a crash mid-append (the lines
+ * around it are whole) and is skipped; a line that is JSON but not an entry was changed by
+ * something else and is refused, with its line number.
+ */
+export function historyFrom(contents: string, file: string): HistoryEntry[] {
+  const entries: HistoryEntry[] = [];
+  for (const [index, line] of contents.split("\n").entries()) {
+    if (line.trim() === "") continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    entries.push(checked<HistoryEntry>(parsed, `${file} line ${index + 1}`, HISTORY));
+  }
+  return entries;
+}
