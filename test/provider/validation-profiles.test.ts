@@ -91,17 +91,17 @@ describe("certificate inputs and names at preview", () => {
     await certificates.create({ name: "api" });
     const generate = await versions.check({}, { certificate: "api", generate: { keyAlgorithm: "ECDSA-P256", subject: { commonName: "api.example.com" }, sans: ["api.example.com", "*.*.example.com", "a..b.example.com"] } });
     expect(reasons(generate)).toEqual([
-      expect.stringMatching(/^\[DNS_NAME_INVALID\] field 'generate\.sans\[1\]': '\*\.\*\.example\.com': '\*': a wildcard may only be the whole left-most label/),
-      expect.stringMatching(/^\[DNS_NAME_INVALID\] field 'generate\.sans\[2\]': 'a\.\.b\.example\.com': label 2 is empty/),
+      expect.stringMatching(/^\[DNS_NAME_INVALID\] field 'generate\.sans\.1': "\*\.\*\.example\.com": '\*': a wildcard may only be the whole left-most label/),
+      expect.stringMatching(/^\[DNS_NAME_INVALID\] field 'generate\.sans\.2': "a\.\.b\.example\.com": label 2 is empty/),
     ]);
     const leaf = await craftCertificate({});
     expect(reasons(await versions.check({}, { certificate: "api", upload: await uploadOf(leaf), domains: ["api.example.com", "bad_name.example.com"] }))).toEqual([
-      expect.stringMatching(/^\[DNS_NAME_INVALID\] field 'domains\[1\]': 'bad_name\.example\.com': label 'bad_name' may hold only/),
+      expect.stringMatching(/^\[DNS_NAME_INVALID\] field 'domains\.1': "bad_name\.example\.com": label 'bad_name' may hold only/),
       expect.stringMatching(/^\[DOMAIN_NOT_COVERED\] field 'domains': bad_name\.example\.com is not in the certificate's names/),
     ]);
     await versions.create({ certificate: "api", upload: await uploadOf(leaf) });
     const deployment = await deployments.check({}, { certificate: "api", environment: "staging", version: 1, verify: { endpoints: ["127.0.0.1:443"], serverName: "not a name" } });
-    expect(reasons(deployment)).toEqual([expect.stringMatching(/^\[DNS_NAME_INVALID\] field 'verify\.serverName': 'not a name': the name holds a space/)]);
+    expect(reasons(deployment)).toEqual([expect.stringMatching(/^\[DNS_NAME_INVALID\] field 'verify\.serverName': "not a name": the name holds a space/)]);
   });
 
   it("AcmeRenewal: a wildcard over http-01 is refused at preview; domains go to the CA as A-labels", async () => {

@@ -134,7 +134,7 @@ describe("certificate properties", () => {
     await fc.assert(
       fc.asyncProperty(upload, fc.constantFrom("server" as const, "ca" as const, undefined), async (input, certificateType) => {
         bounded(input.certificatePem);
-        const context = { inputs: { certificate: "api", upload: input, domains: ["api.example.test"] }, store, certificateType, now: new Date() };
+        const context = { inputs: { certificate: "api", upload: input, domains: ["api.example.test"] }, store, certificateType, profile: "public" as const, now: new Date() };
         const examined = await settledOutcome(() => uploadMethod.examine(context), keys);
         for (const problem of examined.accepted?.problems ?? []) outcomeOf(() => { throw problem; }, keys);
         if (examined.accepted?.problems.length === 0 && certificateType !== undefined) {
@@ -150,7 +150,7 @@ describe("certificate properties", () => {
     await fc.assert(
       fc.asyncProperty(fc.nat(), fc.constantFrom("server" as const, "ca" as const), async (index, certificateType) => {
         const upload = oddUploads[index % oddUploads.length];
-        const context = { inputs: { certificate: "api", upload }, store: {} as Store, certificateType, now: new Date() };
+        const context = { inputs: { certificate: "api", upload }, store: {} as Store, certificateType, profile: "public" as const, now: new Date() };
         const examined = await settledOutcome(() => uploadMethod.examine(context), keys);
         expect(examined.accepted?.problems.map((problem) => problem.code)).toEqual(expect.arrayContaining([expect.stringMatching(/^KEY_(ALGORITHM_NOT_ALLOWED|TOO_WEAK)$/)]));
         const inspected = outcomeOf(() => inspectUpload(upload), keys);

@@ -61,7 +61,7 @@ describe("names as inputs", () => {
     const read = readNameInputs(["API.example.com", "bücher.example", "192.0.2.1", "bad..name"], "generate.sans");
     expect(read.names).toEqual(["API.example.com", "xn--bcher-kva.example", "192.0.2.1", "bad..name"]);
     expect(read.problems.map((problem) => problem.message)).toEqual([
-      "[DNS_NAME_INVALID] field 'generate.sans[3]': 'bad..name': label 2 is empty (two dots in a row). Fix: write a host name (letters, digits and inner hyphens; an internationalized name in either form), a wildcard only as the whole left-most label, or an IP address",
+      "[DNS_NAME_INVALID] field 'generate.sans.3': \"bad..name\": label 2 is empty (two dots in a row). Fix: write a host name (letters, digits and inner hyphens; an internationalized name in either form), a wildcard only as the whole left-most label, or an IP address",
     ]);
   });
 
