@@ -2,10 +2,11 @@
  * The parts of a certificate that validation judges and Node's X509Certificate does not expose:
  * key usage bits, extended key usages, the raw subjectAltName entries (to see a dNSName that is
  * not ASCII), and the signature algorithm. Extensions are read with @peculiar/x509; the signature
- * algorithm is read from the DER directly, because a library that maps it to WebCrypto cannot name
- * the algorithms that matter most here (MD5, MD2).
+ * algorithm is read from the DER directly (der.ts), because a library that maps it to WebCrypto
+ * cannot name the algorithms that matter most here (MD5, MD2).
  */
 import type { X509Certificate } from "node:crypto";
+import { objectIdentifier, readElement, sequenceChildren } from "./der";
 
 export interface CertificateExtensions {
   /** keyUsage bit names (RFC 5280 §4.2.1.3), or undefined when the extension is absent. */
@@ -76,44 +77,10 @@ export function readExtensions(certificate: X509Certificate): CertificateExtensi
 }
 
 /**
- * The outer signatureAlgorithm of a DER certificate (RFC 5280 §4.1.1.2): the OID of the second
- * element of the Certificate SEQUENCE. The DER has been parsed by OpenSSL already, so it is well
- * formed; a structure this reader does not expect gives "unknown".
+ * The outer signatureAlgorithm of a DER certificate (RFC 5280 §4.1.1.2): the OID that begins the
+ * second element of the Certificate SEQUENCE. A structure der.ts cannot read gives "unknown".
  */
 export function signatureAlgorithmOid(der: Buffer): string {
-  const outer = readHeader(der, 0);
-  if (!outer || der[0] !== 0x30) return "unknown";
-  const tbs = readHeader(der, outer.contentStart);
-  if (!tbs) return "unknown";
-  const algorithm = readHeader(der, tbs.contentStart + tbs.length);
-  if (!algorithm || der[tbs.contentStart + tbs.length] !== 0x30) return "unknown";
-  const oid = readHeader(der, algorithm.contentStart);
-  if (!oid || der[algorithm.contentStart] !== 0x06) return "unknown";
-  return decodeOid(der.subarray(oid.contentStart, oid.contentStart + oid.length));
-}
-
-function readHeader(der: Buffer, offset: number): { contentStart: number; length: number } | undefined {
-  if (offset + 2 > der.length) return undefined;
-  const first = der[offset + 1];
-  if (first < 0x80) return { contentStart: offset + 2, length: first };
-  const octets = first & 0x7f;
-  if (octets === 0 || octets > 4 || offset + 2 + octets > der.length) return undefined;
-  let length = 0;
-  for (let index = 0; index < octets; index += 1) length = length * 256 + der[offset + 2 + index];
-  return { contentStart: offset + 2 + octets, length };
-}
-
-function decodeOid(bytes: Buffer): string {
-  const parts: number[] = [];
-  let value = 0;
-  for (const byte of bytes) {
-    value = value * 128 + (byte & 0x7f);
-    if ((byte & 0x80) === 0) {
-      parts.push(value);
-      value = 0;
-    }
-  }
-  if (parts.length === 0) return "unknown";
-  const first = parts[0] < 80 ? Math.floor(parts[0] / 40) : 2;
-  return [first, parts[0] - first * 40, ...parts.slice(1)].join(".");
+  const [, algorithm] = sequenceChildren(readElement(der)) ?? [];
+  return objectIdentifier(sequenceChildren(algorithm)?.[0]) ?? "unknown";
 }
