@@ -54,8 +54,9 @@ export function isPolicyCode(code: string): code is PolicyCode {
   return Object.prototype.hasOwnProperty.call(POLICY_SEVERITIES, code);
 }
 
+/** A code this table does not know, or a profile it does not know, is an error: nothing slips through as "off". */
 export function severityOf(code: string, profile: ValidationProfile): Severity {
-  return isPolicyCode(code) ? POLICY_SEVERITIES[code][profile] : "error";
+  return isPolicyCode(code) ? (POLICY_SEVERITIES[code][profile] ?? "error") : "error";
 }
 
 /** Codes that are warnings in `profile`, so a version may acknowledge them. */
