@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { POLICY_SEVERITIES, PolicyCode, WARNING_CODES } from "../../../provider/validation/profiles";
+import { POLICY_SEVERITIES, PolicyCode, severityOf, ValidationProfile, WARNING_CODES } from "../../../provider/validation/profiles";
 import { REPO_ROOT } from "../../support/certificates";
 
 describe("validation profiles in the README", () => {
@@ -25,5 +25,11 @@ describe("validation profiles in the README", () => {
   it("acknowledge takes exactly the codes that are a warning in some profile", () => {
     const warnings = (Object.keys(POLICY_SEVERITIES) as PolicyCode[]).filter((code) => POLICY_SEVERITIES[code].public === "warning" || POLICY_SEVERITIES[code].private === "warning");
     expect([...WARNING_CODES].sort()).toEqual(warnings.sort());
+  });
+
+  it("a code or a profile the table does not know is an error, never off", () => {
+    expect(severityOf("NO_SUCH_CODE", "public")).toBe("error");
+    expect(severityOf("IP_ADDRESS_RESERVED", "intranet" as ValidationProfile)).toBe("error");
+    expect(severityOf("IP_ADDRESS_RESERVED", "private")).toBe("off");
   });
 });
