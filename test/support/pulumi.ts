@@ -3,11 +3,12 @@
  * passphrase secrets, no update checks and no plugin downloads. Every command's output is kept,
  * so tests can prove no private key ever appeared in it.
  */
-import { execFile } from "node:child_process";
+import { ChildProcess, execFile, spawn } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { REPO_ROOT, temporaryDirectory } from "./certificates";
+import { withParentDeathSignal } from "./processes";
 
 const execFileAsync = promisify(execFile);
 
@@ -15,6 +16,30 @@ export interface CommandResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+}
+
+/** How a command started by `spawnPulumi` ended: killed ones have no code but a signal. */
+export interface SpawnedResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A `pulumi` command running in a session (and process group) of its own. */
+export interface RunningPulumi {
+  readonly child: ChildProcess;
+  /** The command's pid, which is also its session id and process group id (it was started with setsid). */
+  readonly sessionId: number;
+  /** stdout and stderr so far, in the order they arrived. */
+  output(): string;
+  /**
+   * Calls `listener` with each complete line printed from now on (stdout and stderr), and with
+   * each line already printed; stops when the command exits.
+   */
+  onLine(listener: (line: string) => void): void;
+  /** Settles when the command has exited and its output is closed. */
+  readonly exited: Promise<SpawnedResult>;
 }
 
 export class PulumiWorkspace {
@@ -57,6 +82,55 @@ export class PulumiWorkspace {
     const result = await this.pulumi(args);
     if (result.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
     return result;
+  }
+
+  /**
+   * Starts `pulumi <args>` detached: the command leads a new session and process group, so a
+   * test can SIGKILL it together with every process it started (see processes.ts killSession)
+   * at a moment it chooses, as a cancelled CI job or a lost runner does. Its output is streamed
+   * to `onLine` listeners and, once it exits, kept in the transcript like every other command's.
+   */
+  spawnPulumi(args: string[]): RunningPulumi {
+    const fullArgs = [...args, "--color", "never", "--non-interactive", ...(needsStack(args) ? ["--stack", this.stack] : [])];
+    // setpriv's parent-death signal is for the CLI only: should the test worker die, the CLI dies with it.
+    const [program, programArgs] = withParentDeathSignal("pulumi", fullArgs);
+    const child = spawn(program, programArgs, { cwd: this.projectDirectory, env: this.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    if (child.pid === undefined) throw new Error(`pulumi ${args.join(" ")} did not start`);
+    const chunks = { stdout: "", stderr: "", both: "" };
+    const lines: string[] = [];
+    const listeners: Array<(line: string) => void> = [];
+    const pending = { stdout: "", stderr: "" };
+    const take = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
+      const text = chunk.toString("utf8");
+      chunks[stream] += text;
+      chunks.both += text;
+      const parts = (pending[stream] + text).split("\n");
+      pending[stream] = parts.pop() ?? "";
+      for (const line of parts) {
+        lines.push(line);
+        for (const listener of listeners) listener(line);
+      }
+    };
+    child.stdout!.on("data", take("stdout"));
+    child.stderr!.on("data", take("stderr"));
+    const exited = new Promise<SpawnedResult>((resolve, reject) => {
+      child.once("error", reject);
+      // "close": the process has exited and both pipes are drained (children holding them are gone too).
+      child.once("close", (code, signal) => {
+        this.transcript.push({ command: ["pulumi", ...fullArgs].join(" "), output: chunks.stdout + chunks.stderr });
+        resolve({ code, signal, stdout: chunks.stdout, stderr: chunks.stderr });
+      });
+    });
+    return {
+      child,
+      sessionId: child.pid,
+      output: () => chunks.both,
+      onLine: (listener) => {
+        for (const line of lines) listener(line);
+        listeners.push(listener);
+      },
+      exited,
+    };
   }
 
   /** Runs the certstage command of this checkout in the project directory. */
