@@ -62,6 +62,8 @@ export const ERROR_CODES = {
   STORE_LOCKED: "another process holds the store lock for too long",
   STORE_CORRUPT: "a store file is unreadable",
   STORE_DRIVER_UNKNOWN: "the configured store driver does not exist",
+  STORE_MISMATCH: "the store certstage:store points at is missing, or is another store than the one this stack's resources live in",
+  VERSION_CLAIMED: "the version belongs to a resource; only a version no resource owns can be removed",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,7 +2,7 @@
  * Store errors every driver raises the same way, so users see one message whatever the driver.
  */
 import { CertstageError, quoted } from "../errors";
-import { NAME_RULE, type DeploymentRecord } from "./store";
+import { NAME_RULE, type DeploymentRecord, type StoreIdentity } from "./store";
 
 /** A name that cannot be a store path segment; `field` is the input or setting it came from. */
 export function nameInvalid(kind: "certificate" | "environment" | "task", name: string, field?: string): CertstageError {
@@ -26,5 +26,17 @@ export function versionNotFound(certificate: string, version: number): Certstage
   return new CertstageError("VERSION_NOT_FOUND", `version ${version} of certificate '${certificate}' does not exist`, {
     resource: certificate,
     fix: "deploy a version that `certstage status` lists for this certificate",
+  });
+}
+
+/**
+ * The stack's state says its resources live in store `expected`, and the configured store is not
+ * it. Never read as "the resource is gone": that would make `pulumi refresh` drop every resource.
+ */
+export function storeMismatch(resource: string, kind: string, expected: string, storeDescription: string, found: StoreIdentity | undefined): CertstageError {
+  const holds = found === undefined ? "which holds no store (missing, empty, or not mounted)" : `which holds another store, ${found.id}`;
+  return new CertstageError("STORE_MISMATCH", `this ${kind} and the rest of the stack's resources live in store ${expected}, but certstage:store points at ${storeDescription}, ${holds}; nothing was read or changed`, {
+    resource,
+    fix: `point certstage:store (or CERTSTAGE_STORE) at the store whose store.json says ${expected}, or mount or restore it there, then run the command again`,
   });
 }

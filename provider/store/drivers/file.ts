@@ -5,6 +5,7 @@
  *   <root>/certificates/<name>/versions/<n>/{cert.pem,chain.pem,fullchain.pem,privkey.pem,jwk.json,version.json}
  *                                               (+ csr.pem for generated versions)
  *   <root>/environments/<environment>/<name>  -> ../../certificates/<name>/versions/<n>
+ *   <root>/store.json                         the store's identity, made by its first write
  *   <root>/history.jsonl
  *   <root>/tasks/<id>.json                    standby deployments, one file each
  *   <root>/acme/accounts/<sha256 of directory URL>.json + .key.pem (0600)
@@ -14,7 +15,7 @@
  * whole or not at all. A deployment is a symlink replaced by one rename(2), so nginx reading
  * `environments/production/api/fullchain.pem` always gets a complete version, old or new.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -30,7 +31,7 @@ import {
 } from "../atomic-file";
 import { processIsAlive, withFileLock } from "../file-lock";
 import { MAX_RECORD_BYTES, StorePaths, storeCorrupt } from "../file-paths";
-import { accountFileFrom, CertificateFile, certificateFileFrom, historyFrom, renewalFileFrom, STORE_FORMAT, taskFileFrom, versionFileFrom } from "../file-records";
+import { accountFileFrom, CertificateFile, certificateFileFrom, historyFrom, identityFileFrom, renewalFileFrom, STORE_FORMAT, taskFileFrom, versionFileFrom } from "../file-records";
 import { nameInvalid, stillDeployed, versionNotFound } from "../store-errors";
 import {
   AcmeAccount,
@@ -46,7 +47,9 @@ import {
   NAME_PATTERN,
   NewCertificate,
   NewDeploymentTask,
+  ResourceOrigin,
   Store,
+  StoreIdentity,
   TaskFilter,
   VersionFiles,
   VersionMethod,
@@ -89,6 +92,22 @@ class FileStore implements Store {
   ) {
     this.description = `file store ${root}`;
     this.paths = new StorePaths(root);
+  }
+
+  // ---- identity -----------------------------------------------------------------------------
+
+  async identity(): Promise<StoreIdentity | undefined> {
+    const contents = await this.paths.readFile(this.identityFile(), MAX_RECORD_BYTES);
+    if (contents === undefined) return undefined;
+    const { format: _format, ...identity } = identityFileFrom(contents, this.identityFile());
+    return identity;
+  }
+
+  /** Called under the lock by every change: the first write of a store gives it its identity. */
+  private async ensureIdentity(): Promise<void> {
+    if (await this.paths.exists(this.identityFile())) return;
+    const identity = { format: STORE_FORMAT, id: randomUUID(), createdAt: new Date().toISOString() };
+    await this.replaceFile(this.identityFile(), `${JSON.stringify(identity, null, 2)}\n`);
   }
 
   // ---- certificates -------------------------------------------------------------------------
@@ -170,7 +189,7 @@ class FileStore implements Store {
 
   // ---- versions -----------------------------------------------------------------------------
 
-  async createVersion(certificate: string, method: VersionMethod, material: VersionMaterial, actor: Actor): Promise<VersionRecord> {
+  async createVersion(certificate: string, method: VersionMethod, material: VersionMaterial, actor: Actor, origin?: ResourceOrigin): Promise<VersionRecord> {
     return this.locked(async () => {
       const owner = await this.requireCertificate(certificate);
       const versionsDirectory = this.versionsDirectory(certificate);
@@ -188,6 +207,7 @@ class FileStore implements Store {
         jwk: material.jwk,
         createdAt: new Date().toISOString(),
         createdBy: actor.principal,
+        ...(origin !== undefined ? { origin: { urn: origin.urn, inputs: origin.inputs } } : {}),
       };
       const staging = path.join(versionsDirectory, `.staging-${version}-${randomBytes(6).toString("hex")}`);
       await fs.mkdir(staging, { mode: 0o755 });
@@ -260,7 +280,7 @@ class FileStore implements Store {
     };
   }
 
-  async deleteVersion(certificate: string, version: number, actor: Actor): Promise<void> {
+  async deleteVersion(certificate: string, version: number, actor: Actor, action: "version.delete" | "version.remove" = "version.delete"): Promise<void> {
     await this.locked(async () => {
       await this.requireCertificate(certificate);
       if (!(await this.getVersion(certificate, version))) throw versionNotFound(certificate, version);
@@ -269,7 +289,7 @@ class FileStore implements Store {
       await fs.rename(this.versionDirectory(certificate, version), aside);
       await fsyncDirectory(this.versionsDirectory(certificate));
       await fs.rm(aside, { recursive: true, force: true });
-      await this.appendHistory(actor, "version.delete", certificate, { fromVersion: version });
+      await this.appendHistory(actor, action, certificate, { fromVersion: version });
     });
   }
 
@@ -507,6 +527,7 @@ class FileStore implements Store {
       async () => {
         // Every change ends with a history line: a planted history.jsonl is refused before the change, not after it.
         await this.paths.check(this.historyFile(), "file");
+        await this.ensureIdentity();
         return action();
       },
       { timeoutMs: this.lockTimeoutMs },
@@ -519,6 +540,10 @@ class FileStore implements Store {
 
   private versionDirectory(certificate: string, version: number): string {
     return path.join(this.versionsDirectory(certificate), String(version));
+  }
+
+  private identityFile(): string {
+    return path.join(this.root, "store.json");
   }
 
   private historyFile(): string {
