@@ -26,13 +26,15 @@ const actor = { principal: "faults@test" };
 let materials: VersionMaterial[];
 /** Every test works under here; the name says what left it, should a run be killed. */
 let scratch: string;
+let pki: string;
 const mounted: string[] = [];
 
 beforeAll(() => {
   scratch = temporaryDirectory("store-fault");
   // Traversable by nobody, for the EACCES case; what is written below stays root's.
   chmodSync(scratch, 0o755);
-  materials = makeTestMaterials(temporaryDirectory("store-fault-pki"), ["api.example.test", "api.example.test", "api.example.test"]);
+  pki = temporaryDirectory("store-fault-pki");
+  materials = makeTestMaterials(pki, ["api.example.test", "api.example.test", "api.example.test"]);
 });
 
 afterEach(() => {
@@ -42,6 +44,7 @@ afterEach(() => {
 afterAll(() => {
   while (mounted.length > 0) unmount(mounted.pop()!);
   rmSync(scratch, { recursive: true, force: true });
+  rmSync(pki, { recursive: true, force: true });
 });
 
 function mountTmpfs(name: string, size: string): string {
