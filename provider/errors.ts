@@ -61,7 +61,10 @@ export const ERROR_CODES = {
   TASK_STATE: "the standby task is not in a state that allows this",
   STORE_LOCKED: "another process holds the store lock for too long",
   STORE_CORRUPT: "a store file is unreadable",
+  STORE_WRITE_FAILED: "the store could not be written (disk full, read-only, permission denied, or its directory vanished); nothing was changed",
   STORE_DRIVER_UNKNOWN: "the configured store driver does not exist",
+  STORE_MISMATCH: "the store certstage:store points at is missing, or is another store than the one this stack's resources live in",
+  VERSION_CLAIMED: "the version belongs to a resource; only a version no resource owns can be removed",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

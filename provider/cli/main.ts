@@ -7,6 +7,7 @@
  *   certstage tasks list [--state <state>] [--environment <name>] [--certificate <name>] [--json]
  *   certstage tasks run [--task <id>] [--json]      runs due standby tasks; exit 1 when one failed
  *   certstage tasks cancel <id>
+ *   certstage versions remove <certificate> <n>   a version no resource owns (see status)
  *
  * The store defaults to CERTSTAGE_STORE, then `.certstage` in the Pulumi project directory (the
  * nearest directory with Pulumi.yaml), where a program keeps it unless `certstage:store` says
@@ -20,6 +21,7 @@ import { defaultPrincipal } from "../settings/stack-settings";
 import { openStore, parseStoreSetting, TaskState } from "../store";
 import { formatHistory } from "./history";
 import { formatTasks, runDueTasks } from "./tasks";
+import { removeUnclaimedVersion } from "./versions";
 import { buildStatusReport, formatStatusReport } from "./status";
 
 const USAGE = `Usage: certstage <command> [options]
@@ -31,6 +33,8 @@ Commands:
   tasks run   perform the standby deployments that are due (exit 1 when one fails)
   tasks cancel <id>
               drop a pending standby deployment
+  versions remove <certificate> <n>
+              remove a version no resource owns (status marks it unclaimed)
 
 Options:
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
@@ -73,6 +77,11 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
   const argument = command === "tasks" && subcommand === "cancel" ? rest.shift() : undefined;
   if (command === "tasks" && !["list", "run", "cancel"].includes(subcommand ?? "")) {
     process.stderr.write(`certstage: tasks needs list, run or cancel\n\n${USAGE}`);
+    return 2;
+  }
+  const versionsArguments = command === "versions" ? { action: rest.shift(), certificate: rest.shift(), version: rest.shift() } : undefined;
+  if (versionsArguments && (versionsArguments.action !== "remove" || versionsArguments.certificate === undefined || !/^[1-9]\d{0,8}$/.test(versionsArguments.version ?? ""))) {
+    process.stderr.write(`certstage: versions remove needs a certificate name and a version number (see certstage status)\n`);
     return 2;
   }
   if (subcommand === "cancel" && argument === undefined) {
@@ -118,6 +127,13 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
         if (parsed.values.json) output.write(`${JSON.stringify({ ran: outcomes.map((outcome) => outcome.task) }, null, 2)}\n`);
         else output.write(outcomes.length === 0 ? "No task is due.\n" : formatTasks(outcomes.map((outcome) => outcome.task)));
         return outcomes.every((outcome) => outcome.ok) ? 0 : 1;
+      }
+      case "versions": {
+        const actor = { principal: parsed.values.principal ?? process.env.CERTSTAGE_PRINCIPAL ?? defaultPrincipal() };
+        const version = Number(versionsArguments!.version);
+        await removeUnclaimedVersion(store, versionsArguments!.certificate!, version, actor);
+        output.write(parsed.values.json ? `${JSON.stringify({ removed: { certificate: versionsArguments!.certificate, version } })}\n` : `Removed version ${version} of ${versionsArguments!.certificate}.\n`);
+        return 0;
       }
       default:
         process.stderr.write(`certstage: unknown command '${command}'\n\n${USAGE}`);

@@ -3,6 +3,7 @@
  * standby swaps wait, read straight from the store, so it shows the truth even when Pulumi state
  * is stale.
  */
+import { releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
 import type { Store } from "../store";
 
 export interface StatusReport {
@@ -23,6 +24,8 @@ export interface CertificateStatus {
     readonly sans: string[];
     readonly notAfter: string;
     readonly fingerprintSha256: string;
+    /** No resource owns it: an interrupted run left it (see `certstage versions remove`). */
+    readonly unclaimed: boolean;
   }>;
   readonly deployments: Record<string, { readonly version: number; readonly deployedAt: string }>;
   /** Standby swaps still waiting, per environment (at most one each). */
@@ -33,8 +36,10 @@ export async function buildStatusReport(store: Store): Promise<StatusReport> {
   const certificates: CertificateStatus[] = [];
   for (const certificate of await store.listCertificates()) {
     const versions = await store.listVersions(certificate.name);
+    const live = await store.listDeployments(certificate.name);
+    const unclaimed = new Set(unclaimedVersions(versions, releasedVersions(await store.readHistory({ certificate: certificate.name })), live).map((version) => version.version));
     const deployments: CertificateStatus["deployments"] = {};
-    for (const deployment of await store.listDeployments(certificate.name)) {
+    for (const deployment of live) {
       deployments[deployment.environment] = { version: deployment.version, deployedAt: deployment.deployedAt };
     }
     const pending: CertificateStatus["pending"] = {};
@@ -56,6 +61,7 @@ export async function buildStatusReport(store: Store): Promise<StatusReport> {
         sans: version.sans,
         notAfter: version.notAfter,
         fingerprintSha256: version.fingerprintSha256,
+        unclaimed: unclaimed.has(version.version),
       })),
       deployments,
       pending,
@@ -81,7 +87,8 @@ export function formatStatusReport(report: StatusReport, storeDescription: strin
     }
     for (const version of certificate.versions) {
       const names = version.sans.length > 0 ? version.sans.join(", ") : version.subject;
-      lines.push(`  v${String(version.version).padEnd(4)} ${version.method.padEnd(8)} expires ${version.notAfter}  ${names}  sha256 ${version.fingerprintSha256.slice(0, 23)}…`);
+      const owner = version.unclaimed ? `  unclaimed: no resource owns it (certstage versions remove ${certificate.name} ${version.version})` : "";
+      lines.push(`  v${String(version.version).padEnd(4)} ${version.method.padEnd(8)} expires ${version.notAfter}  ${names}  sha256 ${version.fingerprintSha256.slice(0, 23)}…${owner}`);
     }
     lines.push("");
   }

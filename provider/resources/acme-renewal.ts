@@ -27,10 +27,13 @@ import { readNameInputs, unicodeForm } from "../pki/dns-names";
 import { generatePrivateKey, KeyAlgorithm } from "../pki/key-generation";
 import { parsePrivateKeyPem } from "../pki/private-key";
 import { assembleMaterial, parseVersionParts } from "../pki/version-material";
-import type { AcmeRenewalRecord } from "../store";
+import type { AcmeRenewalRecord, ResourceOrigin, VersionRecord } from "../store";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { sharedDynamicProvider } from "./dynamic-provider";
+import { resourceUrnInput } from "./resource-urn";
+import { originOf, releaseVersion, versionToAdopt } from "./adoption";
+import { adoptedThisRun, rememberAdopted } from "./run-memory";
 import { checkResult, HandlerContext, isUnknown, planned, Props, ResourceHandler, withoutProvider } from "./handler";
 
 export type ChallengeArgs = { readonly type: "http-01"; readonly listen?: string; readonly webroot?: string } | { readonly type: "dns-01"; readonly hook: string[] };
@@ -81,6 +84,7 @@ export class AcmeRenewal extends pulumi.dynamic.Resource {
       resourceName,
       {
         ...args,
+        resourceUrn: resourceUrnInput("AcmeRenewal", resourceName, opts),
         certificate: args.certificate instanceof Certificate ? args.certificate.name : args.certificate,
         externalAccountBinding: args.externalAccountBinding === undefined ? undefined : pulumi.secret(args.externalAccountBinding),
         ...Object.fromEntries(OUTPUTS.map((name) => [name, undefined])),
@@ -198,8 +202,49 @@ async function accountKeyFor(directoryUrl: string, { store, settings }: HandlerC
   return { pem };
 }
 
+/** What decides which certificate the CA issues: a change of any of these is a new order. */
+function reissueInputs(inputs: RenewalInputs) {
+  return { certificate: inputs.certificate, domains: inputs.domains, directory: resolveDirectoryUrl(inputs.directory), keyAlgorithm: inputs.keyAlgorithm ?? "ECDSA-P256", profile: inputs.profile ?? "" };
+}
+
+function renewalId(certificate: string, version: number): string {
+  return `${certificate}/acme/${version}`;
+}
+
+/** The outputs of an issuance an interrupted run saved but never reported, rebuilt from the store. */
+async function adoptIssued(inputs: RenewalInputs, version: VersionRecord, context: HandlerContext) {
+  const { store } = context;
+  const directoryUrl = resolveDirectoryUrl(inputs.directory);
+  trustAcmeServerRoots(inputs.directoryCaPem);
+  let record = await store.getAcmeRenewal(inputs.certificate);
+  if (!record || record.version !== version.version) {
+    // Killed between saving the version and its renewal record: write the record now.
+    const files = await store.readVersionFiles(inputs.certificate, version.version);
+    record = { certificate: inputs.certificate, version: version.version, directoryUrl, notBefore: version.notBefore, notAfter: version.notAfter, ariCertificateId: ariCertificateId(files.certificatePem), issuedAt: version.createdAt };
+    await store.putAcmeRenewal(record);
+  }
+  rememberAdopted(renewalId(inputs.certificate, version.version));
+  console.error(`certstage: certificate '${inputs.certificate}': adopted version ${version.version}, which an interrupted run had the CA issue for these inputs; no new order`);
+  const status = await renewalStatus(record, inputs, directoryUrl);
+  return {
+    id: renewalId(inputs.certificate, version.version),
+    outs: {
+      ...configurationOf(inputs),
+      version: version.version,
+      notBefore: version.notBefore,
+      notAfter: version.notAfter,
+      serial: version.serial,
+      fingerprintSha256: version.fingerprintSha256,
+      ariCertificateId: record.ariCertificateId ?? "",
+      renewal: status.renewal,
+      renewalDueAt: status.dueAt,
+      accountUrl: (await store.getAcmeAccount(directoryUrl))?.accountUrl ?? "",
+    },
+  };
+}
+
 /** Issues a certificate and saves it as the certificate's next version. */
-async function issueAndSave(inputs: RenewalInputs, context: HandlerContext) {
+async function issueAndSave(inputs: RenewalInputs, context: HandlerContext, origin?: ResourceOrigin) {
   const { store, actor } = context;
   const directoryUrl = resolveDirectoryUrl(inputs.directory);
   trustAcmeServerRoots(inputs.directoryCaPem);
@@ -234,7 +279,7 @@ async function issueAndSave(inputs: RenewalInputs, context: HandlerContext) {
   const parts = parseVersionParts({ certificatePem: issued.certificatePem, chainPem: issued.chainPem }, { certificate: "acme certificate", privateKey: "acme key", chain: "acme chain" });
   if (!parts.ok) throw parts.problems[0];
   const material = assembleMaterial({ ...parts.value, key: certificateKey });
-  const version = await store.createVersion(inputs.certificate, "acme", material, actor);
+  const version = await store.createVersion(inputs.certificate, "acme", material, actor, origin);
   const record: AcmeRenewalRecord = {
     certificate: inputs.certificate,
     version: version.version,
@@ -247,7 +292,7 @@ async function issueAndSave(inputs: RenewalInputs, context: HandlerContext) {
   await store.putAcmeRenewal(record);
   const status = await renewalStatus(record, inputs, directoryUrl);
   return {
-    id: `${inputs.certificate}/acme/${version.version}`,
+    id: renewalId(inputs.certificate, version.version),
     outs: {
       ...configurationOf(inputs),
       version: version.version,
@@ -322,7 +367,13 @@ export const acmeRenewalHandler: ResourceHandler = {
   },
 
   async create(inputs, context) {
-    return issueAndSave(inputs as RenewalInputs, context);
+    const renewal = inputs as RenewalInputs;
+    const origin = originOf(inputs, reissueInputs(renewal));
+    // An issuance of this resource, from these inputs, whose run was killed before Pulumi saved
+    // it: adopt that certificate instead of ordering another one (CA rate limits count both).
+    const adopted = await versionToAdopt(context.store, renewal.certificate, origin, (version) => renewalId(renewal.certificate, version));
+    if (adopted && adopted.method === "acme") return adoptIssued(renewal, adopted, context);
+    return issueAndSave(renewal, context, origin);
   },
 
   async read(id, props, { store }) {
@@ -339,8 +390,11 @@ export const acmeRenewalHandler: ResourceHandler = {
     return { outs: { ...olds, ...configurationOf(inputs), ...(status ? { renewal: status.renewal, renewalDueAt: status.dueAt } : {}) } };
   },
 
-  async delete(_id, props, context) {
-    const { store } = context;
+  async delete(id, props, context) {
+    const { store, actor } = context;
+    // A targeted replace whose create adopted this very issuance: it lives on under the new resource.
+    if (adoptedThisRun(id)) return;
+    if (await store.getCertificate(props.certificate)) await releaseVersion(store, props.certificate, props.version, actor, "its AcmeRenewal was renewed, replaced or deleted");
     const record = await store.getAcmeRenewal(props.certificate);
     // A later issuance exists: this is the replaced instance of a renewal. Never revoke then.
     if (!record || record.version !== props.version) return;

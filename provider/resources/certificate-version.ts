@@ -22,11 +22,14 @@ import { checkAcknowledgements } from "../validation/certificate-policy";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { sharedDynamicProvider } from "./dynamic-provider";
+import { resourceUrnInput } from "./resource-urn";
 import { checkResult, HandlerContext, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
 import { generateMethod } from "./version-methods/generate";
 import { digestOf, MethodContext, VersionInputs, VersionMethodHandler } from "./version-methods/method";
 import { signedMethod } from "./version-methods/signed";
 import { uploadMethod } from "./version-methods/upload";
+import { originOf, releaseVersion, versionToAdopt } from "./adoption";
+import { adoptedThisRun, rememberAdopted } from "./run-memory";
 
 export interface UploadArgs {
   readonly certificatePem: pulumi.Input<string>;
@@ -108,6 +111,7 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
       sharedDynamicProvider("CertificateVersion"),
       resourceName,
       {
+        resourceUrn: resourceUrnInput("CertificateVersion", resourceName, opts),
         certificate: args.certificate instanceof Certificate ? args.certificate.name : args.certificate,
         certificateType: args.certificate instanceof Certificate ? args.certificate.typeInput : undefined,
         certificateProfile: args.certificate instanceof Certificate ? args.certificate.profileInput : undefined,
@@ -251,9 +255,18 @@ export const certificateVersionHandler: ResourceHandler = {
     if (method instanceof CertstageError) throw method;
     const methodInputs = await methodContext(inputs, context);
     const examination = await method.examine(methodInputs);
-    const material = await method.materialize(methodInputs);
-    const record = await context.store.createVersion(inputs.certificate, method.method, material, context.actor);
     const contentDigest = examination.contentDigest.known ? examination.contentDigest.value : "";
+    const origin = contentDigest === "" ? undefined : originOf(news, { certificate: inputs.certificate, contentDigest });
+    // An earlier create of this resource from these inputs that its run never saw finish: adopt it.
+    const adopted = await versionToAdopt(context.store, inputs.certificate, origin, (version) => versionId({ certificate: inputs.certificate, version }));
+    if (adopted) {
+      rememberAdopted(versionId(adopted));
+      console.error(`certstage: certificate '${inputs.certificate}': adopted version ${adopted.version}, which an interrupted run made from these inputs`);
+      const files = await context.store.readVersionFiles(adopted.certificate, adopted.version);
+      return { id: versionId(adopted), outs: { ...outputsOf(inputs, adopted, files, contentDigest), notes: examination.notes ?? [] } };
+    }
+    const material = await method.materialize(methodInputs);
+    const record = await context.store.createVersion(inputs.certificate, method.method, material, context.actor, origin);
     return { id: versionId(record), outs: { ...outputsOf(inputs, record, material, contentDigest), notes: examination.notes ?? [] } };
   },
 
@@ -270,12 +283,15 @@ export const certificateVersionHandler: ResourceHandler = {
     return { outs: { ...olds, domains: news.domains ?? [], acknowledge: news.acknowledge ?? [] } };
   },
 
-  async delete(id, _props, { store }) {
+  async delete(id, _props, { store, actor }) {
+    // A targeted replace whose create adopted this very version: it lives on under the new resource.
+    if (adoptedThisRun(id)) return;
     const { certificate, version } = parseVersionId(id);
     if (!(await store.getCertificate(certificate))) return;
     const serving = (await store.listDeployments(certificate)).filter((deployment) => deployment.version === version);
     if (serving.length > 0) throw stillDeployed(certificate, version, serving);
     // The version's files stay in the store: versions are history, and rollbacks point at them.
+    await releaseVersion(store, certificate, version, actor, "its CertificateVersion was deleted or replaced");
   },
 };
 

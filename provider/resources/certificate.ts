@@ -10,7 +10,11 @@ import type { CertificateRecord, CertificateType, Store } from "../store";
 import type { ValidationProfile } from "../validation/profiles";
 import { validateAgainstSchema } from "../validation/schema";
 import { sharedDynamicProvider } from "./dynamic-provider";
+import { resourceUrnInput } from "./resource-urn";
+import { releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
+import { originOf } from "./adoption";
 import { checkResult, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
+import { adoptedThisRun, rememberAdopted } from "./run-memory";
 
 export interface CertificateArgs {
   /** Stable identifier used in store paths, e.g. `api`; changing it replaces the certificate. */
@@ -48,6 +52,11 @@ export class Certificate extends pulumi.dynamic.Resource {
    * `environments/<env>/<name>/jwk.json` instead, or an EnvironmentDeployment's `jwk`.
    */
   declare readonly jwks: pulumi.Output<Record<string, { keys: Record<string, unknown>[] }>>;
+  /**
+   * Versions no resource owns, as of this resource's last create, update or refresh: left by an
+   * interrupted run; `certstage versions remove` removes them once nothing serves them.
+   */
+  declare readonly unclaimedVersions: pulumi.Output<number[]>;
   /** The declared type, known at preview (outputs are not): versions are checked against it. */
   readonly typeInput: pulumi.Input<CertificateType>;
   /** The declared profile, known at preview; undefined: the stack's. */
@@ -58,6 +67,7 @@ export class Certificate extends pulumi.dynamic.Resource {
       sharedDynamicProvider("Certificate"),
       resourceName,
       {
+        resourceUrn: resourceUrnInput("Certificate", resourceName, opts),
         name: args.name,
         displayName: args.displayName,
         type: args.type,
@@ -68,6 +78,7 @@ export class Certificate extends pulumi.dynamic.Resource {
         certificateId: undefined,
         latestVersion: undefined,
         jwks: undefined,
+        unclaimedVersions: undefined,
       },
       opts,
       "certstage",
@@ -110,8 +121,16 @@ async function jwksOf(name: string, store: Store) {
   return jwks;
 }
 
+/** Versions of the certificate no resource owns (lifecycle/ownership.ts). */
+async function unclaimedOf(name: string, store: Store): Promise<number[]> {
+  const versions = await store.listVersions(name);
+  const released = releasedVersions(await store.readHistory({ certificate: name }));
+  return unclaimedVersions(versions, released, await store.listDeployments(name)).map((version) => version.version);
+}
+
 async function outputsOf(record: CertificateRecord, store: Store) {
   return {
+    unclaimedVersions: await unclaimedOf(record.name, store),
     jwks: await jwksOf(record.name, store),
     name: record.name,
     certificateId: record.name,
@@ -148,14 +167,28 @@ export const certificateHandler: ResourceHandler = {
 
   async create(inputs, { store, actor }) {
     const desired = desiredState(inputs as CertificateInputs);
-    const record = await store.createCertificate({ ...desired, owner: desired.owner ?? actor.principal }, actor);
+    const origin = originOf(inputs, { name: desired.name });
+    // Made by this very resource in a run that never saw the create finish (or whose state was
+    // lost): adopt it, with the program's settings, instead of failing with CERTIFICATE_EXISTS.
+    const existing = origin ? await store.getCertificate(desired.name) : undefined;
+    if (existing && existing.origin?.urn === origin?.urn) {
+      const { name: _name, type: _type, owner, ...changes } = desired;
+      const record = await store.updateCertificate(desired.name, { ...changes, ...(owner !== undefined ? { owner } : {}) }, actor);
+      rememberAdopted(record.name);
+      console.error(`certstage: certificate '${record.name}': adopted it from ${store.description}, where an earlier run of this resource created it`);
+      return { id: record.name, outs: await outputsOf(record, store) };
+    }
+    const record = await store.createCertificate({ ...desired, owner: desired.owner ?? actor.principal, ...(origin ? { origin } : {}) }, actor);
     return { id: record.name, outs: await outputsOf(record, store) };
   },
 
   async read(id, props, { store }) {
     const record = await store.getCertificate(id);
     if (!record) return {}; // Gone from the store: refresh drops it from state.
-    return { id, props: { ...props, ...(await outputsOf(record, store)) } };
+    // What no resource owns shows in the refresh, with the command that removes it.
+    const outputs = await outputsOf(record, store);
+    for (const version of outputs.unclaimedVersions) console.error(`certstage: certificate '${id}': version ${version} is owned by no resource (an interrupted run left it); remove it with \`certstage versions remove ${id} ${version}\``);
+    return { id, props: { ...props, ...outputs } };
   },
 
   async update(id, _olds, news, { store, actor }) {
@@ -169,6 +202,7 @@ export const certificateHandler: ResourceHandler = {
   },
 
   async delete(id, _props, { store, actor }) {
+    if (adoptedThisRun(id)) return; // A replacement in this run adopted it: it lives on.
     if (!(await store.getCertificate(id))) return; // Already gone: deleting is idempotent.
     await store.deleteCertificate(id, actor);
   },

@@ -21,6 +21,7 @@ import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { CertificateVersion } from "./certificate-version";
 import { sharedDynamicProvider } from "./dynamic-provider";
+import { resourceUrnInput } from "./resource-urn";
 import { checkResult, HandlerContext, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
 
 export interface EnvironmentDeploymentArgs {
@@ -69,6 +70,7 @@ export class EnvironmentDeployment extends pulumi.dynamic.Resource {
       resourceName,
       {
         certificate,
+        resourceUrn: resourceUrnInput("EnvironmentDeployment", resourceName, opts),
         environment: args.environment,
         version: fromVersion ? fromVersion.version : args.version,
         mode: args.mode,

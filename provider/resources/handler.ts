@@ -45,9 +45,12 @@ export function planned<T>(value: T | undefined): Planned<T> | undefined {
   return isUnknown(value) ? unknown : known(value);
 }
 
-/** The inputs the provider judges: everything but the serialized provider itself. */
+/**
+ * The inputs the provider judges: everything but the serialized provider itself and what the
+ * runtime adds to every resource (its URN, and the identity of the store it lives in).
+ */
 export function withoutProvider(inputs: Props): Props {
-  const { __provider: _provider, ...rest } = inputs;
+  const { __provider: _provider, resourceUrn: _urn, storeId: _store, ...rest } = inputs;
   return rest;
 }
 

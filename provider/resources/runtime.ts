@@ -12,6 +12,8 @@ import { certificateVersionHandler } from "./certificate-version";
 import type { ResourceKind } from "./dynamic-provider";
 import { environmentDeploymentHandler } from "./environment-deployment";
 import type { HandlerContext, Props, ResourceHandler } from "./handler";
+import { rememberHeld } from "./run-memory";
+import { requireRecordedStore, storeIdOutput } from "./store-guard";
 import { ProviderSettings, readProviderSettings } from "../settings/stack-settings";
 
 const HANDLERS: Record<ResourceKind, ResourceHandler> = {
@@ -49,14 +51,73 @@ async function withReadableErrors<T>(action: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The resource's name for messages: the last part of its URN when the program passed one, else its id. */
+function resourceName(id: string | undefined, props: Props | undefined): string {
+  const urn = typeof props?.resourceUrn === "string" ? props.resourceUrn : "";
+  const name = urn.slice(urn.lastIndexOf("::") + 2);
+  return name !== "" ? name : (id ?? "?");
+}
+
+/** What the runtime adds to every resource's outputs: its URN (an input, echoed) and its store. */
+async function withRuntimeOutputs(outs: Props | undefined, inputs: Props, store: Store): Promise<Props> {
+  const urn = typeof inputs.resourceUrn === "string" ? { resourceUrn: inputs.resourceUrn } : {};
+  return { ...(outs ?? {}), ...urn, ...(await storeIdOutput(store)) };
+}
+
+/**
+ * Each handler behind the same guards: the store must be the one the resource's state was
+ * recorded in (STORE_MISMATCH otherwise, never "gone"), and outputs carry the store's identity.
+ */
 export function providerFor(kind: ResourceKind) {
   const handler = HANDLERS[kind];
   return {
-    check: (olds: Props, news: Props) => withReadableErrors(() => handler.check(olds, news, context())),
-    diff: (id: string, olds: Props, news: Props) => withReadableErrors(() => handler.diff(id, olds, news, context())),
-    create: (inputs: Props) => withReadableErrors(() => handler.create(inputs, context())),
-    read: (id: string, props: Props) => withReadableErrors(() => handler.read(id, props, context())),
-    update: (id: string, olds: Props, news: Props) => withReadableErrors(() => handler.update(id, olds, news, context())),
-    delete: (id: string, props: Props) => withReadableErrors(() => handler.delete(id, props, context())),
+    check: (olds: Props, news: Props) =>
+      withReadableErrors(async () => {
+        const bound = context();
+        await requireRecordedStore(kind, resourceName(undefined, news), olds, bound.store);
+        const result = await handler.check(olds, news, bound);
+        return { ...result, inputs: result.inputs === undefined ? undefined : { ...result.inputs, ...(await storeIdOutput(bound.store)) } };
+      }),
+    diff: (id: string, olds: Props, news: Props) =>
+      withReadableErrors(async () => {
+        rememberHeld(id);
+        const bound = context();
+        await requireRecordedStore(kind, resourceName(id, olds), olds, bound.store);
+        return handler.diff(id, olds, news, bound);
+      }),
+    create: (inputs: Props) =>
+      withReadableErrors(async () => {
+        const bound = context();
+        const result = await handler.create(inputs, bound);
+        return { ...result, outs: await withRuntimeOutputs(result.outs, inputs, bound.store) };
+      }),
+    read: (id: string, props: Props) =>
+      withReadableErrors(async () => {
+        rememberHeld(id);
+        const bound = context();
+        await requireRecordedStore(kind, resourceName(id, props), props, bound.store);
+        const result = await handler.read(id, props, bound);
+        if (result.props === undefined) {
+          // The right store positively no longer holds it (someone removed it outside Pulumi).
+          console.error(`certstage: ${kind} '${resourceName(id, props)}' (${id}) no longer exists in ${bound.store.description}; refresh removes it from the stack`);
+          return result;
+        }
+        return { ...result, props: await withRuntimeOutputs(result.props, props, bound.store) };
+      }),
+    update: (id: string, olds: Props, news: Props) =>
+      withReadableErrors(async () => {
+        rememberHeld(id);
+        const bound = context();
+        await requireRecordedStore(kind, resourceName(id, olds), olds, bound.store);
+        const result = await handler.update(id, olds, news, bound);
+        return { ...result, outs: await withRuntimeOutputs(result.outs, news, bound.store) };
+      }),
+    delete: (id: string, props: Props) =>
+      withReadableErrors(async () => {
+        rememberHeld(id);
+        const bound = context();
+        await requireRecordedStore(kind, resourceName(id, props), props, bound.store);
+        return handler.delete(id, props, bound);
+      }),
   };
 }

@@ -58,7 +58,11 @@ async function acquire(lockDirectory: string, options: LockOptions): Promise<str
   await fs.mkdir(candidate);
   try {
     for (;;) {
-      await fs.writeFile(path.join(candidate, "owner.json"), JSON.stringify({ ...owner, acquiredAt: new Date().toISOString() }));
+      const ownerFile = path.join(candidate, "owner.json");
+      await fs.writeFile(ownerFile, JSON.stringify({ ...owner, acquiredAt: new Date().toISOString() })).catch((error: NodeJS.ErrnoException) => {
+        error.path ??= ownerFile; // write(2) errors (ENOSPC) come without it, and the user is told what could not be written
+        throw error;
+      });
       try {
         await fs.rename(candidate, lockDirectory);
         await sweepTransients(lockDirectory);

@@ -6,7 +6,7 @@
  */
 import { CertstageError, quoted } from "../errors";
 import { NAME_PATTERN } from "./store";
-import type { AcmeRenewalRecord, CertificateRecord, DeploymentTask, HistoryEntry, VersionRecord } from "./store";
+import type { AcmeRenewalRecord, CertificateRecord, DeploymentTask, HistoryEntry, StoreIdentity, VersionRecord } from "./store";
 
 /** The format this certstage writes; a file of another was written by another certstage. */
 export const STORE_FORMAT = 1;
@@ -29,6 +29,8 @@ const listOf = (item: Check): Check => (value) => Array.isArray(value) && value.
 const optional = (check: Check): Check => (value) => value === undefined || check(value);
 const object = (shape: Record<string, Check>): Check => (value) => isObject(value) && Object.entries(shape).every(([key, check]) => check(value[key]));
 
+const ORIGIN: Check = optional(object({ urn: text, inputs: text }));
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
@@ -45,6 +47,7 @@ const CERTIFICATE: Record<string, Check> = {
   createdAt: time,
   updatedAt: time,
   deletedAt: optional(time),
+  origin: ORIGIN,
 };
 
 const VERSION: Record<string, Check> = {
@@ -66,12 +69,15 @@ const VERSION: Record<string, Check> = {
   jwk: object({ kty: text, kid: text, x5c: listOf(text) }),
   createdAt: time,
   createdBy: text,
+  origin: ORIGIN,
 };
+
+const IDENTITY: Record<string, Check> = { format: count(1), id: (value) => typeof value === "string" && /^[0-9a-f-]{36}$/.test(value), createdAt: time };
 
 const HISTORY: Record<string, Check> = {
   at: time,
   actor: text,
-  action: oneOf("certificate.create", "certificate.update", "certificate.delete", "version.create", "version.delete", "deploy", "rollback", "undeploy", "verify", "task.queue", "task.run", "task.cancel"),
+  action: oneOf("certificate.create", "certificate.update", "certificate.delete", "version.create", "version.delete", "version.release", "version.remove", "deploy", "rollback", "undeploy", "verify", "task.queue", "task.run", "task.cancel"),
   certificate: name,
   environment: optional(name),
   fromVersion: optional(count(1)),
@@ -145,6 +151,8 @@ export const versionFileFrom = (contents: string, file: string, certificate: str
 export const taskFileFrom = (contents: string, file: string, id: string) => recordFrom<DeploymentTask>(contents, file, TASK, { id });
 
 export const renewalFileFrom = (contents: string, file: string, certificate: string) => recordFrom<AcmeRenewalRecord>(contents, file, RENEWAL, { certificate });
+
+export const identityFileFrom = (contents: string, file: string) => recordFrom<StoreIdentity & { format: number }>(contents, file, IDENTITY);
 
 export const accountFileFrom = (contents: string, file: string) => recordFrom<{ directoryUrl: string; accountUrl?: string }>(contents, file, ACCOUNT);
 

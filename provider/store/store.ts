@@ -15,6 +15,28 @@ import type { VersionMaterial } from "../pki/version-material";
 
 export type CertificateType = "server" | "ca";
 
+/**
+ * Which Pulumi resource made a record, and from what: the resource's URN and a digest of the
+ * inputs that decide the record's content. A create whose run was killed before Pulumi saved its
+ * result leaves a record no state names; the next create of the same resource from the same
+ * inputs finds it by this and adopts it instead of making another (see lifecycle/ownership.ts).
+ */
+export interface ResourceOrigin {
+  readonly urn: string;
+  /** Digest of the inputs that decide the content; never the inputs themselves (they may be secret). */
+  readonly inputs: string;
+}
+
+/**
+ * Made once, when the store is first written, and returned by every resource's create: a stack
+ * can then tell its own store from a missing or foreign one, instead of reading "not there" as
+ * "deleted".
+ */
+export interface StoreIdentity {
+  readonly id: string;
+  readonly createdAt: string;
+}
+
 export interface CertificateRecord {
   /** Stable identifier, used in store paths; never changes. */
   readonly name: string;
@@ -33,9 +55,11 @@ export interface CertificateRecord {
   readonly lastVersion: number;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** The Certificate resource that created it; absent for certificates made before origins were recorded. */
+  readonly origin?: ResourceOrigin;
 }
 
-export type NewCertificate = Pick<CertificateRecord, "name" | "displayName" | "type" | "owner" | "shareWith" | "description" | "profile">;
+export type NewCertificate = Pick<CertificateRecord, "name" | "displayName" | "type" | "owner" | "shareWith" | "description" | "profile" | "origin">;
 /** `profile` present but undefined removes the certificate's own profile (the stack's applies again). */
 export type CertificateChanges = Partial<Pick<CertificateRecord, "displayName" | "owner" | "shareWith" | "description" | "profile">>;
 
@@ -49,6 +73,8 @@ export interface VersionRecord extends CertificateFacts {
   readonly jwk: PublicJwk;
   readonly createdAt: string;
   readonly createdBy: string;
+  /** The resource whose create saved it (a CertificateVersion or an AcmeRenewal); absent for older versions. */
+  readonly origin?: ResourceOrigin;
 }
 
 /** The PEM files of a version; the private key is secret. */
@@ -75,6 +101,10 @@ export type HistoryAction =
   | "certificate.delete"
   | "version.create"
   | "version.delete"
+  /** The resource that owned the version was deleted or replaced; the version stays for rollbacks. */
+  | "version.release"
+  /** A version no resource owns (left by an interrupted run) was removed by `certstage versions remove`. */
+  | "version.remove"
   | "deploy"
   | "rollback"
   | "undeploy"
@@ -170,6 +200,9 @@ export interface Store {
   /** Human description for messages, e.g. `file store /srv/certs`. */
   readonly description: string;
 
+  /** The store's identity; undefined when nothing was ever written there (no store at all). */
+  identity(): Promise<StoreIdentity | undefined>;
+
   createCertificate(certificate: NewCertificate, actor: Actor): Promise<CertificateRecord>;
   updateCertificate(name: string, changes: CertificateChanges, actor: Actor): Promise<CertificateRecord>;
   getCertificate(name: string): Promise<CertificateRecord | undefined>;
@@ -178,12 +211,15 @@ export interface Store {
   deleteCertificate(name: string, actor: Actor): Promise<void>;
 
   /** Saves the next version number of the certificate with these files. */
-  createVersion(certificate: string, method: VersionMethod, material: VersionMaterial, actor: Actor): Promise<VersionRecord>;
+  createVersion(certificate: string, method: VersionMethod, material: VersionMaterial, actor: Actor, origin?: ResourceOrigin): Promise<VersionRecord>;
   getVersion(certificate: string, version: number): Promise<VersionRecord | undefined>;
   listVersions(certificate: string): Promise<VersionRecord[]>;
   readVersionFiles(certificate: string, version: number): Promise<VersionFiles>;
-  /** Removes a version's files (retention); refuses with STILL_DEPLOYED while it is deployed. */
-  deleteVersion(certificate: string, version: number, actor: Actor): Promise<void>;
+  /**
+   * Removes a version's files (retention; or `action: "version.remove"` for one no resource owns);
+   * refuses with STILL_DEPLOYED while it is deployed.
+   */
+  deleteVersion(certificate: string, version: number, actor: Actor, action?: "version.delete" | "version.remove"): Promise<void>;
   /** Environments currently serving this version (empty when none): the guard for deletion. */
   environmentsServing(certificate: string, version?: number): Promise<string[]>;
 

@@ -1,10 +1,12 @@
 /**
- * The certstage command against a temporary store: status (the contract's JSON shape) and history.
+ * The certstage command against a temporary store: status (the contract's JSON shape), history,
+ * and removing a version no resource owns.
  */
 import { Writable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../provider/cli/main";
 import { inspectUpload } from "../../provider/pki/version-material";
+import type { Store } from "../../provider/store";
 import { createFileStore } from "../../provider/store/drivers/file";
 import { makeTestCertificate, temporaryDirectory } from "../support/certificates";
 
@@ -41,7 +43,7 @@ describe("certstage status", () => {
     expect(report.certificates).toHaveLength(1);
     expect(report.certificates[0]).toMatchObject({ name: "api", type: "server", owner: "team-a", latestVersion: 2 });
     expect(report.certificates[0].versions.map((version: { version: number; method: string }) => [version.version, version.method])).toEqual([[1, "upload"], [2, "upload"]]);
-    expect(Object.keys(report.certificates[0].versions[0]).sort()).toEqual(["fingerprintSha256", "method", "notAfter", "sans", "serial", "subject", "version"]);
+    expect(Object.keys(report.certificates[0].versions[0]).sort()).toEqual(["fingerprintSha256", "method", "notAfter", "sans", "serial", "subject", "unclaimed", "version"]);
     expect(report.certificates[0].deployments).toEqual({ production: { version: 1, deployedAt: expect.any(String) }, staging: { version: 2, deployedAt: expect.any(String) } });
     expect(report.certificates[0].pending).toEqual({});
   });
@@ -83,5 +85,55 @@ describe("certstage history", () => {
 
   it("refuses an unknown command with usage and exit code 2", async () => {
     expect((await run(["frobnicate"])).code).toBe(2);
+  });
+});
+
+describe("certstage versions remove", () => {
+  const actor = { principal: "alice" };
+  const urn = (name: string) => `urn:pulumi:dev::p::pulumi-nodejs:dynamic/certstage:CertificateVersion::${name}`;
+
+  /** Certificate `svc` as an interrupted run leaves it: v1 from inputs x, then v2 from inputs y, same resource; v3 deployed. */
+  async function interruptedStore(): Promise<Store> {
+    storeRoot = temporaryDirectory("cli-versions");
+    const store = createFileStore({ root: storeRoot });
+    const pki = temporaryDirectory("cli-versions-pki");
+    await store.createCertificate({ name: "svc", displayName: "svc", type: "server", owner: "team-a", shareWith: [], description: "" }, actor);
+    for (const [index, inputs] of ["x", "y", "z"].entries()) {
+      const material = inspectUpload(makeTestCertificate(pki, `v${index + 1}.svc.example.test`));
+      if (!material.ok) throw new Error("bad test certificate");
+      await store.createVersion("svc", "upload", material.value, actor, { urn: urn(inputs === "z" ? "svc-other" : "svc"), inputs });
+    }
+    await store.deploy("svc", "production", 3, actor);
+    return store;
+  }
+
+  it("status marks the version nobody owns unclaimed, and versions remove removes it, recorded in history", async () => {
+    const store = await interruptedStore();
+    const status = await run(["status"]);
+    expect(status.output).toMatch(/v1 .*unclaimed: no resource owns it \(certstage versions remove svc 1\)/);
+    expect(status.output).not.toMatch(/v2 .*unclaimed/);
+    const json = JSON.parse((await run(["status", "--json"])).output);
+    expect(json.certificates[0].versions.map((version: { unclaimed: boolean }) => version.unclaimed)).toEqual([true, false, false]);
+
+    const removed = await run(["versions", "remove", "svc", "1", "--principal", "carol"]);
+    expect(removed).toEqual({ code: 0, output: "Removed version 1 of svc.\n" });
+    expect((await store.listVersions("svc")).map((version) => version.version)).toEqual([2, 3]);
+    expect((await store.readHistory({ certificate: "svc" })).at(-1)).toMatchObject({ action: "version.remove", actor: "carol", fromVersion: 1, result: "ok" });
+  });
+
+  it("refuses a version a resource owns, and one an environment serves, changing nothing", async () => {
+    const store = await interruptedStore();
+    await expect(main(["versions", "remove", "svc", "2", "--store", storeRoot])).rejects.toThrow(/\[VERSION_CLAIMED\] resource 'svc': version 2 of certificate 'svc' belongs to a resource \(urn:pulumi:.*::svc\)\. Fix: remove that resource/);
+    await expect(main(["versions", "remove", "svc", "3", "--store", storeRoot])).rejects.toThrow(/\[STILL_DEPLOYED\].*production \(version 3\)/);
+    await expect(main(["versions", "remove", "svc", "9", "--store", storeRoot])).rejects.toThrow(/\[VERSION_NOT_FOUND\]/);
+    expect((await store.listVersions("svc")).map((version) => version.version)).toEqual([1, 2, 3]);
+    expect((await store.readHistory({ certificate: "svc" })).some((entry) => entry.action === "version.remove")).toBe(false);
+  });
+
+  it("needs a certificate and a version number (exit 2)", async () => {
+    storeRoot = temporaryDirectory("cli-versions-usage");
+    for (const args of [["versions"], ["versions", "remove", "svc"], ["versions", "remove", "svc", "one"], ["versions", "drop", "svc", "1"]]) {
+      expect((await run(args)).code).toBe(2);
+    }
   });
 });

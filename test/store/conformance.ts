@@ -300,6 +300,43 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
       });
     });
 
+    describe("identity and origins", () => {
+      it("has no identity before its first write, then one that every handle and every later write keeps", async () => {
+        expect(await store.identity()).toBeUndefined();
+        await store.createCertificate(certificate("api"), actor);
+        const identity = await store.identity();
+        expect(identity?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        await store.createVersion("api", "upload", materials[0], actor);
+        const other = subject.reopen();
+        try {
+          expect(await other.identity()).toEqual(identity);
+        } finally {
+          await other.close();
+        }
+      });
+
+      it("keeps the origin a create records on the certificate and on the version, and not on versions made without one", async () => {
+        const origin = { urn: "urn:pulumi:dev::p::pulumi-nodejs:dynamic/certstage:CertificateVersion::api-v1", inputs: sha256("inputs") };
+        await store.createCertificate({ ...certificate("api"), origin: { urn: "urn:pulumi:dev::p::pulumi-nodejs:dynamic/certstage:Certificate::api", inputs: sha256("api") } }, actor);
+        expect((await store.getCertificate("api"))?.origin?.urn).toContain("Certificate::api");
+        await store.createVersion("api", "upload", materials[0], actor, origin);
+        await store.createVersion("api", "upload", materials[1], actor);
+        const [first, second] = await store.listVersions("api");
+        expect(first.origin).toEqual(origin);
+        expect(second.origin).toBeUndefined();
+      });
+
+      it("records a removal by hand as version.remove, still refusing a deployed version", async () => {
+        await apiWithVersions(2);
+        await store.deploy("api", "production", 2, actor);
+        expect((await failure(store.deleteVersion("api", 2, actor, "version.remove"))).code).toBe("STILL_DEPLOYED");
+        await store.deleteVersion("api", 1, actor, "version.remove");
+        const removal = (await store.readHistory({ certificate: "api" })).filter((entry) => entry.action === "version.remove");
+        expect(removal).toMatchObject([{ fromVersion: 1, actor: actor.principal, result: "ok" }]);
+        expect((await store.listVersions("api")).map((version) => version.version)).toEqual([2]);
+      });
+    });
+
     describe("history", () => {
       it("appends who did what, from which version to which, including rollbacks", async () => {
         await apiWithVersions(2);

@@ -5,6 +5,7 @@
  *   <root>/certificates/<name>/versions/<n>/{cert.pem,chain.pem,fullchain.pem,privkey.pem,jwk.json,version.json}
  *                                               (+ csr.pem for generated versions)
  *   <root>/environments/<environment>/<name>  -> ../../certificates/<name>/versions/<n>
+ *   <root>/store.json                         the store's identity, made by its first write
  *   <root>/history.jsonl
  *   <root>/tasks/<id>.json                    standby deployments, one file each
  *   <root>/acme/accounts/<sha256 of directory URL>.json + .key.pem (0600)
@@ -14,7 +15,7 @@
  * whole or not at all. A deployment is a symlink replaced by one rename(2), so nginx reading
  * `environments/production/api/fullchain.pem` always gets a complete version, old or new.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -24,14 +25,16 @@ import type { VersionMaterial } from "../../pki/version-material";
 import {
   appendLineDurably,
   fsyncDirectory,
+  keepEntry,
   replaceFileAtomically,
   replaceSymlinkAtomically,
+  truncateFile,
   writeFileDurably,
 } from "../atomic-file";
 import { processIsAlive, withFileLock } from "../file-lock";
 import { MAX_RECORD_BYTES, StorePaths, storeCorrupt } from "../file-paths";
-import { accountFileFrom, CertificateFile, certificateFileFrom, historyFrom, renewalFileFrom, STORE_FORMAT, taskFileFrom, versionFileFrom } from "../file-records";
-import { nameInvalid, stillDeployed, versionNotFound } from "../store-errors";
+import { accountFileFrom, CertificateFile, certificateFileFrom, historyFrom, identityFileFrom, renewalFileFrom, STORE_FORMAT, taskFileFrom, versionFileFrom } from "../file-records";
+import { isWriteFailure, nameInvalid, stillDeployed, storeVanished, storeWriteFailed, versionNotFound } from "../store-errors";
 import {
   AcmeAccount,
   AcmeRenewalRecord,
@@ -46,12 +49,15 @@ import {
   NAME_PATTERN,
   NewCertificate,
   NewDeploymentTask,
+  ResourceOrigin,
   Store,
+  StoreIdentity,
   TaskFilter,
   VersionFiles,
   VersionMethod,
   VersionRecord,
 } from "../store";
+import { UndoLog } from "../undo-log";
 
 export const FILE_DRIVER = "file";
 
@@ -82,6 +88,10 @@ export function createFileStore(options: FileStoreOptions): Store {
 class FileStore implements Store {
   readonly description: string;
   private readonly paths: StorePaths;
+  /** Set once the root was there: from then on a missing root vanished, and is not made again. */
+  private rootSeen = false;
+  /** What the running locked operation changed so far (operations are serialized by the lock). */
+  private changes: UndoLog | undefined;
 
   constructor(
     private readonly root: string,
@@ -89,6 +99,22 @@ class FileStore implements Store {
   ) {
     this.description = `file store ${root}`;
     this.paths = new StorePaths(root);
+  }
+
+  // ---- identity -----------------------------------------------------------------------------
+
+  async identity(): Promise<StoreIdentity | undefined> {
+    const contents = await this.paths.readFile(this.identityFile(), MAX_RECORD_BYTES);
+    if (contents === undefined) return undefined;
+    const { format: _format, ...identity } = identityFileFrom(contents, this.identityFile());
+    return identity;
+  }
+
+  /** Called under the lock by every change: the first write of a store gives it its identity. */
+  private async ensureIdentity(): Promise<void> {
+    if (await this.paths.exists(this.identityFile())) return;
+    const identity = { format: STORE_FORMAT, id: randomUUID(), createdAt: new Date().toISOString() };
+    await this.replaceFile(this.identityFile(), `${JSON.stringify(identity, null, 2)}\n`);
   }
 
   // ---- certificates -------------------------------------------------------------------------
@@ -161,16 +187,25 @@ class FileStore implements Store {
       await this.refuseWhileDeployed(name, undefined);
       const versions = this.versionsDirectory(name);
       await this.paths.check(versions, "directory");
-      await fs.rename(versions, `${versions}.deleted.${randomBytes(6).toString("hex")}`).catch(ignoreMissing);
+      const aside = `${versions}.deleted.${randomBytes(6).toString("hex")}`;
+      const moved = await fs.rename(versions, aside).then(
+        () => true,
+        (error: unknown) => {
+          ignoreMissing(error);
+          return false;
+        },
+      );
+      if (moved) this.onUndo(() => fs.rename(aside, versions));
       await this.writeCertificateFile({ ...current, format: STORE_FORMAT, deletedAt: new Date().toISOString() });
-      await this.removeDeletedVersionDirectories(path.dirname(versions));
+      // Removed only once history records the delete: until then the delete can be undone.
+      this.onSuccess(() => this.removeDeletedVersionDirectories(path.dirname(versions)));
       await this.appendHistory(actor, "certificate.delete", name, { fromVersion: current.lastVersion || undefined });
     });
   }
 
   // ---- versions -----------------------------------------------------------------------------
 
-  async createVersion(certificate: string, method: VersionMethod, material: VersionMaterial, actor: Actor): Promise<VersionRecord> {
+  async createVersion(certificate: string, method: VersionMethod, material: VersionMaterial, actor: Actor, origin?: ResourceOrigin): Promise<VersionRecord> {
     return this.locked(async () => {
       const owner = await this.requireCertificate(certificate);
       const versionsDirectory = this.versionsDirectory(certificate);
@@ -188,8 +223,10 @@ class FileStore implements Store {
         jwk: material.jwk,
         createdAt: new Date().toISOString(),
         createdBy: actor.principal,
+        ...(origin !== undefined ? { origin: { urn: origin.urn, inputs: origin.inputs } } : {}),
       };
       const staging = path.join(versionsDirectory, `.staging-${version}-${randomBytes(6).toString("hex")}`);
+      const target = this.versionDirectory(certificate, version);
       await fs.mkdir(staging, { mode: 0o755 });
       try {
         await writeFileDurably(path.join(staging, VERSION_FILES.certificate), material.certificatePem);
@@ -200,7 +237,6 @@ class FileStore implements Store {
         await writeFileDurably(path.join(staging, VERSION_FILES.jwk), `${JSON.stringify(material.jwk, null, 2)}\n`);
         await writeFileDurably(path.join(staging, VERSION_FILES.metadata), `${JSON.stringify({ format: STORE_FORMAT, ...record }, null, 2)}\n`);
         await fsyncDirectory(staging);
-        const target = this.versionDirectory(certificate, version);
         if (await this.paths.exists(target)) {
           throw new CertstageError("VERSION_IMMUTABLE", `version ${version} of certificate '${certificate}' already exists`, {
             resource: certificate,
@@ -212,6 +248,14 @@ class FileStore implements Store {
         await fs.rm(staging, { recursive: true, force: true });
         throw error;
       }
+      // Until certificate.json and history record it, the version can be taken back (moved aside
+      // first, so it never shows half-removed): no version exists that history does not know.
+      this.onUndo(async () => {
+        const aside = path.join(versionsDirectory, `.deleted-${version}-${randomBytes(6).toString("hex")}`);
+        await fs.rename(target, aside);
+        await fsyncDirectory(versionsDirectory);
+        await fs.rm(aside, { recursive: true, force: true });
+      });
       await fsyncDirectory(versionsDirectory);
       await this.writeCertificateFile({ ...owner, format: STORE_FORMAT, lastVersion: version, updatedAt: record.createdAt });
       await this.appendHistory(actor, "version.create", certificate, { toVersion: version });
@@ -260,16 +304,18 @@ class FileStore implements Store {
     };
   }
 
-  async deleteVersion(certificate: string, version: number, actor: Actor): Promise<void> {
+  async deleteVersion(certificate: string, version: number, actor: Actor, action: "version.delete" | "version.remove" = "version.delete"): Promise<void> {
     await this.locked(async () => {
       await this.requireCertificate(certificate);
       if (!(await this.getVersion(certificate, version))) throw versionNotFound(certificate, version);
       await this.refuseWhileDeployed(certificate, version);
       const aside = path.join(this.versionsDirectory(certificate), `.deleted-${version}-${randomBytes(6).toString("hex")}`);
       await fs.rename(this.versionDirectory(certificate, version), aside);
+      this.onUndo(() => fs.rename(aside, this.versionDirectory(certificate, version)));
       await fsyncDirectory(this.versionsDirectory(certificate));
-      await fs.rm(aside, { recursive: true, force: true });
-      await this.appendHistory(actor, "version.delete", certificate, { fromVersion: version });
+      // Removed only once history records the delete: until then the delete can be undone.
+      this.onSuccess(() => fs.rm(aside, { recursive: true, force: true }));
+      await this.appendHistory(actor, action, certificate, { fromVersion: version });
     });
   }
 
@@ -291,6 +337,7 @@ class FileStore implements Store {
       const environmentDirectory = path.join(this.root, "environments", environment);
       await this.makeDirectory(environmentDirectory);
       const link = path.join(environmentDirectory, certificate);
+      await this.keepForUndo(link);
       await replaceSymlinkAtomically(link, path.relative(environmentDirectory, this.versionDirectory(certificate, version)));
       const action: HistoryAction = current !== undefined && version < current.version ? "rollback" : "deploy";
       await this.appendHistory(actor, action, certificate, { environment, fromVersion: current?.version, toVersion: version });
@@ -306,7 +353,9 @@ class FileStore implements Store {
       const current = await this.getDeployment(certificate, environment);
       if (!current) return;
       const environmentDirectory = path.join(this.root, "environments", environment);
-      await fs.rm(path.join(environmentDirectory, certificate), { force: true });
+      const link = path.join(environmentDirectory, certificate);
+      await this.keepForUndo(link);
+      await fs.rm(link, { force: true });
       await fsyncDirectory(environmentDirectory);
       await this.appendHistory(actor, "undeploy", certificate, { environment, fromVersion: current.version });
     });
@@ -499,18 +548,80 @@ class FileStore implements Store {
 
   // ---- internals ----------------------------------------------------------------------------
 
+  /**
+   * Runs a change under the store lock, whole or not at all: when any step fails, what the
+   * earlier steps wrote is undone before the lock is released. A write the filesystem refuses
+   * (full, read-only, not permitted, the store gone) becomes STORE_WRITE_FAILED.
+   */
   private async locked<T>(action: () => Promise<T>): Promise<T> {
+    const changes = new UndoLog();
+    try {
+      await this.requireRoot();
+      await this.makeDirectory(path.join(this.root, "tasks"));
+      return await withFileLock(
+        path.join(this.root, ".lock"),
+        async () => {
+          // Every change ends with a history line: a planted history.jsonl is refused before the change, not after it.
+          await this.paths.check(this.historyFile(), "file");
+          this.changes = changes;
+          try {
+            await this.ensureIdentity();
+            const result = await action();
+            this.changes = undefined;
+            await changes.succeeded();
+            return result;
+          } catch (error) {
+            this.changes = undefined;
+            await changes.undo();
+            throw error;
+          }
+        },
+        { timeoutMs: this.lockTimeoutMs },
+      );
+    } catch (error) {
+      throw await this.asWriteFailure(error, changes.undoFailure);
+    }
+  }
+
+  /**
+   * Makes the store on first use, but never again once this Store saw it: mkdir -p of a root
+   * that vanished (a volume unmounted under a running `up`) would start an empty store that
+   * forgets every certificate and deployment.
+   */
+  private async requireRoot(): Promise<void> {
+    if (this.rootSeen) {
+      await fs.stat(this.root);
+      return;
+    }
     await fs.mkdir(this.root, { recursive: true });
-    await this.makeDirectory(path.join(this.root, "tasks"));
-    return withFileLock(
-      path.join(this.root, ".lock"),
-      async () => {
-        // Every change ends with a history line: a planted history.jsonl is refused before the change, not after it.
-        await this.paths.check(this.historyFile(), "file");
-        return action();
-      },
-      { timeoutMs: this.lockTimeoutMs },
+    this.rootSeen = true;
+  }
+
+  private async asWriteFailure(error: unknown, undoFailure: unknown): Promise<unknown> {
+    if (error instanceof CertstageError || !isWriteFailure(error)) return error;
+    const rootGone = await fs.stat(this.root).then(
+      () => false,
+      () => true,
     );
+    if (rootGone) return storeVanished(this.root, error);
+    // Any other missing path inside a store that is still there is not a fault of the filesystem.
+    if (error.code === "ENOENT") return error;
+    return storeWriteFailed(error, this.root, shownPath(error.path ?? this.root), undoFailure);
+  }
+
+  private onUndo(step: () => Promise<void>): void {
+    this.changes?.onUndo(step);
+  }
+
+  private onSuccess(cleanup: () => Promise<void>): void {
+    this.changes?.onSuccess(cleanup);
+  }
+
+  /** Keeps what is at `entry` (a file or a deployment link) so that undoing puts it back. */
+  private async keepForUndo(entry: string): Promise<void> {
+    const kept = await keepEntry(entry);
+    this.onUndo(kept.restore);
+    this.onSuccess(kept.discard);
   }
 
   private versionsDirectory(certificate: string): string {
@@ -519,6 +630,10 @@ class FileStore implements Store {
 
   private versionDirectory(certificate: string, version: number): string {
     return path.join(this.versionsDirectory(certificate), String(version));
+  }
+
+  private identityFile(): string {
+    return path.join(this.root, "store.json");
   }
 
   private historyFile(): string {
@@ -538,19 +653,23 @@ class FileStore implements Store {
   /** mkdir -p, after making sure no component is a planted link it would follow. */
   private async makeDirectory(directory: string): Promise<void> {
     await this.paths.check(directory, "directory");
-    await fs.mkdir(directory, { recursive: true });
+    if (this.rootSeen) await fs.stat(this.root); // mkdir -p must not make a vanished store again (requireRoot)
+    const created = await fs.mkdir(directory, { recursive: true });
+    if (created !== undefined) this.onUndo(() => fs.rm(created, { recursive: true, force: true }));
   }
 
   /** Replaces a file of the store (temp file + rename), never through a planted link. */
   private async replaceFile(file: string, contents: string, mode?: number): Promise<void> {
     await this.makeDirectory(path.dirname(file));
     await this.paths.check(file, "file");
+    await this.keepForUndo(file);
     await replaceFileAtomically(file, contents, mode);
   }
 
   private async appendToHistory(entry: object): Promise<void> {
     await this.paths.check(this.historyFile(), "file");
-    await appendLineDurably(this.historyFile(), JSON.stringify(entry));
+    const before = await appendLineDurably(this.historyFile(), JSON.stringify(entry));
+    this.onUndo(() => truncateFile(this.historyFile(), before));
   }
 
   private async removeDeletedVersionDirectories(certificateDirectory: string): Promise<void> {
@@ -633,6 +752,11 @@ function toCertificateRecord(file: CertificateFile): CertificateRecord {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
+}
+
+/** A path as the user knows it: the version being written, not its staging name; the lock, not its acquiring name. */
+function shownPath(file: string): string {
+  return file.replace(/\/\.staging-(\d+)-[0-9a-f]+(?=\/|$)/, "/$1").replace(/\/\.lock\.acquire\.[^/]+(?=\/|$)/, "/.lock");
 }
 
 function ignoreMissing(error: unknown): void {

@@ -1,0 +1,27 @@
+/**
+ * `certstage versions remove <certificate> <n>`: removes a version no resource owns, the kind an
+ * interrupted `pulumi up` leaves (lifecycle/ownership.ts). A version a resource owns is refused
+ * (remove its resource from the program instead), and so is one an environment serves.
+ */
+import { CertstageError } from "../errors";
+import { releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
+import type { Actor, Store } from "../store";
+import { versionNotFound } from "../store/store-errors";
+
+export async function removeUnclaimedVersion(store: Store, certificate: string, version: number, actor: Actor): Promise<void> {
+  const record = await store.getVersion(certificate, version);
+  if (!record) throw versionNotFound(certificate, version);
+  const versions = await store.listVersions(certificate);
+  const released = releasedVersions(await store.readHistory({ certificate }));
+  const deployments = await store.listDeployments(certificate);
+  const unclaimed = unclaimedVersions(versions, released, deployments).some((candidate) => candidate.version === version);
+  // Released versions belong to no resource on purpose (kept for rollbacks): removing one is retention.
+  if (!unclaimed && !released.has(version) && !deployments.some((deployment) => deployment.version === version)) {
+    const owner = record.origin ? ` (${record.origin.urn})` : "";
+    throw new CertstageError("VERSION_CLAIMED", `version ${version} of certificate '${certificate}' belongs to a resource${owner}`, {
+      resource: certificate,
+      fix: "remove that resource from the program and run `pulumi up`; only versions `certstage status` marks unclaimed, or that Pulumi released, can be removed by hand",
+    });
+  }
+  await store.deleteVersion(certificate, version, actor, "version.remove");
+}

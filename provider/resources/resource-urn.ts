@@ -1,0 +1,18 @@
+/**
+ * The URN a certstage resource will have, as an input it sends to the provider. Pulumi does not
+ * hand a dynamic provider the URN of the resource it creates, and certstage needs it: what a
+ * create writes names the resource that wrote it, so the next create of the same resource can
+ * adopt what an interrupted run left behind (lifecycle/ownership.ts), and messages can name the
+ * resource as the program does.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { ResourceKind } from "./dynamic-provider";
+
+/** The type token `pulumi.dynamic.Resource` registers for `module: "certstage"` and `type: kind`. */
+export function dynamicTypeToken(kind: ResourceKind): string {
+  return `pulumi-nodejs:dynamic/certstage:${kind}`;
+}
+
+export function resourceUrnInput(kind: ResourceKind, resourceName: string, opts?: pulumi.CustomResourceOptions): pulumi.Output<string> {
+  return pulumi.createUrn(resourceName, dynamicTypeToken(kind), opts?.parent);
+}
