@@ -24,7 +24,9 @@
  *   `pulumi refresh --clear-pending-creates`. The first run of each scenario does it; every run
  *   checks that each pending create names a resource the state holds, so clearing loses nothing.
  */
+import { X509Certificate } from "node:crypto";
 import { createServer, Server } from "node:http";
+import { request } from "node:https";
 import { promises as fs, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -429,6 +431,20 @@ function pebbleLogSince(offset: number): string {
   return readFileSync(pebble.logs.pebble, "utf8").slice(offset);
 }
 
+/** The names of the certificate Pebble issued with `serial` (its management API's cert-status-by-serial). */
+async function issuedFor(serial: string): Promise<string> {
+  const body = await new Promise<string>((resolve, reject) => {
+    const call = request(`${pebble.managementUrl}/cert-status-by-serial/${serial}`, { ca: pebble.listenerCaPem, headers: { "user-agent": "certstage-tests" } }, (response) => {
+      let text = "";
+      response.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => (response.statusCode === 200 ? resolve(text) : reject(new Error(`cert-status-by-serial/${serial} answered ${response.statusCode}`))));
+    });
+    call.on("error", reject);
+    call.end();
+  });
+  return new X509Certificate(JSON.parse(body).Certificate).subjectAltName ?? "(no names)";
+}
+
 const ACME: Scenario = {
   kind: "acme",
   program: ACME_PROGRAM,
@@ -476,6 +492,8 @@ describe("the same with AcmeRenewal against Pebble: and nothing issued twice", (
       // Every certificate the CA issued is the one version in the store: none issued for nothing.
       const normalized = (serial: string) => serial.toLowerCase().replace(/^0+/, "");
       const stored = outcome.report.certificates.flatMap((certificate) => certificate.versions.map((version) => normalized(version.serial))).sort();
+      const forNothing = await Promise.all(issued.map(normalized).filter((serial) => !stored.includes(serial)).map(async (serial) => `${serial} for ${await issuedFor(serial)}`));
+      expect(forNothing, `${outcome.where}: certificates Pebble issued that are not in the store`).toEqual([]);
       expect(issued.map(normalized).sort(), `${outcome.where}: serials Pebble issued (left) against serials in the store (right)`).toEqual(stored);
       expect(issued, outcome.where).toHaveLength(ACME.certificates);
       rmSync(outcome.workspace.root, { recursive: true, force: true });
