@@ -9,7 +9,11 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL("..", import.meta.url)),
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      // The unit tier's property tests build and parse hundreds of certificates: CPU work whose
+      // duration follows the machine's load. vitest's 5 s default made one fail on a loaded
+      // 2-core CI machine, a failure on wall-clock time; like every tier's, this bound only
+      // catches a hang.
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], testTimeout: 120_000 } },
       { extends: true, test: { name: "store", include: ["test/store/**/*.test.ts"], testTimeout: 120_000, globalSetup: ["test/build-once.ts"] } },
       { extends: true, test: { name: "provider", include: ["test/provider/**/*.test.ts"], testTimeout: 60_000, globalSetup: ["test/build-once.ts"] } },
       {

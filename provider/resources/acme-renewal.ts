@@ -211,6 +211,26 @@ function renewalId(certificate: string, version: number): string {
   return `${certificate}/acme/${version}`;
 }
 
+/** What a create returns for the issuance saved as `version`, with where its renewal stands. */
+async function issuedResult(inputs: RenewalInputs, version: VersionRecord, record: AcmeRenewalRecord, accountUrl: string) {
+  const status = await renewalStatus(record, inputs, record.directoryUrl);
+  return {
+    id: renewalId(inputs.certificate, version.version),
+    outs: {
+      ...configurationOf(inputs),
+      version: version.version,
+      notBefore: version.notBefore,
+      notAfter: version.notAfter,
+      serial: version.serial,
+      fingerprintSha256: version.fingerprintSha256,
+      ariCertificateId: record.ariCertificateId ?? "",
+      renewal: status.renewal,
+      renewalDueAt: status.dueAt,
+      accountUrl,
+    },
+  };
+}
+
 /** The outputs of an issuance an interrupted run saved but never reported, rebuilt from the store. */
 async function adoptIssued(inputs: RenewalInputs, version: VersionRecord, context: HandlerContext) {
   const { store } = context;
@@ -225,22 +245,7 @@ async function adoptIssued(inputs: RenewalInputs, version: VersionRecord, contex
   }
   rememberAdopted(renewalId(inputs.certificate, version.version));
   console.error(`certstage: certificate '${inputs.certificate}': adopted version ${version.version}, which an interrupted run had the CA issue for these inputs; no new order`);
-  const status = await renewalStatus(record, inputs, directoryUrl);
-  return {
-    id: renewalId(inputs.certificate, version.version),
-    outs: {
-      ...configurationOf(inputs),
-      version: version.version,
-      notBefore: version.notBefore,
-      notAfter: version.notAfter,
-      serial: version.serial,
-      fingerprintSha256: version.fingerprintSha256,
-      ariCertificateId: record.ariCertificateId ?? "",
-      renewal: status.renewal,
-      renewalDueAt: status.dueAt,
-      accountUrl: (await store.getAcmeAccount(directoryUrl))?.accountUrl ?? "",
-    },
-  };
+  return issuedResult(inputs, version, record, (await store.getAcmeAccount(directoryUrl))?.accountUrl ?? "");
 }
 
 /** Issues a certificate and saves it as the certificate's next version. */
@@ -290,22 +295,7 @@ async function issueAndSave(inputs: RenewalInputs, context: HandlerContext, orig
     issuedAt: version.createdAt,
   };
   await store.putAcmeRenewal(record);
-  const status = await renewalStatus(record, inputs, directoryUrl);
-  return {
-    id: renewalId(inputs.certificate, version.version),
-    outs: {
-      ...configurationOf(inputs),
-      version: version.version,
-      notBefore: version.notBefore,
-      notAfter: version.notAfter,
-      serial: version.serial,
-      fingerprintSha256: version.fingerprintSha256,
-      ariCertificateId: record.ariCertificateId ?? "",
-      renewal: status.renewal,
-      renewalDueAt: status.dueAt,
-      accountUrl: issued.accountUrl,
-    },
-  };
+  return issuedResult(inputs, version, record, issued.accountUrl);
 }
 
 /** The inputs as outputs, so the next diff compares like with like (secrets stay secret by name). */
