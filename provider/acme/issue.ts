@@ -35,6 +35,12 @@ export interface IssueRequest {
   /** ARI id of the certificate this one replaces (RFC 9773 §5). */
   readonly replaces?: string;
   readonly retry?: RetryPolicy;
+  /**
+   * Called with the order and account URLs just before the CSR goes to the CA: from then on the
+   * CA may issue whatever happens to this process, so the caller records the order (see
+   * `resumeOrder`).
+   */
+  readonly beforeFinalize?: (order: { orderUrl: string; accountUrl: string }) => Promise<void>;
 }
 
 export interface RetryPolicy {
@@ -126,12 +132,40 @@ async function issueOnce(request: IssueRequest): Promise<IssuedCertificate> {
   }
 
   const csr = await createCertificateRequest(request.certificateKey, request.domains);
+  const accountUrl: string = client.getAccountUrl() ?? "";
+  await request.beforeFinalize?.({ orderUrl: String(order.url), accountUrl });
   const finalized = await client.finalizeOrder(order, csr);
-  const fullchain = await client.getCertificate(finalized, request.preferredChain);
+  return downloaded(client, finalized, request.preferredChain, accountUrl);
+}
+
+async function downloaded(client: import("acme-client").Client, order: import("acme-client").Order, preferredChain: string | undefined, accountUrl: string): Promise<IssuedCertificate> {
+  const fullchain = await client.getCertificate(order, preferredChain);
   const [leaf, ...chain] = fullchain.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
   if (leaf === undefined) throw new Error(`the CA returned no certificate for order ${order.url}`);
-  const accountUrl: string = client.getAccountUrl() ?? "";
   return { certificatePem: leaf, chainPem: chain.join(""), accountUrl, orderUrl: String(order.url) };
+}
+
+export interface ResumeRequest {
+  readonly directoryUrl: string;
+  readonly accountKeyPem: string;
+  readonly accountUrl: string;
+  readonly orderUrl: string;
+  readonly preferredChain?: string;
+}
+
+/**
+ * The certificate of an order an earlier, killed process finalized (RFC 8555 §7.4): once the CA
+ * has issued it, downloading it is all that is left. Undefined when the order never got that far
+ * (the CA had not received the CSR) or failed: then a new order is the only way.
+ */
+export async function resumeOrder(request: ResumeRequest): Promise<IssuedCertificate | undefined> {
+  const acme = require("acme-client") as typeof import("acme-client");
+  const client = new acme.Client({ directoryUrl: request.directoryUrl, accountKey: request.accountKeyPem, accountUrl: request.accountUrl, backoffAttempts: 12, backoffMin: 100, backoffMax: 3000 });
+  (client as unknown as { http: { maxBadNonceRetries: number } }).http.maxBadNonceRetries = 20;
+  let order = await client.getOrder({ url: request.orderUrl } as import("acme-client").Order);
+  if (order.status === "processing") order = await client.waitForValidStatus(order);
+  if (order.status !== "valid") return undefined;
+  return downloaded(client, order, request.preferredChain, request.accountUrl);
 }
 
 /** The CA's problem document for a failed validation (RFC 8555 §7.1.4 `error`), as the message. */

@@ -9,11 +9,11 @@
  * unknown, and `up` issues the certificate (sending ARI `replaces`), then the deployments swap.
  * The replaced instance's delete never revokes; revoking is opt-in, on an explicit delete only.
  */
-import { createHash } from "node:crypto";
+import { createHash, KeyObject } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { fetchRenewalInfo, ariCertificateId } from "../acme/ari";
 import { resolveDirectoryUrl } from "../acme/directories";
-import { issueCertificate } from "../acme/issue";
+import { IssuedCertificate, issueCertificate, resumeOrder } from "../acme/issue";
 import { dns01HookSolver } from "../acme/solvers/dns01-hook";
 import { startHttp01Responder } from "../acme/solvers/http01-responder";
 import { webrootSolver } from "../acme/solvers/http01-webroot";
@@ -198,8 +198,9 @@ async function accountKeyFor(directoryUrl: string, { store, settings }: HandlerC
   const existing = await store.getAcmeAccount(directoryUrl);
   if (existing) return { pem: existing.accountKeyPem, url: existing.accountUrl };
   const pem = (await generatePrivateKey("ECDSA-P256")).export({ type: "pkcs8", format: "pem" }).toString();
-  await store.putAcmeAccount({ directoryUrl, accountKeyPem: pem });
-  return { pem };
+  // Renewals created at once race here: the store keeps the first account, and all use it.
+  const account = await store.ensureAcmeAccount({ directoryUrl, accountKeyPem: pem });
+  return { pem: account.accountKeyPem, url: account.accountUrl };
 }
 
 /** What decides which certificate the CA issues: a change of any of these is a new order. */
@@ -250,7 +251,7 @@ async function adoptIssued(inputs: RenewalInputs, version: VersionRecord, contex
 
 /** Issues a certificate and saves it as the certificate's next version. */
 async function issueAndSave(inputs: RenewalInputs, context: HandlerContext, origin?: ResourceOrigin) {
-  const { store, actor } = context;
+  const { store } = context;
   const directoryUrl = resolveDirectoryUrl(inputs.directory);
   trustAcmeServerRoots(inputs.directoryCaPem);
   const previous = await store.getAcmeRenewal(inputs.certificate);
@@ -275,12 +276,28 @@ async function issueAndSave(inputs: RenewalInputs, context: HandlerContext, orig
       preferredChain: inputs.preferredChain,
       profile: inputs.profile,
       replaces: hasAri && previous?.directoryUrl === directoryUrl ? previous.ariCertificateId : undefined,
+      beforeFinalize: ({ orderUrl, accountUrl }) =>
+        store.putAcmeOrder({
+          certificate: inputs.certificate,
+          directoryUrl,
+          orderUrl,
+          accountUrl,
+          ...(origin ? { origin } : {}),
+          certificateKeyPem: certificateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+          createdAt: new Date().toISOString(),
+        }),
     });
   } finally {
     await solver.close();
   }
   if (account.url !== issued.accountUrl) await store.putAcmeAccount({ directoryUrl, accountKeyPem: account.pem, accountUrl: issued.accountUrl });
+  return saveIssued(inputs, context, origin, issued, certificateKey);
+}
 
+/** Saves what the CA issued as the certificate's next version, and ends its order in flight. */
+async function saveIssued(inputs: RenewalInputs, context: HandlerContext, origin: ResourceOrigin | undefined, issued: IssuedCertificate, certificateKey: KeyObject) {
+  const { store, actor } = context;
+  const directoryUrl = resolveDirectoryUrl(inputs.directory);
   const parts = parseVersionParts({ certificatePem: issued.certificatePem, chainPem: issued.chainPem }, { certificate: "acme certificate", privateKey: "acme key", chain: "acme chain" });
   if (!parts.ok) throw parts.problems[0];
   const material = assembleMaterial({ ...parts.value, key: certificateKey });
@@ -295,7 +312,30 @@ async function issueAndSave(inputs: RenewalInputs, context: HandlerContext, orig
     issuedAt: version.createdAt,
   };
   await store.putAcmeRenewal(record);
+  await store.deleteAcmeOrder(inputs.certificate);
   return issuedResult(inputs, version, record, issued.accountUrl);
+}
+
+/**
+ * An order of this resource, for these inputs, that a killed run had the CA finalize: download
+ * what the CA issued and save it, instead of ordering again. Undefined: no such order, or the CA
+ * never got its CSR; then the stale record goes and a new order is placed.
+ */
+async function resumeOrderInFlight(inputs: RenewalInputs, context: HandlerContext, origin: ResourceOrigin | undefined) {
+  const { store } = context;
+  const order = await store.getAcmeOrder(inputs.certificate);
+  if (!order) return undefined;
+  const directoryUrl = resolveDirectoryUrl(inputs.directory);
+  const same = origin !== undefined && order.origin?.urn === origin.urn && order.origin.inputs === origin.inputs && order.directoryUrl === directoryUrl;
+  const account = same ? await store.getAcmeAccount(directoryUrl) : undefined;
+  trustAcmeServerRoots(inputs.directoryCaPem);
+  const issued = account ? await resumeOrder({ directoryUrl, accountKeyPem: account.accountKeyPem, accountUrl: order.accountUrl, orderUrl: order.orderUrl, preferredChain: inputs.preferredChain }) : undefined;
+  if (!issued) {
+    await store.deleteAcmeOrder(inputs.certificate);
+    return undefined;
+  }
+  console.error(`certstage: certificate '${inputs.certificate}': the CA had issued the order a killed run finalized (${order.orderUrl}); saved it instead of ordering again`);
+  return saveIssued(inputs, context, origin, issued, parsePrivateKeyPem(order.certificateKeyPem, "acme order key"));
 }
 
 /** The inputs as outputs, so the next diff compares like with like (secrets stay secret by name). */
@@ -362,8 +402,11 @@ export const acmeRenewalHandler: ResourceHandler = {
     // An issuance of this resource, from these inputs, whose run was killed before Pulumi saved
     // it: adopt that certificate instead of ordering another one (CA rate limits count both).
     const adopted = await versionToAdopt(context.store, renewal.certificate, origin, (version) => renewalId(renewal.certificate, version));
-    if (adopted && adopted.method === "acme") return adoptIssued(renewal, adopted, context);
-    return issueAndSave(renewal, context, origin);
+    if (adopted && adopted.method === "acme") {
+      await context.store.deleteAcmeOrder(renewal.certificate); // saved already: the order is done
+      return adoptIssued(renewal, adopted, context);
+    }
+    return (await resumeOrderInFlight(renewal, context, origin)) ?? issueAndSave(renewal, context, origin);
   },
 
   async read(id, props, { store }) {

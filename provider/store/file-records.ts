@@ -6,7 +6,7 @@
  */
 import { CertstageError, quoted } from "../errors";
 import { NAME_PATTERN } from "./store";
-import type { AcmeRenewalRecord, CertificateRecord, DeploymentTask, HistoryEntry, StoreIdentity, VersionRecord } from "./store";
+import type { AcmeOrderInFlight, AcmeRenewalRecord, CertificateRecord, DeploymentTask, HistoryEntry, StoreIdentity, VersionRecord } from "./store";
 
 /** The format this certstage writes; a file of another was written by another certstage. */
 export const STORE_FORMAT = 1;
@@ -116,6 +116,8 @@ const RENEWAL: Record<string, Check> = {
 
 const ACCOUNT: Record<string, Check> = { directoryUrl: text, accountUrl: optional(text) };
 
+const ORDER: Record<string, Check> = { certificate: name, directoryUrl: text, orderUrl: text, accountUrl: text, origin: ORIGIN, createdAt: time };
+
 function corrupt(file: string, problem: string): CertstageError {
   return new CertstageError("STORE_CORRUPT", `${file} ${problem}`, {
     fix: "restore the file from a backup of the store (certstage writes it whole, by rename, so a damaged one was changed by something else)",
@@ -153,6 +155,8 @@ export const taskFileFrom = (contents: string, file: string, id: string) => reco
 export const renewalFileFrom = (contents: string, file: string, certificate: string) => recordFrom<AcmeRenewalRecord>(contents, file, RENEWAL, { certificate });
 
 export const identityFileFrom = (contents: string, file: string) => recordFrom<StoreIdentity & { format: number }>(contents, file, IDENTITY);
+
+export const orderFileFrom = (contents: string, file: string, certificate: string) => recordFrom<Omit<AcmeOrderInFlight, "certificateKeyPem">>(contents, file, ORDER, { certificate });
 
 export const accountFileFrom = (contents: string, file: string) => recordFrom<{ directoryUrl: string; accountUrl?: string }>(contents, file, ACCOUNT);
 

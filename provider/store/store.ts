@@ -139,6 +139,23 @@ export interface AcmeAccount {
   readonly accountUrl?: string;
 }
 
+/**
+ * An order certstage is about to ask the CA to finalize. The CA issues once it has the CSR, even
+ * if certstage is killed right after sending it; until the certificate is saved as a version,
+ * this record lets the next create download what the CA issued instead of ordering again.
+ */
+export interface AcmeOrderInFlight {
+  readonly certificate: string;
+  readonly directoryUrl: string;
+  readonly orderUrl: string;
+  readonly accountUrl: string;
+  /** The resource and inputs the order was placed for; only the same may take it over. */
+  readonly origin?: ResourceOrigin;
+  /** The key the CSR was made with: secret, written readable by the owner only. */
+  readonly certificateKeyPem: string;
+  readonly createdAt: string;
+}
+
 /** What the AcmeRenewal of a certificate issued last, and when the CA wants it renewed. */
 export interface AcmeRenewalRecord {
   readonly certificate: string;
@@ -252,6 +269,15 @@ export interface Store {
   getAcmeAccount(directoryUrl: string): Promise<AcmeAccount | undefined>;
   /** Saves an account; the key is written readable by the owner only. */
   putAcmeAccount(account: AcmeAccount): Promise<void>;
+  /**
+   * Saves `account` unless the store already holds one for its directory, and returns the one it
+   * holds: of AcmeRenewals created at once, all use one account (a renewal's `replaces` must be
+   * sent by the account that ordered the certificate it replaces).
+   */
+  ensureAcmeAccount(account: AcmeAccount): Promise<AcmeAccount>;
+  getAcmeOrder(certificate: string): Promise<AcmeOrderInFlight | undefined>;
+  putAcmeOrder(order: AcmeOrderInFlight): Promise<void>;
+  deleteAcmeOrder(certificate: string): Promise<void>;
   getAcmeRenewal(certificate: string): Promise<AcmeRenewalRecord | undefined>;
   putAcmeRenewal(record: AcmeRenewalRecord): Promise<void>;
   deleteAcmeRenewal(certificate: string): Promise<void>;

@@ -192,6 +192,8 @@ interface RunRecord {
   readonly pendingAfterUp: number;
   readonly seconds: { readonly killedUp: number; readonly cancel: number; readonly up: number; readonly run: number };
   readonly orders?: { readonly added: number; readonly issued: number };
+  /** What the up after the kill took over instead of making again: versions and certificates adopted, ACME orders resumed. */
+  readonly tookOver: { readonly versions: number; readonly certificates: number; readonly orders: number };
 }
 
 const records: RunRecord[] = [];
@@ -302,6 +304,11 @@ async function interruptedRun(scenario: Scenario, run: number): Promise<RunOutco
     pendingAfterKill: afterKill.pendingOperations.length,
     pendingAfterUp,
     seconds: { killedUp, cancel, up: upSeconds, run: (Date.now() - started) / 1000 },
+    tookOver: {
+      versions: (again.stderr + again.stdout).match(/adopted version \d+, which an interrupted run/g)?.length ?? 0,
+      certificates: (again.stderr + again.stdout).match(/adopted it from file store/g)?.length ?? 0,
+      orders: (again.stderr + again.stdout).match(/the CA had issued the order a killed run finalized/g)?.length ?? 0,
+    },
   };
   console.log(
     `${where}: ${afterKill.resources.length} in state and ${afterKill.pendingOperations.length} pending after the kill, ${pendingAfterUp} pending after up; ` +
@@ -371,7 +378,7 @@ function printSummary(): void {
   if (records.length === 0) return;
   const lines = records.map((record) => {
     const orders = record.orders ? `, Pebble orders ${record.orders.added} added / ${record.orders.issued} issued` : "";
-    return `  ${record.scenario} run ${record.run}: seed ${record.seed}, killed after ${record.createdAtKill}/${record.total} created (${record.inStateAfterKill} in state, ${record.pendingAfterKill} pending; ${record.pendingAfterUp} pending after up), ${record.seconds.run.toFixed(1)} s${orders}`;
+    return `  ${record.scenario} run ${record.run}: seed ${record.seed}, killed after ${record.createdAtKill}/${record.total} created (${record.inStateAfterKill} in state, ${record.pendingAfterKill} pending; ${record.pendingAfterUp} pending after up), took over ${record.tookOver.certificates} certificates, ${record.tookOver.versions} versions, ${record.tookOver.orders} finalized orders, ${record.seconds.run.toFixed(1)} s${orders}`;
   });
   console.log(`interrupted-up summary (seed ${BASE_SEED}):\n${lines.join("\n")}`);
 }

@@ -246,6 +246,23 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
         await store.deleteAcmeRenewal("api");
         expect(await store.getAcmeRenewal("api")).toBeUndefined();
       });
+
+      it("of accounts ensured at once, every caller gets the one the store kept", async () => {
+        const candidates = [0, 1, 2].map((index) => ({ directoryUrl: "https://ca.test/dir", accountKeyPem: materials[index].privateKeyPem! }));
+        const kept = await Promise.all(candidates.map((candidate) => store.ensureAcmeAccount(candidate)));
+        expect(new Set(kept.map((account) => account.accountKeyPem)).size).toBe(1);
+        expect((await store.getAcmeAccount("https://ca.test/dir"))?.accountKeyPem).toBe(kept[0].accountKeyPem);
+      });
+
+      it("keeps an order in flight, its key readable by the owner only, until it is deleted", async () => {
+        const order = { certificate: "api", directoryUrl: "https://ca.test/dir", orderUrl: "https://ca.test/order/7", accountUrl: "https://ca.test/acct/1", origin: { urn: "urn:pulumi:dev::p::pulumi-nodejs:dynamic/certstage:AcmeRenewal::api", inputs: sha256("x") }, certificateKeyPem: materials[1].privateKeyPem!, createdAt: "2026-12-01T00:00:00.000Z" };
+        expect(await store.getAcmeOrder("api")).toBeUndefined();
+        await store.putAcmeOrder(order);
+        expect(await store.getAcmeOrder("api")).toEqual(order);
+        await store.deleteAcmeOrder("api");
+        expect(await store.getAcmeOrder("api")).toBeUndefined();
+        await store.deleteAcmeOrder("api"); // deleting what is not there is no error
+      });
     });
 
     describe("standby tasks", () => {

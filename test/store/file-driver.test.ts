@@ -78,6 +78,14 @@ describe("file driver specifics", () => {
     expect(lstatSync(path.join(accounts, keyFile)).mode & 0o777).toBe(0o600);
   });
 
+  it("keeps the key of an ACME order in flight readable by the owner only, and out of its JSON", async () => {
+    const { root, store } = await storeWithTwoVersions();
+    await store.putAcmeOrder({ certificate: "api", directoryUrl: "https://ca.test/dir", orderUrl: "https://ca.test/order/1", accountUrl: "https://ca.test/acct/1", certificateKeyPem: materials[0].privateKeyPem!, createdAt: "2026-12-01T00:00:00.000Z" });
+    const orders = path.join(root, "acme", "orders");
+    expect(lstatSync(path.join(orders, "api.key.pem")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path.join(orders, "api.json"), "utf8")).not.toContain("PRIVATE KEY");
+  });
+
   it("never hands out a number whose directory exists, even if certificate.json is rolled back", async () => {
     const { root, store } = await storeWithTwoVersions();
     const recordFile = path.join(root, "certificates", "api", "certificate.json");

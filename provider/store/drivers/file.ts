@@ -33,10 +33,11 @@ import {
 } from "../atomic-file";
 import { processIsAlive, withFileLock } from "../file-lock";
 import { MAX_RECORD_BYTES, StorePaths, storeCorrupt } from "../file-paths";
-import { accountFileFrom, CertificateFile, certificateFileFrom, historyFrom, identityFileFrom, renewalFileFrom, STORE_FORMAT, taskFileFrom, versionFileFrom } from "../file-records";
+import { accountFileFrom, CertificateFile, certificateFileFrom, historyFrom, identityFileFrom, orderFileFrom, renewalFileFrom, STORE_FORMAT, taskFileFrom, versionFileFrom } from "../file-records";
 import { isWriteFailure, nameInvalid, stillDeployed, storeVanished, storeWriteFailed, versionNotFound } from "../store-errors";
 import {
   AcmeAccount,
+  AcmeOrderInFlight,
   AcmeRenewalRecord,
   Actor,
   CertificateChanges,
@@ -517,6 +518,51 @@ class FileStore implements Store {
       await this.replaceFile(`${base}.key.pem`, account.accountKeyPem, 0o600);
       await this.replaceFile(`${base}.json`, `${JSON.stringify({ directoryUrl: account.directoryUrl, accountUrl: account.accountUrl }, null, 2)}\n`);
     });
+  }
+
+  async ensureAcmeAccount(account: AcmeAccount): Promise<AcmeAccount> {
+    return this.locked(async () => {
+      const existing = await this.getAcmeAccount(account.directoryUrl);
+      if (existing) return existing;
+      const base = this.acmeAccountBase(account.directoryUrl);
+      await this.replaceFile(`${base}.key.pem`, account.accountKeyPem, 0o600);
+      await this.replaceFile(`${base}.json`, `${JSON.stringify({ directoryUrl: account.directoryUrl, accountUrl: account.accountUrl }, null, 2)}\n`);
+      return account;
+    });
+  }
+
+  async getAcmeOrder(certificate: string): Promise<AcmeOrderInFlight | undefined> {
+    const base = this.acmeOrderBase(certificate);
+    const contents = await this.paths.readFile(`${base}.json`, MAX_RECORD_BYTES);
+    if (contents === undefined) return undefined;
+    const record = orderFileFrom(contents, `${base}.json`, certificate);
+    const certificateKeyPem = await this.paths.readFile(`${base}.key.pem`, MAX_RECORD_BYTES);
+    if (certificateKeyPem === undefined) throw storeCorrupt(`${base}.key.pem, the key of the ACME order in ${base}.json, is missing`, "remove both files: the next issuance places a new order");
+    return { ...record, certificateKeyPem };
+  }
+
+  async putAcmeOrder(order: AcmeOrderInFlight): Promise<void> {
+    await this.locked(async () => {
+      const { certificateKeyPem, ...record } = order;
+      const base = this.acmeOrderBase(order.certificate);
+      await this.replaceFile(`${base}.key.pem`, certificateKeyPem, 0o600);
+      await this.replaceFile(`${base}.json`, `${JSON.stringify(record, null, 2)}\n`);
+    });
+  }
+
+  async deleteAcmeOrder(certificate: string): Promise<void> {
+    await this.locked(async () => {
+      const base = this.acmeOrderBase(certificate);
+      for (const file of [`${base}.json`, `${base}.key.pem`]) {
+        await this.paths.check(file, "file");
+        await fs.rm(file, { force: true });
+      }
+    });
+  }
+
+  private acmeOrderBase(certificate: string): string {
+    assertName(certificate, "certificate");
+    return path.join(this.root, "acme", "orders", certificate);
   }
 
   async getAcmeRenewal(certificate: string): Promise<AcmeRenewalRecord | undefined> {
