@@ -17,6 +17,8 @@ const renewals = providerFor("AcmeRenewal");
 let pebble: PebbleServer;
 let storeRoot: string;
 const newOrderPayloads: Array<Record<string, unknown>> = [];
+/** While set, downloading an issued certificate fails, as if the process died right after finalizing. */
+let failCertificateDownloads = false;
 
 beforeAll(async () => {
   pebble = await startPebble({ binDirectory: inject("pebbleBinDirectory") });
@@ -30,6 +32,7 @@ beforeAll(async () => {
     if (typeof config.url === "string" && config.url.includes("order-plz") && typeof jws?.payload === "string") {
       newOrderPayloads.push(JSON.parse(Buffer.from(jws.payload, "base64url").toString()));
     }
+    if (failCertificateDownloads && typeof config.url === "string" && config.url.includes("/certZ/")) throw new Error("killed after the CA was asked to finalize");
     return config;
   });
 });
@@ -139,5 +142,39 @@ describe("AcmeRenewal", () => {
     ]);
     const tooLong = await renewals.check({}, renewalInputs("renewed", "renew.example.test", { renewBefore: "91d" }));
     expect(tooLong.failures?.[0].reason).toMatch(/^\[RENEWAL_WINDOW_INVALID\] field 'renewBefore': renewBefore \(91 days\) is not shorter than the certificates this CA issues/);
+  });
+
+  it("an order the CA issued but a killed run never saved is downloaded by the next create, not ordered again", async () => {
+    const name = "finalized.example.test";
+    await pebble.addHost(name);
+    await certificates.create({ name: "finalized" });
+    const inputs = (await renewals.check({}, { ...renewalInputs("finalized", name), resourceUrn: "urn:pulumi:dev::p::pulumi-nodejs:dynamic/certstage:AcmeRenewal::finalized" })).inputs!;
+    const ordersBefore = newOrderPayloads.length;
+    failCertificateDownloads = true;
+    try {
+      await expect(renewals.create(inputs)).rejects.toThrow(/killed after the CA was asked to finalize/);
+    } finally {
+      failCertificateDownloads = false;
+    }
+    expect(await store().listVersions("finalized")).toEqual([]);
+    const order = await store().getAcmeOrder("finalized");
+    expect(order?.orderUrl).toMatch(/^https:\/\/.*\/my-order\//);
+
+    const lines: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => lines.push(line);
+    let created;
+    try {
+      created = await renewals.create(inputs);
+    } finally {
+      console.error = original;
+    }
+    expect(newOrderPayloads.length - ordersBefore, "one order in all").toBe(1);
+    expect(lines).toContain(`certstage: certificate 'finalized': the CA had issued the order a killed run finalized (${order!.orderUrl}); saved it instead of ordering again`);
+    expect(created.outs).toMatchObject({ version: 1 });
+    const saved = await store().readVersionFiles("finalized", 1);
+    expect(new X509Certificate(saved.certificatePem).checkPrivateKey((await import("node:crypto")).createPrivateKey(saved.privateKeyPem!))).toBe(true);
+    expect(await certificateStatus(new X509Certificate(saved.certificatePem).serialNumber.toLowerCase())).toBe("Valid");
+    expect(await store().getAcmeOrder("finalized"), "the order is done").toBeUndefined();
   });
 });

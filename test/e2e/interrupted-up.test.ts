@@ -304,10 +304,11 @@ async function interruptedRun(scenario: Scenario, run: number): Promise<RunOutco
     pendingAfterKill: afterKill.pendingOperations.length,
     pendingAfterUp,
     seconds: { killedUp, cancel, up: upSeconds, run: (Date.now() - started) / 1000 },
+    // Pulumi prints each provider line twice (as it happens, and again under Diagnostics): count certificates.
     tookOver: {
-      versions: (again.stderr + again.stdout).match(/adopted version \d+, which an interrupted run/g)?.length ?? 0,
-      certificates: (again.stderr + again.stdout).match(/adopted it from file store/g)?.length ?? 0,
-      orders: (again.stderr + again.stdout).match(/the CA had issued the order a killed run finalized/g)?.length ?? 0,
+      versions: certificatesSaying(again, /certificate '([^']+)': adopted version \d+, which an interrupted run/g),
+      certificates: certificatesSaying(again, /certificate '([^']+)': adopted it from file store/g),
+      orders: certificatesSaying(again, /certificate '([^']+)': the CA had issued the order a killed run finalized/g),
     },
   };
   console.log(
@@ -372,6 +373,11 @@ async function expectConverged(outcome: RunOutcome, scenario: Scenario, versionM
   expectNoPrivateKeyMaterial(exported, keys, `${where}: stack export`);
   expect(workspace.transcript.length, where).toBeGreaterThan(5);
   for (const { command, output } of workspace.transcript) expectNoPrivateKeyMaterial(output, keys, `${where}: ${command}`);
+}
+
+/** How many certificates a line matching `pattern` (its first group the certificate) is about. */
+function certificatesSaying(result: { stdout: string; stderr: string }, pattern: RegExp): number {
+  return new Set([...(result.stdout + result.stderr).matchAll(pattern)].map((match) => match[1])).size;
 }
 
 function printSummary(): void {
