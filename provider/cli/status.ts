@@ -37,7 +37,10 @@ export async function buildStatusReport(store: Store): Promise<StatusReport> {
   for (const certificate of await store.listCertificates()) {
     const versions = await store.listVersions(certificate.name);
     const live = await store.listDeployments(certificate.name);
-    const unclaimed = new Set(unclaimedVersions(versions, releasedVersions(await store.readHistory({ certificate: certificate.name })), live).map((version) => version.version));
+    // History grows with every change: read it only when a version could be unclaimed.
+    const candidates = unclaimedVersions(versions, new Set(), live);
+    const released = candidates.length === 0 ? new Set<number>() : releasedVersions(await store.readHistory({ certificate: certificate.name }));
+    const unclaimed = new Set(unclaimedVersions(versions, released, live).map((version) => version.version));
     const deployments: CertificateStatus["deployments"] = {};
     for (const deployment of live) {
       deployments[deployment.environment] = { version: deployment.version, deployedAt: deployment.deployedAt };

@@ -124,8 +124,11 @@ async function jwksOf(name: string, store: Store) {
 /** Versions of the certificate no resource owns (lifecycle/ownership.ts). */
 async function unclaimedOf(name: string, store: Store): Promise<number[]> {
   const versions = await store.listVersions(name);
+  const deployments = await store.listDeployments(name);
+  // History is the one record that grows with every change: read it only when a version could be unclaimed.
+  if (unclaimedVersions(versions, new Set(), deployments).length === 0) return [];
   const released = releasedVersions(await store.readHistory({ certificate: name }));
-  return unclaimedVersions(versions, released, await store.listDeployments(name)).map((version) => version.version);
+  return unclaimedVersions(versions, released, deployments).map((version) => version.version);
 }
 
 async function outputsOf(record: CertificateRecord, store: Store) {
