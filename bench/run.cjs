@@ -21,6 +21,7 @@ const BENCHMARKS = {
   "check-chain": require("./check-chain.cjs"),
   "acme-issuance": require("./acme-issuance.cjs"),
   "swap-latency": require("./swap-latency.cjs"),
+  "ownership-cost": require("./ownership-cost.cjs"),
 };
 
 const REPOSITORY = path.join(__dirname, "..");

@@ -1,7 +1,8 @@
 /**
  * The file store when its filesystem refuses a write, with real faults, not mocks: a 160 KB tmpfs
  * that fills up (ENOSPC), a remount read-only (EROFS), a process that may not write the store
- * (EACCES, as user nobody: root ignores file permissions), and the store directory removed under
+ * (EACCES: a store of another user, written by root without the capabilities that ignore file
+ * permissions), and the store directory removed under
  * an open Store. Each refusal is STORE_WRITE_FAILED naming the store and the fix; each leaves the
  * store exactly as it was (no partial version, no version history does not record, the previous
  * deployment serving, history parseable); and once the fault is gone the next write works, with
@@ -31,7 +32,6 @@ const mounted: string[] = [];
 
 beforeAll(() => {
   scratch = temporaryDirectory("store-fault");
-  // Traversable by nobody, for the EACCES case; what is written below stays root's.
   chmodSync(scratch, 0o755);
   pki = temporaryDirectory("store-fault-pki");
   materials = makeTestMaterials(pki, ["api.example.test", "api.example.test", "api.example.test"]);
@@ -294,17 +294,22 @@ describe("a user who may not write the store (EACCES)", () => {
     await store.createVersion("api", "upload", materials[0], actor);
     await store.createVersion("api", "upload", materials[1], actor);
     await store.deploy("api", "production", 1, actor);
-    const before = snapshot(root);
     const material = path.join(scratch, "material.json");
     writeFileSync(material, JSON.stringify(materials[2]), { mode: 0o644 });
 
-    // As nobody, without root's CAP_DAC_OVERRIDE: the store stays root's, mode 0755.
-    const output = execFileSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, path.join(__dirname, "fault-worker.cjs"), path.join(REPO_ROOT, "dist"), root, material], { encoding: "utf8" });
+    // The store belongs to another user (nobody); the worker runs as root without the
+    // capabilities that let root write what is not its own (CAP_DAC_OVERRIDE and friends), so
+    // the kernel refuses its writes as it would refuse any other user's. (Running the worker as
+    // nobody instead needs the checkout to be readable by nobody, which a CI clone under a 0700
+    // temporary directory is not.)
+    execFileSync("chown", ["-R", "65534:65534", root]);
+    const before = snapshot(root);
+    const output = execFileSync("setpriv", ["--bounding-set=-dac_override,-dac_read_search,-fowner", process.execPath, path.join(__dirname, "fault-worker.cjs"), path.join(REPO_ROOT, "dist"), root, material], { encoding: "utf8" });
     const { created, deployed } = JSON.parse(output) as Record<string, { code?: string; message?: string; name?: string }>;
     for (const outcome of [created, deployed]) {
       expect(outcome.name).toBe("CertstageError");
       expect(outcome.code).toBe("STORE_WRITE_FAILED");
-      expect(outcome.message).toMatch(new RegExp(`^\\[STORE_WRITE_FAILED\\] user nobody \\(uid 65534\\) may not write ${root}/\\.lock in the store ${root}\\. Fix: run \`pulumi up\` as the user that owns the store, or give nobody write access to all of it \\(for example \`chown -R nobody ${root}\`\\); nothing was changed$`));
+      expect(outcome.message).toMatch(new RegExp(`^\\[STORE_WRITE_FAILED\\] user root \\(uid 0\\) may not write ${root}/\\.lock in the store ${root}\\. Fix: run \`pulumi up\` as the user that owns the store, or give root write access to all of it \\(for example \`chown -R root ${root}\`\\); nothing was changed$`));
       expect(outcome.message).not.toContain("PRIVATE KEY");
     }
     expect(snapshot(root)).toEqual(before);
