@@ -11,7 +11,7 @@ import type { StatusReport } from "../../provider/cli/status";
 import { makeTestCertificate } from "../support/certificates";
 import { PulumiWorkspace, quickstartProject } from "../support/pulumi";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
-import { expectStatusMatchesDisk } from "../support/store-on-disk";
+import { statusMatchingDisk } from "../support/store-on-disk";
 
 const VERSION_TYPE = "pulumi-nodejs:dynamic/certstage:CertificateVersion";
 const DEPLOYMENT_TYPE = "pulumi-nodejs:dynamic/certstage:EnvironmentDeployment";
@@ -23,11 +23,7 @@ let pkiDirectory: string;
 const privateKeys: string[] = [];
 
 async function status(): Promise<StatusReport> {
-  const result = await workspace.certstage(["status", "--json"]);
-  expect(result.code).toBe(0);
-  const report = JSON.parse(result.stdout) as StatusReport;
-  expectStatusMatchesDisk(storeRoot, report);
-  return report;
+  return statusMatchingDisk(workspace, storeRoot);
 }
 
 function servedVersions(report: StatusReport): Record<string, number> {

@@ -12,7 +12,7 @@ import type { StatusReport } from "../../provider/cli/status";
 import { makeTestCertificate, openssl } from "../support/certificates";
 import { consumerProject, PulumiWorkspace } from "../support/pulumi";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
-import { expectStatusMatchesDisk } from "../support/store-on-disk";
+import { statusMatchingDisk } from "../support/store-on-disk";
 
 const PROGRAM = `
 const fs = require("fs");
@@ -60,9 +60,7 @@ let storeRoot: string;
 let caDirectory: string;
 
 async function status(): Promise<StatusReport> {
-  const report = JSON.parse((await workspace.certstage(["status", "--json"])).stdout) as StatusReport;
-  expectStatusMatchesDisk(storeRoot, report);
-  return report;
+  return statusMatchingDisk(workspace, storeRoot);
 }
 
 async function stackOutput(name: string): Promise<string> {

@@ -38,6 +38,7 @@ import { killSession } from "../support/processes";
 import { consumerProject, PulumiWorkspace } from "../support/pulumi";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
 import { expectEnvironmentsWhole, expectStatusMatchesDisk } from "../support/store-on-disk";
+import { seededRandom } from "../support/seeded-random";
 
 const ENVIRONMENTS = ["production", "staging"];
 const TYPE_PREFIX = "pulumi-nodejs:dynamic/certstage:";
@@ -101,17 +102,6 @@ const names = (count: number) => Array.from({ length: count }, (_, index) => `si
 const BASE_SEED = process.env.CERTSTAGE_INTERRUPT_SEED ? Number(process.env.CERTSTAGE_INTERRUPT_SEED) : Date.now() % 2 ** 31;
 console.log(`interrupted-up: seed ${BASE_SEED} (repeat with CERTSTAGE_INTERRUPT_SEED=${BASE_SEED})`);
 
-/** mulberry32: a small deterministic generator, so a seed repeats the same kill points. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** A certstage resource reported created in `pulumi up`'s non-interactive output. */
 const CREATED_LINE = new RegExp(`^\\s*\\+\\s+${TYPE_PREFIX.replace(/[/.]/g, "\\$&")}(\\w+) (\\S+) created\\b`);
@@ -224,7 +214,7 @@ async function interruptedRun(scenario: Scenario, run: number): Promise<RunOutco
   // From the first half of the run, where certificates and versions are made (Pulumi creates each
   // certificate, then its version, then its two deployments, all certificates at once): a kill
   // once only swaps remain cannot leave a version behind. At least one created, most not.
-  const killAfter = 1 + Math.floor(random(seed)() * (total / 2));
+  const killAfter = 1 + Math.floor(seededRandom(seed)() * (total / 2));
   const firstRun = run === 1;
 
   const workspace = consumerProject(inject("pulumiBinDirectory"), `interrupt-${run}`, scenario.program);

@@ -15,7 +15,7 @@ import { createFileStore } from "../../provider/store/drivers/file";
 import { makeTestCertificate } from "../support/certificates";
 import { CommandResult, PulumiWorkspace, quickstartProject } from "../support/pulumi";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
-import { expectStatusMatchesDisk } from "../support/store-on-disk";
+import { statusMatchingDisk } from "../support/store-on-disk";
 
 let workspace: PulumiWorkspace;
 let storeRoot: string;
@@ -38,11 +38,7 @@ async function stateResources(): Promise<string[]> {
 }
 
 async function status(): Promise<StatusReport> {
-  const result = await workspace.certstage(["status", "--json"]);
-  expect(result.code).toBe(0);
-  const report = JSON.parse(result.stdout) as StatusReport;
-  expectStatusMatchesDisk(storeRoot, report);
-  return report;
+  return statusMatchingDisk(workspace, storeRoot);
 }
 
 async function versionsAndDeployments(): Promise<{ versions: number[]; deployments: Record<string, number> }> {

@@ -9,6 +9,7 @@ import { configure, providerFor } from "../../provider/resources/runtime";
 import { UNKNOWN_INPUT } from "../../provider/resources/handler";
 import { createFileStore } from "../../provider/store/drivers/file";
 import { makeTestCertificate, temporaryDirectory, TestCertificate } from "../support/certificates";
+import { rejectionOf } from "../support/refusals";
 
 const certificates = providerFor("Certificate");
 const versions = providerFor("CertificateVersion");
@@ -37,15 +38,6 @@ const upload = (leaf: TestCertificate) => ({ certificatePem: leaf.certificatePem
 async function createCertificateWithVersion(leaf = v1) {
   await certificates.create({ name: "api" });
   return versions.create({ certificate: "api", upload: upload(leaf) });
-}
-
-async function thrown(action: Promise<unknown>): Promise<Error> {
-  try {
-    await action;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("CertificateVersion", () => {
@@ -89,7 +81,7 @@ describe("CertificateVersion", () => {
   it("delete is refused while deployed, naming the environment, and keeps the files afterwards", async () => {
     const { id, outs } = await createCertificateWithVersion();
     await deployments.create({ certificate: "api", environment: "production", version: 1 });
-    const refused = await thrown(versions.delete(id, outs));
+    const refused = await rejectionOf(versions.delete(id, outs));
     expect(refused.message).toMatch(/^\[STILL_DEPLOYED\] resource 'api': version 1 of certificate 'api' is deployed in production \(version 1\)\. Fix: undeploy it from production first/);
     expect(refused.stack).toBe("");
     await deployments.delete("production/api", {});
@@ -164,7 +156,7 @@ describe("Certificate", () => {
   it("delete is refused while a version is deployed and leaves everything serving", async () => {
     await createCertificateWithVersion();
     await deployments.create({ certificate: "api", environment: "staging", version: 1 });
-    const refused = await thrown(certificates.delete("api", {}));
+    const refused = await rejectionOf(certificates.delete("api", {}));
     expect(refused.message).toContain("[STILL_DEPLOYED]");
     expect(refused.message).toContain("undeploy it from staging first");
     expect((await createFileStore({ root: storeRoot }).getDeployment("api", "staging"))?.version).toBe(1);

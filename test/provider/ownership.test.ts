@@ -11,6 +11,7 @@ import { configure, providerFor } from "../../provider/resources/runtime";
 import { forgetRun } from "../../provider/resources/run-memory";
 import { createFileStore } from "../../provider/store/drivers/file";
 import { temporaryDirectory } from "../support/certificates";
+import { rejectionOf } from "../support/refusals";
 
 const certificates = providerFor("Certificate");
 const versions = providerFor("CertificateVersion");
@@ -36,15 +37,6 @@ async function checked(olds: Record<string, unknown>, news: Record<string, unkno
   const result = await provider.check(olds, news);
   expect(result.failures ?? []).toEqual([]);
   return result.inputs!;
-}
-
-async function thrown(action: Promise<unknown>): Promise<Error> {
-  try {
-    await action;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a failure");
 }
 
 beforeAll(() => forgetRun());
@@ -132,12 +124,12 @@ describe("the store a resource was recorded in", () => {
     const elsewhere = path.join(temporaryDirectory("ownership-missing"), ".certstage");
     useStore(elsewhere);
     const expected = new RegExp(`^\\[STORE_MISMATCH\\] resource 'svc': this Certificate and the rest of the stack's resources live in store ${storeId}, but certstage:store points at file store ${elsewhere.replace(/[.]/g, "\\.")}, which holds no store .*nothing was read or changed\\. Fix: point certstage:store`);
-    expect((await thrown(certificates.read("svc", certificate.outs))).message).toMatch(expected);
-    expect((await thrown(certificates.diff("svc", certificate.outs, certificateInputs))).message).toMatch(expected);
-    expect((await thrown(certificates.check({ ...certificateInputs, storeId }, certificateInputs))).message).toMatch(expected);
-    expect((await thrown(certificates.update("svc", certificate.outs, certificateInputs))).message).toMatch(expected);
-    expect((await thrown(certificates.delete("svc", certificate.outs))).message).toMatch(expected);
-    expect((await thrown(versions.read(version.id, version.outs))).message).toMatch(/\[STORE_MISMATCH\] resource 'svc-v': this CertificateVersion/);
+    expect((await rejectionOf(certificates.read("svc", certificate.outs))).message).toMatch(expected);
+    expect((await rejectionOf(certificates.diff("svc", certificate.outs, certificateInputs))).message).toMatch(expected);
+    expect((await rejectionOf(certificates.check({ ...certificateInputs, storeId }, certificateInputs))).message).toMatch(expected);
+    expect((await rejectionOf(certificates.update("svc", certificate.outs, certificateInputs))).message).toMatch(expected);
+    expect((await rejectionOf(certificates.delete("svc", certificate.outs))).message).toMatch(expected);
+    expect((await rejectionOf(versions.read(version.id, version.outs))).message).toMatch(/\[STORE_MISMATCH\] resource 'svc-v': this CertificateVersion/);
     expect(await createFileStore({ root: elsewhere }).identity()).toBeUndefined();
   });
 
@@ -148,7 +140,7 @@ describe("the store a resource was recorded in", () => {
     await foreign.createCertificate({ name: "other", displayName: "other", type: "server", owner: "x", shareWith: [], description: "" }, { principal: "x" });
     const foreignId = (await foreign.identity())!.id;
     useStore(foreignRoot);
-    expect((await thrown(certificates.read("svc", certificate.outs))).message).toContain(`resources live in store ${storeId}, but certstage:store points at file store ${foreignRoot}, which holds another store, ${foreignId}`);
+    expect((await rejectionOf(certificates.read("svc", certificate.outs))).message).toContain(`resources live in store ${storeId}, but certstage:store points at file store ${foreignRoot}, which holds another store, ${foreignId}`);
   });
 
   it("gone from the right store: read reports it gone (refresh drops it) and says so", async () => {
@@ -169,6 +161,6 @@ describe("the store a resource was recorded in", () => {
   it("a damaged store.json is STORE_CORRUPT, not another store", async () => {
     const { certificate } = await recorded();
     writeFileSync(path.join(storeRoot, "store.json"), "{");
-    expect((await thrown(certificates.read("svc", certificate.outs))).message).toMatch(/^\[STORE_CORRUPT\] .*store\.json is not valid JSON/);
+    expect((await rejectionOf(certificates.read("svc", certificate.outs))).message).toMatch(/^\[STORE_CORRUPT\] .*store\.json is not valid JSON/);
   });
 });

@@ -21,6 +21,7 @@ import { REPO_ROOT } from "../support/certificates";
 import { expectEnvironmentsWhole } from "../support/store-on-disk";
 import { tlsHandshake } from "../support/tls-servers";
 import { DeployedPair, startDeployedPair } from "./deployed-pair";
+import { seededRandom } from "../support/seeded-random";
 
 const actor = { principal: "crash-safety" };
 const KILLS = 50;
@@ -42,17 +43,6 @@ beforeAll(async () => {
 });
 afterAll(async () => pair?.stop());
 
-/** Mulberry32: small, seeded, good enough to spread kill points. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Starts the worker, kills it `delayMs` after it is ready, and returns how many swaps it finished. */
 async function runAndKill(delayMs: number): Promise<number> {

@@ -43,3 +43,13 @@ export async function settledOutcome<T>(call: () => Promise<T>, keys: readonly s
   }
   return { accepted };
 }
+
+/** The error `action` rejects with; fails the test when it resolves instead. */
+export async function rejectionOf(action: Promise<unknown>): Promise<Error> {
+  try {
+    await action;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a failure");
+}

@@ -89,3 +89,12 @@ export function expectEnvironmentsWhole(root: string): Record<string, number> {
   }
   return served;
 }
+
+/** `certstage status --json` as a test reads it: it must succeed, and tell the same story as the disk. */
+export async function statusMatchingDisk(workspace: { certstage(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> }, storeRoot: string): Promise<StatusReport> {
+  const result = await workspace.certstage(["status", "--json"]);
+  expect(result.code, `certstage status\n${result.stderr}`).toBe(0);
+  const report = JSON.parse(result.stdout) as StatusReport;
+  expectStatusMatchesDisk(storeRoot, report);
+  return report;
+}
