@@ -3,7 +3,7 @@
  * standby swaps wait, read straight from the store, so it shows the truth even when Pulumi state
  * is stale.
  */
-import { releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
+import { unclaimedVersionsOf } from "../resources/adoption";
 import type { Store } from "../store";
 
 export interface StatusReport {
@@ -37,10 +37,7 @@ export async function buildStatusReport(store: Store): Promise<StatusReport> {
   for (const certificate of await store.listCertificates()) {
     const versions = await store.listVersions(certificate.name);
     const live = await store.listDeployments(certificate.name);
-    // History grows with every change: read it only when a version could be unclaimed.
-    const candidates = unclaimedVersions(versions, new Set(), live);
-    const released = candidates.length === 0 ? new Set<number>() : releasedVersions(await store.readHistory({ certificate: certificate.name }));
-    const unclaimed = new Set(unclaimedVersions(versions, released, live).map((version) => version.version));
+    const unclaimed = new Set((await unclaimedVersionsOf(store, certificate.name)).map((version) => version.version));
     const deployments: CertificateStatus["deployments"] = {};
     for (const deployment of live) {
       deployments[deployment.environment] = { version: deployment.version, deployedAt: deployment.deployedAt };

@@ -4,17 +4,17 @@
  * (remove its resource from the program instead), and so is one an environment serves.
  */
 import { CertstageError } from "../errors";
-import { releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
+import { releasedVersions } from "../lifecycle/ownership";
+import { unclaimedVersionsOf } from "../resources/adoption";
 import type { Actor, Store } from "../store";
 import { versionNotFound } from "../store/store-errors";
 
 export async function removeUnclaimedVersion(store: Store, certificate: string, version: number, actor: Actor): Promise<void> {
   const record = await store.getVersion(certificate, version);
   if (!record) throw versionNotFound(certificate, version);
-  const versions = await store.listVersions(certificate);
+  const unclaimed = (await unclaimedVersionsOf(store, certificate)).some((candidate) => candidate.version === version);
   const released = releasedVersions(await store.readHistory({ certificate }));
   const deployments = await store.listDeployments(certificate);
-  const unclaimed = unclaimedVersions(versions, released, deployments).some((candidate) => candidate.version === version);
   // Released versions belong to no resource on purpose (kept for rollbacks): removing one is retention.
   if (!unclaimed && !released.has(version) && !deployments.some((deployment) => deployment.version === version)) {
     const owner = record.origin ? ` (${record.origin.urn})` : "";

@@ -3,7 +3,7 @@
  * owned: the store side of lifecycle/ownership.ts's rules, shared by the resources that make
  * versions (CertificateVersion, AcmeRenewal).
  */
-import { adoptableVersion, releasedVersions } from "../lifecycle/ownership";
+import { adoptableVersion, releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
 import type { Actor, ResourceOrigin, Store, VersionRecord } from "../store";
 import { digestOf } from "./version-methods/method";
 import { isHeld } from "./run-memory";
@@ -29,4 +29,15 @@ export async function versionToAdopt(store: Store, certificate: string, origin: 
 export async function releaseVersion(store: Store, certificate: string, version: number, actor: Actor, why: string): Promise<void> {
   if (!(await store.getVersion(certificate, version))) return;
   await store.recordHistory({ actor: actor.principal, action: "version.release", certificate, fromVersion: version, result: "ok", detail: why });
+}
+
+/**
+ * The certificate's versions no resource owns. History, the one record that grows with every
+ * change, is read only when a version could be unclaimed (one was superseded and is not served).
+ */
+export async function unclaimedVersionsOf(store: Store, certificate: string): Promise<VersionRecord[]> {
+  const versions = await store.listVersions(certificate);
+  const deployments = await store.listDeployments(certificate);
+  if (unclaimedVersions(versions, new Set(), deployments).length === 0) return [];
+  return unclaimedVersions(versions, releasedVersions(await store.readHistory({ certificate })), deployments);
 }

@@ -11,8 +11,7 @@ import type { ValidationProfile } from "../validation/profiles";
 import { validateAgainstSchema } from "../validation/schema";
 import { sharedDynamicProvider } from "./dynamic-provider";
 import { resourceUrnInput } from "./resource-urn";
-import { releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
-import { originOf } from "./adoption";
+import { originOf, unclaimedVersionsOf } from "./adoption";
 import { checkResult, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
 import { adoptedThisRun, rememberAdopted } from "./run-memory";
 
@@ -121,19 +120,9 @@ async function jwksOf(name: string, store: Store) {
   return jwks;
 }
 
-/** Versions of the certificate no resource owns (lifecycle/ownership.ts). */
-async function unclaimedOf(name: string, store: Store): Promise<number[]> {
-  const versions = await store.listVersions(name);
-  const deployments = await store.listDeployments(name);
-  // History is the one record that grows with every change: read it only when a version could be unclaimed.
-  if (unclaimedVersions(versions, new Set(), deployments).length === 0) return [];
-  const released = releasedVersions(await store.readHistory({ certificate: name }));
-  return unclaimedVersions(versions, released, deployments).map((version) => version.version);
-}
-
 async function outputsOf(record: CertificateRecord, store: Store) {
   return {
-    unclaimedVersions: await unclaimedOf(record.name, store),
+    unclaimedVersions: (await unclaimedVersionsOf(store, record.name)).map((version) => version.version),
     jwks: await jwksOf(record.name, store),
     name: record.name,
     certificateId: record.name,

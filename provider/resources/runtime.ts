@@ -59,9 +59,20 @@ function resourceName(id: string | undefined, props: Props | undefined): string 
 }
 
 /** What the runtime adds to every resource's outputs: its URN (an input, echoed) and its store. */
-async function withRuntimeOutputs(outs: Props | undefined, inputs: Props, store: Store): Promise<Props> {
+function withRuntimeOutputs(outs: Props | undefined, inputs: Props, storeId: { storeId?: string }): Props {
   const urn = typeof inputs.resourceUrn === "string" ? { resourceUrn: inputs.resourceUrn } : {};
-  return { ...(outs ?? {}), ...urn, ...(await storeIdOutput(store)) };
+  return { ...(outs ?? {}), ...urn, ...storeId };
+}
+
+/**
+ * What every call about a resource the state holds does first: remember that the state holds it
+ * (run-memory.ts), and make sure the store is the one it was recorded in.
+ */
+async function heldResource(kind: ResourceKind, id: string, recorded: Props) {
+  rememberHeld(id);
+  const bound = context();
+  const storeId = await requireRecordedStore(kind, resourceName(id, recorded), recorded, bound.store);
+  return { bound, storeId };
 }
 
 /**
@@ -74,49 +85,42 @@ export function providerFor(kind: ResourceKind) {
     check: (olds: Props, news: Props) =>
       withReadableErrors(async () => {
         const bound = context();
-        await requireRecordedStore(kind, resourceName(undefined, news), olds, bound.store);
+        const storeId = await requireRecordedStore(kind, resourceName(undefined, news), olds, bound.store);
         const result = await handler.check(olds, news, bound);
-        return { ...result, inputs: result.inputs === undefined ? undefined : { ...result.inputs, ...(await storeIdOutput(bound.store)) } };
+        return { ...result, inputs: result.inputs === undefined ? undefined : { ...result.inputs, ...storeId } };
       }),
     diff: (id: string, olds: Props, news: Props) =>
       withReadableErrors(async () => {
-        rememberHeld(id);
-        const bound = context();
-        await requireRecordedStore(kind, resourceName(id, olds), olds, bound.store);
+        const { bound } = await heldResource(kind, id, olds);
         return handler.diff(id, olds, news, bound);
       }),
     create: (inputs: Props) =>
       withReadableErrors(async () => {
         const bound = context();
         const result = await handler.create(inputs, bound);
-        return { ...result, outs: await withRuntimeOutputs(result.outs, inputs, bound.store) };
+        return { ...result, outs: withRuntimeOutputs(result.outs, inputs, await storeIdOutput(bound.store)) };
       }),
     read: (id: string, props: Props) =>
       withReadableErrors(async () => {
-        rememberHeld(id);
-        const bound = context();
-        await requireRecordedStore(kind, resourceName(id, props), props, bound.store);
+        const { bound, storeId } = await heldResource(kind, id, props);
         const result = await handler.read(id, props, bound);
         if (result.props === undefined) {
           // The right store positively no longer holds it (someone removed it outside Pulumi).
           console.error(`certstage: ${kind} '${resourceName(id, props)}' (${id}) no longer exists in ${bound.store.description}; refresh removes it from the stack`);
           return result;
         }
-        return { ...result, props: await withRuntimeOutputs(result.props, props, bound.store) };
+        return { ...result, props: withRuntimeOutputs(result.props, props, storeId) };
       }),
     update: (id: string, olds: Props, news: Props) =>
       withReadableErrors(async () => {
-        rememberHeld(id);
-        const bound = context();
-        await requireRecordedStore(kind, resourceName(id, olds), olds, bound.store);
+        const { bound } = await heldResource(kind, id, olds);
         const result = await handler.update(id, olds, news, bound);
-        return { ...result, outs: await withRuntimeOutputs(result.outs, news, bound.store) };
+        // Read after the update: the first write of a store made before identities gives it one.
+        return { ...result, outs: withRuntimeOutputs(result.outs, news, await storeIdOutput(bound.store)) };
       }),
     delete: (id: string, props: Props) =>
       withReadableErrors(async () => {
-        rememberHeld(id);
-        const bound = context();
-        await requireRecordedStore(kind, resourceName(id, props), props, bound.store);
+        const { bound } = await heldResource(kind, id, props);
         return handler.delete(id, props, bound);
       }),
   };

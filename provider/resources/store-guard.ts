@@ -15,13 +15,15 @@ export function recordedStoreId(props: Props | undefined): string | undefined {
   return typeof props?.storeId === "string" && props.storeId !== "" ? props.storeId : undefined;
 }
 
-/** Throws STORE_MISMATCH unless the configured store is the one `props` were recorded in. */
-export async function requireRecordedStore(kind: ResourceKind, name: string, props: Props | undefined, store: Store): Promise<void> {
-  const expected = recordedStoreId(props);
-  if (expected === undefined) return;
+/**
+ * Throws STORE_MISMATCH unless the configured store is the one `props` were recorded in; returns
+ * the store's `storeId` output, so a call reads store.json once.
+ */
+export async function requireRecordedStore(kind: ResourceKind, name: string, props: Props | undefined, store: Store): Promise<{ storeId?: string }> {
   const found = await store.identity();
-  if (found?.id === expected) return;
-  throw storeMismatch(name, kind, expected, store.description, found);
+  const expected = recordedStoreId(props);
+  if (expected !== undefined && found?.id !== expected) throw storeMismatch(name, kind, expected, store.description, found);
+  return found ? { storeId: found.id } : {};
 }
 
 /** `storeId` as outputs carry it: the configured store's identity, or nothing before its first write. */
