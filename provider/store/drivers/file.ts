@@ -513,20 +513,14 @@ class FileStore implements Store {
   }
 
   async putAcmeAccount(account: AcmeAccount): Promise<void> {
-    await this.locked(async () => {
-      const base = this.acmeAccountBase(account.directoryUrl);
-      await this.replaceFile(`${base}.key.pem`, account.accountKeyPem, 0o600);
-      await this.replaceFile(`${base}.json`, `${JSON.stringify({ directoryUrl: account.directoryUrl, accountUrl: account.accountUrl }, null, 2)}\n`);
-    });
+    await this.locked(() => this.writeAcmeAccount(account));
   }
 
   async ensureAcmeAccount(account: AcmeAccount): Promise<AcmeAccount> {
     return this.locked(async () => {
       const existing = await this.getAcmeAccount(account.directoryUrl);
       if (existing) return existing;
-      const base = this.acmeAccountBase(account.directoryUrl);
-      await this.replaceFile(`${base}.key.pem`, account.accountKeyPem, 0o600);
-      await this.replaceFile(`${base}.json`, `${JSON.stringify({ directoryUrl: account.directoryUrl, accountUrl: account.accountUrl }, null, 2)}\n`);
+      await this.writeAcmeAccount(account);
       return account;
     });
   }
@@ -558,6 +552,13 @@ class FileStore implements Store {
         await fs.rm(file, { force: true });
       }
     });
+  }
+
+  /** The key (0600) and the record of an account; call under the lock. */
+  private async writeAcmeAccount(account: AcmeAccount): Promise<void> {
+    const base = this.acmeAccountBase(account.directoryUrl);
+    await this.replaceFile(`${base}.key.pem`, account.accountKeyPem, 0o600);
+    await this.replaceFile(`${base}.json`, `${JSON.stringify({ directoryUrl: account.directoryUrl, accountUrl: account.accountUrl }, null, 2)}\n`);
   }
 
   private acmeOrderBase(certificate: string): string {
