@@ -31,10 +31,10 @@ import {
   truncateFile,
   writeFileDurably,
 } from "../atomic-file";
-import { processIsAlive, withFileLock } from "../file-lock";
+import { withFileLock } from "../file-lock";
 import { MAX_RECORD_BYTES, StorePaths, storeCorrupt } from "../file-paths";
 import { accountFileFrom, CertificateFile, certificateFileFrom, historyFrom, identityFileFrom, orderFileFrom, renewalFileFrom, STORE_FORMAT, taskFileFrom, versionFileFrom } from "../file-records";
-import { isWriteFailure, nameInvalid, stillDeployed, storeVanished, storeWriteFailed, versionNotFound } from "../store-errors";
+import { isWriteFailure, stillDeployed, storeVanished, storeWriteFailed, versionNotFound } from "../store-errors";
 import {
   AcmeAccount,
   AcmeOrderInFlight,
@@ -58,6 +58,25 @@ import {
   VersionMethod,
   VersionRecord,
 } from "../store";
+import {
+  assertFilterNames,
+  assertName,
+  assertTaskId,
+  assertTaskMayFinish,
+  byCreation,
+  certificateExists,
+  certificateNotFound,
+  definedOnly,
+  finishAction,
+  finishedSummary,
+  isTaskId,
+  newTaskId,
+  queuedSummary,
+  runnerDied,
+  supersededDetail,
+  swapAction,
+  taskNotFound,
+} from "../store-rules";
 import { UndoLog } from "../undo-log";
 
 export const FILE_DRIVER = "file";
@@ -124,12 +143,7 @@ class FileStore implements Store {
     assertName(certificate.name, "certificate");
     return this.locked(async () => {
       const existing = await this.readCertificateFile(certificate.name);
-      if (existing && existing.deletedAt === undefined) {
-        throw new CertstageError("CERTIFICATE_EXISTS", `certificate '${certificate.name}' already exists in ${this.description}`, {
-          resource: certificate.name,
-          fix: "choose another name, or manage the existing certificate from the stack that created it",
-        });
-      }
+      if (existing && existing.deletedAt === undefined) throw certificateExists(certificate.name, this.description);
       const now = new Date().toISOString();
       const { profile, ...fields } = certificate;
       const record: CertificateFile = {
@@ -340,8 +354,7 @@ class FileStore implements Store {
       const link = path.join(environmentDirectory, certificate);
       await this.keepForUndo(link);
       await replaceSymlinkAtomically(link, path.relative(environmentDirectory, this.versionDirectory(certificate, version)));
-      const action: HistoryAction = current !== undefined && version < current.version ? "rollback" : "deploy";
-      await this.appendHistory(actor, action, certificate, { environment, fromVersion: current?.version, toVersion: version });
+      await this.appendHistory(actor, swapAction(current?.version, version), certificate, { environment, fromVersion: current?.version, toVersion: version });
       const deployed = await this.getDeployment(certificate, environment);
       if (!deployed) throw new Error(`certstage: deployment of ${certificate} to ${environment} vanished right after the swap`);
       return deployed;
@@ -421,11 +434,11 @@ class FileStore implements Store {
       const now = new Date().toISOString();
       const superseded = await this.listTasks({ certificate: task.certificate, environment: task.environment, state: "pending" });
       for (const earlier of superseded) {
-        await this.writeTask({ ...earlier, state: "cancelled", finishedAt: now, finishedBy: actor.principal, detail: `superseded by a task for version ${task.version}` });
+        await this.writeTask({ ...earlier, state: "cancelled", finishedAt: now, finishedBy: actor.principal, detail: supersededDetail(task.version) });
         await this.appendHistory(actor, "task.cancel", earlier.certificate, { environment: earlier.environment, fromVersion: earlier.fromVersion, toVersion: earlier.version }, `task ${earlier.id} superseded`);
       }
       const current = await this.getDeployment(task.certificate, task.environment);
-      const id = `${now.replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${task.environment}-${task.certificate}-v${task.version}-${randomBytes(3).toString("hex")}`;
+      const id = newTaskId(now, task.environment, task.certificate, task.version);
       const queued: DeploymentTask = {
         id,
         certificate: task.certificate,
@@ -438,8 +451,7 @@ class FileStore implements Store {
         environments: task.environments,
       };
       await this.writeTask(queued);
-      const when = task.notBefore ? `not before ${task.notBefore}` : "as soon as a runner picks it up";
-      await this.appendHistory(actor, "task.queue", task.certificate, { environment: task.environment, fromVersion: current?.version, toVersion: task.version }, `task ${id}, ${when}`);
+      await this.appendHistory(actor, "task.queue", task.certificate, { environment: task.environment, fromVersion: current?.version, toVersion: task.version }, queuedSummary(id, task.notBefore));
       return queued;
     });
   }
@@ -464,15 +476,14 @@ class FileStore implements Store {
       if (filter.state !== undefined && task.state !== filter.state) continue;
       tasks.push(task);
     }
-    return tasks.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    return tasks.sort(byCreation);
   }
 
   async claimTask(id: string, actor: Actor): Promise<DeploymentTask | undefined> {
     return this.locked(async () => {
       const task = await this.getTask(id);
       if (!task) return undefined;
-      const runnerDied = task.state === "running" && task.runner !== undefined && task.runner.host === os.hostname() && !processIsAlive(task.runner.pid);
-      if (task.state !== "pending" && !runnerDied) return undefined;
+      if (task.state !== "pending" && !runnerDied(task)) return undefined;
       const claimed: DeploymentTask = { ...task, state: "running", startedAt: new Date().toISOString(), runner: { principal: actor.principal, host: os.hostname(), pid: process.pid } };
       await this.writeTask(claimed);
       return claimed;
@@ -482,16 +493,11 @@ class FileStore implements Store {
   async finishTask(id: string, outcome: { state: "done" | "failed" | "cancelled"; detail?: string }, actor: Actor): Promise<DeploymentTask> {
     return this.locked(async () => {
       const task = await this.getTask(id);
-      if (!task) throw new CertstageError("TASK_NOT_FOUND", `there is no task '${id}' in ${this.description}`, { fix: "list tasks with `certstage tasks list`" });
-      const allowed = outcome.state === "cancelled" ? task.state === "pending" : task.state === "running";
-      if (!allowed) {
-        throw new CertstageError("TASK_STATE", `task '${id}' is ${task.state} and cannot become ${outcome.state}`, { fix: "list tasks with `certstage tasks list` to see what happened to it" });
-      }
+      if (!task) throw taskNotFound(id, this.description);
+      assertTaskMayFinish(task, outcome.state);
       const finished: DeploymentTask = { ...task, state: outcome.state, finishedAt: new Date().toISOString(), finishedBy: actor.principal, ...definedOnly({ detail: outcome.detail }) };
       await this.writeTask(finished);
-      const action: HistoryAction = outcome.state === "cancelled" ? "task.cancel" : "task.run";
-      const summary = `task ${id}${outcome.detail ? `: ${outcome.detail}` : ""}`;
-      await this.appendHistory(actor, action, task.certificate, { environment: task.environment, fromVersion: task.fromVersion, toVersion: task.version }, summary, outcome.state === "failed" ? "failed" : "ok");
+      await this.appendHistory(actor, finishAction(outcome.state), task.certificate, { environment: task.environment, fromVersion: task.fromVersion, toVersion: task.version }, finishedSummary(id, outcome.detail), outcome.state === "failed" ? "failed" : "ok");
       return finished;
     });
   }
@@ -728,12 +734,7 @@ class FileStore implements Store {
   private async requireCertificate(name: string): Promise<CertificateFile> {
     assertName(name, "certificate");
     const file = await this.readCertificateFile(name);
-    if (!file || file.deletedAt !== undefined) {
-      throw new CertstageError("CERTIFICATE_NOT_FOUND", `certificate '${name}' does not exist in ${this.description}`, {
-        resource: name,
-        fix: "create it with a Certificate resource first (check the certstage:store setting points at the right store)",
-      });
-    }
+    if (!file || file.deletedAt !== undefined) throw certificateNotFound(name, this.description);
     return file;
   }
 
@@ -757,30 +758,6 @@ class FileStore implements Store {
 
 }
 
-/** Task ids become file names: only the form `queueTask` makes (time, environment-certificate, version, random). */
-const TASK_ID_FORM = /^\d{8}T\d{6}Z-([a-z0-9._-]{3,129})-v[1-9]\d{0,8}-[0-9a-f]{6}$/;
-
-function isTaskId(id: string): boolean {
-  const names = TASK_ID_FORM.exec(id)?.[1];
-  if (names === undefined) return false;
-  // Both names may hold '-': some split must give a valid environment and a valid certificate.
-  return [...names.matchAll(/-/g)].some(({ index }) => NAME_PATTERN.test(names.slice(0, index)) && NAME_PATTERN.test(names.slice(index + 1)));
-}
-
-function assertName(name: string, kind: "certificate" | "environment"): void {
-  if (!NAME_PATTERN.test(name)) throw nameInvalid(kind, name);
-}
-
-/** A filter naming what no store path can hold is a typo worth saying, not an empty answer. */
-function assertFilterNames(filter: HistoryFilter): void {
-  if (filter.certificate !== undefined) assertName(filter.certificate, "certificate");
-  if (filter.environment !== undefined) assertName(filter.environment, "environment");
-}
-
-function assertTaskId(id: string): void {
-  if (!isTaskId(id)) throw nameInvalid("task", id);
-}
-
 function isVersionDirectoryName(entry: string): boolean {
   return /^[1-9][0-9]*$/.test(entry);
 }
@@ -795,10 +772,6 @@ async function removeAbandonedStaging(versionsDirectory: string, entries: string
 function toCertificateRecord(file: CertificateFile): CertificateRecord {
   const { format: _format, deletedAt: _deletedAt, ...record } = file;
   return record;
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
 }
 
 /** A path as the user knows it: the version being written, not its staging name; the lock, not its acquiring name. */

@@ -1,0 +1,104 @@
+/**
+ * The rules of the Store interface that do not depend on where the data lives: which names and
+ * task ids are valid, what a swap is called in history, when a task may end, how a queued task is
+ * named and described. Every driver applies them from here, so the file store and the postgres
+ * store refuse the same things with the same words.
+ */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { CertstageError } from "../errors";
+import { processIsAlive } from "./file-lock";
+import { nameInvalid } from "./store-errors";
+import { NAME_PATTERN, type DeploymentTask, type HistoryAction, type HistoryFilter, type TaskState } from "./store";
+
+export function assertName(name: string, kind: "certificate" | "environment"): void {
+  if (!NAME_PATTERN.test(name)) throw nameInvalid(kind, name);
+}
+
+/** A filter naming what no store can hold is a typo worth saying, not an empty answer. */
+export function assertFilterNames(filter: HistoryFilter): void {
+  if (filter.certificate !== undefined) assertName(filter.certificate, "certificate");
+  if (filter.environment !== undefined) assertName(filter.environment, "environment");
+}
+
+/** Task ids become file names in the file store: only the form `newTaskId` makes (time, environment-certificate, version, random). */
+const TASK_ID_FORM = /^\d{8}T\d{6}Z-([a-z0-9._-]{3,129})-v[1-9]\d{0,8}-[0-9a-f]{6}$/;
+
+export function isTaskId(id: string): boolean {
+  const names = TASK_ID_FORM.exec(id)?.[1];
+  if (names === undefined) return false;
+  return [...names.matchAll(/-/g)].some(({ index }) => NAME_PATTERN.test(names.slice(0, index)) && NAME_PATTERN.test(names.slice(index + 1)));
+}
+
+export function assertTaskId(id: string): void {
+  if (!isTaskId(id)) throw nameInvalid("task", id);
+}
+
+/** Sortable by time, readable in `tasks list`, unique by its random tail. */
+export function newTaskId(now: string, environment: string, certificate: string, version: number): string {
+  return `${now.replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${environment}-${certificate}-v${version}-${randomBytes(3).toString("hex")}`;
+}
+
+/** A swap to a lower version number than the environment served is a rollback. */
+export function swapAction(servedVersion: number | undefined, version: number): HistoryAction {
+  return servedVersion !== undefined && version < servedVersion ? "rollback" : "deploy";
+}
+
+export function supersededDetail(version: number): string {
+  return `superseded by a task for version ${version}`;
+}
+
+export function queuedSummary(id: string, notBefore: string | undefined): string {
+  return `task ${id}, ${notBefore ? `not before ${notBefore}` : "as soon as a runner picks it up"}`;
+}
+
+export function finishedSummary(id: string, detail: string | undefined): string {
+  return `task ${id}${detail ? `: ${detail}` : ""}`;
+}
+
+export function finishAction(state: "done" | "failed" | "cancelled"): HistoryAction {
+  return state === "cancelled" ? "task.cancel" : "task.run";
+}
+
+/** Only a pending task can be cancelled, and only a running one can be done or failed. */
+export function assertTaskMayFinish(task: DeploymentTask, state: Exclude<TaskState, "pending" | "running">): void {
+  const allowed = state === "cancelled" ? task.state === "pending" : task.state === "running";
+  if (!allowed) {
+    throw new CertstageError("TASK_STATE", `task '${task.id}' is ${task.state} and cannot become ${state}`, { fix: "list tasks with `certstage tasks list` to see what happened to it" });
+  }
+}
+
+export function taskNotFound(id: string, storeDescription: string): CertstageError {
+  return new CertstageError("TASK_NOT_FOUND", `there is no task '${id}' in ${storeDescription}`, { fix: "list tasks with `certstage tasks list`" });
+}
+
+export function certificateNotFound(name: string, storeDescription: string): CertstageError {
+  return new CertstageError("CERTIFICATE_NOT_FOUND", `certificate '${name}' does not exist in ${storeDescription}`, {
+    resource: name,
+    fix: "create it with a Certificate resource first (check the certstage:store setting points at the right store)",
+  });
+}
+
+export function certificateExists(name: string, storeDescription: string): CertstageError {
+  return new CertstageError("CERTIFICATE_EXISTS", `certificate '${name}' already exists in ${storeDescription}`, {
+    resource: name,
+    fix: "choose another name, or manage the existing certificate from the stack that created it",
+  });
+}
+
+/**
+ * A task left running by a runner that died may be claimed again. Only a runner on the same host
+ * can tell its process is gone; a task a runner elsewhere left behind is cancelled by hand.
+ */
+export function runnerDied(task: DeploymentTask): boolean {
+  return task.state === "running" && task.runner !== undefined && task.runner.host === hostname() && !processIsAlive(task.runner.pid);
+}
+
+/** Tasks oldest first; ids break ties (they begin with the time). */
+export function byCreation(a: DeploymentTask, b: DeploymentTask): number {
+  return a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
+}
+
+export function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
+}
