@@ -82,7 +82,9 @@ export async function publishVersion(directory: string, certificate: string, ver
   const unit = await load();
   // The pid in the name tells an abandoned staging directory (its writer died) from one being written.
   const staging = path.join(path.dirname(versionDirectory), `.${version}.${process.pid}.${randomBytes(6).toString("hex")}.partial`);
-  await fs.mkdir(staging, { recursive: true, mode: 0o700 });
+  // Readable parents (a server that drops privileges reads through them), a private staging directory until it is whole.
+  await fs.mkdir(path.dirname(versionDirectory), { recursive: true, mode: 0o755 });
+  await fs.mkdir(staging, { mode: 0o700 });
   try {
     await writeFileDurably(path.join(staging, PUBLISHED_FILES.certificate), unit.certificatePem);
     await writeFileDurably(path.join(staging, PUBLISHED_FILES.chain), unit.chainPem);
