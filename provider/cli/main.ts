@@ -8,6 +8,8 @@
  *   certstage tasks run [--task <id>] [--json]      runs due standby tasks; exit 1 when one failed
  *   certstage tasks cancel <id>
  *   certstage versions remove <certificate> <n>   a version no resource owns (see status)
+ *   certstage agent --store <location> --environment <name> --directory <dir> [...]   (cli/agent.ts)
+ *   certstage agents [--json]                       what every agent serves, and which lag
  *
  * The store defaults to CERTSTAGE_STORE, then `.certstage` in the Pulumi project directory (the
  * nearest directory with Pulumi.yaml), where a program keeps it unless `certstage:store` says
@@ -19,6 +21,7 @@ import { isCertstageError } from "../errors";
 import { projectDirectory } from "../settings/project-directory";
 import { defaultPrincipal } from "../settings/stack-settings";
 import { openStore, parseStoreSetting, TaskState } from "../store";
+import { agentCommand } from "./agent";
 import { formatHistory } from "./history";
 import { formatTasks, runDueTasks } from "./tasks";
 import { removeUnclaimedVersion } from "./versions";
@@ -35,6 +38,8 @@ Commands:
               drop a pending standby deployment
   versions remove <certificate> <n>
               remove a version no resource owns (status marks it unclaimed)
+  agent       keep an environment's certificates in a directory on this server (see certstage agent --help)
+  agents      what every agent serves, and which of them lag (exit 1 when one does)
 
 Options:
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
@@ -48,6 +53,7 @@ Options:
 `;
 
 export async function main(argv: string[], output: NodeJS.WritableStream = process.stdout): Promise<number> {
+  if (argv[0] === "agent" || argv[0] === "agents") return agentCommand(argv[0], argv.slice(1), output);
   let parsed;
   try {
     parsed = parseArgs({

@@ -3,6 +3,8 @@
  * standby swaps wait, read straight from the store, so it shows the truth even when Pulumi state
  * is stale.
  */
+import { agentLag } from "../agent/lag";
+import { DEFAULT_RESYNC_INTERVAL_MS } from "../agent/agent";
 import { unclaimedVersionsOf } from "../resources/adoption";
 import type { Store } from "../store";
 
@@ -30,10 +32,23 @@ export interface CertificateStatus {
   readonly deployments: Record<string, { readonly version: number; readonly deployedAt: string }>;
   /** Standby swaps still waiting, per environment (at most one each). */
   readonly pending: Record<string, { readonly version: number; readonly notBefore?: string; readonly task: string }>;
+  /** What each `certstage agent` following an environment reports it serves (see `certstage agents`). */
+  readonly agents: AgentStatus[];
+}
+
+export interface AgentStatus {
+  readonly agentId: string;
+  readonly host: string;
+  readonly environment: string;
+  readonly version?: number;
+  readonly lastSeen: string;
+  readonly lagging: boolean;
 }
 
 export async function buildStatusReport(store: Store): Promise<StatusReport> {
   const certificates: CertificateStatus[] = [];
+  const reports = await store.listAgentReports();
+  const now = new Date();
   for (const certificate of await store.listCertificates()) {
     const versions = await store.listVersions(certificate.name);
     const live = await store.listDeployments(certificate.name);
@@ -65,6 +80,16 @@ export async function buildStatusReport(store: Store): Promise<StatusReport> {
       })),
       deployments,
       pending,
+      agents: reports
+        .filter((report) => report.certificate === certificate.name)
+        .map((report) => ({
+          agentId: report.agentId,
+          host: report.host,
+          environment: report.environment,
+          ...(report.version !== undefined ? { version: report.version } : {}),
+          lastSeen: report.lastSeen,
+          lagging: agentLag(report, deployments[report.environment]?.version, now, DEFAULT_RESYNC_INTERVAL_MS).lagging,
+        })),
     });
   }
   return { certificates };
@@ -80,6 +105,10 @@ export function formatStatusReport(report: StatusReport, storeDescription: strin
     if (environments.length === 0) lines.push("  not deployed");
     for (const [environment, deployment] of environments) {
       lines.push(`  ${environment.padEnd(12)} serves version ${deployment.version}  since ${deployment.deployedAt}`);
+    }
+    for (const agent of certificate.agents) {
+      const serves = agent.version === undefined ? "serves none of its versions" : `serves version ${agent.version}`;
+      lines.push(`  ${agent.environment.padEnd(12)} agent ${agent.agentId} (${agent.host}) ${serves}, seen ${agent.lastSeen}${agent.lagging ? "  LAGS (certstage agents says why)" : ""}`);
     }
     for (const [environment, waiting] of Object.entries(certificate.pending)) {
       const when = waiting.notBefore ? `not before ${waiting.notBefore}` : "at the next `certstage tasks run`";

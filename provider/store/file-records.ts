@@ -179,3 +179,36 @@ export function historyFrom(contents: string, file: string): HistoryEntry[] {
   }
   return entries;
 }
+
+// ---- agent reports (`certstage agent`) ---------------------------------------------------------
+// Kept in one section, imports included, apart from the records above.
+
+import type { AgentReport } from "./store";
+
+/** `agents/<agentId>.json`: one file per agent, holding its report for every certificate it follows. */
+export interface AgentFile {
+  readonly format: number;
+  readonly agentId: string;
+  readonly reports: AgentReport[];
+}
+
+const AGENT_REPORT: Record<string, Check> = {
+  agentId: name,
+  host: text,
+  environment: name,
+  certificate: name,
+  version: optional(count(1)),
+  servedFingerprintSha256: optional(text),
+  lastSeen: time,
+  lastError: optional(text),
+};
+
+const AGENT: Record<string, Check> = { format: count(1), agentId: name, reports: listOf(object(AGENT_REPORT)) };
+
+export function agentFileFrom(contents: string, file: string, agentId: string): AgentFile {
+  const record = recordFrom<AgentFile>(contents, file, AGENT, { agentId });
+  // A report filed under another agent's name would be shown as this agent's.
+  const foreign = record.reports.find((report) => report.agentId !== agentId);
+  if (foreign) throw corrupt(file, `holds a report of agent ${quoted(foreign.agentId)}, but its place in the store is agent ${quoted(agentId)}`);
+  return record;
+}

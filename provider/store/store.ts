@@ -282,6 +282,30 @@ export interface Store {
   putAcmeRenewal(record: AcmeRenewalRecord): Promise<void>;
   deleteAcmeRenewal(certificate: string): Promise<void>;
   close(): Promise<void>;
+
+  // ---- agent reports and deployment watches (`certstage agent`; see the section at the end) ----
+
+  /**
+   * Records what one agent serves for one certificate, replacing its earlier report for the same
+   * (environment, certificate). Reports are observations, not changes: they append no history.
+   */
+  putAgentReport(report: AgentReport): Promise<void>;
+  /** Every agent's reports, sorted by agent id, environment and certificate. */
+  listAgentReports(filter?: AgentReportFilter): Promise<AgentReport[]>;
+  /**
+   * Optional push for agents: a driver with a change feed (PostgreSQL's LISTEN/NOTIFY) offers it,
+   * the file driver does not (agents poll it). A notification is a hint, never the data: the
+   * agent reads the deployments itself after each call.
+   *
+   * - `onChange` is called soon (well under a second) after a deployment in `environment` changed
+   *   (deploy, rollback, undeploy). Calls may be merged, duplicated or arrive after the change is
+   *   already visible; each means "read again".
+   * - `onResync` is called once the watch is connected, and again after every reconnection:
+   *   changes made while it was disconnected were missed, so the agent reads everything.
+   * - `onError` is called with what went wrong while the driver reconnects; the watch keeps trying
+   *   until it is closed. The promise itself rejects only when no watch can be set up at all.
+   */
+  watchDeployments?(environment: string, handlers: DeploymentWatchHandlers): Promise<DeploymentWatch>;
 }
 
 /**
@@ -294,3 +318,45 @@ export const NAME_PATTERN = /^(?!.*\.\.)[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/
 
 /** What NAME_PATTERN asks for, as the fix of a NAME_INVALID error. */
 export const NAME_RULE = "use 1-64 lower-case ASCII letters, digits, '.', '_' or '-', starting and ending with a letter or digit, with no '..'";
+
+// ---- agent reports and deployment watches (`certstage agent`) ----------------------------------
+
+/**
+ * What one agent observed for one certificate of its environment: the version it serves (found by
+ * a TLS handshake where it was given an address, else the version it installed), when it last
+ * looked, and what went wrong last. One report per (agent, environment, certificate).
+ */
+export interface AgentReport {
+  /** Stable per edge machine (default: its host name); matches AGENT_ID_PATTERN. */
+  readonly agentId: string;
+  readonly host: string;
+  readonly environment: string;
+  readonly certificate: string;
+  /** The version it serves; absent when it serves none of the certificate's versions. */
+  readonly version?: number;
+  /** SHA-256 of the leaf its local handshake was served (colon-separated upper-case hex). */
+  readonly servedFingerprintSha256?: string;
+  /** ISO time of the observation. */
+  readonly lastSeen: string;
+  /** One line, never key material; absent when the last pass went well. */
+  readonly lastError?: string;
+}
+
+export interface AgentReportFilter {
+  readonly environment?: string;
+  readonly certificate?: string;
+}
+
+export interface DeploymentWatchHandlers {
+  onChange(): void;
+  onResync(): void;
+  onError(error: Error): void;
+}
+
+export interface DeploymentWatch {
+  /** Stops the watch; no handler is called once it resolves. */
+  close(): Promise<void>;
+}
+
+/** Agent ids become file names and database keys: the same rule as certificate names. */
+export const AGENT_ID_PATTERN = NAME_PATTERN;

@@ -3,16 +3,14 @@
  * ssl_certificate points at environments/<env>/<name>/fullchain.pem). With `path`, certstage also
  * publishes into a directory of the operator's choosing (say /etc/nginx/certs, or a volume a
  * container mounts): each version's files are written once under `<path>/.versions/<name>/<n>/`
- * and `<path>/<name>` is a symlink swapped in one rename, exactly like the store's own link.
+ * and `<path>/<name>` is a symlink swapped in one rename, exactly like the store's own link
+ * (published-versions.ts, which `certstage agent` shares).
  * Then, optionally, a reload command (e.g. `nginx -s reload`) runs without a shell, with a timeout.
  */
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
-import * as path from "node:path";
 import { promisify } from "node:util";
 import { CertstageError } from "../errors";
-import { fsyncDirectory, replaceSymlinkAtomically, writeFileDurably } from "../store/atomic-file";
+import { pointCertificateAt, publishVersion } from "./published-versions";
 import type { DeploymentTarget, TargetContext } from "./target";
 
 const run = promisify(execFile);
@@ -25,43 +23,9 @@ export interface DirectoryTargetOptions {
   readonly path?: string;
 }
 
-/** Writes a version's files under `<directory>/.versions/<name>/<n>/` once, whole or not at all. */
-async function publishVersion(directory: string, context: TargetContext, version: number): Promise<string> {
-  const versionDirectory = path.join(directory, ".versions", context.certificate, String(version));
-  try {
-    await fs.access(path.join(versionDirectory, "fullchain.pem"));
-    return versionDirectory; // Versions never change: what was published once is still right.
-  } catch {
-    // Not published yet.
-  }
-  const files = await context.store.readVersionFiles(context.certificate, version);
-  const staging = path.join(path.dirname(versionDirectory), `.${version}.${randomBytes(6).toString("hex")}.partial`);
-  await fs.mkdir(staging, { recursive: true, mode: 0o700 });
-  await writeFileDurably(path.join(staging, "cert.pem"), files.certificatePem);
-  await writeFileDurably(path.join(staging, "chain.pem"), files.chainPem);
-  await writeFileDurably(path.join(staging, "fullchain.pem"), files.fullchainPem);
-  if (files.privateKeyPem !== undefined) await writeFileDurably(path.join(staging, "privkey.pem"), files.privateKeyPem, 0o600);
-  await fs.chmod(staging, 0o755);
-  try {
-    await fs.rename(staging, versionDirectory);
-  } catch (error) {
-    // Another process published the same version first; its copy is identical.
-    await fs.rm(staging, { recursive: true, force: true });
-    if ((error as NodeJS.ErrnoException).code !== "ENOTEMPTY" && (error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-  }
-  await fsyncDirectory(path.dirname(versionDirectory));
-  return versionDirectory;
-}
-
 async function pointAt(directory: string, context: TargetContext, version: number | undefined): Promise<void> {
-  const link = path.join(directory, context.certificate);
-  if (version === undefined) {
-    await fs.rm(link, { force: true });
-    await fsyncDirectory(directory);
-    return;
-  }
-  const versionDirectory = await publishVersion(directory, context, version);
-  await replaceSymlinkAtomically(link, path.relative(directory, versionDirectory));
+  const versionDirectory = version === undefined ? undefined : await publishVersion(directory, context.certificate, version, () => context.store.readVersionFiles(context.certificate, version));
+  await pointCertificateAt(directory, context.certificate, versionDirectory);
 }
 
 export function directoryTarget(options: DirectoryTargetOptions = {}): DeploymentTarget {

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CertstageError } from "../../provider/errors";
 import { inspectUpload, VersionMaterial } from "../../provider/pki/version-material";
-import type { Actor, NewCertificate, Store } from "../../provider/store";
+import type { Actor, AgentReport, NewCertificate, Store } from "../../provider/store";
 import { makeTestCertificate, temporaryDirectory } from "../support/certificates";
 
 export interface StoreUnderTest {
@@ -32,7 +32,13 @@ async function failure(action: Promise<unknown>): Promise<CertstageError> {
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-export function describeStoreConformance(driver: string, open: () => Promise<StoreUnderTest>): void {
+/** What a driver offers beyond the required methods; the suite proves each claim, and its absence. */
+export interface DriverCapabilities {
+  /** The driver implements the optional `watchDeployments` (a change feed agents follow). */
+  readonly watchesDeployments?: boolean;
+}
+
+export function describeStoreConformance(driver: string, open: () => Promise<StoreUnderTest>, capabilities: DriverCapabilities = {}): void {
   describe(`store conformance: ${driver}`, () => {
     const materials: VersionMaterial[] = [];
     let subject: StoreUnderTest;
@@ -373,5 +379,122 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
         expect(JSON.stringify(history)).not.toContain("PRIVATE KEY");
       });
     });
+
+    describeAgentReportConformance(() => ({ subject, store }), capabilities);
+  });
+}
+
+// ---- agent reports and deployment watches (`certstage agent`) ----------------------------------
+
+const FINGERPRINT_A = Array.from({ length: 32 }, (_, index) => (index * 7).toString(16).padStart(2, "0").slice(-2).toUpperCase()).join(":");
+
+function describeAgentReportConformance(current: () => { subject: StoreUnderTest; store: Store }, capabilities: DriverCapabilities): void {
+  describe("agent reports", () => {
+    const report = (agentId: string, certificate: string, changes: Partial<AgentReport> = {}): AgentReport => ({
+      agentId,
+      host: `${agentId}.edge.test`,
+      environment: "production",
+      certificate,
+      version: 1,
+      servedFingerprintSha256: FINGERPRINT_A,
+      lastSeen: "2026-12-01T10:00:00.000Z",
+      ...changes,
+    });
+
+    it("keeps one report per agent and certificate: a later report replaces the earlier one", async () => {
+      const { store } = current();
+      expect(await store.listAgentReports()).toEqual([]);
+      await store.putAgentReport(report("edge-2", "api"));
+      await store.putAgentReport(report("edge-1", "web"));
+      await store.putAgentReport(report("edge-1", "api"));
+      await store.putAgentReport(report("edge-1", "api", { version: 2, lastSeen: "2026-12-01T10:01:00.000Z", lastError: "reload failed: nginx exited with 1" }));
+      expect(await store.listAgentReports()).toEqual([
+        report("edge-1", "api", { version: 2, lastSeen: "2026-12-01T10:01:00.000Z", lastError: "reload failed: nginx exited with 1" }),
+        report("edge-1", "web"),
+        report("edge-2", "api"),
+      ]);
+      // A report without the optional members comes back without them, not with `undefined` ones.
+      const bare: AgentReport = { agentId: "edge-1", host: "edge-1.edge.test", environment: "production", certificate: "api", lastSeen: "2026-12-01T10:02:00.000Z" };
+      await store.putAgentReport(bare);
+      const [first] = await store.listAgentReports({ certificate: "api" });
+      expect(first).toEqual(bare);
+      expect(Object.keys(first).sort()).toEqual(["agentId", "certificate", "environment", "host", "lastSeen"]);
+    });
+
+    it("filters by environment and certificate, and another handle sees the same reports", async () => {
+      const { store, subject } = current();
+      await store.putAgentReport(report("edge-1", "api"));
+      await store.putAgentReport(report("edge-1", "api", { environment: "staging" }));
+      await store.putAgentReport(report("edge-1", "web", { environment: "staging" }));
+      expect((await store.listAgentReports({ environment: "staging" })).map((found) => found.certificate)).toEqual(["api", "web"]);
+      expect((await store.listAgentReports({ environment: "staging", certificate: "api" })).map((found) => found.environment)).toEqual(["staging"]);
+      expect(await store.listAgentReports({ certificate: "db" })).toEqual([]);
+      const other = subject.reopen();
+      try {
+        expect(await other.listAgentReports()).toEqual(await store.listAgentReports());
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("keeps every report of concurrent writers (one agent's certificates, from two handles)", async () => {
+      const { store, subject } = current();
+      const other = subject.reopen();
+      try {
+        const certificates = Array.from({ length: 8 }, (_, index) => `cert-${index}`);
+        await Promise.all(certificates.map((certificate, index) => (index % 2 ? store : other).putAgentReport(report("edge-1", certificate))));
+        expect((await store.listAgentReports()).map((found) => found.certificate)).toEqual(certificates);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("refuses agent ids and names that cannot be store keys, and malformed members", async () => {
+      const { store } = current();
+      for (const agentId of ["..", "Edge-1", "a/b", "", "x".repeat(65)]) expect((await failure(store.putAgentReport(report(agentId, "api")))).code).toBe("NAME_INVALID");
+      expect((await failure(store.putAgentReport(report("edge-1", "../api")))).code).toBe("NAME_INVALID");
+      expect((await failure(store.putAgentReport(report("edge-1", "api", { environment: "Prod" })))).code).toBe("NAME_INVALID");
+      expect((await failure(store.putAgentReport(report("edge-1", "api", { version: 0 })))).code).toBe("INPUT_SCHEMA");
+      expect((await failure(store.putAgentReport(report("edge-1", "api", { lastSeen: "yesterday" })))).code).toBe("INPUT_SCHEMA");
+      expect((await failure(store.putAgentReport(report("edge-1", "api", { servedFingerprintSha256: "abc" })))).code).toBe("INPUT_SCHEMA");
+      expect((await failure(store.listAgentReports({ environment: "../x" }))).code).toBe("NAME_INVALID");
+      expect(await store.listAgentReports()).toEqual([]);
+    });
+
+    if (capabilities.watchesDeployments) {
+      it("watchDeployments calls onResync once connected and onChange after a deploy and an undeploy in its environment", async () => {
+        const { store } = current();
+        await store.createCertificate(certificate("api"), actor);
+        const material = inspectUpload(makeTestCertificate(temporaryDirectory("conformance-watch"), "watch.api.example.test"));
+        if (!material.ok) throw new Error("test certificate did not inspect");
+        await store.createVersion("api", "upload", material.value, actor);
+        const events: string[] = [];
+        const waiters: Array<() => void> = [];
+        const seen = (event: string) => {
+          events.push(event);
+          for (const wake of waiters.splice(0)) wake();
+        };
+        const until = async (condition: () => boolean) => {
+          while (!condition()) await new Promise<void>((resolve) => waiters.push(resolve));
+        };
+        const watch = await store.watchDeployments!("production", { onChange: () => seen("change"), onResync: () => seen("resync"), onError: (error) => seen(`error ${error.message}`) });
+        try {
+          await until(() => events.includes("resync"));
+          const changesBefore = events.filter((event) => event === "change").length;
+          await store.deploy("api", "production", 1, actor);
+          await until(() => events.filter((event) => event === "change").length > changesBefore);
+          const afterDeploy = events.filter((event) => event === "change").length;
+          await store.undeploy("api", "production", actor);
+          await until(() => events.filter((event) => event === "change").length > afterDeploy);
+        } finally {
+          await watch.close();
+        }
+        expect(events.filter((event) => event.startsWith("error"))).toEqual([]);
+      });
+    } else {
+      it("offers no watchDeployments (agents poll this driver)", () => {
+        expect(current().store.watchDeployments).toBeUndefined();
+      });
+    }
   });
 }

@@ -10,6 +10,7 @@
  *   <root>/tasks/<id>.json                    standby deployments, one file each
  *   <root>/acme/accounts/<sha256 of directory URL>.json + .key.pem (0600)
  *   <root>/acme/renewals/<name>.json
+ *   <root>/agents/<agentId>.json              what each `certstage agent` reports it serves
  *
  * A version directory is assembled under a temporary name and renamed into place, so it appears
  * whole or not at all. A deployment is a symlink replaced by one rename(2), so nginx reading
@@ -78,6 +79,10 @@ import {
   taskNotFound,
 } from "../store-rules";
 import { UndoLog } from "../undo-log";
+// Agent reports (their own section below).
+import { checkAgentReportFilter, checkedAgentReport, compareAgentReports, matchesAgentReportFilter } from "../agent-reports";
+import { agentFileFrom } from "../file-records";
+import { AGENT_ID_PATTERN, type AgentReport, type AgentReportFilter } from "../store";
 
 export const FILE_DRIVER = "file";
 
@@ -597,6 +602,42 @@ class FileStore implements Store {
 
   private acmeAccountBase(directoryUrl: string): string {
     return path.join(this.root, "acme", "accounts", createHash("sha256").update(directoryUrl).digest("hex").slice(0, 32));
+  }
+
+  // ---- agent reports -------------------------------------------------------------------------
+  // <root>/agents/<agentId>.json holds one agent's report for each (environment, certificate) it
+  // follows. The file driver has no change feed, so it offers no watchDeployments: agents poll.
+
+  async putAgentReport(report: AgentReport): Promise<void> {
+    const checked = checkedAgentReport(report);
+    await this.locked(async () => {
+      const earlier = (await this.readAgentFile(checked.agentId))?.reports ?? [];
+      const others = earlier.filter((kept) => kept.environment !== checked.environment || kept.certificate !== checked.certificate);
+      const reports = [...others, checked].sort(compareAgentReports);
+      await this.replaceFile(this.agentFile(checked.agentId), `${JSON.stringify({ format: STORE_FORMAT, agentId: checked.agentId, reports }, null, 2)}\n`);
+    });
+  }
+
+  async listAgentReports(filter: AgentReportFilter = {}): Promise<AgentReport[]> {
+    checkAgentReportFilter(filter);
+    const reports: AgentReport[] = [];
+    for (const entry of await this.paths.list(path.join(this.root, "agents"))) {
+      // Anything else there (a temporary file of a write in progress, an editor's backup) is no agent.
+      const agentId = entry.endsWith(".json") ? entry.slice(0, -".json".length) : "";
+      if (!AGENT_ID_PATTERN.test(agentId)) continue;
+      for (const report of (await this.readAgentFile(agentId))?.reports ?? []) if (matchesAgentReportFilter(report, filter)) reports.push(report);
+    }
+    return reports.sort(compareAgentReports);
+  }
+
+  private agentFile(agentId: string): string {
+    return path.join(this.root, "agents", `${agentId}.json`);
+  }
+
+  private async readAgentFile(agentId: string): Promise<{ reports: AgentReport[] } | undefined> {
+    const file = this.agentFile(agentId);
+    const contents = await this.paths.readFile(file, MAX_RECORD_BYTES);
+    return contents === undefined ? undefined : agentFileFrom(contents, file, agentId);
   }
 
   // ---- internals ----------------------------------------------------------------------------

@@ -1,0 +1,156 @@
+/**
+ * Following an environment: what makes the agent run a pass (sync.ts), and what keeps it running.
+ *
+ * - Pushed changes: when the store offers `watchDeployments` (PostgreSQL's LISTEN/NOTIFY), each
+ *   notification asks for a pass, and each (re)connection asks for a full resync, because
+ *   notifications sent while disconnected are lost. Until a watch is set up, the agent polls.
+ * - Polling: otherwise (the file store) it reads the environment's deployments every
+ *   `pollIntervalMs` and asks for a pass when they differ from what it saw last.
+ * - A full resync every `resyncIntervalMs`, whatever the store offers: a lost notification or a
+ *   missed poll never leaves the agent behind for longer than that.
+ * - Bursts are merged into one pass and one reload (pass-scheduler.ts).
+ * - A failing store never stops the agent: the failure is logged once (not at every poll), the
+ *   pass is retried after `pollIntervalMs`, and recovery is logged. Only a configuration error,
+ *   found before it starts, ends it.
+ */
+import { isCertstageError } from "../errors";
+import type { DeploymentWatch } from "../store";
+import { CoalescingTiming, DEFAULT_COALESCING, PassKind, PassScheduler } from "./pass-scheduler";
+import { AgentSettings, AgentState, deployedVersions, PassOutcome, runPass } from "./sync";
+
+export interface FollowTiming {
+  readonly resyncIntervalMs: number;
+  readonly pollIntervalMs: number;
+  readonly coalescing?: CoalescingTiming;
+}
+
+export interface FollowingAgent {
+  /** Resolves once no pass runs or waits: the directory reflects what the agent last read. */
+  whenIdle(): Promise<void>;
+  /** Stops watching, polling and the timer, and lets a running pass finish. */
+  stop(): Promise<void>;
+}
+
+const signatureOf = (deployments: ReadonlyMap<string, number>) => JSON.stringify([...deployments].sort(([a], [b]) => (a < b ? -1 : 1)));
+
+/** A message of an error for the log: the CertstageError's own, or what the driver said. */
+function describeError(error: unknown): string {
+  if (isCertstageError(error)) return error.message;
+  const failure = error as NodeJS.ErrnoException;
+  return `${failure?.code ? `${failure.code}: ` : ""}${failure?.message ?? String(error)}`;
+}
+
+export async function followEnvironment(settings: AgentSettings, timing: FollowTiming): Promise<FollowingAgent> {
+  const { store, log } = settings;
+  const state = await AgentState.load(settings.directory);
+  let stopped = false;
+  let appliedSignature: string | undefined;
+  let polledSignature: string | undefined;
+  let watch: DeploymentWatch | undefined;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let watchRetryTimer: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let polling = false;
+
+  // The store's failures, logged when they start, change or end, not at every attempt.
+  let failing: string | undefined;
+  const failed = (what: string, error: unknown) => {
+    const message = `${what}: ${describeError(error)}`;
+    if (message !== failing) log(`${message}; retrying`);
+    failing = message;
+  };
+  const recovered = () => {
+    if (failing !== undefined) log(`the store answers again (${store.description})`);
+    failing = undefined;
+  };
+
+  const pass = async (kind: PassKind) => {
+    let outcome: PassOutcome;
+    try {
+      outcome = await runPass(settings, state, kind);
+    } catch (error) {
+      failed(`${kind === "full" ? "resync" : "pass"} of ${settings.environment} failed`, error);
+      clearTimeout(retryTimer);
+      if (!stopped) retryTimer = setTimeout(() => scheduler.request("full"), timing.pollIntervalMs);
+      return { reloaded: false };
+    }
+    recovered();
+    appliedSignature = signatureOf(outcome.deployments);
+    polledSignature ??= appliedSignature;
+    return { reloaded: outcome.reloaded };
+  };
+  const scheduler = new PassScheduler(pass, timing.coalescing ?? DEFAULT_COALESCING);
+
+  const poll = async () => {
+    if (stopped || !polling) return;
+    try {
+      const signature = signatureOf(await deployedVersions(store, settings.environment, settings.certificates));
+      // Asked once per change seen: asking at every poll of an unchanged view would keep the quiet window from ever ending.
+      if (signature !== polledSignature) {
+        polledSignature = signature;
+        if (signature !== appliedSignature) scheduler.request("change");
+      }
+    } catch (error) {
+      failed(`reading the deployments of ${settings.environment} failed`, error);
+    }
+    if (!stopped && polling) pollTimer = setTimeout(() => void poll(), timing.pollIntervalMs);
+  };
+  const startPolling = () => {
+    if (polling) return;
+    polling = true;
+    pollTimer = setTimeout(() => void poll(), timing.pollIntervalMs);
+  };
+  const stopPolling = () => {
+    polling = false;
+    clearTimeout(pollTimer);
+  };
+
+  const watchDeployments = store.watchDeployments?.bind(store);
+  const startWatch = async () => {
+    if (stopped || watchDeployments === undefined) return;
+    try {
+      const opened = await watchDeployments(settings.environment, {
+        onChange: () => scheduler.request("change"),
+        onResync: () => scheduler.request("full"),
+        onError: (error) => failed(`the change feed of ${store.description}`, error),
+      });
+      if (stopped) {
+        await opened.close();
+        return;
+      }
+      watch = opened;
+      stopPolling();
+      log(`following changes ${store.description} pushes, and a full resync every ${timing.resyncIntervalMs / 1000} s`);
+    } catch (error) {
+      failed(`watching ${store.description} failed (polling every ${timing.pollIntervalMs / 1000} s meanwhile)`, error);
+      startPolling();
+      if (!stopped) watchRetryTimer = setTimeout(() => void startWatch(), Math.max(timing.pollIntervalMs, 1000));
+    }
+  };
+
+  const resyncTimer = setInterval(() => scheduler.request("full"), timing.resyncIntervalMs);
+  scheduler.request("full", { immediate: true });
+  if (watchDeployments !== undefined) await startWatch();
+  else {
+    log(`polling ${store.description} every ${timing.pollIntervalMs / 1000} s, and a full resync every ${timing.resyncIntervalMs / 1000} s`);
+    startPolling();
+  }
+
+  return {
+    whenIdle: () => scheduler.whenIdle(),
+    async stop() {
+      stopped = true;
+      clearInterval(resyncTimer);
+      clearTimeout(retryTimer);
+      clearTimeout(watchRetryTimer);
+      stopPolling();
+      await scheduler.stop();
+      await watch?.close().catch((error: unknown) => log(`closing the change feed: ${describeError(error)}`));
+    },
+  };
+}
+
+/** One full pass, for `--once` and cron: throws what stopped it (a store error) instead of retrying. */
+export async function syncOnce(settings: AgentSettings): Promise<PassOutcome> {
+  return runPass(settings, await AgentState.load(settings.directory), "full");
+}
