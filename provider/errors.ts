@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   STORE_CORRUPT: "a store file is unreadable",
   STORE_WRITE_FAILED: "the store could not be written (disk full, read-only, permission denied, or its directory vanished); nothing was changed",
   STORE_DRIVER_UNKNOWN: "the configured store driver does not exist",
+  STORE_SETTING_INVALID: "the store setting (a postgres:// URL and the PG* environment variables) cannot be used as written",
   STORE_MISMATCH: "the store certstage:store points at is missing, or is another store than the one this stack's resources live in",
   VERSION_CLAIMED: "the version belongs to a resource; only a version no resource owns can be removed",
 } as const;

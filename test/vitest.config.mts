@@ -65,6 +65,20 @@ export default defineConfig({
           globalSetup: ["test/build-once.ts", "test/servers/global-setup.ts"],
         },
       },
+      {
+        extends: true,
+        test: {
+          name: "postgres",
+          include: ["test/postgres/**/*.test.ts"],
+          testTimeout: 120_000,
+          // Global setup installs Debian's postgresql-15 on a cold machine (scripts/postgres.sh);
+          // hooks start a real cluster per file (initdb, TLS, a server on a loopback port).
+          hookTimeout: 300_000,
+          // Each file starts its own cluster; one file at a time leaves the cores to it and its clients.
+          fileParallelism: false,
+          globalSetup: ["test/build-once.ts", "test/postgres/global-setup.ts"],
+        },
+      },
     ],
   },
 });
