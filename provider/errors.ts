@@ -66,6 +66,18 @@ export const ERROR_CODES = {
   STORE_SETTING_INVALID: "the store setting (a postgres:// URL and the PG* environment variables) cannot be used as written",
   STORE_MISMATCH: "the store certstage:store points at is missing, or is another store than the one this stack's resources live in",
   VERSION_CLAIMED: "the version belongs to a resource; only a version no resource owns can be removed",
+
+  // The shared (postgres) store.
+  NOT_OWNER: "only the certificate's owner (a member of its owning role) may change it",
+  DEPLOYMENT_CONFLICT: "another writer changed the environment first; nothing was changed",
+  STORE_READ_ONLY: "the store's role may read but not write this (a preview role), or the rows are append-only",
+  STORE_UNAVAILABLE: "the database could not be reached or refused the login; nothing was changed",
+  STORE_NOT_MIGRATED: "the database lacks certstage's schema, and this role may not create it",
+  STORE_SCHEMA_NEWER: "the database was migrated by a newer certstage",
+  STORE_KEY_MISSING: "a private key must be sealed or opened, and no key-encryption key is configured",
+  STORE_KEY_INVALID: "the key-encryption key setting is not a list of base64 32-byte keys",
+  STORE_KEY_UNKNOWN: "a stored private key is sealed under a key-encryption key the configured ring lacks",
+  KEY_DECRYPT_FAILED: "a sealed private key did not authenticate: it was changed, cut, or moved to another row",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

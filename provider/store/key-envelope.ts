@@ -30,22 +30,12 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { inspect } from "node:util";
-import { CertstageError, ErrorCode, escaped } from "../errors";
+import { CertstageError, type ErrorCode, escaped } from "../errors";
 
-/**
- * The codes this file throws, with the descriptions ERROR_CODES (provider/errors.ts) should list.
- * Until it does, `envelopeError` widens them to ErrorCode; remove that once they are listed there.
- */
-export const KEY_ENVELOPE_ERROR_CODES = {
-  STORE_KEY_INVALID: "the store's key ring (certstage:storeKey or CERTSTAGE_STORE_KEY) is not a comma-separated list of distinct 32-byte base64 keys",
-  STORE_KEY_UNKNOWN: "a private key in the store is sealed under a key-encryption key the configured key ring does not hold",
-  KEY_DECRYPT_FAILED: "a private key in the store failed authentication: its bytes were changed, cut short, or copied from another row",
-} as const;
-
-type KeyEnvelopeErrorCode = keyof typeof KEY_ENVELOPE_ERROR_CODES;
+type KeyEnvelopeErrorCode = Extract<ErrorCode, "STORE_KEY_INVALID" | "STORE_KEY_UNKNOWN" | "KEY_DECRYPT_FAILED">;
 
 function envelopeError(code: KeyEnvelopeErrorCode, problem: string, details: { field?: string; fix: string; cause?: unknown }): CertstageError {
-  return new CertstageError(code as string as ErrorCode, problem, details);
+  return new CertstageError(code, problem, details);
 }
 
 const FORMAT_VERSION = 1;
