@@ -34,7 +34,7 @@ export function configure(config: pulumi.dynamic.Config): void {
 
 function context(): HandlerContext {
   settings ??= readProviderSettings(() => undefined);
-  store ??= openStore(settings.store, settings.baseDirectory);
+  store ??= openStore(settings.store, settings.baseDirectory, settings.storeSecrets);
   return { store, settings, actor: { principal: settings.principal } };
 }
 

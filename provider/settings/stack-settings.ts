@@ -6,6 +6,8 @@
  *   certstage:environments  environment names, a JSON list (default ["staging","production"])
  *   certstage:acmeAccountKey  ACME account key, PEM (set it as a secret); default: made once, kept in the store
  *   certstage:profile       validation profile: `public` (Web PKI rules, the default) or `private` (an internal CA)
+ *   certstage:storeKey      key-encryption keys of a postgres store, a secret (default CERTSTAGE_STORE_KEY): `new[,old…]`
+ *   certstage:storePassword the postgres store's password, a secret (default: the URL's, or PGPASSWORD)
  */
 import * as os from "node:os";
 import { CertstageError } from "../errors";
@@ -27,6 +29,8 @@ export interface ProviderSettings {
   readonly acmeAccountKeyPem?: string;
   /** The validation profile of certificates that do not set their own. */
   readonly profile: ValidationProfile;
+  /** Secrets the store driver needs (postgres): never outputs, never logged. */
+  readonly storeSecrets: { readonly storeKey?: string; readonly storePassword?: string };
 }
 
 export const DEFAULT_ENVIRONMENTS = ["staging", "production"];
@@ -46,6 +50,7 @@ export function readProviderSettings(
     environmentDefinitions: parseEnvironments(config("certstage:environments"), baseDirectory),
     acmeAccountKeyPem: acmeAccountKey(config("certstage:acmeAccountKey")),
     profile: parseProfile(config("certstage:profile")),
+    storeSecrets: { storeKey: config("certstage:storeKey"), storePassword: config("certstage:storePassword") },
   };
 }
 

@@ -5,20 +5,39 @@
 import * as path from "node:path";
 import { CertstageError } from "../errors";
 import { createFileStore, FILE_DRIVER } from "./drivers/file";
+import { createPostgresStore, POSTGRES_DRIVER } from "./drivers/postgres";
+import { parseKeyRing } from "./key-envelope";
+import { isPostgresSetting, postgresConnectionFrom } from "./postgres/connection";
 import type { Store } from "./store";
 
 export * from "./store";
 
-/** Where the store is; `location` is a directory for the file driver. */
+/** Where the store is; `location` is a directory for the file driver, the whole URL for postgres. */
 export interface StoreSettings {
   readonly driver: string;
   readonly location: string;
 }
 
+/** What a driver may need besides its location; secrets come from Pulumi secrets or the environment. */
+export interface StoreOpenOptions {
+  readonly environment?: NodeJS.ProcessEnv;
+  /** Key-encryption keys (certstage:storeKey, else CERTSTAGE_STORE_KEY): the first seals, all open. */
+  readonly storeKey?: string;
+  /** The database password (certstage:storePassword), else the URL's or PGPASSWORD. */
+  readonly storePassword?: string;
+}
+
 export const DEFAULT_STORE_DIRECTORY = ".certstage";
 
-const DRIVERS: Record<string, (settings: StoreSettings, baseDirectory: string) => Store> = {
+const DRIVERS: Record<string, (settings: StoreSettings, baseDirectory: string, options: StoreOpenOptions) => Store> = {
   [FILE_DRIVER]: (settings, baseDirectory) => createFileStore({ root: path.resolve(baseDirectory, settings.location) }),
+  [POSTGRES_DRIVER]: (settings, _baseDirectory, options) => {
+    const environment = options.environment ?? process.env;
+    const { config, description } = postgresConnectionFrom(settings.location, environment, { password: options.storePassword, applicationName: "certstage" });
+    const keyText = options.storeKey ?? environment.CERTSTAGE_STORE_KEY;
+    const keyRing = keyText !== undefined && keyText.trim() !== "" ? parseKeyRing(keyText, options.storeKey !== undefined ? "certstage:storeKey" : "CERTSTAGE_STORE_KEY") : undefined;
+    return createPostgresStore({ connection: config, description, keyRing });
+  },
 };
 
 /**
@@ -27,6 +46,8 @@ const DRIVERS: Record<string, (settings: StoreSettings, baseDirectory: string) =
  */
 export function parseStoreSetting(value: string | undefined): StoreSettings {
   const text = value?.trim() || DEFAULT_STORE_DIRECTORY;
+  // The whole URL is the location: host, database and TLS settings all live in it.
+  if (isPostgresSetting(text)) return { driver: POSTGRES_DRIVER, location: text };
   const match = /^([a-z][a-z0-9+-]*):(?!\/\/)(.*)$/.exec(text) ?? /^([a-z][a-z0-9+-]*):\/\/(.*)$/.exec(text);
   if (match && match[1] in DRIVERS) return { driver: match[1], location: match[2] || DEFAULT_STORE_DIRECTORY };
   if (match && match[1].length > 1) {
@@ -38,7 +59,7 @@ export function parseStoreSetting(value: string | undefined): StoreSettings {
   return { driver: FILE_DRIVER, location: text };
 }
 
-export function openStore(settings: StoreSettings, baseDirectory: string = process.cwd()): Store {
+export function openStore(settings: StoreSettings, baseDirectory: string = process.cwd(), options: StoreOpenOptions = {}): Store {
   const factory = DRIVERS[settings.driver];
   if (!factory) {
     throw new CertstageError("STORE_DRIVER_UNKNOWN", `store driver '${settings.driver}' does not exist`, {
@@ -46,5 +67,5 @@ export function openStore(settings: StoreSettings, baseDirectory: string = proce
       fix: `use one of: ${Object.keys(DRIVERS).join(", ")}`,
     });
   }
-  return factory(settings, baseDirectory);
+  return factory(settings, baseDirectory, options);
 }

@@ -224,6 +224,11 @@ export interface Store {
   updateCertificate(name: string, changes: CertificateChanges, actor: Actor): Promise<CertificateRecord>;
   getCertificate(name: string): Promise<CertificateRecord | undefined>;
   listCertificates(): Promise<CertificateRecord[]>;
+  /**
+   * Certificates that were deleted, as they were when deleted (owner, last version number): what a
+   * copy to another store needs so that a name made again goes on numbering. Optional.
+   */
+  listDeletedCertificates?(): Promise<CertificateRecord[]>;
   /** Removes the certificate and its versions; refuses with STILL_DEPLOYED while any is deployed. */
   deleteCertificate(name: string, actor: Actor): Promise<void>;
 

@@ -201,6 +201,15 @@ class FileStore implements Store {
     return records;
   }
 
+  async listDeletedCertificates(): Promise<CertificateRecord[]> {
+    const records: CertificateRecord[] = [];
+    for (const name of (await this.paths.list(path.join(this.root, "certificates"))).filter((entry) => NAME_PATTERN.test(entry)).sort()) {
+      const file = await this.readCertificateFile(name);
+      if (file && file.deletedAt !== undefined) records.push(toCertificateRecord(file));
+    }
+    return records;
+  }
+
   async deleteCertificate(name: string, actor: Actor): Promise<void> {
     await this.locked(async () => {
       const current = await this.requireCertificate(name);
