@@ -10,6 +10,7 @@
  *   certstage versions remove <certificate> <n>   a version no resource owns (see status)
  *   certstage agent --store <location> --environment <name> --directory <dir> [...]   (cli/agent.ts)
  *   certstage agents [--json]                       what every agent serves, and which lag
+ *   certstage store migrate|copy|rekey            look after a postgres store (store-admin.ts)
  *
  * The store defaults to CERTSTAGE_STORE, then `.certstage` in the Pulumi project directory (the
  * nearest directory with Pulumi.yaml), where a program keeps it unless `certstage:store` says
@@ -24,6 +25,7 @@ import { openStore, parseStoreSetting, TaskState } from "../store";
 import { agentCommand } from "./agent";
 import { formatHistory } from "./history";
 import { formatTasks, runDueTasks } from "./tasks";
+import { runStoreCommand, STORE_ACTIONS, type StoreAction } from "./store-admin";
 import { removeUnclaimedVersion } from "./versions";
 import { buildStatusReport, formatStatusReport } from "./status";
 
@@ -40,6 +42,11 @@ Commands:
               remove a version no resource owns (status marks it unclaimed)
   agent       keep an environment's certificates in a directory on this server (see certstage agent --help)
   agents      what every agent serves, and which of them lag (exit 1 when one does)
+  store migrate
+              create or upgrade a postgres store's schema (run as the database's owner)
+  store copy --from <store> --to <postgres store>
+              move a store over: versions keep their numbers, history is kept
+  store rekey re-wrap every sealed key under the first key of CERTSTAGE_STORE_KEY
 
 Options:
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
@@ -48,6 +55,7 @@ Options:
   --state <state>      tasks list: pending, running, done, failed or cancelled
   --task <id>          tasks run: only this task
   --principal <who>    who acts, for history (default: $CERTSTAGE_PRINCIPAL or user@host)
+  --from, --to <store> store copy: the source and the postgres target
   --json               machine-readable output
   --help               this text
 `;
@@ -66,6 +74,8 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
         state: { type: "string" },
         task: { type: "string" },
         principal: { type: "string" },
+        from: { type: "string" },
+        to: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -79,7 +89,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
     output.write(USAGE);
     return command === undefined && !parsed.values.help ? 2 : 0;
   }
-  const subcommand = command === "tasks" ? rest.shift() : undefined;
+  const subcommand = command === "tasks" || command === "store" ? rest.shift() : undefined;
   const argument = command === "tasks" && subcommand === "cancel" ? rest.shift() : undefined;
   if (command === "tasks" && !["list", "run", "cancel"].includes(subcommand ?? "")) {
     process.stderr.write(`certstage: tasks needs list, run or cancel\n\n${USAGE}`);
@@ -102,6 +112,14 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
   if (rest.length > 0) {
     process.stderr.write(`certstage: unexpected argument '${rest[0]}'\n\n${USAGE}`);
     return 2;
+  }
+  if (command === "store") {
+    const action = subcommand;
+    if (!STORE_ACTIONS.includes(action as StoreAction)) {
+      process.stderr.write(`certstage: store needs ${STORE_ACTIONS.join(", ")}\n\n${USAGE}`);
+      return 2;
+    }
+    return runStoreCommand(action as StoreAction, { store: parsed.values.store, from: parsed.values.from, to: parsed.values.to, json: parsed.values.json }, output);
   }
   const store = openStore(parseStoreSetting(parsed.values.store ?? process.env.CERTSTAGE_STORE), projectDirectory());
   try {
