@@ -1,0 +1,426 @@
+/**
+ * The postgres driver against a real PostgreSQL: the same conformance suite as the file driver,
+ * then what only a database can promise: invariants it enforces against any client (raw SQL
+ * included), ownership by row-level security, previews that can neither write nor read keys,
+ * keys that are ciphertext in every row and in a dump, and migrations that two runners may
+ * start at once.
+ */
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { CertstageError } from "../../provider/errors";
+import type { VersionMaterial } from "../../provider/pki/version-material";
+import type { Actor, NewCertificate } from "../../provider/store";
+import type { PostgresStore } from "../../provider/store/drivers/postgres";
+import { parseKeyRing } from "../../provider/store/key-envelope";
+import { makeTestMaterials, temporaryDirectory } from "../support/certificates";
+import { expectNoPrivateKeyMaterial } from "../support/secrets";
+import { describeStoreConformance } from "../store/conformance";
+import { startStoreCluster, type StoreCluster } from "./support";
+
+let world: StoreCluster;
+beforeAll(async () => {
+  world = await startStoreCluster();
+});
+afterAll(async () => {
+  await world?.stop();
+});
+
+describeStoreConformance("postgres", async () => {
+  const database = await world.newStoreDatabase();
+  const login = world.login("conformance@test");
+  return {
+    store: world.open(database, login),
+    reopen: () => world.open(database, login),
+    cleanup: async () => undefined,
+  };
+}, { watchesDeployments: true });
+
+const edge: Actor = { principal: "edge-ci" };
+const certificate = (name: string, owner = "team-edge"): NewCertificate => ({ name, displayName: name, type: "server", owner, shareWith: [], description: "" });
+
+async function refusal(action: Promise<unknown>): Promise<CertstageError> {
+  try {
+    await action;
+  } catch (error) {
+    if (error instanceof CertstageError) return error;
+    throw error;
+  }
+  throw new Error("expected a refusal");
+}
+
+/** Runs SQL as a login, outside certstage: what a modified client could send. */
+async function asLogin<T>(database: string, user: string, action: (client: pg.Client) => Promise<T>): Promise<T> {
+  const login = world.login(user);
+  const client = new pg.Client({ connectionString: world.url(database, login) });
+  await client.connect();
+  try {
+    return await action(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function sqlError(database: string, user: string, text: string, params: unknown[] = []): Promise<{ code?: string; message: string }> {
+  return asLogin(database, user, async (client) => {
+    try {
+      await client.query(text, params);
+    } catch (error) {
+      return { code: (error as { code?: string }).code, message: (error as Error).message };
+    }
+    return { code: undefined, message: "accepted" };
+  });
+}
+
+/** Every row of every certstage table, as the superuser sees them: the "nothing changed" witness. */
+async function snapshot(database: string): Promise<string> {
+  const tables = ["certificates", "versions", "version_keys", "version_removals", "environments", "deployments", "history", "tasks", "acme_accounts", "acme_orders", "acme_renewals"];
+  const parts: string[] = [];
+  for (const table of tables) {
+    const rows = await world.cluster.sql(`SELECT * FROM certstage.${table} ORDER BY 1, 2`, [], { database });
+    parts.push(`${table}: ${JSON.stringify(rows.rows)}`);
+  }
+  return parts.join("\n");
+}
+
+describe("postgres store: what the database itself enforces", () => {
+  let materials: VersionMaterial[];
+  let database: string;
+  let store: PostgresStore;
+
+  beforeAll(() => {
+    materials = makeTestMaterials(temporaryDirectory("pg-materials"), ["one.edge.test", "two.edge.test", "three.edge.test"]);
+  });
+  beforeEach(async () => {
+    database = await world.newStoreDatabase();
+    store = world.open(database, world.login("edge-ci"));
+    await store.createCertificate(certificate("api"), edge);
+    await store.createVersion("api", "upload", materials[0], edge);
+    await store.createVersion("api", "upload", materials[1], edge);
+    await store.deploy("api", "production", 1, edge);
+    return () => store.close();
+  });
+
+  it("refuses, even from the owner's own role in raw SQL, to change or delete a saved version's rows and bytes", async () => {
+    // Runners hold no UPDATE privilege on versions at all; the tables' owner holds every privilege, and the triggers still refuse it.
+    expect((await sqlError(database, "edge-ci", "UPDATE certstage.versions SET certificate_pem = 'x'")).message).toMatch(/permission denied/);
+    const owner = new pg.Client({ connectionString: world.url(database, world.owner) });
+    await owner.connect();
+    try {
+      await owner.query("ALTER TABLE certstage.versions NO FORCE ROW LEVEL SECURITY");
+      await owner.query("ALTER TABLE certstage.version_keys NO FORCE ROW LEVEL SECURITY");
+      await expect(owner.query("UPDATE certstage.versions SET certificate_pem = 'x' WHERE version = 1")).rejects.toThrow(/VERSION_IMMUTABLE/);
+      await expect(owner.query("UPDATE certstage.version_keys SET ciphertext = '\\x00' WHERE version = 2")).rejects.toThrow(/VERSION_IMMUTABLE/);
+      await expect(owner.query("DELETE FROM certstage.versions WHERE version = 2")).rejects.toThrow(/VERSION_IMMUTABLE.*without recording its removal/);
+    } finally {
+      await owner.end();
+    }
+    expect((await store.readVersionFiles("api", 2)).certificatePem).toBe(materials[1].certificatePem);
+  });
+
+  it("allocates version numbers itself: a raw insert of a number that is not the next is refused", async () => {
+    const skipped = await asLogin(database, "edge-ci", async (client) => {
+      const id = (await client.query("SELECT id FROM certstage.certificates WHERE name = 'api'")).rows[0].id;
+      try {
+        await client.query("INSERT INTO certstage.versions (certificate_id, version, record, certificate_pem, chain_pem, fullchain_pem, has_private_key) VALUES ($1, 7, '{}', 'c', '', 'c', false)", [id]);
+        return "accepted";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    });
+    expect(skipped).toMatch(/VERSION_IMMUTABLE.*not the next number/);
+    const next = await store.createVersion("api", "upload", materials[2], edge);
+    expect(next.version).toBe(3);
+  });
+
+  it("keeps history append-only for every role, the tables' owner included", async () => {
+    for (const text of ["UPDATE certstage.history SET detail = 'rewritten'", "DELETE FROM certstage.history", "TRUNCATE certstage.history"]) {
+      expect((await sqlError(database, "edge-ci", text)).code, text).toBeDefined();
+    }
+    const owner = new pg.Client({ connectionString: world.url(database, world.owner) });
+    await owner.connect();
+    try {
+      // The owner has every privilege on its tables; the triggers still refuse.
+      await expect(owner.query("TRUNCATE certstage.history")).rejects.toThrow(/append-only/);
+      await expect(owner.query("DELETE FROM certstage.history")).resolves.toMatchObject({ rowCount: 0 }); // FORCE RLS: the owner sees no row to delete
+    } finally {
+      await owner.end();
+    }
+    const count = await world.cluster.sql("SELECT count(*)::int AS n FROM certstage.history", [], { database });
+    expect(count.rows[0].n).toBe(4);
+  });
+
+  it("fences every deployment change on its environment's generation: a stale or unbumped write is refused", async () => {
+    const unbumped = await sqlError(database, "edge-ci", "UPDATE certstage.deployments SET version = 2");
+    expect(unbumped.message).toMatch(/DEPLOYMENT_CONFLICT/);
+    const generation = Number((await world.cluster.sql("SELECT generation FROM certstage.environments WHERE name = 'production'", [], { database })).rows[0].generation);
+    await store.deploy("api", "production", 2, edge);
+    const stale = await sqlError(database, "edge-ci", "UPDATE certstage.environments SET generation = generation + 1 WHERE name = 'production' AND generation = $1", [generation]);
+    expect(stale.message).toBe("accepted"); // matched no row: the stale writer's compare-and-swap did nothing
+    const after = await world.cluster.sql("SELECT version, generation FROM certstage.deployments", [], { database });
+    expect(after.rows).toEqual([{ version: 2, generation: String(generation + 1) }]);
+  });
+
+  it("holds one pending task per certificate and environment by a key", async () => {
+    const environments = [{ name: "production", target: { type: "directory" } }];
+    const first = await store.queueTask({ certificate: "api", environment: "production", version: 2, environments }, edge);
+    const duplicate = await asLogin(database, "edge-ci", async (client) => {
+      const id = (await client.query("SELECT id FROM certstage.certificates WHERE name = 'api'")).rows[0].id;
+      try {
+        await client.query("INSERT INTO certstage.tasks (id, certificate_id, environment, version, state, record) VALUES ('x', $1, 'production', 2, 'pending', '{}')", [id]);
+        return "accepted";
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+    });
+    expect(duplicate).toBe("23505");
+    expect((await store.getTask(first.id))?.state).toBe("pending");
+  });
+
+  it("keeps the deployment and history whole when a change fails half-way (one transaction)", async () => {
+    const before = await snapshot(database);
+    // A version of another certificate: refused after the certificate's row was locked.
+    expect((await refusal(store.deploy("api", "production", 9, edge))).code).toBe("VERSION_NOT_FOUND");
+    expect(await snapshot(database)).toBe(before);
+  });
+});
+
+describe("postgres store: ownership by row-level security", () => {
+  let materials: VersionMaterial[];
+  let database: string;
+  let owner: PostgresStore;
+  let stranger: PostgresStore;
+  const web: Actor = { principal: "web-ci" };
+
+  beforeAll(() => {
+    materials = makeTestMaterials(temporaryDirectory("pg-owners"), ["api.edge.test", "api2.edge.test"]);
+  });
+  beforeEach(async () => {
+    database = await world.newStoreDatabase();
+    owner = world.open(database, world.login("edge-ci"));
+    stranger = world.open(database, world.login("web-ci"));
+    await owner.createCertificate({ ...certificate("api"), shareWith: ["team-web"] }, edge);
+    await owner.createCertificate(certificate("private"), edge);
+    await owner.createVersion("api", "upload", materials[0], edge);
+    await owner.deploy("api", "production", 1, edge);
+    return async () => {
+      await owner.close();
+      await stranger.close();
+    };
+  });
+
+  it("refuses every write path of a non-owner, through certstage and changes nothing", async () => {
+    const before = await snapshot(database);
+    const attempts: [string, () => Promise<unknown>][] = [
+      ["update", () => stranger.updateCertificate("api", { displayName: "taken" }, web)],
+      ["transfer", () => stranger.updateCertificate("api", { owner: "team-web" }, web)],
+      ["delete", () => stranger.deleteCertificate("api", web)],
+      ["version", () => stranger.createVersion("api", "upload", materials[1], web)],
+      ["delete version", () => stranger.deleteVersion("api", 1, web)],
+      ["deploy", () => stranger.deploy("api", "staging", 1, web)],
+      ["undeploy", () => stranger.undeploy("api", "production", web)],
+      ["queue", () => stranger.queueTask({ certificate: "api", environment: "staging", version: 1, environments: [] }, web)],
+    ];
+    for (const [what, attempt] of attempts) {
+      const error = await refusal(attempt());
+      expect(error.code, what).toBe("NOT_OWNER");
+      expect(error.message, what).toContain("belongs to 'team-edge'");
+    }
+    expect(await snapshot(database)).toBe(before);
+  });
+
+  it("refuses the same writes made in raw SQL with the team's own role", async () => {
+    const before = await snapshot(database);
+    const statements = [
+      "UPDATE certstage.certificates SET owner = 'team-web'",
+      "UPDATE certstage.certificates SET display_name = 'taken'",
+      "DELETE FROM certstage.deployments",
+      "UPDATE certstage.environments SET generation = generation + 1",
+      "INSERT INTO certstage.certificates (name, display_name, type, owner) VALUES ('squat', 's', 'server', 'team-edge')",
+    ];
+    for (const text of statements) {
+      await asLogin(database, "web-ci", async (client) => {
+        await client.query("BEGIN");
+        try {
+          await client.query(text);
+        } catch {
+          // refused outright: fine
+        }
+        await client.query("ROLLBACK");
+      });
+    }
+    // Each statement either failed or touched no row: read as the superuser, nothing moved.
+    expect(await snapshot(database)).toBe(before);
+    const insertOwned = await sqlError(database, "web-ci", "INSERT INTO certstage.certificates (name, display_name, type, owner) VALUES ('squat', 's', 'server', 'team-edge')");
+    expect(insertOwned.message).toMatch(/row-level security/);
+    const update = await asLogin(database, "web-ci", (client) => client.query("UPDATE certstage.certificates SET display_name = 'taken' WHERE name = 'api'"));
+    expect(update.rowCount).toBe(0);
+  });
+
+  it("lets a share-with role see a certificate, and hides one that is not shared", async () => {
+    expect((await stranger.getCertificate("api"))?.owner).toBe("team-edge");
+    expect((await stranger.listVersions("api")).map((version) => version.version)).toEqual([1]);
+    expect(await stranger.getCertificate("private")).toBeUndefined();
+    expect((await stranger.listCertificates()).map((record) => record.name)).toEqual(["api"]);
+    const squat = await refusal(stranger.createCertificate(certificate("private", "team-web"), web));
+    expect(squat.code).toBe("CERTIFICATE_EXISTS");
+  });
+
+  it("lets the owner transfer a certificate; the old owner keeps sight of it but may no longer change it", async () => {
+    const transferred = await owner.updateCertificate("private", { owner: "team-web" }, edge);
+    expect(transferred).toMatchObject({ owner: "team-web", shareWith: ["team-edge"] });
+    expect((await stranger.getCertificate("private"))?.owner).toBe("team-web");
+    expect((await owner.getCertificate("private"))?.owner).toBe("team-web");
+    expect((await refusal(owner.updateCertificate("private", { displayName: "back" }, edge))).code).toBe("NOT_OWNER");
+    await stranger.updateCertificate("private", { displayName: "ours now", shareWith: [] }, web);
+    expect(await owner.getCertificate("private")).toBeUndefined();
+  });
+
+  it("records the connecting role as the actor: history cannot be written in another's name", async () => {
+    const forged = await sqlError(database, "web-ci", "INSERT INTO certstage.history (actor, action, certificate, result) VALUES ('edge-ci', 'deploy', 'api', 'ok')");
+    expect(forged.message).toMatch(/row-level security/);
+    await stranger.recordHistory({ actor: "edge-ci", action: "verify", certificate: "api", environment: "production", result: "ok", detail: "seen" });
+    const history = await owner.readHistory({ certificate: "api" });
+    expect(history.at(-1)).toMatchObject({ action: "verify", actor: "web-ci" });
+  });
+});
+
+describe("postgres store: previews run read-only, without keys", () => {
+  let materials: VersionMaterial[];
+  let database: string;
+  let runner: PostgresStore;
+  let preview: PostgresStore;
+
+  beforeAll(() => {
+    materials = makeTestMaterials(temporaryDirectory("pg-preview"), ["api.preview.test"]);
+  });
+  beforeEach(async () => {
+    database = await world.newStoreDatabase();
+    runner = world.open(database, world.login("edge-ci"));
+    preview = world.open(database, world.login("preview"), { keyRing: null });
+    await runner.createCertificate(certificate("api"), edge);
+    await runner.createVersion("api", "upload", materials[0], edge);
+    await runner.deploy("api", "production", 1, edge);
+    return async () => {
+      await runner.close();
+      await preview.close();
+    };
+  });
+
+  it("reads certificates, versions, deployments and history, as a preview needs them", async () => {
+    expect((await preview.listCertificates()).map((record) => record.name)).toEqual(["api"]);
+    expect((await preview.getVersion("api", 1))?.fingerprintSha256).toBe(materials[0].facts.fingerprintSha256);
+    expect(await preview.getDeployment("api", "production")).toMatchObject({ version: 1 });
+    expect((await preview.readHistory()).length).toBe(3);
+  });
+
+  it("is refused by the database when it reads the key tables or writes anything", async () => {
+    for (const table of ["version_keys", "acme_accounts", "acme_orders"]) {
+      const read = await sqlError(database, "preview", `SELECT * FROM certstage.${table}`);
+      expect(read.message, table).toMatch(/permission denied/);
+    }
+    const writes = [
+      "INSERT INTO certstage.certificates (name, display_name, type, owner) VALUES ('x', 'x', 'server', 'preview')",
+      "UPDATE certstage.certificates SET display_name = 'x'",
+      "DELETE FROM certstage.deployments",
+      "INSERT INTO certstage.history (action, certificate, result) VALUES ('deploy', 'api', 'ok')",
+      "UPDATE certstage.environments SET generation = generation + 1",
+    ];
+    for (const text of writes) expect((await sqlError(database, "preview", text)).message, text).toMatch(/permission denied/);
+    const error = await refusal(preview.deploy("api", "staging", 1, { principal: "preview" }));
+    expect(error.code).toBe("STORE_READ_ONLY");
+    const keyless = await refusal(preview.readVersionFiles("api", 1));
+    expect(keyless.code).toBe("STORE_KEY_MISSING");
+  });
+});
+
+describe("postgres store: private keys at rest", () => {
+  let materials: VersionMaterial[];
+  let database: string;
+  let store: PostgresStore;
+
+  beforeAll(() => {
+    materials = makeTestMaterials(temporaryDirectory("pg-keys"), ["one.keys.test", "two.keys.test"]);
+  });
+  beforeEach(async () => {
+    database = await world.newStoreDatabase();
+    store = world.open(database, world.login("edge-ci"));
+    await store.createCertificate(certificate("api"), edge);
+    await store.createVersion("api", "upload", materials[0], edge);
+    await store.createVersion("api", "upload", materials[1], edge);
+    await store.putAcmeAccount({ directoryUrl: "https://ca.test/dir", accountKeyPem: materials[1].privateKeyPem! });
+    return () => store.close();
+  });
+
+  it("keeps no usable key in any row or in pg_dump, yet opens them with the key-encryption key", async () => {
+    const keys = materials.map((material) => material.privateKeyPem!);
+    expectNoPrivateKeyMaterial(await snapshot(database), keys, "the store's rows");
+    expectNoPrivateKeyMaterial(await world.cluster.dump(database), keys, "pg_dump");
+    expect((await store.readVersionFiles("api", 1)).privateKeyPem).toBe(keys[0]);
+    expect((await store.getAcmeAccount("https://ca.test/dir"))?.accountKeyPem).toBe(keys[1]);
+  });
+
+  it("refuses a ciphertext moved to another version's row, or changed, with a clear error", async () => {
+    await world.cluster.sql("ALTER TABLE certstage.version_keys DISABLE TRIGGER version_key_guard", [], { database });
+    const movedRows = await world.cluster.sql("UPDATE certstage.version_keys k SET kek_id = o.kek_id, wrapped_key = o.wrapped_key, ciphertext = o.ciphertext FROM certstage.version_keys o WHERE k.version = 2 AND o.version = 1", [], { database });
+    expect(movedRows.rowCount).toBe(1);
+    const moved = await refusal(store.readVersionFiles("api", 2));
+    expect(moved.code).toBe("KEY_DECRYPT_FAILED");
+    await world.cluster.sql("UPDATE certstage.version_keys SET ciphertext = overlay(ciphertext placing '\\xff'::bytea from 20 for 1) WHERE version = 1", [], { database });
+    const tampered = await refusal(store.readVersionFiles("api", 1));
+    expect(tampered.code).toBe("KEY_DECRYPT_FAILED");
+    expectNoPrivateKeyMaterial(`${moved.message}\n${tampered.message}`, materials.map((material) => material.privateKeyPem!), "errors");
+  });
+
+  it("rekeys: after `new,old` and a rekey, the new key alone opens every key", async () => {
+    const newKey = randomBytes(32).toString("base64");
+    const rotating = world.open(database, world.login("edge-ci"), { keyRing: parseKeyRing(`${newKey},${world.keyText}`, "CERTSTAGE_STORE_KEY") });
+    try {
+      expect(await rotating.rekey()).toEqual({ rewrapped: 3, total: 3 });
+      expect(await rotating.rekey()).toEqual({ rewrapped: 0, total: 3 });
+    } finally {
+      await rotating.close();
+    }
+    const rotated = world.open(database, world.login("edge-ci"), { keyRing: parseKeyRing(newKey, "CERTSTAGE_STORE_KEY") });
+    try {
+      expect((await rotated.readVersionFiles("api", 2)).privateKeyPem).toBe(materials[1].privateKeyPem);
+      expect((await rotated.getAcmeAccount("https://ca.test/dir"))?.accountKeyPem).toBe(materials[1].privateKeyPem);
+    } finally {
+      await rotated.close();
+    }
+    expect((await refusal(store.readVersionFiles("api", 1))).code).toBe("STORE_KEY_UNKNOWN");
+  });
+});
+
+describe("postgres store: migrations", () => {
+  it("run once when several runners meet an empty database at once, and leave no advisory lock behind", async () => {
+    const name = `race_${randomBytes(3).toString("hex")}`;
+    await world.cluster.createDatabase(name, { owner: world.owner.user });
+    const stores = Array.from({ length: 4 }, () => world.open(name, world.owner, {}));
+    try {
+      const outcomes = await Promise.all(stores.map((candidate) => candidate.migrate()));
+      expect(outcomes.filter((outcome) => outcome.applied.length > 0)).toHaveLength(1);
+      const applied = await world.cluster.sql("SELECT version FROM certstage.migrations", [], { database: name });
+      expect(applied.rows).toEqual([{ version: 1 }]);
+      const locks = await world.cluster.sql("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
+      expect(locks.rows[0].n).toBe(0);
+    } finally {
+      await Promise.all(stores.map((candidate) => candidate.close()));
+    }
+  });
+
+  it("refuses a runner that may not create the schema with STORE_NOT_MIGRATED, and reads an empty store meanwhile", async () => {
+    const name = `empty_${randomBytes(3).toString("hex")}`;
+    await world.cluster.createDatabase(name, { owner: world.owner.user });
+    const runner = world.open(name, world.login("edge-ci"));
+    try {
+      expect(await runner.identity()).toBeUndefined();
+      expect(await runner.listCertificates()).toEqual([]);
+      const error = await refusal(runner.createCertificate(certificate("api"), edge));
+      expect(error.code).toBe("STORE_NOT_MIGRATED");
+      expect(error.message).toContain("certstage store migrate");
+    } finally {
+      await runner.close();
+    }
+  });
+});
