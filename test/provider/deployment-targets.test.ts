@@ -52,7 +52,7 @@ beforeAll(async () => {
 
   storeRoot = temporaryDirectory("targets-store");
   store = createFileStore({ root: storeRoot });
-  await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "o", shareWith: [], description: "" }, actor);
+  await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "team-edge", shareWith: [], description: "" }, actor);
   for (const leaf of [first, makeTestCertificate(pki, "api.example.test"), makeTestCertificate(pki, "api.example.test")]) {
     const material = inspectUpload(leaf);
     if (!material.ok) throw new Error("bad certificate");
@@ -76,7 +76,7 @@ function environments(stagingReload: string[], verifyTimeoutMs = 30_000) {
 }
 
 function useSettings(environmentsJson: string) {
-  const settings: Record<string, string> = { "certstage:store": storeRoot, "certstage:principal": actor.principal, "certstage:environments": environmentsJson };
+  const settings: Record<string, string> = { "certstage:store": storeRoot, "certstage:principal": actor.principal, "certstage:teams": "team-edge", "certstage:environments": environmentsJson };
   configure({ get: (key) => settings[key], require: (key) => settings[key] });
 }
 
