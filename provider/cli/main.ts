@@ -9,6 +9,9 @@
  *   certstage tasks cancel <id>
  *   certstage versions remove <certificate> <n>   a version no resource owns (see status)
  *
+ * Commands that change a certificate (tasks run and cancel, versions remove) act as `--principal`
+ * and the teams of `--teams`, and only on certificates those own (lifecycle/authorization.ts).
+ *
  * The store defaults to CERTSTAGE_STORE, then `.certstage` in the Pulumi project directory (the
  * nearest directory with Pulumi.yaml), where a program keeps it unless `certstage:store` says
  * otherwise. Relative paths resolve against that directory too.
@@ -17,10 +20,10 @@ import { parseArgs } from "node:util";
 import { now } from "../clock";
 import { isCertstageError } from "../errors";
 import { projectDirectory } from "../settings/project-directory";
-import { defaultPrincipal } from "../settings/stack-settings";
-import { openStore, parseStoreSetting, TaskState } from "../store";
+import { defaultPrincipal, parseTeams } from "../settings/stack-settings";
+import { Actor, openStore, parseStoreSetting, TaskState } from "../store";
 import { formatHistory } from "./history";
-import { formatTasks, runDueTasks } from "./tasks";
+import { deployRefusal, formatTasks, runDueTasks } from "./tasks";
 import { removeUnclaimedVersion } from "./versions";
 import { buildStatusReport, formatStatusReport } from "./status";
 
@@ -43,6 +46,8 @@ Options:
   --state <state>      tasks list: pending, running, done, failed or cancelled
   --task <id>          tasks run: only this task
   --principal <who>    who acts, for history (default: $CERTSTAGE_PRINCIPAL or user@host)
+  --teams <list>       teams the principal acts for, a JSON or comma list (default: $CERTSTAGE_TEAMS);
+                       tasks run/cancel and versions remove change only certificates these own
   --json               machine-readable output
   --help               this text
 `;
@@ -60,6 +65,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
         state: { type: "string" },
         task: { type: "string" },
         principal: { type: "string" },
+        teams: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -97,6 +103,10 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
     process.stderr.write(`certstage: unexpected argument '${rest[0]}'\n\n${USAGE}`);
     return 2;
   }
+  const actor: Actor = {
+    principal: parsed.values.principal ?? process.env.CERTSTAGE_PRINCIPAL ?? defaultPrincipal(),
+    teams: parseTeams(parsed.values.teams ?? process.env.CERTSTAGE_TEAMS, parsed.values.teams !== undefined ? "--teams" : "CERTSTAGE_TEAMS"),
+  };
   const store = openStore(parseStoreSetting(parsed.values.store ?? process.env.CERTSTAGE_STORE), projectDirectory());
   try {
     switch (command) {
@@ -111,25 +121,26 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
         return 0;
       }
       case "tasks": {
-        const actor = { principal: parsed.values.principal ?? process.env.CERTSTAGE_PRINCIPAL ?? defaultPrincipal() };
         if (subcommand === "list") {
           const tasks = await store.listTasks({ environment: parsed.values.environment, certificate: parsed.values.certificate, state: parsed.values.state as TaskState | undefined });
           output.write(parsed.values.json ? `${JSON.stringify({ tasks }, null, 2)}\n` : formatTasks(tasks));
           return 0;
         }
         if (subcommand === "cancel") {
+          const queued = await store.getTask(argument!);
+          const refusal = queued ? await deployRefusal(store, actor, queued.certificate) : undefined;
+          if (refusal) throw refusal;
           const task = await store.finishTask(argument!, { state: "cancelled", detail: `cancelled by ${actor.principal}` }, actor);
           output.write(parsed.values.json ? `${JSON.stringify({ task }, null, 2)}\n` : formatTasks([task]));
           return 0;
         }
         const progress = parsed.values.json ? undefined : (line: string) => output.write(`${line}\n`);
-        const outcomes = await runDueTasks(store, actor, now(), { only: parsed.values.task, progress });
-        if (parsed.values.json) output.write(`${JSON.stringify({ ran: outcomes.map((outcome) => outcome.task) }, null, 2)}\n`);
-        else output.write(outcomes.length === 0 ? "No task is due.\n" : formatTasks(outcomes.map((outcome) => outcome.task)));
-        return outcomes.every((outcome) => outcome.ok) ? 0 : 1;
+        const { ran, skipped } = await runDueTasks(store, actor, now(), { only: parsed.values.task, progress });
+        if (parsed.values.json) output.write(`${JSON.stringify({ ran: ran.map((outcome) => outcome.task), skipped: skipped.map(({ task, reason }) => ({ task: task.id, reason })) }, null, 2)}\n`);
+        else output.write(ran.length === 0 ? "No task is due.\n" : formatTasks(ran.map((outcome) => outcome.task)));
+        return ran.every((outcome) => outcome.ok) ? 0 : 1;
       }
       case "versions": {
-        const actor = { principal: parsed.values.principal ?? process.env.CERTSTAGE_PRINCIPAL ?? defaultPrincipal() };
         const version = Number(versionsArguments!.version);
         await removeUnclaimedVersion(store, versionsArguments!.certificate!, version, actor);
         output.write(parsed.values.json ? `${JSON.stringify({ removed: { certificate: versionsArguments!.certificate, version } })}\n` : `Removed version ${version} of ${versionsArguments!.certificate}.\n`);

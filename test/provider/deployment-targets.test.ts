@@ -177,7 +177,7 @@ describe("standby deployments and `certstage tasks`", () => {
   async function cli(...args: string[]): Promise<{ code: number; output: string }> {
     let output = "";
     const sink = new Writable({ write: (chunk, _encoding, done) => ((output += String(chunk)), done()) });
-    const code = await main([...args, "--store", storeRoot, "--principal", "scheduler@ci"], sink);
+    const code = await main([...args, "--store", storeRoot, "--principal", "scheduler@ci", "--teams", "team-edge"], sink);
     return { code, output };
   }
 
