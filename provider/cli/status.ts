@@ -3,7 +3,7 @@
  * standby swaps wait, read straight from the store, so it shows the truth even when Pulumi state
  * is stale.
  */
-import { unclaimedVersionsOf } from "../resources/adoption";
+import { unclaimedVersionsOf } from "../store/adoption";
 import type { Store } from "../store";
 
 export interface StatusReport {

@@ -7,7 +7,7 @@
 import { CertstageError } from "../errors";
 import { requireAccess } from "../lifecycle/authorization";
 import { releasedVersions } from "../lifecycle/ownership";
-import { unclaimedVersionsOf } from "../resources/adoption";
+import { unclaimedVersionsOf } from "../store/adoption";
 import type { Actor, Store } from "../store";
 import { versionNotFound } from "../store/store-errors";
 

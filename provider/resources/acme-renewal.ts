@@ -31,9 +31,9 @@ import type { AcmeRenewalRecord, ResourceOrigin, VersionRecord } from "../store"
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { sharedDynamicProvider } from "./dynamic-provider";
-import { resourceUrnInput } from "./resource-urn";
-import { originOf, releaseVersion, versionToAdopt } from "./adoption";
-import { adoptedThisRun, rememberAdopted } from "./run-memory";
+import { originOf, resourceUrnInput } from "./resource-urn";
+import { releaseVersion, versionToAdopt } from "../store/adoption";
+import { adoptedThisRun, isHeld, rememberAdopted } from "./run-memory";
 import { accessProblem, requireCertificateAccess } from "./certificate-access";
 import { checkResult, HandlerContext, isUnknown, planned, Props, ResourceHandler, withoutProvider } from "./handler";
 
@@ -414,7 +414,7 @@ export const acmeRenewalHandler: ResourceHandler = {
     const origin = originOf(inputs, reissueInputs(renewal));
     // An issuance of this resource, from these inputs, whose run was killed before Pulumi saved
     // it: adopt that certificate instead of ordering another one (CA rate limits count both).
-    const adopted = await versionToAdopt(context.store, renewal.certificate, origin, (version) => renewalId(renewal.certificate, version));
+    const adopted = await versionToAdopt(context.store, renewal.certificate, origin, (version) => isHeld(renewalId(renewal.certificate, version)));
     if (adopted && adopted.method === "acme") {
       await context.store.deleteAcmeOrder(renewal.certificate); // saved already: the order is done
       return adoptIssued(renewal, adopted, context);

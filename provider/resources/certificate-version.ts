@@ -22,15 +22,15 @@ import { checkAcknowledgements } from "../validation/certificate-policy";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { sharedDynamicProvider } from "./dynamic-provider";
-import { resourceUrnInput } from "./resource-urn";
+import { originOf, resourceUrnInput } from "./resource-urn";
 import { checkResult, HandlerContext, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
 import { generateMethod } from "./version-methods/generate";
 import { digestOf, MethodContext, VersionInputs, VersionMethodHandler } from "./version-methods/method";
 import { signedMethod } from "./version-methods/signed";
 import { uploadMethod } from "./version-methods/upload";
-import { originOf, releaseVersion, versionToAdopt } from "./adoption";
+import { releaseVersion, versionToAdopt } from "../store/adoption";
 import { accessProblem, refusalOf, requireCertificateAccess } from "./certificate-access";
-import { adoptedThisRun, rememberAdopted } from "./run-memory";
+import { adoptedThisRun, isHeld, rememberAdopted } from "./run-memory";
 
 export interface UploadArgs {
   readonly certificatePem: pulumi.Input<string>;
@@ -270,7 +270,7 @@ export const certificateVersionHandler: ResourceHandler = {
     const contentDigest = examination.contentDigest.known ? examination.contentDigest.value : "";
     const origin = contentDigest === "" ? undefined : originOf(news, { certificate: inputs.certificate, contentDigest });
     // An earlier create of this resource from these inputs that its run never saw finish: adopt it.
-    const adopted = await versionToAdopt(context.store, inputs.certificate, origin, (version) => versionId({ certificate: inputs.certificate, version }));
+    const adopted = await versionToAdopt(context.store, inputs.certificate, origin, (version) => isHeld(versionId({ certificate: inputs.certificate, version })));
     if (adopted) {
       rememberAdopted(versionId(adopted));
       console.error(`certstage: certificate '${inputs.certificate}': adopted version ${adopted.version}, which an interrupted run made from these inputs`);
