@@ -185,8 +185,7 @@ export const certificateHandler: ResourceHandler = {
     const inputs = withoutProvider(news);
     const problems = validateAgainstSchema("certificate", inputs, isUnknown);
     // A resource the state holds changes through diff, which judges the change; a new one is created.
-    const creating = withoutProvider(olds).name === undefined || withoutProvider(olds).name !== inputs.name;
-    const refusal = problems.length === 0 && creating ? await createProblem(news, context) : undefined;
+    const refusal = problems.length === 0 && olds.name !== inputs.name ? await createProblem(news, context) : undefined;
     return checkResult(news, refusal ? [...problems, refusal] : problems);
   },
 
