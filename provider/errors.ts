@@ -51,6 +51,9 @@ export const ERROR_CODES = {
   CHALLENGE_UNSUITABLE: "the challenge type cannot validate one of the names (a wildcard needs dns-01)",
   ACME_FAILED: "the ACME CA refused or failed the order; its problem document says why",
 
+  // Ownership and sharing (lifecycle/authorization.ts).
+  NOT_OWNER: "the acting principal may not do this to the certificate: only its owner changes it, and only its owner and those it is shared with read it",
+
   // Store invariants.
   CERTIFICATE_NOT_FOUND: "the certificate does not exist in the store",
   CERTIFICATE_EXISTS: "a certificate of that name already exists in the store",
@@ -68,7 +71,6 @@ export const ERROR_CODES = {
   VERSION_CLAIMED: "the version belongs to a resource; only a version no resource owns can be removed",
 
   // The shared (postgres) store.
-  NOT_OWNER: "only the certificate's owner (a member of its owning role) may change it",
   DEPLOYMENT_CONFLICT: "another writer changed the environment first; nothing was changed",
   STORE_READ_ONLY: "the store's role may read but not write this (a preview role), or the rows are append-only",
   STORE_UNAVAILABLE: "the database could not be reached or refused the login; nothing was changed",

@@ -12,6 +12,9 @@
  *   certstage agents [--json]                       what every agent serves, and which lag
  *   certstage store migrate|copy|rekey            look after a postgres store (store-admin.ts)
  *
+ * Commands that change a certificate (tasks run and cancel, versions remove) act as `--principal`
+ * and the teams of `--teams`, and only on certificates those own (lifecycle/authorization.ts).
+ *
  * The store defaults to CERTSTAGE_STORE, then `.certstage` in the Pulumi project directory (the
  * nearest directory with Pulumi.yaml), where a program keeps it unless `certstage:store` says
  * otherwise. Relative paths resolve against that directory too.
@@ -20,11 +23,11 @@ import { parseArgs } from "node:util";
 import { now } from "../clock";
 import { isCertstageError } from "../errors";
 import { projectDirectory } from "../settings/project-directory";
-import { defaultPrincipal } from "../settings/stack-settings";
-import { openStore, parseStoreSetting, TaskState } from "../store";
+import { defaultPrincipal, parseTeams } from "../settings/stack-settings";
+import { Actor, openStore, parseStoreSetting, TaskState } from "../store";
 import { agentCommand } from "./agent";
 import { formatHistory } from "./history";
-import { formatTasks, runDueTasks } from "./tasks";
+import { deployRefusal, formatTasks, runDueTasks } from "./tasks";
 import { runStoreCommand, STORE_ACTIONS, type StoreAction } from "./store-admin";
 import { removeUnclaimedVersion } from "./versions";
 import { buildStatusReport, formatStatusReport } from "./status";
@@ -56,6 +59,8 @@ Options:
   --task <id>          tasks run: only this task
   --principal <who>    who acts, for history (default: $CERTSTAGE_PRINCIPAL or user@host)
   --from, --to <store> store copy: the source and the postgres target
+  --teams <list>       teams the principal acts for, a JSON or comma list (default: $CERTSTAGE_TEAMS);
+                       tasks run/cancel and versions remove change only certificates these own
   --json               machine-readable output
   --help               this text
 `;
@@ -76,6 +81,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
         principal: { type: "string" },
         from: { type: "string" },
         to: { type: "string" },
+        teams: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -121,6 +127,10 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
     }
     return runStoreCommand(action as StoreAction, { store: parsed.values.store, from: parsed.values.from, to: parsed.values.to, json: parsed.values.json }, output);
   }
+  const actor: Actor = {
+    principal: parsed.values.principal ?? process.env.CERTSTAGE_PRINCIPAL ?? defaultPrincipal(),
+    teams: parseTeams(parsed.values.teams ?? process.env.CERTSTAGE_TEAMS, parsed.values.teams !== undefined ? "--teams" : "CERTSTAGE_TEAMS"),
+  };
   const store = openStore(parseStoreSetting(parsed.values.store ?? process.env.CERTSTAGE_STORE), projectDirectory());
   try {
     switch (command) {
@@ -135,25 +145,26 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
         return 0;
       }
       case "tasks": {
-        const actor = { principal: parsed.values.principal ?? process.env.CERTSTAGE_PRINCIPAL ?? defaultPrincipal() };
         if (subcommand === "list") {
           const tasks = await store.listTasks({ environment: parsed.values.environment, certificate: parsed.values.certificate, state: parsed.values.state as TaskState | undefined });
           output.write(parsed.values.json ? `${JSON.stringify({ tasks }, null, 2)}\n` : formatTasks(tasks));
           return 0;
         }
         if (subcommand === "cancel") {
+          const queued = await store.getTask(argument!);
+          const refusal = queued ? await deployRefusal(store, actor, queued.certificate) : undefined;
+          if (refusal) throw refusal;
           const task = await store.finishTask(argument!, { state: "cancelled", detail: `cancelled by ${actor.principal}` }, actor);
           output.write(parsed.values.json ? `${JSON.stringify({ task }, null, 2)}\n` : formatTasks([task]));
           return 0;
         }
         const progress = parsed.values.json ? undefined : (line: string) => output.write(`${line}\n`);
-        const outcomes = await runDueTasks(store, actor, now(), { only: parsed.values.task, progress });
-        if (parsed.values.json) output.write(`${JSON.stringify({ ran: outcomes.map((outcome) => outcome.task) }, null, 2)}\n`);
-        else output.write(outcomes.length === 0 ? "No task is due.\n" : formatTasks(outcomes.map((outcome) => outcome.task)));
-        return outcomes.every((outcome) => outcome.ok) ? 0 : 1;
+        const { ran, skipped } = await runDueTasks(store, actor, now(), { only: parsed.values.task, progress });
+        if (parsed.values.json) output.write(`${JSON.stringify({ ran: ran.map((outcome) => outcome.task), skipped: skipped.map(({ task, reason }) => ({ task: task.id, reason })) }, null, 2)}\n`);
+        else output.write(ran.length === 0 ? "No task is due.\n" : formatTasks(ran.map((outcome) => outcome.task)));
+        return ran.every((outcome) => outcome.ok) ? 0 : 1;
       }
       case "versions": {
-        const actor = { principal: parsed.values.principal ?? process.env.CERTSTAGE_PRINCIPAL ?? defaultPrincipal() };
         const version = Number(versionsArguments!.version);
         await removeUnclaimedVersion(store, versionsArguments!.certificate!, version, actor);
         output.write(parsed.values.json ? `${JSON.stringify({ removed: { certificate: versionsArguments!.certificate, version } })}\n` : `Removed version ${version} of ${versionsArguments!.certificate}.\n`);

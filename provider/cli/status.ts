@@ -5,7 +5,7 @@
  */
 import { agentLag } from "../agent/lag";
 import { DEFAULT_RESYNC_INTERVAL_MS } from "../agent/agent";
-import { unclaimedVersionsOf } from "../resources/adoption";
+import { unclaimedVersionsOf } from "../store/adoption";
 import type { Store } from "../store";
 
 export interface StatusReport {

@@ -4,6 +4,7 @@
  * through the same rollout as `pulumi up`: promotion rule, target, verification, rollback.
  */
 import { CertstageError, isCertstageError, quoted } from "../errors";
+import { accessRefusal } from "../lifecycle/authorization";
 import { environmentDefinitionsFrom } from "../settings/environments";
 import type { Actor, DeploymentTask, Store } from "../store";
 import { rollout } from "../targets/rollout";
@@ -24,6 +25,18 @@ export interface TaskRunOutcome {
   readonly ok: boolean;
 }
 
+/** A due task the runner may not perform: it stays pending for a runner of the certificate's owner. */
+export interface SkippedTask {
+  readonly task: DeploymentTask;
+  /** The NOT_OWNER message. */
+  readonly reason: string;
+}
+
+export interface TaskRun {
+  readonly ran: TaskRunOutcome[];
+  readonly skipped: SkippedTask[];
+}
+
 /** A pending task whose time has come (or a running one whose runner died, which claim decides). */
 export function isDue(task: DeploymentTask, now: Date): boolean {
   if (task.state !== "pending" && task.state !== "running") return false;
@@ -31,21 +44,44 @@ export function isDue(task: DeploymentTask, now: Date): boolean {
 }
 
 /**
+ * The refusal of a deploy of `certificate` by `actor`, if any. Performing or cancelling a standby
+ * task is a deploy: the runner must be the certificate's owner, as the one who queued it was.
+ */
+export async function deployRefusal(store: Store, actor: Actor, certificate: string): Promise<CertstageError | undefined> {
+  const record = await store.getCertificate(certificate);
+  return record ? accessRefusal(await store.principal(actor), "deploy", record, certificate) : undefined;
+}
+
+/**
  * Runs due tasks oldest first, one at a time, so a staging task queued before its production
- * task satisfies the promotion rule. A task another runner claimed is skipped.
+ * task satisfies the promotion rule. A task another runner claimed is skipped, and so is one of a
+ * certificate the runner may not deploy (a scheduled job of one team, on a store many teams
+ * share): it stays pending for its owner's runner. Named with `only`, such a task is refused.
  */
 export async function runDueTasks(
   store: Store,
   actor: Actor,
   now: Date,
   options: { readonly only?: string; readonly progress?: (line: string) => void } = {},
-): Promise<TaskRunOutcome[]> {
+): Promise<TaskRun> {
   const outcomes: TaskRunOutcome[] = [];
-  if (options.only !== undefined && !(await store.getTask(options.only))) {
+  const skipped: SkippedTask[] = [];
+  const named = options.only === undefined ? undefined : await store.getTask(options.only);
+  if (options.only !== undefined && !named) {
     throw new CertstageError("TASK_NOT_FOUND", `there is no task ${quoted(options.only)} in ${store.description}`, { fix: "list tasks with `certstage tasks list`" });
+  }
+  if (named) {
+    const refusal = await deployRefusal(store, actor, named.certificate);
+    if (refusal) throw refusal;
   }
   const candidates = (await store.listTasks()).filter((task) => (options.only === undefined || task.id === options.only) && isDue(task, now));
   for (const candidate of candidates) {
+    const refusal = await deployRefusal(store, actor, candidate.certificate);
+    if (refusal) {
+      options.progress?.(`task ${candidate.id}: skipped, left pending: ${refusal.message}`);
+      skipped.push({ task: candidate, reason: refusal.message });
+      continue;
+    }
     const task = await store.claimTask(candidate.id, actor);
     if (!task) continue;
     options.progress?.(`task ${task.id}: ${task.environment}/${task.certificate} -> v${task.version}`);
@@ -58,5 +94,5 @@ export async function runDueTasks(
       outcomes.push({ task: await store.finishTask(task.id, { state: "failed", detail }, actor), ok: false });
     }
   }
-  return outcomes;
+  return { ran: outcomes, skipped };
 }

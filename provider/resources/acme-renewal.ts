@@ -31,9 +31,10 @@ import type { AcmeRenewalRecord, ResourceOrigin, VersionRecord } from "../store"
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { sharedDynamicProvider } from "./dynamic-provider";
-import { resourceUrnInput } from "./resource-urn";
-import { originOf, releaseVersion, versionToAdopt } from "./adoption";
-import { adoptedThisRun, rememberAdopted } from "./run-memory";
+import { originOf, resourceUrnInput } from "./resource-urn";
+import { releaseVersion, versionToAdopt } from "../store/adoption";
+import { adoptedThisRun, isHeld, rememberAdopted } from "./run-memory";
+import { accessProblem, requireCertificateAccess } from "./certificate-access";
 import { checkResult, HandlerContext, isUnknown, planned, Props, ResourceHandler, withoutProvider } from "./handler";
 
 export type ChallengeArgs = { readonly type: "http-01"; readonly listen?: string; readonly webroot?: string } | { readonly type: "dns-01"; readonly hook: string[] };
@@ -345,10 +346,15 @@ function configurationOf(inputs: RenewalInputs) {
 }
 
 export const acmeRenewalHandler: ResourceHandler = {
-  async check(_olds, news, context) {
+  async check(olds, news, context) {
     const inputs = withoutProvider(news) as RenewalInputs;
     const problems = validateAgainstSchema("acme-renewal", inputs, isUnknown);
     if (problems.length > 0) return checkResult(news, problems);
+    // A new resource issues a version of the certificate; one the state holds renews through diff.
+    if (olds.certificate === undefined) {
+      const refusal = await accessProblem(context, inputs.certificate, "version.create");
+      if (refusal) problems.push(refusal);
+    }
     if (!isUnknown(inputs.acceptTermsOfService) && inputs.acceptTermsOfService !== true) {
       problems.push(new CertstageError("INPUT_SCHEMA", "the CA's terms of service must be accepted", { field: "acceptTermsOfService", fix: "read the CA's terms and set acceptTermsOfService: true" }));
     }
@@ -380,7 +386,7 @@ export const acmeRenewalHandler: ResourceHandler = {
     return checkResult({ ...normalized, renewal: status.renewal }, problems);
   },
 
-  async diff(_id, olds, news) {
+  async diff(_id, olds, news, context) {
     const inputs = news as RenewalInputs;
     const reissue = decideDiff(REISSUE_RULES, olds, {
       certificate: planned(inputs.certificate),
@@ -391,6 +397,11 @@ export const acmeRenewalHandler: ResourceHandler = {
     });
     const renewalDue = typeof inputs.renewal === "string" && inputs.renewal.startsWith("renewal due");
     const replaces = [...reissue.replaces, ...(renewalDue ? ["renewal"] : [])];
+    // A renewal or reissue saves a new version, and the replaced instance's delete releases the old one.
+    if (replaces.length > 0) {
+      const refusal = (await accessProblem(context, inputs.certificate, "version.create")) ?? (await accessProblem(context, olds.certificate, "version.delete"));
+      if (refusal) throw refusal;
+    }
     const settingsChanged = SETTINGS.some((field) => !sameValue(olds[field], (inputs as unknown as Props)[field]));
     const statusChanged = inputs.renewal !== undefined && inputs.renewal !== olds.renewal;
     return { changes: replaces.length > 0 || settingsChanged || statusChanged, replaces };
@@ -398,10 +409,12 @@ export const acmeRenewalHandler: ResourceHandler = {
 
   async create(inputs, context) {
     const renewal = inputs as RenewalInputs;
+    // Before anything reaches the CA: an order placed for someone else's certificate counts against its rate limits.
+    await requireCertificateAccess(context, renewal.certificate, "version.create");
     const origin = originOf(inputs, reissueInputs(renewal));
     // An issuance of this resource, from these inputs, whose run was killed before Pulumi saved
     // it: adopt that certificate instead of ordering another one (CA rate limits count both).
-    const adopted = await versionToAdopt(context.store, renewal.certificate, origin, (version) => renewalId(renewal.certificate, version));
+    const adopted = await versionToAdopt(context.store, renewal.certificate, origin, (version) => isHeld(renewalId(renewal.certificate, version)));
     if (adopted && adopted.method === "acme") {
       await context.store.deleteAcmeOrder(renewal.certificate); // saved already: the order is done
       return adoptIssued(renewal, adopted, context);
@@ -409,7 +422,10 @@ export const acmeRenewalHandler: ResourceHandler = {
     return (await resumeOrderInFlight(renewal, context, origin)) ?? issueAndSave(renewal, context, origin);
   },
 
-  async read(id, props, { store }) {
+  async read(id, props, context) {
+    const { store } = context;
+    const refusal = await accessProblem(context, props.certificate, "read");
+    if (refusal) throw refusal;
     const record = await store.getAcmeRenewal(props.certificate);
     if (!record || record.version !== props.version) return { id, props };
     return { id, props: { ...props, notBefore: record.notBefore, notAfter: record.notAfter } };
@@ -427,6 +443,7 @@ export const acmeRenewalHandler: ResourceHandler = {
     const { store, actor } = context;
     // A targeted replace whose create adopted this very issuance: it lives on under the new resource.
     if (adoptedThisRun(id)) return;
+    await requireCertificateAccess(context, props.certificate, "version.delete");
     if (await store.getCertificate(props.certificate)) await releaseVersion(store, props.certificate, props.version, actor, "its AcmeRenewal was renewed, replaced or deleted");
     const record = await store.getAcmeRenewal(props.certificate);
     // A later issuance exists: this is the replaced instance of a renewal. Never revoke then.

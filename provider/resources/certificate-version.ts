@@ -22,14 +22,15 @@ import { checkAcknowledgements } from "../validation/certificate-policy";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { sharedDynamicProvider } from "./dynamic-provider";
-import { resourceUrnInput } from "./resource-urn";
+import { originOf, resourceUrnInput } from "./resource-urn";
 import { checkResult, HandlerContext, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
 import { generateMethod } from "./version-methods/generate";
 import { digestOf, MethodContext, VersionInputs, VersionMethodHandler } from "./version-methods/method";
 import { signedMethod } from "./version-methods/signed";
 import { uploadMethod } from "./version-methods/upload";
-import { originOf, releaseVersion, versionToAdopt } from "./adoption";
-import { adoptedThisRun, rememberAdopted } from "./run-memory";
+import { releaseVersion, versionToAdopt } from "../store/adoption";
+import { accessProblem, refusalOf, requireCertificateAccess } from "./certificate-access";
+import { adoptedThisRun, isHeld, rememberAdopted } from "./run-memory";
 
 export interface UploadArgs {
   readonly certificatePem: pulumi.Input<string>;
@@ -209,10 +210,15 @@ function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<
 }
 
 export const certificateVersionHandler: ResourceHandler = {
-  async check(_olds, news, context) {
+  async check(olds, news, context) {
     const inputs = withoutProvider(news) as VersionInputs;
     const problems = validateAgainstSchema("certificate-version", inputs, isUnknown);
     if (problems.length > 0) return checkResult(news, problems);
+    // A new resource saves a version of the certificate; one the state holds changes through diff.
+    if (olds.certificate === undefined) {
+      const refusal = await accessProblem(context, inputs.certificate, "version.create");
+      if (refusal) problems.push(refusal);
+    }
     const method = chosenMethod(inputs);
     if (method instanceof CertstageError) return checkResult(news, [method]);
     if (Array.isArray(inputs.domains) && !isUnknown(inputs.domains) && inputs.domains.every((domain) => !isUnknown(domain))) problems.push(...readNameInputs(inputs.domains, "domains").problems);
@@ -232,7 +238,7 @@ export const certificateVersionHandler: ResourceHandler = {
     return checkResult({ ...news, ...defaults, method: method.method, ...preview, ...digest, notes }, problems);
   },
 
-  async diff(_id, olds, news) {
+  async diff(id, olds, news, context) {
     const inputs = news as VersionInputs & { method?: string; contentDigest?: string };
     // Versions saved before contentDigest existed were uploads: derive theirs the same way.
     const previous = olds.contentDigest ? olds : { ...olds, contentDigest: digestOf({ method: "upload", leaf: olds.fingerprintSha256, chain: olds.chainFingerprints }) };
@@ -246,6 +252,11 @@ export const certificateVersionHandler: ResourceHandler = {
     });
     // Name the method input that changed, not the derived digest.
     const replaces = [...new Set(decision.replaces.map((field) => (field === "contentDigest" ? (inputs.method ?? "upload") : field)))];
+    // A replacement saves a new version, and its delete releases this one.
+    if (replaces.length > 0) {
+      const refusal = (await accessProblem(context, inputs.certificate, "version.create")) ?? (await accessProblem(context, parseVersionId(id).certificate, "version.delete"));
+      if (refusal) throw refusal;
+    }
     return { changes: decision.changed, replaces };
   },
 
@@ -253,12 +264,13 @@ export const certificateVersionHandler: ResourceHandler = {
     const inputs = news as VersionInputs;
     const method = chosenMethod(inputs);
     if (method instanceof CertstageError) throw method;
+    await requireCertificateAccess(context, inputs.certificate, "version.create");
     const methodInputs = await methodContext(inputs, context);
     const examination = await method.examine(methodInputs);
     const contentDigest = examination.contentDigest.known ? examination.contentDigest.value : "";
     const origin = contentDigest === "" ? undefined : originOf(news, { certificate: inputs.certificate, contentDigest });
     // An earlier create of this resource from these inputs that its run never saw finish: adopt it.
-    const adopted = await versionToAdopt(context.store, inputs.certificate, origin, (version) => versionId({ certificate: inputs.certificate, version }));
+    const adopted = await versionToAdopt(context.store, inputs.certificate, origin, (version) => isHeld(versionId({ certificate: inputs.certificate, version })));
     if (adopted) {
       rememberAdopted(versionId(adopted));
       console.error(`certstage: certificate '${inputs.certificate}': adopted version ${adopted.version}, which an interrupted run made from these inputs`);
@@ -270,10 +282,15 @@ export const certificateVersionHandler: ResourceHandler = {
     return { id: versionId(record), outs: { ...outputsOf(inputs, record, material, contentDigest), notes: examination.notes ?? [] } };
   },
 
-  async read(id, props, { store }) {
+  async read(id, props, context) {
+    const { store } = context;
     const { certificate, version } = parseVersionId(id);
-    const record = (await store.getCertificate(certificate)) ? await store.getVersion(certificate, version) : undefined;
-    if (!record) return {};
+    const owner = await store.getCertificate(certificate);
+    const record = owner ? await store.getVersion(certificate, version) : undefined;
+    if (!owner || !record) return {};
+    // The version's material, key included, goes into the reading stack's state.
+    const refusal = await refusalOf(context, owner, ["reference"]);
+    if (refusal) throw refusal;
     const files = await store.readVersionFiles(certificate, version);
     return { id, props: { ...props, ...outputsOf(props as VersionInputs, record, files, props.contentDigest ?? "") } };
   },
@@ -283,11 +300,15 @@ export const certificateVersionHandler: ResourceHandler = {
     return { outs: { ...olds, domains: news.domains ?? [], acknowledge: news.acknowledge ?? [] } };
   },
 
-  async delete(id, _props, { store, actor }) {
+  async delete(id, _props, context) {
+    const { store, actor } = context;
     // A targeted replace whose create adopted this very version: it lives on under the new resource.
     if (adoptedThisRun(id)) return;
     const { certificate, version } = parseVersionId(id);
-    if (!(await store.getCertificate(certificate))) return;
+    const owner = await store.getCertificate(certificate);
+    if (!owner) return;
+    const refusal = await refusalOf(context, owner, ["version.delete"]);
+    if (refusal) throw refusal;
     const serving = (await store.listDeployments(certificate)).filter((deployment) => deployment.version === version);
     if (serving.length > 0) throw stillDeployed(certificate, version, serving);
     // The version's files stay in the store: versions are history, and rollbacks point at them.

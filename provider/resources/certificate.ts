@@ -4,15 +4,18 @@
  * sharing and description change in place. Deleting it is refused while any version is deployed.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CERTIFICATE_RULES, decideDiff, known } from "../lifecycle/diff";
+import type { CertstageError } from "../errors";
+import type { CertificateAction } from "../lifecycle/authorization";
+import { CERTIFICATE_RULES, decideDiff, known, sameValue } from "../lifecycle/diff";
 import type { PublicJwk } from "../pki/jwk";
 import type { CertificateRecord, CertificateType, Store } from "../store";
 import type { ValidationProfile } from "../validation/profiles";
 import { validateAgainstSchema } from "../validation/schema";
 import { sharedDynamicProvider } from "./dynamic-provider";
-import { resourceUrnInput } from "./resource-urn";
-import { originOf, unclaimedVersionsOf } from "./adoption";
-import { checkResult, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
+import { originOf, resourceUrnInput } from "./resource-urn";
+import { unclaimedVersionsOf } from "../store/adoption";
+import { accessProblem, refusalOf } from "./certificate-access";
+import { checkResult, HandlerContext, isUnknown, planned, Props, ResourceHandler, withoutProvider } from "./handler";
 import { adoptedThisRun, rememberAdopted } from "./run-memory";
 
 export interface CertificateArgs {
@@ -136,13 +139,57 @@ async function outputsOf(record: CertificateRecord, store: Store) {
   };
 }
 
+/** Which of the rules an in-place change needs: a new owner is a transfer; anything else an update. */
+function changeActions(changedFields: readonly string[]): CertificateAction[] {
+  return [
+    ...(changedFields.includes("owner") ? (["certificate.transfer"] as const) : []),
+    ...(changedFields.some((field) => field !== "owner") ? (["certificate.update"] as const) : []),
+  ];
+}
+
+/** What writing `desired` over `record` needs: at least an update, since the store records one even when nothing differs. */
+function writeActions(record: CertificateRecord, desired: ReturnType<typeof desiredState>): CertificateAction[] {
+  const actions = changeActions(fieldsChanging(record, desired));
+  return actions.length > 0 ? actions : ["certificate.update"];
+}
+
+/** The fields of `desired` that would change `record`; an owner left unset keeps the current one. */
+function fieldsChanging(record: CertificateRecord, desired: ReturnType<typeof desiredState>): string[] {
+  const changes: Record<string, unknown> = { displayName: desired.displayName, shareWith: desired.shareWith, description: desired.description, profile: desired.profile ?? "" };
+  if (desired.owner !== undefined) changes.owner = desired.owner;
+  const current: Record<string, unknown> = { ...record, profile: record.profile ?? "" };
+  return Object.keys(changes).filter((field) => isUnknown(changes[field]) || !sameValue(current[field], changes[field]));
+}
+
+/**
+ * May the principal do what a create of these inputs does? Make a certificate it owns (one of
+ * its roles must be the owner), or, adopting the one an interrupted run of this resource made,
+ * change that one as an update would.
+ */
+async function createProblem(inputs: Props, context: HandlerContext): Promise<CertstageError | undefined> {
+  const desired = desiredState(withoutProvider(inputs) as CertificateInputs);
+  if (isUnknown(desired.name)) return undefined;
+  const existing = await context.store.getCertificate(desired.name);
+  if (existing) {
+    const origin = originOf(inputs, { name: desired.name });
+    if (origin === undefined || existing.origin?.urn !== origin.urn) return undefined; // CERTIFICATE_EXISTS says it at create
+    return refusalOf(context, existing, writeActions(existing, desired));
+  }
+  if (isUnknown(desired.owner) || isUnknown(desired.shareWith)) return undefined;
+  const owner = desired.owner ?? (await context.principal()).name; // as create defaults it
+  return refusalOf(context, { name: desired.name, owner, shareWith: desired.shareWith }, ["certificate.create"]);
+}
+
 export const certificateHandler: ResourceHandler = {
-  async check(_olds, news) {
+  async check(olds, news, context) {
     const inputs = withoutProvider(news);
-    return checkResult(news, validateAgainstSchema("certificate", inputs, isUnknown));
+    const problems = validateAgainstSchema("certificate", inputs, isUnknown);
+    // A resource the state holds changes through diff, which judges the change; a new one is created.
+    const refusal = problems.length === 0 && olds.name !== inputs.name ? await createProblem(news, context) : undefined;
+    return checkResult(news, refusal ? [...problems, refusal] : problems);
   },
 
-  async diff(_id, olds, news) {
+  async diff(id, olds, news, context) {
     const desired = desiredState(news as CertificateInputs);
     // An unset profile means the stack's: setting or removing one is a change either way.
     const decision = decideDiff(CERTIFICATE_RULES, { ...olds, profile: olds.profile ?? "" }, {
@@ -154,10 +201,17 @@ export const certificateHandler: ResourceHandler = {
       description: planned(desired.description),
       profile: isUnknown(desired.profile) ? planned(desired.profile) : known(desired.profile ?? ""),
     });
+    // A replacement deletes this certificate (its successor's create was judged by check).
+    const actions: CertificateAction[] = decision.replaces.length > 0 ? ["certificate.delete"] : changeActions(decision.changedFields);
+    const refusal = actions.length > 0 ? await accessProblem(context, id, ...actions) : undefined;
+    if (refusal) throw refusal;
     return { changes: decision.changed, replaces: decision.replaces };
   },
 
-  async create(inputs, { store, actor }) {
+  async create(inputs, context) {
+    const { store, actor } = context;
+    const refusal = await createProblem(inputs, context);
+    if (refusal) throw refusal;
     const desired = desiredState(inputs as CertificateInputs);
     const origin = originOf(inputs, { name: desired.name });
     // Made by this very resource in a run that never saw the create finish (or whose state was
@@ -170,21 +224,30 @@ export const certificateHandler: ResourceHandler = {
       console.error(`certstage: certificate '${record.name}': adopted it from ${store.description}, where an earlier run of this resource created it`);
       return { id: record.name, outs: await outputsOf(record, store) };
     }
-    const record = await store.createCertificate({ ...desired, owner: desired.owner ?? actor.principal, ...(origin ? { origin } : {}) }, actor);
+    // The acting principal owns what it makes: on a database store, the role it connects as.
+    const record = await store.createCertificate({ ...desired, owner: desired.owner ?? (await context.principal()).name, ...(origin ? { origin } : {}) }, actor);
     return { id: record.name, outs: await outputsOf(record, store) };
   },
 
-  async read(id, props, { store }) {
+  async read(id, props, context) {
+    const { store } = context;
     const record = await store.getCertificate(id);
     if (!record) return {}; // Gone from the store: refresh drops it from state.
+    // Refused, not dropped: a principal set wrong must not empty the stack's state.
+    const refusal = await refusalOf(context, record, ["read"]);
+    if (refusal) throw refusal;
     // What no resource owns shows in the refresh, with the command that removes it.
     const outputs = await outputsOf(record, store);
     for (const version of outputs.unclaimedVersions) console.error(`certstage: certificate '${id}': version ${version} is owned by no resource (an interrupted run left it); remove it with \`certstage versions remove ${id} ${version}\``);
     return { id, props: { ...props, ...outputs } };
   },
 
-  async update(id, _olds, news, { store, actor }) {
+  async update(id, _olds, news, context) {
+    const { store, actor } = context;
     const desired = desiredState(news as CertificateInputs);
+    const current = await store.getCertificate(id);
+    const refusal = current ? await refusalOf(context, current, writeActions(current, desired)) : undefined;
+    if (refusal) throw refusal;
     const record = await store.updateCertificate(
       id,
       { displayName: desired.displayName, owner: desired.owner, shareWith: desired.shareWith, description: desired.description, profile: desired.profile },
@@ -193,9 +256,13 @@ export const certificateHandler: ResourceHandler = {
     return { outs: await outputsOf(record, store) };
   },
 
-  async delete(id, _props, { store, actor }) {
+  async delete(id, _props, context) {
+    const { store, actor } = context;
     if (adoptedThisRun(id)) return; // A replacement in this run adopted it: it lives on.
-    if (!(await store.getCertificate(id))) return; // Already gone: deleting is idempotent.
+    const record = await store.getCertificate(id);
+    if (!record) return; // Already gone: deleting is idempotent.
+    const refusal = await refusalOf(context, record, ["certificate.delete"]);
+    if (refusal) throw refusal;
     await store.deleteCertificate(id, actor);
   },
 };

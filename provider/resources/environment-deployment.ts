@@ -22,6 +22,7 @@ import { Certificate } from "./certificate";
 import { CertificateVersion } from "./certificate-version";
 import { sharedDynamicProvider } from "./dynamic-provider";
 import { resourceUrnInput } from "./resource-urn";
+import { accessProblem, refusalOf, requireCertificateAccess } from "./certificate-access";
 import { checkResult, HandlerContext, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
 
 export interface EnvironmentDeploymentArgs {
@@ -189,6 +190,8 @@ async function problemsWithDeployment(inputs: DeploymentInputs, context: Handler
 /** What create and update do: swap now, or queue a standby task. */
 async function apply(inputs: DeploymentInputs, context: HandlerContext): Promise<DeploymentTask | undefined> {
   const { store, actor } = context;
+  // A standby task is a deploy decided now: only the owner queues one.
+  await requireCertificateAccess(context, inputs.certificate, "deploy");
   if (inputs.mode === "standby") return queueStandby(rolloutContext(inputs, context), inputs);
   await cancelPendingTasks(store, inputs.certificate, inputs.environment, actor, `superseded by deploying version ${inputs.version} now`);
   await rollout(rolloutContext(inputs, context), inputs);
@@ -196,14 +199,18 @@ async function apply(inputs: DeploymentInputs, context: HandlerContext): Promise
 }
 
 export const environmentDeploymentHandler: ResourceHandler = {
-  async check(_olds, news, context) {
+  async check(olds, news, context) {
     const inputs = withoutProvider(news) as DeploymentInputs;
     const problems = validateAgainstSchema("environment-deployment", inputs, isUnknown);
-    if (problems.length === 0) problems.push(...(await problemsWithDeployment(inputs, context)));
+    if (problems.length > 0) return checkResult(news, problems);
+    // A new resource deploys; one the state holds changes through diff.
+    const refusal = olds.certificate === undefined ? await accessProblem(context, inputs.certificate, "deploy") : undefined;
+    if (refusal) problems.push(refusal);
+    problems.push(...(await problemsWithDeployment(inputs, context)));
     return checkResult(news, problems);
   },
 
-  async diff(_id, olds, news) {
+  async diff(id, olds, news, context) {
     const inputs = news as DeploymentInputs;
     const decision = decideDiff(ENVIRONMENT_DEPLOYMENT_RULES, olds, {
       certificate: planned(inputs.certificate),
@@ -213,6 +220,12 @@ export const environmentDeploymentHandler: ResourceHandler = {
       notBefore: planned(inputs.notBefore),
       verify: planned(inputs.verify),
     });
+    // Every change deploys again (a swap, a standby task, a new verification); a replacement undeploys this one first.
+    if (decision.changed) {
+      const replaced = decision.replaces.length > 0 ? await accessProblem(context, parseDeploymentId(id).certificate, "undeploy") : undefined;
+      const refusal = replaced ?? (await accessProblem(context, inputs.certificate, "deploy"));
+      if (refusal) throw refusal;
+    }
     return { changes: decision.changed, replaces: decision.replaces };
   },
 
@@ -222,9 +235,13 @@ export const environmentDeploymentHandler: ResourceHandler = {
     return { id: `${environment}/${certificate}`, outs: await outputsOf(inputs as DeploymentInputs, context.store, task) };
   },
 
-  async read(id, props, { store, settings, actor }) {
+  async read(id, props, context) {
+    const { store, settings, actor } = context;
     const { certificate, environment } = parseDeploymentId(id);
-    if (!(await store.getCertificate(certificate))) return {};
+    const record = await store.getCertificate(certificate);
+    if (!record) return {};
+    const refusal = await refusalOf(context, record, ["read"]);
+    if (refusal) throw refusal;
     const lastTask = props.task?.id ? await store.getTask(props.task.id) : undefined;
     const waiting = lastTask !== undefined && (lastTask.state === "pending" || lastTask.state === "running");
     const live = await store.getDeployment(certificate, environment);
@@ -256,9 +273,13 @@ export const environmentDeploymentHandler: ResourceHandler = {
     return { outs: await outputsOf(news as DeploymentInputs, context.store, task) };
   },
 
-  async delete(id, _props, { store, settings, actor }) {
+  async delete(id, _props, context) {
+    const { store, settings, actor } = context;
     const { certificate, environment } = parseDeploymentId(id);
-    if (!(await store.getCertificate(certificate))) return;
+    const record = await store.getCertificate(certificate);
+    if (!record) return;
+    const refusal = await refusalOf(context, record, ["undeploy"]);
+    if (refusal) throw refusal;
     await cancelPendingTasks(store, certificate, environment, actor, "its EnvironmentDeployment was deleted");
     await targetFor(definitionOf(settings.environmentDefinitions, environment).target).undeploy({ store, certificate, environment, actor });
   },

@@ -5,13 +5,17 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { CertstageError } from "../errors";
 import { known, Planned, unknown } from "../lifecycle/diff";
-import type { Actor, Store } from "../store";
+import type { Actor, Principal, Store } from "../store";
 import type { ProviderSettings } from "../settings/stack-settings";
 
 export interface HandlerContext {
   readonly store: Store;
   readonly settings: ProviderSettings;
   readonly actor: Actor;
+  /** Who the actor is in this store, with every role it holds there (asked once per provider process). */
+  readonly principal: () => Promise<Principal>;
+  /** The Pulumi resource the call is about, for messages; undefined when the engine did not say. */
+  readonly resource?: string;
 }
 
 /** Property bags as the engine sends them: plain JSON, shape checked by the schema. */

@@ -6,7 +6,10 @@
  * resource as the program does.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ResourceOrigin } from "../store";
 import type { ResourceKind } from "./dynamic-provider";
+import type { Props } from "./handler";
+import { digestOf } from "./version-methods/method";
 
 /** The type token `pulumi.dynamic.Resource` registers for `module: "certstage"` and `type: kind`. */
 export function dynamicTypeToken(kind: ResourceKind): string {
@@ -15,4 +18,10 @@ export function dynamicTypeToken(kind: ResourceKind): string {
 
 export function resourceUrnInput(kind: ResourceKind, resourceName: string, opts?: pulumi.CustomResourceOptions): pulumi.Output<string> {
   return pulumi.createUrn(resourceName, dynamicTypeToken(kind), opts?.parent);
+}
+
+/** The origin a create records: the resource's URN (an input) and a digest of `decisive` (what decides the content). */
+export function originOf(inputs: Props, decisive: unknown): ResourceOrigin | undefined {
+  if (typeof inputs.resourceUrn !== "string" || inputs.resourceUrn === "") return undefined;
+  return { urn: inputs.resourceUrn, inputs: digestOf(decisive) };
 }

@@ -5,7 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { isCertstageError } from "../errors";
-import { openStore, Store } from "../store";
+import { openStore, Principal, Store } from "../store";
 import { acmeRenewalHandler } from "./acme-renewal";
 import { certificateHandler } from "./certificate";
 import { certificateVersionHandler } from "./certificate-version";
@@ -25,17 +25,25 @@ const HANDLERS: Record<ResourceKind, ResourceHandler> = {
 
 let settings: ProviderSettings | undefined;
 let store: Store | undefined;
+let principal: Promise<Principal> | undefined;
 
 /** Called by Pulumi once per provider kind with the stack's configuration. */
 export function configure(config: pulumi.dynamic.Config): void {
   settings = readProviderSettings((key) => config.get(key));
   store = undefined;
+  principal = undefined;
 }
 
-function context(): HandlerContext {
+function context(resource?: string): HandlerContext {
   settings ??= readProviderSettings(() => undefined);
-  store ??= openStore(settings.store, settings.baseDirectory, settings.storeSecrets);
-  return { store, settings, actor: { principal: settings.principal } };
+  const opened = (store ??= openStore(settings.store, settings.baseDirectory, settings.storeSecrets));
+  const actor = { principal: settings.principal, teams: settings.teams };
+  // Asked once: a database store looks the roles up, and they do not change during a run.
+  const principalOf = () => (principal ??= opened.principal(actor).catch((error: unknown) => {
+    principal = undefined;
+    throw error;
+  }));
+  return { store: opened, settings, actor, principal: principalOf, resource };
 }
 
 /**
@@ -53,9 +61,13 @@ async function withReadableErrors<T>(action: () => Promise<T>): Promise<T> {
 
 /** The resource's name for messages: the last part of its URN when the program passed one, else its id. */
 function resourceName(id: string | undefined, props: Props | undefined): string {
+  return namedResource(id, props) ?? "?";
+}
+
+function namedResource(id: string | undefined, props: Props | undefined): string | undefined {
   const urn = typeof props?.resourceUrn === "string" ? props.resourceUrn : "";
   const name = urn.slice(urn.lastIndexOf("::") + 2);
-  return name !== "" ? name : (id ?? "?");
+  return name !== "" ? name : id;
 }
 
 /** What the runtime adds to every resource's outputs: its URN (an input, echoed) and its store. */
@@ -70,7 +82,7 @@ function withRuntimeOutputs(outs: Props | undefined, inputs: Props, storeId: { s
  */
 async function heldResource(kind: ResourceKind, id: string, recorded: Props) {
   rememberHeld(id);
-  const bound = context();
+  const bound = context(namedResource(id, recorded));
   const storeId = await requireRecordedStore(kind, resourceName(id, recorded), recorded, bound.store);
   return { bound, storeId };
 }
@@ -84,7 +96,7 @@ export function providerFor(kind: ResourceKind) {
   return {
     check: (olds: Props, news: Props) =>
       withReadableErrors(async () => {
-        const bound = context();
+        const bound = context(namedResource(undefined, news));
         const storeId = await requireRecordedStore(kind, resourceName(undefined, news), olds, bound.store);
         const result = await handler.check(olds, news, bound);
         return { ...result, inputs: result.inputs === undefined ? undefined : { ...result.inputs, ...storeId } };
@@ -96,7 +108,7 @@ export function providerFor(kind: ResourceKind) {
       }),
     create: (inputs: Props) =>
       withReadableErrors(async () => {
-        const bound = context();
+        const bound = context(namedResource(undefined, inputs));
         const result = await handler.create(inputs, bound);
         return { ...result, outs: withRuntimeOutputs(result.outs, inputs, await storeIdOutput(bound.store)) };
       }),

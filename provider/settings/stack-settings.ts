@@ -3,6 +3,7 @@
  *
  *   certstage:store         where the store is (default `.certstage` in the Pulumi project directory)
  *   certstage:principal     who acts, recorded in history (default CERTSTAGE_PRINCIPAL or user@host)
+ *   certstage:teams         the teams the principal acts for, a JSON list or a comma list (default CERTSTAGE_TEAMS, else none)
  *   certstage:environments  environment names, a JSON list (default ["staging","production"])
  *   certstage:acmeAccountKey  ACME account key, PEM (set it as a secret); default: made once, kept in the store
  *   certstage:profile       validation profile: `public` (Web PKI rules, the default) or `private` (an internal CA)
@@ -10,7 +11,7 @@
  *   certstage:storePassword the postgres store's password, a secret (default: the URL's, or PGPASSWORD)
  */
 import * as os from "node:os";
-import { CertstageError } from "../errors";
+import { CertstageError, quoted } from "../errors";
 import { parsePrivateKeyPem } from "../pki/private-key";
 import { parseStoreSetting, StoreSettings } from "../store";
 import { DEFAULT_PROFILE, isValidationProfile, VALIDATION_PROFILES, ValidationProfile } from "../validation/profiles";
@@ -22,6 +23,11 @@ export interface ProviderSettings {
   /** Directory relative store paths resolve against: the Pulumi project directory. */
   readonly baseDirectory: string;
   readonly principal: string;
+  /**
+   * The teams the principal acts for: it may change certificates they own. The file store takes
+   * this list as given (its rules are advisory); a database store knows memberships itself.
+   */
+  readonly teams: string[];
   readonly environments: string[];
   /** Full definitions, one per name in `environments`. */
   readonly environmentDefinitions: EnvironmentDefinition[];
@@ -46,6 +52,7 @@ export function readProviderSettings(
     store: parseStoreSetting(config("certstage:store") ?? environment.CERTSTAGE_STORE),
     baseDirectory,
     principal: config("certstage:principal") ?? environment.CERTSTAGE_PRINCIPAL ?? defaultPrincipal(),
+    teams: parseTeams(config("certstage:teams") ?? environment.CERTSTAGE_TEAMS, "certstage:teams"),
     environments: parseEnvironments(config("certstage:environments"), baseDirectory).map((definition) => definition.name),
     environmentDefinitions: parseEnvironments(config("certstage:environments"), baseDirectory),
     acmeAccountKeyPem: acmeAccountKey(config("certstage:acmeAccountKey")),
@@ -67,6 +74,26 @@ function parseProfile(value: string | undefined): ValidationProfile {
     field: "certstage:profile",
     fix: `set one of ${VALIDATION_PROFILES.join(", ")}: public holds certificates to the Web PKI's rules, private to an internal CA's`,
   });
+}
+
+/**
+ * A list of team names, as `certstage:teams` (or CERTSTAGE_TEAMS, or `--teams`) writes it: a JSON
+ * list (`["team-edge","team-web"]`) or a comma list (`team-edge, team-web`); empty: none.
+ */
+export function parseTeams(value: string | undefined, field: string): string[] {
+  if (value === undefined || value.trim() === "") return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = value.split(",").map((name) => name.trim());
+  }
+  const fix = `write the teams as a JSON list of names, e.g. ["team-edge","team-web"], or as a comma list: team-edge, team-web`;
+  if (!Array.isArray(parsed)) throw new CertstageError("CONFIG_INVALID", `${quoted(value)} is not a list of team names`, { field, fix });
+  const teams = parsed.map((team) => (typeof team === "string" ? team.trim() : team));
+  const bad = teams.find((team) => typeof team !== "string" || team === "");
+  if (bad !== undefined) throw new CertstageError("CONFIG_INVALID", `${quoted(JSON.stringify(bad) ?? "")} is not a team name`, { field, fix });
+  return [...new Set(teams as string[])];
 }
 
 export function defaultPrincipal(): string {

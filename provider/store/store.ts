@@ -211,9 +211,33 @@ export interface TaskFilter {
 /** Who performs a change; recorded in history. */
 export interface Actor {
   readonly principal: string;
+  /**
+   * The teams the principal acts for (`certstage:teams`), as the stack says. Only a store that
+   * cannot know memberships itself (the file store) takes them from here.
+   */
+  readonly teams?: readonly string[];
 }
 
-export interface Store {
+/**
+ * Who acts, as the store knows them: the name and every role it may act as (the name itself and
+ * each team it acts for). Certificates are owned by and shared with roles; the rules of who may do
+ * what are lifecycle/authorization.ts's. `enforcedBy` says who holds the principal to them: the
+ * database itself (a client cannot get around it), or only certstage (`advisory`: anyone who can
+ * write the store directly can change it).
+ */
+export interface Principal {
+  readonly name: string;
+  readonly roles: readonly string[];
+  readonly enforcedBy: "database" | "advisory";
+}
+
+/** The part of a store that says who the actor is; every driver has it. */
+export interface PrincipalSource {
+  /** The principal `actor` acts as in this store, with every role it holds there. */
+  principal(actor: Actor): Promise<Principal>;
+}
+
+export interface Store extends PrincipalSource {
   /** Human description for messages, e.g. `file store /srv/certs`. */
   readonly description: string;
 

@@ -115,7 +115,7 @@ describe("certstage versions remove", () => {
     const json = JSON.parse((await run(["status", "--json"])).output);
     expect(json.certificates[0].versions.map((version: { unclaimed: boolean }) => version.unclaimed)).toEqual([true, false, false]);
 
-    const removed = await run(["versions", "remove", "svc", "1", "--principal", "carol"]);
+    const removed = await run(["versions", "remove", "svc", "1", "--principal", "carol", "--teams", "team-a"]);
     expect(removed).toEqual({ code: 0, output: "Removed version 1 of svc.\n" });
     expect((await store.listVersions("svc")).map((version) => version.version)).toEqual([2, 3]);
     expect((await store.readHistory({ certificate: "svc" })).at(-1)).toMatchObject({ action: "version.remove", actor: "carol", fromVersion: 1, result: "ok" });
@@ -123,9 +123,9 @@ describe("certstage versions remove", () => {
 
   it("refuses a version a resource owns, and one an environment serves, changing nothing", async () => {
     const store = await interruptedStore();
-    await expect(main(["versions", "remove", "svc", "2", "--store", storeRoot])).rejects.toThrow(/\[VERSION_CLAIMED\] resource 'svc': version 2 of certificate 'svc' belongs to a resource \(urn:pulumi:.*::svc\)\. Fix: remove that resource/);
-    await expect(main(["versions", "remove", "svc", "3", "--store", storeRoot])).rejects.toThrow(/\[STILL_DEPLOYED\].*production \(version 3\)/);
-    await expect(main(["versions", "remove", "svc", "9", "--store", storeRoot])).rejects.toThrow(/\[VERSION_NOT_FOUND\]/);
+    await expect(main(["versions", "remove", "svc", "2", "--store", storeRoot, "--teams", "team-a"])).rejects.toThrow(/\[VERSION_CLAIMED\] resource 'svc': version 2 of certificate 'svc' belongs to a resource \(urn:pulumi:.*::svc\)\. Fix: remove that resource/);
+    await expect(main(["versions", "remove", "svc", "3", "--store", storeRoot, "--teams", "team-a"])).rejects.toThrow(/\[STILL_DEPLOYED\].*production \(version 3\)/);
+    await expect(main(["versions", "remove", "svc", "9", "--store", storeRoot, "--teams", "team-a"])).rejects.toThrow(/\[VERSION_NOT_FOUND\]/);
     expect((await store.listVersions("svc")).map((version) => version.version)).toEqual([1, 2, 3]);
     expect((await store.readHistory({ certificate: "svc" })).some((entry) => entry.action === "version.remove")).toBe(false);
   });

@@ -52,7 +52,7 @@ beforeAll(async () => {
 
   storeRoot = temporaryDirectory("targets-store");
   store = createFileStore({ root: storeRoot });
-  await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "o", shareWith: [], description: "" }, actor);
+  await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "team-edge", shareWith: [], description: "" }, actor);
   for (const leaf of [first, makeTestCertificate(pki, "api.example.test"), makeTestCertificate(pki, "api.example.test")]) {
     const material = inspectUpload(leaf);
     if (!material.ok) throw new Error("bad certificate");
@@ -76,7 +76,7 @@ function environments(stagingReload: string[], verifyTimeoutMs = 30_000) {
 }
 
 function useSettings(environmentsJson: string) {
-  const settings: Record<string, string> = { "certstage:store": storeRoot, "certstage:principal": actor.principal, "certstage:environments": environmentsJson };
+  const settings: Record<string, string> = { "certstage:store": storeRoot, "certstage:principal": actor.principal, "certstage:teams": "team-edge", "certstage:environments": environmentsJson };
   configure({ get: (key) => settings[key], require: (key) => settings[key] });
 }
 
@@ -177,7 +177,7 @@ describe("standby deployments and `certstage tasks`", () => {
   async function cli(...args: string[]): Promise<{ code: number; output: string }> {
     let output = "";
     const sink = new Writable({ write: (chunk, _encoding, done) => ((output += String(chunk)), done()) });
-    const code = await main([...args, "--store", storeRoot, "--principal", "scheduler@ci"], sink);
+    const code = await main([...args, "--store", storeRoot, "--principal", "scheduler@ci", "--teams", "team-edge"], sink);
     return { code, output };
   }
 

@@ -27,6 +27,14 @@ describeStoreConformance("file", async () => {
 });
 
 describe("file driver specifics", () => {
+  it("takes the principal and its teams from the stack's word, advisory, without reading or writing the directory", async () => {
+    const root = path.join(temporaryDirectory("file-principal"), "store");
+    const store = createFileStore({ root });
+    expect(await store.principal({ principal: "alice" })).toEqual({ name: "alice", roles: ["alice"], enforcedBy: "advisory" });
+    expect(await store.principal({ principal: "alice", teams: ["team-edge", "alice", "team-web"] })).toEqual({ name: "alice", roles: ["alice", "team-edge", "team-web"], enforcedBy: "advisory" });
+    expect(existsSync(root)).toBe(false);
+  });
+
   const materials: VersionMaterial[] = [];
   let materialsFile: string;
 

@@ -69,6 +69,7 @@ export class PulumiWorkspace {
       NO_COLOR: "1",
       CERTSTAGE_STORE: "",
       CERTSTAGE_PRINCIPAL: "e2e-tester",
+      CERTSTAGE_TEAMS: "",
     };
   }
 

@@ -51,6 +51,7 @@ import {
   NAME_PATTERN,
   NewCertificate,
   NewDeploymentTask,
+  Principal,
   ResourceOrigin,
   Store,
   StoreIdentity,
@@ -140,6 +141,17 @@ class FileStore implements Store {
     if (await this.paths.exists(this.identityFile())) return;
     const identity = { format: STORE_FORMAT, id: randomUUID(), createdAt: new Date().toISOString() };
     await this.replaceFile(this.identityFile(), `${JSON.stringify(identity, null, 2)}\n`);
+  }
+
+  // ---- who acts -----------------------------------------------------------------------------
+
+  /**
+   * A directory cannot tell who is writing it, so the stack's word is taken: the principal and the
+   * teams `certstage:teams` says it acts for. The ownership rules are advisory here: certstage
+   * keeps to them, but anyone who can write the directory can change anything in it.
+   */
+  async principal(actor: Actor): Promise<Principal> {
+    return { name: actor.principal, roles: [...new Set([actor.principal, ...(actor.teams ?? [])])], enforcedBy: "advisory" };
   }
 
   // ---- certificates -------------------------------------------------------------------------

@@ -59,6 +59,7 @@ import type {
   HistoryFilter,
   NewCertificate,
   NewDeploymentTask,
+  Principal,
   ResourceOrigin,
   Store,
   StoreIdentity,
@@ -146,14 +147,24 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** The role the store connects as, and every role it acts for (its teams). */
-  async principal(): Promise<{ name: string; roles: string[] }> {
-    const result = await this.read("read the connecting role", (client) =>
-      client.query<{ name: string; roles: string[] }>(
-        "SELECT current_user::text AS name, coalesce((SELECT array_agg(r.rolname::text ORDER BY r.rolname) FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER')), '{}') AS roles",
-      ),
-    );
-    return result?.rows[0] ?? { name: "unknown", roles: [] };
+  /**
+   * The role the store connects as, and every role it acts for (its teams): the database decides
+   * who acts, whatever the stack's certstage:principal says, and enforces it.
+   */
+  async principal(_actor?: Actor): Promise<Principal> {
+    const client = await this.connect("read the connecting role");
+    try {
+      const row = (
+        await client.query<{ name: string; roles: string[] }>(
+          "SELECT current_user::text AS name, coalesce((SELECT array_agg(r.rolname::text ORDER BY r.rolname) FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER')), '{}') AS roles",
+        )
+      ).rows[0];
+      return { name: row.name, roles: row.roles, enforcedBy: "database" };
+    } catch (error) {
+      throw storeErrorFrom(error, { storeDescription: this.description, role: this.role, what: "read the connecting role" });
+    } finally {
+      client.release();
+    }
   }
 
   private async connect(what: string): Promise<PoolClient> {

@@ -77,4 +77,17 @@ describe("readProviderSettings", () => {
     expect(settings.store).toEqual({ driver: "file", location: "/tmp/s" });
     expect(settings.principal).toBe("alice");
   });
+
+  it("reads the teams the principal acts for from certstage:teams, then CERTSTAGE_TEAMS, as a JSON or a comma list; none by default", () => {
+    expect(readProviderSettings(config({}), {}, "/").teams).toEqual([]);
+    expect(readProviderSettings(config({ "certstage:teams": '["team-edge","team-web"]' }), { CERTSTAGE_TEAMS: "ignored" }, "/").teams).toEqual(["team-edge", "team-web"]);
+    expect(readProviderSettings(config({}), { CERTSTAGE_TEAMS: "team-edge, team-web,team-edge" }, "/").teams).toEqual(["team-edge", "team-web"]);
+    expect(readProviderSettings(config({ "certstage:teams": " " }), {}, "/").teams).toEqual([]);
+  });
+
+  it("refuses teams that are not a list of names, naming the setting", () => {
+    expect(() => readProviderSettings(config({ "certstage:teams": '{"team":"edge"}' }), {}, "/")).toThrow(/^\[CONFIG_INVALID\] field 'certstage:teams': "\{\\"team\\":\\"edge\\"}" is not a list of team names\. Fix: write the teams as a JSON list/);
+    expect(() => readProviderSettings(config({ "certstage:teams": '["team-edge", 7]' }), {}, "/")).toThrow(/^\[CONFIG_INVALID\] field 'certstage:teams': "7" is not a team name/);
+    expect(() => readProviderSettings(config({}), { CERTSTAGE_TEAMS: "team-edge,,team-web" }, "/")).toThrow(/^\[CONFIG_INVALID\] field 'certstage:teams': "\\"\\"" is not a team name/);
+  });
 });

@@ -1,27 +1,22 @@
 /**
- * Creates that adopt what an interrupted run left behind, and deletes that release what they
- * owned: the store side of lifecycle/ownership.ts's rules, shared by the resources that make
- * versions (CertificateVersion, AcmeRenewal).
+ * Creates that adopt what an interrupted run left behind, deletes that release what they owned,
+ * and the versions no resource owns: the store side of lifecycle/ownership.ts's rules. Shared by
+ * the resources that make versions (CertificateVersion, AcmeRenewal) and the command line
+ * (`certstage status`, `certstage versions remove`), so it knows nothing of Pulumi.
  */
 import { adoptableVersion, releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
-import type { Actor, ResourceOrigin, Store, VersionRecord } from "../store";
-import { digestOf } from "./version-methods/method";
-import { isHeld } from "./run-memory";
-import type { Props } from "./handler";
+import type { Actor, ResourceOrigin, Store, VersionRecord } from "./store";
 
-/** The origin a create records: the resource's URN and a digest of `decisive` (what decides the content). */
-export function originOf(inputs: Props, decisive: unknown): ResourceOrigin | undefined {
-  if (typeof inputs.resourceUrn !== "string" || inputs.resourceUrn === "") return undefined;
-  return { urn: inputs.resourceUrn, inputs: digestOf(decisive) };
-}
-
-/** The version of `certificate` a create from `origin` adopts, if an interrupted run left one. */
-export async function versionToAdopt(store: Store, certificate: string, origin: ResourceOrigin | undefined, idOf: (version: number) => string): Promise<VersionRecord | undefined> {
+/**
+ * The version of `certificate` a create from `origin` adopts, if an interrupted run left one.
+ * `isHeld` says which versions the engine holds in this run's state: those are finished, not left behind.
+ */
+export async function versionToAdopt(store: Store, certificate: string, origin: ResourceOrigin | undefined, isHeld: (version: number) => boolean): Promise<VersionRecord | undefined> {
   if (origin === undefined || !(await store.getCertificate(certificate))) return undefined;
   const versions = await store.listVersions(certificate);
   if (!versions.some((version) => version.origin?.urn === origin.urn)) return undefined;
   const released = releasedVersions(await store.readHistory({ certificate }));
-  const held = new Set(versions.filter((version) => isHeld(idOf(version.version))).map((version) => version.version));
+  const held = new Set(versions.filter((version) => isHeld(version.version)).map((version) => version.version));
   return adoptableVersion(origin, { versions, released, held });
 }
 
