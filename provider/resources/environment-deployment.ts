@@ -15,7 +15,7 @@ import { definitionOf, promotionCheck, rollout, RolloutContext } from "../target
 import { cancelPendingTasks, queueStandby } from "../targets/standby";
 import type { DeploymentTask, Store } from "../store";
 import { readDnsName } from "../pki/dns-names";
-import { endpointProblem, EnvironmentDefinition, VerificationDefinition, verificationTimingProblem } from "../settings/environments";
+import { agentVerificationProblem, endpointProblem, EnvironmentDefinition, VerificationDefinition, verificationTimingProblem } from "../settings/environments";
 import type { ProviderSettings } from "../settings/stack-settings";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
@@ -41,7 +41,14 @@ export interface EnvironmentDeploymentArgs {
    * the environment's `verify` from `certstage:environments` (different certificates of one
    * environment are often served by different endpoints, or under different names).
    */
-  readonly verify?: pulumi.Input<{ endpoints: pulumi.Input<string>[]; serverName?: pulumi.Input<string>; timeoutMs?: pulumi.Input<number>; settleMs?: pulumi.Input<number> }>;
+  readonly verify?: pulumi.Input<{
+    endpoints?: pulumi.Input<string>[];
+    /** Wait for the environment's live agents (`certstage agent`) to serve the new version. */
+    agents?: pulumi.Input<{ minimum?: pulumi.Input<number>; liveWithinMs?: pulumi.Input<number> }>;
+    serverName?: pulumi.Input<string>;
+    timeoutMs?: pulumi.Input<number>;
+    settleMs?: pulumi.Input<number>;
+  }>;
 }
 
 export class EnvironmentDeployment extends pulumi.dynamic.Resource {
@@ -158,6 +165,11 @@ async function problemsWithDeployment(inputs: DeploymentInputs, context: Handler
     const timing = verificationTimingProblem(inputs.verify);
     if (timing) problems.push(new CertstageError("INPUT_SCHEMA", timing, { field: "verify.settleMs", fix: "make verify.settleMs shorter than verify.timeoutMs (defaults: 1000 and 30000)" }));
   }
+  if (inputs.verify !== undefined && !isUnknown(inputs.verify) && inputs.verify.endpoints === undefined && inputs.verify.agents === undefined) {
+    problems.push(new CertstageError("INPUT_SCHEMA", "verify names nothing to verify with", { field: "verify", fix: `give verify.endpoints (["127.0.0.1:8443"]), verify.agents ({} waits for the environment's live agents), or both` }));
+  }
+  const agentsProblem = inputs.verify !== undefined && !isUnknown(inputs.verify) && !isUnknown(inputs.verify.agents) ? agentVerificationProblem(inputs.verify.agents) : undefined;
+  if (agentsProblem) problems.push(new CertstageError("INPUT_SCHEMA", agentsProblem, { field: "verify.agents", fix: "write e.g. {} or {\"minimum\": 3, \"liveWithinMs\": 180000}" }));
   if (inputs.verify?.serverName !== undefined && !isUnknown(inputs.verify) && !isUnknown(inputs.verify.serverName)) {
     const serverName = readDnsName(inputs.verify.serverName);
     if (!serverName.ok) problems.push(new CertstageError("DNS_NAME_INVALID", `${quoted(inputs.verify.serverName)}: ${serverName.problem}`, { field: "verify.serverName", fix: "name the host clients ask for (SNI), e.g. api.example.com; internationalized names in either form" }));

@@ -23,7 +23,12 @@ export type TargetDefinition =
 
 export interface VerificationDefinition {
   /** `host:port` endpoints that terminate TLS with this environment's certificate. */
-  readonly endpoints: readonly string[];
+  readonly endpoints?: readonly string[];
+  /**
+   * Wait for the environment's live agents (`certstage agent`): the swap counts as verified once
+   * every one of them reports the new version, and serves it where it checks what it serves.
+   */
+  readonly agents?: AgentVerificationDefinition;
   /** SNI name to ask for; default: the certificate's first SAN. */
   readonly serverName?: string;
   /** The whole verification, the settle period included (default 30000). */
@@ -35,6 +40,16 @@ export interface VerificationDefinition {
    */
   readonly settleMs?: number;
 }
+
+export interface AgentVerificationDefinition {
+  /** How many live agents must report; fewer is a failed verification (default 1). */
+  readonly minimum?: number;
+  /** An agent whose last report is older than this is not live and is not waited for (default 180000: three resyncs). */
+  readonly liveWithinMs?: number;
+}
+
+export const DEFAULT_AGENT_MINIMUM = 1;
+export const DEFAULT_AGENT_LIVE_WITHIN_MS = 180_000;
 
 export const DEFAULT_VERIFY_TIMEOUT_MS = 30_000;
 export const DEFAULT_VERIFY_SETTLE_MS = 1000;
@@ -95,7 +110,8 @@ type Invalid = (problem: string) => CertstageError;
 
 const DEFINITION_MEMBERS = ["name", "target", "verify", "promotion"];
 const TARGET_MEMBERS = { directory: ["type", "reload", "reloadTimeoutMs", "path"], haproxy: ["type", "socket", "certificatePath"] };
-const VERIFY_MEMBERS = ["endpoints", "serverName", "timeoutMs", "settleMs"];
+const VERIFY_MEMBERS = ["endpoints", "agents", "serverName", "timeoutMs", "settleMs"];
+const AGENT_MEMBERS = ["minimum", "liveWithinMs"];
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
@@ -154,17 +170,36 @@ function targetFrom(target: unknown, problem: Invalid, baseDirectory: string): T
 
 function verificationFrom(verify: unknown, problem: Invalid): VerificationDefinition {
   const endpointsProblem = `verify.endpoints must be a list of "host:port", e.g. ["127.0.0.1:8443"]`;
-  if (!isObject(verify) || !Array.isArray(verify.endpoints) || verify.endpoints.length === 0) throw problem(endpointsProblem);
+  if (!isObject(verify)) throw problem(endpointsProblem);
   const extra = unknownMember(verify, VERIFY_MEMBERS);
   if (extra !== undefined) throw problem(`${quoted(extra)} is not a setting of verify (${VERIFY_MEMBERS.join(", ")})`);
-  const badEndpoint = verify.endpoints.map((endpoint) => endpointProblem(endpoint)).find((found) => found !== undefined);
-  if (badEndpoint !== undefined) throw problem(badEndpoint === "form" ? endpointsProblem : `verify.endpoints: ${badEndpoint}`);
+  if (verify.endpoints === undefined && verify.agents === undefined) throw problem(`verify needs endpoints, agents or both, e.g. {"endpoints": ["127.0.0.1:8443"]} or {"agents": {}}`);
+  if (verify.endpoints !== undefined) {
+    if (!Array.isArray(verify.endpoints) || verify.endpoints.length === 0) throw problem(endpointsProblem);
+    const badEndpoint = verify.endpoints.map((endpoint) => endpointProblem(endpoint)).find((found) => found !== undefined);
+    if (badEndpoint !== undefined) throw problem(badEndpoint === "form" ? endpointsProblem : `verify.endpoints: ${badEndpoint}`);
+  }
+  const agentsProblem = agentVerificationProblem(verify.agents);
+  if (agentsProblem) throw problem(agentsProblem);
   if (verify.serverName !== undefined && !isUsableString(verify.serverName)) throw problem("verify.serverName must be a host name, e.g. \"api.example.com\"");
   const serverName = verify.serverName === undefined ? undefined : readDnsName(verify.serverName as string);
   if (serverName && !serverName.ok) throw problem(`verify.serverName ${quoted(verify.serverName as string)} is not a host name (${serverName.problem})`);
   const timing = verificationTimingProblem(verify as Pick<VerificationDefinition, "timeoutMs" | "settleMs">);
   if (timing) throw problem(timing);
   return verify as unknown as VerificationDefinition;
+}
+
+/** What is wrong with `verify.agents`, or undefined (also when it is absent). */
+export function agentVerificationProblem(agents: unknown): string | undefined {
+  if (agents === undefined) return undefined;
+  if (!isObject(agents)) return `verify.agents must be an object, e.g. {} or {"minimum": 3}`;
+  const extra = unknownMember(agents, AGENT_MEMBERS);
+  if (extra !== undefined) return `${quoted(extra)} is not a setting of verify.agents (${AGENT_MEMBERS.join(", ")})`;
+  if (agents.minimum !== undefined && !(Number.isInteger(agents.minimum) && (agents.minimum as number) >= 1 && (agents.minimum as number) <= 10_000)) return "verify.agents.minimum must be a whole number from 1 to 10000";
+  if (agents.liveWithinMs !== undefined && !(Number.isInteger(agents.liveWithinMs) && (agents.liveWithinMs as number) >= 1000 && (agents.liveWithinMs as number) <= 86_400_000)) {
+    return "verify.agents.liveWithinMs must be a whole number of milliseconds from 1000 to 86400000";
+  }
+  return undefined;
 }
 
 /**

@@ -5,16 +5,18 @@
  *   1. the promotion rule is checked against history, before anything changes;
  *   2. the environment's target swaps (the store link, then the servers);
  *   3. when the environment verifies, TLS handshakes wait until every endpoint has given the new
- *      leaf to every handshake for the settle period (verify.ts says why one is not enough); if
- *      one never does, the previous version is put back and the rollout fails saying what the
- *      endpoints served instead.
+ *      leaf to every handshake for the settle period (verify.ts says why one is not enough), and
+ *      with `verify.agents`, until every live agent reports it serves the new version
+ *      (agent-verification.ts); if either never does, the previous version is put back and the
+ *      rollout fails saying what the endpoints and agents served instead.
  */
 import { CertstageError } from "../errors";
 import { DeploymentFact, promotionProblems } from "../lifecycle/promotion";
 import { aLabelOf } from "../pki/dns-names";
-import { DEFAULT_VERIFY_SETTLE_MS, DEFAULT_VERIFY_TIMEOUT_MS, EnvironmentDefinition } from "../settings/environments";
+import { DEFAULT_VERIFY_SETTLE_MS, DEFAULT_VERIFY_TIMEOUT_MS, EnvironmentDefinition, type VerificationDefinition } from "../settings/environments";
 import type { Actor, DeploymentRecord, Store } from "../store";
 import { targetFor } from ".";
+import { describeAgents, waitForAgents } from "./agent-verification";
 import { describeServed, describeSettled, Endpoint, waitUntilServed } from "./verify";
 
 export interface RolloutContext {
@@ -90,13 +92,42 @@ export async function rollout(context: RolloutContext, request: RolloutRequest):
   if (!definition.verify) return record;
 
   const versionRecord = await store.getVersion(certificate, version);
-  // SNI carries A-labels (RFC 6066 §3): an internationalized serverName is converted here.
-  const serverName = aLabelOf(definition.verify.serverName ?? versionRecord?.sans[0] ?? certificate);
-  const endpoints = definition.verify.endpoints.map((endpoint) => parseEndpoint(endpoint, serverName));
-  const timeoutMs = definition.verify.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
-  const settleMs = definition.verify.settleMs ?? DEFAULT_VERIFY_SETTLE_MS;
   const expected = versionRecord?.fingerprintSha256 ?? "";
-  say(`verifying v${version} (${expected.slice(0, 23)}…) at ${definition.verify.endpoints.join(", ")} as ${serverName}: every handshake for ${settleMs} ms, up to ${timeoutMs} ms`);
+  const timeoutMs = definition.verify.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
+  const checks: { ok: boolean; seen: string; verified: string; failure: string }[] = [];
+  if (definition.verify.endpoints) checks.push(await verifyEndpoints(definition.verify, versionRecord?.sans[0] ?? certificate, expected, say, { certificate, version }));
+  if (definition.verify.agents && checks.every((check) => check.ok)) {
+    say(`waiting up to ${timeoutMs} ms for ${environment}'s live agents to serve v${version}`);
+    const result = await waitForAgents(store, { certificate, environment, version, fingerprintSha256: expected }, definition.verify.agents, timeoutMs);
+    const seen = `agents: ${describeAgents(result)}`;
+    checks.push({ ok: result.ok, seen, verified: `at ${Object.keys(result.agents).length} live agent(s): ${describeAgents(result)}`, failure: `did not serve version ${version} at every live agent within ${timeoutMs} ms (${seen})` });
+  }
+  const ok = checks.every((check) => check.ok);
+  const seen = checks.map((check) => check.seen).join("; ");
+  await store.recordHistory({ actor: actor.principal, action: "verify", certificate, environment, toVersion: version, result: ok ? "ok" : "failed", detail: seen });
+  if (ok) {
+    say(`verified v${version} ${checks.map((check) => check.verified).join(", and ")}; ${Date.now() - started} ms since the swap began`);
+    return record;
+  }
+  // Put back what was served before; when that was this very version, there is nothing to put back.
+  const outcome = again ? `the store still names version ${version}` : previous ? `version ${previous.version} was put back` : "it was undeployed again";
+  if (previous && !again) await target.deploy(targetContext, previous.version);
+  else if (!previous) await target.undeploy(targetContext);
+  say(`verification failed (${seen}); ${outcome}`);
+  throw new CertstageError("VERIFICATION_FAILED", `${environment} ${checks.find((check) => !check.ok)!.failure}; ${outcome}`, {
+    resource: certificate,
+    fix: "check that the endpoints read this environment's files (or its HAProxy certificate), that the reload reaches every server process, that the environment's agents run and can reach the store, and that verify.timeoutMs leaves room for verify.settleMs, then run again",
+  });
+}
+
+/** TLS handshakes at the endpoints until every one has served the new leaf for the settle period. */
+async function verifyEndpoints(verify: VerificationDefinition, firstName: string, expected: string, say: (line: string) => void, request: { certificate: string; version: number }): Promise<{ ok: boolean; seen: string; verified: string; failure: string }> {
+  // SNI carries A-labels (RFC 6066 §3): an internationalized serverName is converted here.
+  const serverName = aLabelOf(verify.serverName ?? firstName);
+  const endpoints = (verify.endpoints ?? []).map((endpoint) => parseEndpoint(endpoint, serverName));
+  const timeoutMs = verify.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
+  const settleMs = verify.settleMs ?? DEFAULT_VERIFY_SETTLE_MS;
+  say(`verifying v${request.version} (${expected.slice(0, 23)}…) at ${(verify.endpoints ?? []).join(", ")} as ${serverName}: every handshake for ${settleMs} ms, up to ${timeoutMs} ms`);
   const result = await waitUntilServed(endpoints, expected, {
     timeoutMs,
     settleMs,
@@ -105,22 +136,5 @@ export async function rollout(context: RolloutContext, request: RolloutRequest):
     },
   });
   const seen = result.ok ? describeSettled(result) : describeServed(result);
-  await store.recordHistory({ actor: actor.principal, action: "verify", certificate, environment, toVersion: version, result: result.ok ? "ok" : "failed", detail: seen });
-  if (result.ok) {
-    say(`verified v${version} at ${endpoints.length} endpoint(s): ${seen}; ${Date.now() - started} ms since the swap began`);
-    return record;
-  }
-  // Put back what was served before; when that was this very version, there is nothing to put back.
-  const outcome = again ? `the store still names version ${version}` : previous ? `version ${previous.version} was put back` : "it was undeployed again";
-  if (previous && !again) await target.deploy(targetContext, previous.version);
-  else if (!previous) await target.undeploy(targetContext);
-  say(`verification failed (${seen}); ${outcome}`);
-  throw new CertstageError(
-    "VERIFICATION_FAILED",
-    `${environment} did not serve version ${version} to every handshake for ${settleMs} ms within ${timeoutMs} ms (${seen}); ${outcome}`,
-    {
-      resource: certificate,
-      fix: "check that the endpoints read this environment's files (or its HAProxy certificate), that the reload reaches every server process, and that verify.timeoutMs leaves room for verify.settleMs, then run again",
-    },
-  );
+  return { ok: result.ok, seen, verified: `at ${endpoints.length} endpoint(s): ${seen}`, failure: `did not serve version ${request.version} to every handshake for ${settleMs} ms within ${timeoutMs} ms (${seen})` };
 }
