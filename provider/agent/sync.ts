@@ -23,6 +23,7 @@ import { AGENT_ERROR_LIMIT } from "../store/agent-reports";
 import { fsyncDirectory, replaceFileAtomically } from "../store/atomic-file";
 import { certificatesOnDisk, installedUnitIntact, installedVersions, installVersion, pruneVersions, removeCertificate, restoreVersion, UnitRefused } from "./install";
 import type { PassKind } from "./pass-scheduler";
+import { removeAbandonedStaging } from "../targets/published-versions";
 import { ReloadCommands, ReloadFailure, reloadServers, reloadsServers } from "./reloader";
 import { observeServed, ServeCheck } from "./report";
 
@@ -253,8 +254,9 @@ async function pruneDirectory(settings: AgentSettings, state: AgentState, instal
       continue;
     }
     const previous = state.previous.get(name);
-    // After a restart the last good version is not known: keep everything until the next change says.
+    // After a restart the last good version is not known: keep every version until the next change says.
     if (previous !== undefined) await pruneVersions(settings.directory, name, new Set([current, previous]));
+    else await removeAbandonedStaging(settings.directory, name);
   }
 }
 
