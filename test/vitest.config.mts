@@ -56,6 +56,19 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: "agent",
+          include: ["test/agent/**/*.test.ts"],
+          testTimeout: 300_000,
+          // Global setup installs Debian's nginx on a cold machine (scripts/servers.sh).
+          hookTimeout: 300_000,
+          // Files start agents, nginx and reload bursts whose counts matter; one file at a time.
+          fileParallelism: false,
+          globalSetup: ["test/build-once.ts", "test/servers/global-setup.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "servers",
           include: ["test/servers/**/*.test.ts"],
           testTimeout: 120_000,

@@ -46,6 +46,7 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
   let stopped = false;
   let appliedSignature: string | undefined;
   let polledSignature: string | undefined;
+  let polledAt = Number.NEGATIVE_INFINITY;
   let watch: DeploymentWatch | undefined;
   let pollTimer: NodeJS.Timeout | undefined;
   let watchRetryTimer: NodeJS.Timeout | undefined;
@@ -65,6 +66,7 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
   };
 
   const pass = async (kind: PassKind) => {
+    const startedAt = Date.now();
     let outcome: PassOutcome;
     try {
       outcome = await runPass(settings, state, kind);
@@ -76,7 +78,8 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
     }
     recovered();
     appliedSignature = signatureOf(outcome.deployments);
-    polledSignature ??= appliedSignature;
+    // A poll that read another view while this pass ran may have seen a later change: one more pass settles it.
+    if (polledAt >= startedAt && polledSignature !== appliedSignature) scheduler.request("change");
     return { reloaded: outcome.reloaded };
   };
   const scheduler = new PassScheduler(pass, timing.coalescing ?? DEFAULT_COALESCING);
@@ -85,10 +88,12 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
     if (stopped || !polling) return;
     try {
       const signature = signatureOf(await deployedVersions(store, settings.environment, settings.certificates));
+      polledAt = Date.now();
       // Asked once per change seen: asking at every poll of an unchanged view would keep the quiet window from ever ending.
       if (signature !== polledSignature) {
         polledSignature = signature;
-        if (signature !== appliedSignature) scheduler.request("change");
+        // Before the first pass ends there is nothing to compare with: that pass reports back (above).
+        if (appliedSignature !== undefined && signature !== appliedSignature) scheduler.request("change");
       }
     } catch (error) {
       failed(`reading the deployments of ${settings.environment} failed`, error);

@@ -23,6 +23,7 @@ import { AGENT_ERROR_LIMIT } from "../store/agent-reports";
 import { fsyncDirectory, replaceFileAtomically } from "../store/atomic-file";
 import { certificatesOnDisk, installedUnitIntact, installedVersions, installVersion, pruneVersions, removeCertificate, restoreVersion, UnitRefused } from "./install";
 import type { PassKind } from "./pass-scheduler";
+import { removeAbandonedStaging } from "../targets/published-versions";
 import { ReloadCommands, ReloadFailure, reloadServers, reloadsServers } from "./reloader";
 import { observeServed, ServeCheck } from "./report";
 
@@ -157,7 +158,12 @@ export async function runPass(settings: AgentSettings, state: AgentState, kind: 
         continue;
       }
       records.set(name, record);
-      if (have === want && (kind === "change" || (await installedUnitIntact(directory, record, now)))) continue;
+      if (have === want && (kind === "change" || (await installedUnitIntact(directory, record, now)))) {
+        // Served as deployed (a refused version was replaced by a deploy of this one, say): nothing is owed for it.
+        state.refused.delete(name);
+        state.problems.delete(name);
+        continue;
+      }
       if (kind === "change" && state.refused.get(name) === want) continue;
       try {
         await installVersion({ directory, record, load: () => store.readVersionFiles(name, want), now, beforeSwitch });
@@ -193,7 +199,11 @@ export async function runPass(settings: AgentSettings, state: AgentState, kind: 
 async function reloadIfNeeded(settings: AgentSettings, state: AgentState, changes: readonly Change[], pendingBefore: boolean): Promise<boolean> {
   const { directory, log } = settings;
   if (!reloadsServers(settings.reload)) return false;
-  if (changes.length === 0 && !state.reloadPending) return false;
+  if (changes.length === 0 && !state.reloadPending) {
+    // The disk holds what the servers loaded: an earlier failure is over.
+    state.reloadProblem = undefined;
+    return false;
+  }
   const what = changes.length > 0 ? changes.map((change) => `${change.certificate} ${versionLabel(change.to)}`).join(", ") : "a reload owed by an earlier pass";
   try {
     await reloadServers(settings.reload);
@@ -209,13 +219,13 @@ async function reloadIfNeeded(settings: AgentSettings, state: AgentState, change
     // The servers would refuse these files: put back what they loaded last, and refuse the versions until the next resync.
     for (const change of [...changes].reverse()) {
       await restoreVersion(directory, change.certificate, change.from);
-      if (change.to !== undefined) {
-        state.refused.set(change.certificate, change.to);
-        state.problems.set(change.certificate, `version ${change.to} put back: ${problem}; still serving ${versionLabel(change.from)}`);
-      }
+      if (change.to !== undefined) state.refused.set(change.certificate, change.to);
+      const what = change.to === undefined ? "its removal" : `version ${change.to}`;
+      state.problems.set(change.certificate, `${what} put back: ${problem}; still serving ${versionLabel(change.from)}`);
     }
     state.reloadPending = pendingBefore;
-    state.reloadProblem = problem;
+    // Said per certificate where the check refused changes; said for all when it refused a reload owed.
+    state.reloadProblem = changes.length === 0 ? problem : undefined;
     if (!pendingBefore) await clearReloadMarker(directory);
     log(`check failed for ${what}: ${problem}; put back ${changes.map((change) => `${change.certificate} ${versionLabel(change.from)}`).join(", ") || "nothing"}`);
     return false;
@@ -244,8 +254,9 @@ async function pruneDirectory(settings: AgentSettings, state: AgentState, instal
       continue;
     }
     const previous = state.previous.get(name);
-    // After a restart the last good version is not known: keep everything until the next change says.
+    // After a restart the last good version is not known: keep every version until the next change says.
     if (previous !== undefined) await pruneVersions(settings.directory, name, new Set([current, previous]));
+    else await removeAbandonedStaging(settings.directory, name);
   }
 }
 

@@ -125,7 +125,7 @@ export async function agentCommand(command: "agent" | "agents", argv: string[], 
   }
   let store: Store;
   try {
-    const location = values.store ?? process.env.CERTSTAGE_STORE;
+    const location = (values.store as string | undefined) ?? (process.env.CERTSTAGE_STORE || undefined);
     if (command === "agent" && location === undefined) throw usageError("no store to follow", "--store", "give --store (or set CERTSTAGE_STORE), e.g. --store postgres://certstage@db.internal/certstage");
     store = openStore(parseStoreSetting(location), projectDirectory());
   } catch (error) {
