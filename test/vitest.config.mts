@@ -25,8 +25,8 @@ export default defineConfig({
           hookTimeout: 900_000,
           // Each file drives Pulumi stacks end to end; two at once saturate two cores.
           fileParallelism: false,
-          // The real-server scenario needs Debian's nginx and HAProxy too.
-          globalSetup: ["test/build-once.ts", "test/e2e/global-setup.ts", "test/servers/global-setup.ts"],
+          // The real-server scenario needs Debian's nginx and HAProxy too, and the team scenario PostgreSQL.
+          globalSetup: ["test/build-once.ts", "test/e2e/global-setup.ts", "test/servers/global-setup.ts", "test/postgres/global-setup.ts"],
         },
       },
       {

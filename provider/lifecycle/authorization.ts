@@ -69,7 +69,7 @@ export interface CertificateAccess {
 export type Relation = "owner" | "shared" | "stranger";
 
 export type AccessDecision =
-  | { readonly allowed: true; readonly relation: "owner" | "shared" }
+  | { readonly allowed: true; readonly relation: Relation }
   | { readonly allowed: false; readonly relation: Relation; readonly problem: string; readonly fix: string };
 
 function rolesOf(principal: Principal): Set<string> {
@@ -86,6 +86,8 @@ export function relationOf(principal: Principal, certificate: CertificateAccess)
 export function decideAccess(principal: Principal, action: CertificateAction, certificate: CertificateAccess): AccessDecision {
   const relation = relationOf(principal, certificate);
   if (relation === "owner") return { allowed: true, relation };
+  // A read-only reviewer previews what the owner's runner will do; the store refuses it any write.
+  if (principal.readOnly) return { allowed: true, relation };
   if (relation === "shared" && ALLOWED_FOR[action] === "owner and shared") return { allowed: true, relation };
   return { allowed: false, relation, problem: refusalProblem(principal, action, certificate, relation), fix: refusalFix(principal, action, certificate) };
 }

@@ -229,6 +229,12 @@ export interface Principal {
   readonly name: string;
   readonly roles: readonly string[];
   readonly enforcedBy: "database" | "advisory";
+  /**
+   * A principal that can only read the store, such as a pull request's preview role: it reviews
+   * changes that the owner's runner will make, so who owns a change is not its to judge (the
+   * preview shows the full diff); the store refuses it every write.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** The part of a store that says who the actor is; every driver has it. */

@@ -111,9 +111,9 @@ export interface AgentProcess {
 }
 
 /** `certstage agent <args>` as a long-running process (dies with the test worker). */
-export function spawnAgent(args: readonly string[]): AgentProcess {
+export function spawnAgent(args: readonly string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
   const [program, programArgs] = withParentDeathSignal(process.execPath, [CLI, "agent", ...args]);
-  const child = spawn(program, programArgs, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(program, programArgs, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let log = "";
   child.stdout!.on("data", (chunk) => (log += String(chunk)));
   child.stderr!.on("data", (chunk) => (log += String(chunk)));

@@ -307,6 +307,14 @@ describe("postgres store: previews run read-only, without keys", () => {
     };
   });
 
+  it("is a read-only principal, and a runner acts for its team: the database says who acts", async () => {
+    expect(await preview.principal({ principal: "whatever the stack says" })).toEqual({ name: "preview", roles: ["certstage_reader", "preview"], enforcedBy: "database", readOnly: true });
+    const runnerPrincipal = await runner.principal({ principal: "someone@else" });
+    expect(runnerPrincipal).toMatchObject({ name: "edge-ci", enforcedBy: "database" });
+    expect(runnerPrincipal.roles).toEqual(expect.arrayContaining(["edge-ci", "team-edge", "certstage_runner"]));
+    expect(runnerPrincipal.readOnly).toBeUndefined();
+  });
+
   it("reads certificates, versions, deployments and history, as a preview needs them", async () => {
     expect((await preview.listCertificates()).map((record) => record.name)).toEqual(["api"]);
     expect((await preview.getVersion("api", 1))?.fingerprintSha256).toBe(materials[0].facts.fingerprintSha256);

@@ -20,7 +20,7 @@ import { CertstageError } from "../../errors";
 import type { VersionMaterial } from "../../pki/version-material";
 import { checkAgentReportFilter, checkedAgentReport } from "../agent-reports";
 import { open, rewrap, seal, type KeyRing, type SealedValue } from "../key-envelope";
-import { DEPLOYMENT_CHANNEL, LATEST_SCHEMA_VERSION } from "../postgres/migrations";
+import { DEPLOYMENT_CHANNEL, GROUP_ROLES, LATEST_SCHEMA_VERSION } from "../postgres/migrations";
 import { storeErrorFrom } from "../postgres/pg-errors";
 import { migrate, notMigrated, refuseNewer, schemaVersion, type MigrationOutcome } from "../postgres/schema";
 import { stillDeployed, versionNotFound } from "../store-errors";
@@ -159,7 +159,8 @@ export class PostgresStore implements Store {
           "SELECT current_user::text AS name, coalesce((SELECT array_agg(r.rolname::text ORDER BY r.rolname) FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER')), '{}') AS roles",
         )
       ).rows[0];
-      return { name: row.name, roles: row.roles, enforcedBy: "database" };
+      const readOnly = row.roles.includes(GROUP_ROLES.reader) && !row.roles.includes(GROUP_ROLES.runner) && !row.roles.includes(GROUP_ROLES.admin);
+      return { name: row.name, roles: row.roles, enforcedBy: "database", ...(readOnly ? { readOnly } : {}) };
     } catch (error) {
       throw storeErrorFrom(error, { storeDescription: this.description, role: this.role, what: "read the connecting role" });
     } finally {

@@ -131,3 +131,12 @@ describe("the rules as properties", () => {
     );
   });
 });
+
+describe("a read-only reviewer (a pull request's preview role)", () => {
+  it("is refused nothing at preview, since it previews what the owner's runner will do and the store refuses it every write", () => {
+    const reviewer: Principal = { name: "pr-preview", roles: ["pr-preview", "certstage_reader"], enforcedBy: "database", readOnly: true };
+    for (const action of CERTIFICATE_ACTIONS) expect(decideAccess(reviewer, action, api)).toEqual({ allowed: true, relation: "stranger" });
+    // The same role without the read-only mark is a stranger like any other.
+    expect(decideAccess({ ...reviewer, readOnly: undefined }, "deploy", api).allowed).toBe(false);
+  });
+});
