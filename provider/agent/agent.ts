@@ -78,6 +78,10 @@ export async function agentSettings(options: AgentOptions): Promise<AgentSetting
     if (command.length === 0 || command.some((word) => word === "" || word.includes("\u0000"))) throw configInvalid(field, `${field} names no command`, `give the program and its arguments, e.g. ${field} "nginx ${field === "--check" ? "-t" : "-s reload"}"`);
     await requireProgram(field, command[0]);
   }
+  const haproxy = options.reload?.haproxy;
+  if (haproxy !== undefined && !haproxy.certificatePath.includes("{certificate}") && options.certificates?.length !== 1) {
+    throw configInvalid("--haproxy-crt", `--haproxy-crt '${haproxy.certificatePath}' names one crt file, and the agent may follow several certificates`, "put {certificate} in it (e.g. '/etc/haproxy/certs/{certificate}.pem'), or follow one certificate with --certificate");
+  }
   const directory = path.resolve(options.directory);
   await prepareDirectory(directory);
   return {

@@ -53,17 +53,12 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
   let retryTimer: NodeJS.Timeout | undefined;
   let polling = false;
 
-  // The store's failures, logged when they start, change or end, not at every attempt.
-  let failing: string | undefined;
-  const failed = (what: string, error: unknown) => {
-    const message = `${what}: ${describeError(error)}`;
-    if (message !== failing) log(`${message}; retrying`);
-    failing = message;
-  };
-  const recovered = () => {
-    if (failing !== undefined) log(`the store answers again (${store.description})`);
-    failing = undefined;
-  };
+  // The store's failures, logged when they start, change or end, not at every attempt: passes,
+  // polls and the change feed each on their own (a poll of a vanished file store reads nothing
+  // and succeeds, while every pass refuses it).
+  const passes = new FailureLog(log, `the store answers again (${store.description})`);
+  const polls = new FailureLog(log, `reading the deployments works again (${store.description})`);
+  const feed = new FailureLog(log, `the change feed of ${store.description} works again`);
 
   const pass = async (kind: PassKind) => {
     const startedAt = Date.now();
@@ -71,12 +66,12 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
     try {
       outcome = await runPass(settings, state, kind);
     } catch (error) {
-      failed(`${kind === "full" ? "resync" : "pass"} of ${settings.environment} failed`, error);
+      passes.failed(`${kind === "full" ? "resync" : "pass"} of ${settings.environment} failed`, error);
       clearTimeout(retryTimer);
       if (!stopped) retryTimer = setTimeout(() => scheduler.request("full"), timing.pollIntervalMs);
       return { reloaded: false };
     }
-    recovered();
+    passes.recovered();
     appliedSignature = signatureOf(outcome.deployments);
     // A poll that read another view while this pass ran may have seen a later change: one more pass settles it.
     if (polledAt >= startedAt && polledSignature !== appliedSignature) scheduler.request("change");
@@ -89,6 +84,7 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
     try {
       const signature = signatureOf(await deployedVersions(store, settings.environment, settings.certificates));
       polledAt = Date.now();
+      polls.recovered();
       // Asked once per change seen: asking at every poll of an unchanged view would keep the quiet window from ever ending.
       if (signature !== polledSignature) {
         polledSignature = signature;
@@ -96,7 +92,7 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
         if (appliedSignature !== undefined && signature !== appliedSignature) scheduler.request("change");
       }
     } catch (error) {
-      failed(`reading the deployments of ${settings.environment} failed`, error);
+      polls.failed(`reading the deployments of ${settings.environment} failed`, error);
     }
     if (!stopped && polling) pollTimer = setTimeout(() => void poll(), timing.pollIntervalMs);
   };
@@ -116,18 +112,22 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
     try {
       const opened = await watchDeployments(settings.environment, {
         onChange: () => scheduler.request("change"),
-        onResync: () => scheduler.request("full"),
-        onError: (error) => failed(`the change feed of ${store.description}`, error),
+        onResync: () => {
+          feed.recovered();
+          scheduler.request("full");
+        },
+        onError: (error) => feed.failed(`the change feed of ${store.description}`, error),
       });
       if (stopped) {
         await opened.close();
         return;
       }
       watch = opened;
+      feed.recovered();
       stopPolling();
       log(`following changes ${store.description} pushes, and a full resync every ${timing.resyncIntervalMs / 1000} s`);
     } catch (error) {
-      failed(`watching ${store.description} failed (polling every ${timing.pollIntervalMs / 1000} s meanwhile)`, error);
+      feed.failed(`watching ${store.description} failed (polling every ${timing.pollIntervalMs / 1000} s meanwhile)`, error);
       startPolling();
       if (!stopped) watchRetryTimer = setTimeout(() => void startWatch(), Math.max(timing.pollIntervalMs, 1000));
     }
@@ -158,4 +158,25 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
 /** One full pass, for `--once` and cron: throws what stopped it (a store error) instead of retrying. */
 export async function syncOnce(settings: AgentSettings): Promise<PassOutcome> {
   return runPass(settings, await AgentState.load(settings.directory), "full");
+}
+
+/** One kind of failure, logged when it starts or changes and when it ends, never at every retry. */
+class FailureLog {
+  private current: string | undefined;
+
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly recoveredLine: string,
+  ) {}
+
+  failed(what: string, error: unknown): void {
+    const message = `${what}: ${describeError(error)}`;
+    if (message !== this.current) this.log(`${message}; retrying`);
+    this.current = message;
+  }
+
+  recovered(): void {
+    if (this.current !== undefined) this.log(this.recoveredLine);
+    this.current = undefined;
+  }
 }

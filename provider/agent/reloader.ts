@@ -11,6 +11,7 @@
  */
 import { execFile } from "node:child_process";
 import { CertstageError } from "../errors";
+import type { HaproxySocket } from "./haproxy-socket";
 
 export interface ReloadCommands {
   /** Run first; a non-zero exit refuses the reload. */
@@ -19,6 +20,8 @@ export interface ReloadCommands {
   readonly reload?: readonly string[];
   /** For each command (default 30 s). */
   readonly timeoutMs?: number;
+  /** Push changed certificates through HAProxy's runtime API (after the reload command, if both are given). */
+  readonly haproxy?: HaproxySocket;
 }
 
 export const DEFAULT_RELOAD_TIMEOUT_MS = 30_000;
@@ -57,8 +60,8 @@ function runCommand(command: readonly string[], timeoutMs: number): Promise<{ ok
   });
 }
 
-/** Runs the check, then the reload; throws a ReloadFailure naming the step. */
-export async function reloadServers(commands: ReloadCommands): Promise<void> {
+/** Runs the check, then the reload, then `push` (HAProxy's runtime API); throws a ReloadFailure naming the step. */
+export async function reloadServers(commands: ReloadCommands, push: () => Promise<void> = async () => undefined): Promise<void> {
   const timeoutMs = commands.timeoutMs ?? DEFAULT_RELOAD_TIMEOUT_MS;
   if (commands.check) {
     const checked = await runCommand(commands.check, timeoutMs);
@@ -72,9 +75,10 @@ export async function reloadServers(commands: ReloadCommands): Promise<void> {
       throw new ReloadFailure("reload", `the reload command '${commands.reload.join(" ")}' ${reloaded.reason}`, "run the reload command by hand (is the server running?); the new files stay in place and the agent reloads again at its next pass");
     }
   }
+  await push();
 }
 
 /** Whether anything is configured to run (without, the servers read the files on their own). */
 export function reloadsServers(commands: ReloadCommands): boolean {
-  return commands.check !== undefined || commands.reload !== undefined;
+  return commands.check !== undefined || commands.reload !== undefined || commands.haproxy !== undefined;
 }

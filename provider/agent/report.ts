@@ -64,6 +64,6 @@ export async function observeServed(store: Store, check: ServeCheck | undefined,
   return {
     ...(version !== undefined ? { version } : {}),
     servedFingerprintSha256: fingerprint,
-    problem: `${where} serves ${what} for ${serverName}, not the installed version ${installed.version}${afterReload ? ` ${SERVE_WAIT_MS / 1000} s after the reload` : " (the servers were not reloaded since it was installed?)"}`,
+    problem: `${where} serves ${what} for ${serverName}, not the installed version ${installed.version}${afterReload ? ` ${SERVE_WAIT_MS / 1000} s after the reload` : ""} (does the server read the agent's directory for this name, and did it take the last reload?)`,
   };
 }

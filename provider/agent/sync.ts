@@ -25,6 +25,7 @@ import { certificatesOnDisk, installedUnitIntact, installedVersions, installVers
 import type { PassKind } from "./pass-scheduler";
 import { removeAbandonedStaging } from "../targets/published-versions";
 import { ReloadCommands, ReloadFailure, reloadServers, reloadsServers } from "./reloader";
+import { pushToHaproxy } from "./haproxy-socket";
 import { observeServed, ServeCheck } from "./report";
 
 export interface AgentSettings {
@@ -191,7 +192,7 @@ export async function runPass(settings: AgentSettings, state: AgentState, kind: 
   const after = await installedVersions(directory);
   if (!state.reloadPending) await pruneDirectory(settings, state, after, names);
 
-  const converged = await report(settings, state, names, after, records, reloaded);
+  const converged = await report(settings, state, names, after, records, reloaded, kind);
   return { reloaded, deployments: desired, converged: converged && !state.reloadPending };
 }
 
@@ -205,8 +206,13 @@ async function reloadIfNeeded(settings: AgentSettings, state: AgentState, change
     return false;
   }
   const what = changes.length > 0 ? changes.map((change) => `${change.certificate} ${versionLabel(change.to)}`).join(", ") : "a reload owed by an earlier pass";
+  const { haproxy } = settings.reload;
+  // A reload owed by an earlier pass may be for any certificate: HAProxy gets all of them again.
+  const pushed = changes.length > 0 ? changes.filter((change) => change.to !== undefined).map((change) => change.certificate) : [...(await installedVersions(directory)).keys()].filter((name) => settings.certificates === undefined || settings.certificates.includes(name));
   try {
-    await reloadServers(settings.reload);
+    await reloadServers(settings.reload, async () => {
+      if (haproxy) for (const certificate of pushed) await pushToHaproxy(haproxy, directory, certificate);
+    });
   } catch (error) {
     if (!(error instanceof ReloadFailure)) throw error;
     const problem = oneLine(error.message);
@@ -261,7 +267,7 @@ async function pruneDirectory(settings: AgentSettings, state: AgentState, instal
 }
 
 /** Reports each followed certificate; returns whether all of them serve their deployed version without a problem. */
-async function report(settings: AgentSettings, state: AgentState, names: readonly string[], installed: ReadonlyMap<string, number>, records: Map<string, VersionRecord>, reloaded: boolean): Promise<boolean> {
+async function report(settings: AgentSettings, state: AgentState, names: readonly string[], installed: ReadonlyMap<string, number>, records: Map<string, VersionRecord>, reloaded: boolean, kind: PassKind): Promise<boolean> {
   const { store } = settings;
   const reported = [...new Set([...names, ...(settings.certificates ?? [])])].sort();
   let converged = true;
@@ -269,7 +275,19 @@ async function report(settings: AgentSettings, state: AgentState, names: readonl
     const version = installed.get(name);
     let record = version === undefined ? undefined : records.get(name);
     if (version !== undefined && record?.version !== version) record = await store.getVersion(name, version);
-    const observation = await observeServed(store, settings.serveCheck, record, reloaded);
+    let observation = await observeServed(store, settings.serveCheck, record, reloaded);
+    const { haproxy } = settings.reload;
+    if (haproxy && kind === "full" && record && observation.servedFingerprintSha256 !== undefined && observation.servedFingerprintSha256 !== record.fingerprintSha256) {
+      // HAProxy keeps a pushed certificate in memory only: a restarted one serves its crt file again.
+      try {
+        await pushToHaproxy(haproxy, settings.directory, name);
+        settings.log(`push ${name} v${record.version} to HAProxy again: it served ${observation.version === undefined ? "another certificate" : `v${observation.version}`}`);
+        observation = await observeServed(store, settings.serveCheck, record, true);
+      } catch (error) {
+        if (!(error instanceof ReloadFailure)) throw error;
+        observation = { ...observation, problem: `${observation.problem}; pushing it again failed: ${oneLine(error.message)}` };
+      }
+    }
     const deployed = records.get(name)?.version;
     const notDeployed = settings.certificates?.includes(name) && !records.has(name) && !state.problems.has(name) ? `not deployed in ${settings.environment}` : undefined;
     const problems = [state.problems.get(name), state.reloadProblem, observation.problem, notDeployed].filter((problem): problem is string => problem !== undefined);

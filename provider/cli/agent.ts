@@ -4,6 +4,7 @@
  *
  *   certstage agent --store <location> --environment <name> --directory <dir>
  *                   [--reload "nginx -s reload"] [--check "nginx -t"] [--reload-timeout 30s]
+ *                   [--haproxy-socket /run/haproxy/admin.sock --haproxy-crt '/etc/haproxy/certs/{certificate}.pem']
  *                   [--certificate <name> …] [--serve-check 127.0.0.1:443] [--agent-id <id>]
  *                   [--resync-interval 60s] [--poll-interval 2s] [--once]
  *   certstage agents [--environment <name>] [--certificate <name>] [--resync-interval 60s] [--json] [--store <location>]
@@ -40,6 +41,8 @@ Options of agent:
   --reload <command>        run after a change, without a shell, e.g. "nginx -s reload"
   --check <command>         run before each reload; a failure puts the old files back, e.g. "nginx -t"
   --reload-timeout <time>   for each of them (default 30s)
+  --haproxy-socket <path>   push changes through HAProxy's runtime API on this admin socket (no reload)
+  --haproxy-crt <path>      the crt path HAProxy loaded each certificate from; {certificate} is its name
   --serve-check <host:port> a local TLS address: the agent reports the leaf it serves (SNI: the certificate's first DNS name)
   --agent-id <id>           how reports name this agent (default: the host name)
   --resync-interval <time>  read everything again this often, whatever else happens (default 60s)
@@ -85,6 +88,15 @@ export function parseCommand(text: string, field: string): string[] {
   return words;
 }
 
+function haproxyOptions(socket: string | undefined, certificatePath: string | undefined): { haproxy?: { socket: string; certificatePath: string } } {
+  if (socket === undefined && certificatePath === undefined) return {};
+  if (socket === undefined || certificatePath === undefined) {
+    const missing = socket === undefined ? "--haproxy-socket" : "--haproxy-crt";
+    throw usageError(`${missing} is missing: the runtime API needs both the admin socket and the crt path HAProxy loaded`, missing, "give --haproxy-socket /run/haproxy/admin.sock --haproxy-crt '/etc/haproxy/certs/{certificate}.pem'");
+  }
+  return { haproxy: { socket, certificatePath } };
+}
+
 export function parseServeCheck(text: string): { host: string; port: number } {
   if (endpointProblem(text) !== undefined) throw usageError(`--serve-check ${quoted(text)} is not host:port`, "--serve-check", "give the local address the server listens on, e.g. 127.0.0.1:443");
   const colon = text.lastIndexOf(":");
@@ -106,6 +118,8 @@ export async function agentCommand(command: "agent" | "agents", argv: string[], 
         check: { type: "string" },
         "reload-timeout": { type: "string" },
         "serve-check": { type: "string" },
+        "haproxy-socket": { type: "string" },
+        "haproxy-crt": { type: "string" },
         "agent-id": { type: "string" },
         "resync-interval": { type: "string" },
         "poll-interval": { type: "string" },
@@ -161,6 +175,7 @@ async function runAgent(store: Store, values: Values): Promise<number> {
         ...(text("check") !== undefined ? { check: parseCommand(text("check")!, "--check") } : {}),
         ...(text("reload") !== undefined ? { reload: parseCommand(text("reload")!, "--reload") } : {}),
         timeoutMs,
+        ...haproxyOptions(text("haproxy-socket"), text("haproxy-crt")),
       },
       ...(text("serve-check") !== undefined ? { serveCheck: parseServeCheck(text("serve-check")!) } : {}),
       resyncIntervalMs: text("resync-interval") === undefined ? DEFAULT_RESYNC_INTERVAL_MS : parseDuration(text("resync-interval")!, "--resync-interval"),
