@@ -226,7 +226,21 @@ describe("postgres store: ownership by row-level security", () => {
       expect(error.code, what).toBe("NOT_OWNER");
       expect(error.message, what).toContain("belongs to 'team-edge'");
     }
+    // The ACME records of the certificate belong to its owner too; the database says no.
+    const key = materials[1].privateKeyPem!;
+    for (const [what, attempt] of [
+      ["renewal record", () => stranger.putAcmeRenewal({ certificate: "api", version: 1, directoryUrl: "https://ca.test/dir", notBefore: "2026-11-01T00:00:00.000Z", notAfter: "2027-01-30T00:00:00.000Z", issuedAt: "2026-11-01T00:00:00.000Z" })],
+      ["order in flight", () => stranger.putAcmeOrder({ certificate: "api", directoryUrl: "https://ca.test/dir", orderUrl: "https://ca.test/order/1", accountUrl: "https://ca.test/acct/1", certificateKeyPem: key, createdAt: "2026-12-01T00:00:00.000Z" })],
+    ] as const) {
+      expect((await refusal(attempt())).code, what).toBe("NOT_OWNER");
+    }
     expect(await snapshot(database)).toBe(before);
+    // A task of the owner's: a stranger can neither claim it (the row cannot be locked) nor end it.
+    const task = await owner.queueTask({ certificate: "api", environment: "staging", version: 1, environments: [] }, edge);
+    const queued = await snapshot(database);
+    expect(await stranger.claimTask(task.id, web)).toBeUndefined();
+    expect((await refusal(stranger.finishTask(task.id, { state: "cancelled" }, web))).code).toBe("NOT_OWNER");
+    expect(await snapshot(database)).toBe(queued);
   });
 
   it("refuses the same writes made in raw SQL with the team's own role", async () => {
