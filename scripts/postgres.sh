@@ -49,84 +49,12 @@ SYSTEM_PID_FILES=(/run/postgresql/15-main.pid /var/run/postgresql/15-main.pid)
 # Units the packages enable for boot, and the package each belongs to (deb-systemd-helper needs it).
 declare -A UNIT_PACKAGE=([postgresql.service]=postgresql-common)
 
-# A policy-rc.d written here is removed again whatever happens to the install; one that was
-# already there (as in most container images) is left alone.
-POLICY=/usr/sbin/policy-rc.d
-WANTS_DIR=/etc/systemd/system/multi-user.target.wants
-CREATED_POLICY=0
-remove_policy() {
-  if [ "$CREATED_POLICY" = 1 ]; then rm -f "$POLICY"; CREATED_POLICY=0; fi
-}
-trap remove_policy EXIT
-
-install_packages() {
-  local -a wanted=("$@")
-  local file unit
-  local -A pid_before=() enabled_before=()
-  for file in "${SYSTEM_PID_FILES[@]}"; do pid_before[$file]="$(cat "$file" 2>/dev/null || true)"; done
-  for unit in "${!UNIT_PACKAGE[@]}"; do
-    [ -e "$WANTS_DIR/$unit" ] && enabled_before[$unit]=1
-  done
-
-  if [ ! -e "$POLICY" ]; then
-    printf '#!/bin/sh\n# Written by certstage scripts/postgres.sh for the duration of one apt-get install.\nexit 101\n' >"$POLICY"
-    chmod 0755 "$POLICY"
-    CREATED_POLICY=1
-  fi
-
-  log "installing ${wanted[*]} from Debian's packages"
-  export DEBIAN_FRONTEND=noninteractive
-  # Tries the package lists at hand first (fast); refreshes them only when they fail: none yet
-  # (a fresh container) or too old to name versions the mirror still has.
-  if ! apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold "${wanted[@]}" >&2; then
-    log "install failed with the current package lists; running apt-get update and trying again"
-    apt-get update >&2
-    apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold "${wanted[@]}" >&2
-  fi
-
-  remove_policy
-
-  # postgresql-common's postinst enables postgresql.service for the next boot (a symlink in
-  # multi-user.target.wants) even where no systemd runs; a unit this install enabled is disabled
-  # again through deb-systemd-helper, which also remembers it so upgrades keep it disabled.
-  for unit in "${!UNIT_PACKAGE[@]}"; do
-    if [ -z "${enabled_before[$unit]:-}" ] && [ -e "$WANTS_DIR/$unit" ] && command -v deb-systemd-helper >/dev/null; then
-      log "disabling $unit, which the package enabled for boot"
-      # deb-systemd-helper refuses to run outside a maintainer script unless told which package
-      # it works for.
-      DPKG_MAINTSCRIPT_PACKAGE="${UNIT_PACKAGE[$unit]}" DPKG_MAINTSCRIPT_NAME=postinst deb-systemd-helper disable "$unit" >&2 \
-        || log "warning: could not disable $unit"
-    fi
-  done
-
-  # A postmaster started by this install (its pid file is new or changed) is ours to stop:
-  # SIGINT is PostgreSQL's fast shutdown (no waiting for clients; there are none).
-  local pid
-  for file in "${SYSTEM_PID_FILES[@]}"; do
-    pid="$(head -n 1 "$file" 2>/dev/null || true)"
-    if [[ "$pid" =~ ^[0-9]+$ ]] && [ "$pid" != "${pid_before[$file]}" ] && kill -0 "$pid" 2>/dev/null; then
-      log "the package started the system cluster (postmaster pid $pid from $file); stopping it"
-      kill -INT "$pid" 2>/dev/null || true
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
-}
-
-mapfile -t missing < <(missing_packages)
-if [ "${#missing[@]}" -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || die "missing ${missing[*]} and not root: install them as root (apt-get install -y --no-install-recommends ${missing[*]}) or run this script as root"
-  command -v apt-get >/dev/null || die "missing ${missing[*]} and this machine has no apt-get"
-  # One installer at a time: parallel test runs may all ask at once, and dpkg's own lock would
-  # make the second fail instead of wait.
-  lock_dir="${CERTSTAGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/certstage}"
-  mkdir -p "$lock_dir"
-  exec 9>"$lock_dir/postgres.lock"
-  flock 9
-  mapfile -t missing < <(missing_packages)
-  [ "${#missing[@]}" -eq 0 ] || install_packages "${missing[@]}"
-  exec 9>&-
-fi
+INSTALLER=scripts/postgres.sh
+LOCK_NAME=postgres.lock
+STOP_SIGNAL=INT  # PostgreSQL's fast shutdown: no waiting for clients (there are none)
+# shellcheck source=scripts/debian-packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/debian-packages.sh"
+provide_missing_packages
 
 mapfile -t missing < <(missing_packages)
 [ "${#missing[@]}" -eq 0 ] || die "${missing[*]} still missing after the install"
