@@ -10,7 +10,7 @@ import { CertstageError } from "../errors";
 import { projectDirectory } from "../settings/project-directory";
 import { openStore, parseStoreSetting, type Store } from "../store";
 import { copyStore } from "../store/copy";
-import { PostgresStore } from "../store/drivers/postgres";
+import type { PostgresStore } from "../store/drivers/postgres";
 
 export type StoreAction = "migrate" | "copy" | "rekey";
 
@@ -57,7 +57,9 @@ export async function runStoreCommand(action: StoreAction, options: StoreCommand
 }
 
 function requirePostgres(store: Store, flag: string): PostgresStore {
-  if (store instanceof PostgresStore) return store;
+  // Required here, not imported: the command line loads node-postgres only for a postgres store.
+  const { PostgresStore: postgres } = require("../store/drivers/postgres") as typeof import("../store/drivers/postgres");
+  if (store instanceof postgres) return store;
   throw usage(`${store.description} is not a postgres store; store migrate, copy --to and rekey work on postgres stores`, flag);
 }
 

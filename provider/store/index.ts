@@ -5,7 +5,6 @@
 import * as path from "node:path";
 import { CertstageError } from "../errors";
 import { createFileStore, FILE_DRIVER } from "./drivers/file";
-import { createPostgresStore, POSTGRES_DRIVER } from "./drivers/postgres";
 import { parseKeyRing } from "./key-envelope";
 import { isPostgresSetting, postgresConnectionFrom } from "./postgres/connection";
 import type { Store } from "./store";
@@ -29,6 +28,8 @@ export interface StoreOpenOptions {
 
 export const DEFAULT_STORE_DIRECTORY = ".certstage";
 
+const POSTGRES_DRIVER = "postgres";
+
 const DRIVERS: Record<string, (settings: StoreSettings, baseDirectory: string, options: StoreOpenOptions) => Store> = {
   [FILE_DRIVER]: (settings, baseDirectory) => createFileStore({ root: path.resolve(baseDirectory, settings.location) }),
   [POSTGRES_DRIVER]: (settings, _baseDirectory, options) => {
@@ -36,6 +37,8 @@ const DRIVERS: Record<string, (settings: StoreSettings, baseDirectory: string, o
     const { config, description } = postgresConnectionFrom(settings.location, environment, { password: options.storePassword, applicationName: "certstage" });
     const keyText = options.storeKey ?? environment.CERTSTAGE_STORE_KEY;
     const keyRing = keyText !== undefined && keyText.trim() !== "" ? parseKeyRing(keyText, options.storeKey !== undefined ? "certstage:storeKey" : "CERTSTAGE_STORE_KEY") : undefined;
+    // Loaded only for a postgres store: node-postgres costs every file-store run about 100 ms to load.
+    const { createPostgresStore } = require("./drivers/postgres") as typeof import("./drivers/postgres");
     return createPostgresStore({ connection: config, description, keyRing });
   },
 };

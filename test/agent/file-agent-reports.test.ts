@@ -6,22 +6,14 @@
 import { promises as fs, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CertstageError } from "../../provider/errors";
 import type { AgentReport } from "../../provider/store";
 import { createFileStore } from "../../provider/store/drivers/file";
 import { temporaryDirectory } from "../support/certificates";
+import { certstageRefusalOf } from "../support/refusals";
 
 const report = (agentId: string, certificate: string, changes: Partial<AgentReport> = {}): AgentReport => ({ agentId, host: "edge.test", environment: "production", certificate, version: 3, lastSeen: "2026-12-01T10:00:00.000Z", ...changes });
 
-async function refusal(action: Promise<unknown>): Promise<CertstageError> {
-  try {
-    await action;
-  } catch (error) {
-    if (error instanceof CertstageError) return error;
-    throw error;
-  }
-  throw new Error("expected a refusal");
-}
+const refusal = certstageRefusalOf;
 
 describe("agent reports in the file store", () => {
   it("keeps one file per agent, replaced whole, and appends no history", async () => {

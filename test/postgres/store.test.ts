@@ -8,7 +8,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CertstageError } from "../../provider/errors";
 import type { VersionMaterial } from "../../provider/pki/version-material";
 import type { Actor, NewCertificate } from "../../provider/store";
 import type { PostgresStore } from "../../provider/store/drivers/postgres";
@@ -17,6 +16,7 @@ import { makeTestMaterials, temporaryDirectory } from "../support/certificates";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
 import { describeStoreConformance } from "../store/conformance";
 import { startStoreCluster, type StoreCluster } from "./support";
+import { certstageRefusalOf } from "../support/refusals";
 
 let world: StoreCluster;
 beforeAll(async () => {
@@ -39,15 +39,7 @@ describeStoreConformance("postgres", async () => {
 const edge: Actor = { principal: "edge-ci" };
 const certificate = (name: string, owner = "team-edge"): NewCertificate => ({ name, displayName: name, type: "server", owner, shareWith: [], description: "" });
 
-async function refusal(action: Promise<unknown>): Promise<CertstageError> {
-  try {
-    await action;
-  } catch (error) {
-    if (error instanceof CertstageError) return error;
-    throw error;
-  }
-  throw new Error("expected a refusal");
-}
+const refusal = certstageRefusalOf;
 
 /** Runs SQL as a login, outside certstage: what a modified client could send. */
 async function asLogin<T>(database: string, user: string, action: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -53,3 +53,10 @@ export async function rejectionOf(action: Promise<unknown>): Promise<Error> {
   }
   throw new Error("expected a failure");
 }
+
+/** The CertstageError `action` is refused with; any other failure, or none, fails the test. */
+export async function certstageRefusalOf(action: Promise<unknown>): Promise<CertstageError> {
+  const error = await rejectionOf(action);
+  if (error instanceof CertstageError) return error;
+  throw error;
+}

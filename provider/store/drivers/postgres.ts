@@ -69,8 +69,6 @@ import type {
   VersionRecord,
 } from "../store";
 
-export const POSTGRES_DRIVER = "postgres";
-
 export interface PostgresStoreOptions {
   readonly connection: PoolConfig;
   /** How messages name the store, e.g. `postgres store ci@db.internal:5432/certs` (never a password). */
@@ -254,7 +252,7 @@ export class PostgresStore implements Store {
 
   // ---- certificates -------------------------------------------------------------------------
 
-  async createCertificate(certificate: NewCertificate, actor: Actor): Promise<CertificateRecord> {
+  async createCertificate(certificate: NewCertificate, _actor: Actor): Promise<CertificateRecord> {
     assertName(certificate.name, "certificate");
     return this.write(`create certificate '${certificate.name}'`, certificate.name, async (client) => {
       const existing = await this.visibleCertificate(client, certificate.name);
@@ -279,12 +277,12 @@ export class PostgresStore implements Store {
           )
         ).rows[0];
       }
-      await this.appendHistory(client, actor, "certificate.create", certificate.name);
+      await this.appendHistory(client, "certificate.create", certificate.name);
       return certificateRecordFrom(row);
     });
   }
 
-  async updateCertificate(name: string, changes: CertificateChanges, actor: Actor): Promise<CertificateRecord> {
+  async updateCertificate(name: string, changes: CertificateChanges, _actor: Actor): Promise<CertificateRecord> {
     assertName(name, "certificate");
     return this.write(`change certificate '${name}'`, name, async (client) => {
       const current = await this.requireOwned(client, name);
@@ -301,7 +299,7 @@ export class PostgresStore implements Store {
         [current.id, next.display_name, next.owner, next.share_with, next.description, next.profile],
       );
       if (updated.rowCount !== 1) throw this.notOwner(name, current.owner, "change");
-      await this.appendHistory(client, actor, "certificate.update", name);
+      await this.appendHistory(client, "certificate.update", name);
       const now = (await client.query<{ now: Date }>("SELECT now()")).rows[0].now;
       return certificateRecordFrom({ ...current, ...next, updated_at: now });
     });
@@ -320,7 +318,7 @@ export class PostgresStore implements Store {
     return (rows?.rows ?? []).map(certificateRecordFrom);
   }
 
-  async deleteCertificate(name: string, actor: Actor): Promise<void> {
+  async deleteCertificate(name: string, _actor: Actor): Promise<void> {
     assertName(name, "certificate");
     await this.write(`delete certificate '${name}'`, name, async (client) => {
       const current = await this.requireOwned(client, name);
@@ -329,7 +327,7 @@ export class PostgresStore implements Store {
       await client.query("INSERT INTO certstage.version_removals (certificate_id, version) SELECT certificate_id, version FROM certstage.versions WHERE certificate_id = $1", [current.id]);
       await client.query("DELETE FROM certstage.versions WHERE certificate_id = $1", [current.id]);
       await client.query("UPDATE certstage.certificates SET deleted_at = now(), updated_at = now() WHERE id = $1", [current.id]);
-      await this.appendHistory(client, actor, "certificate.delete", name, { fromVersion: current.last_version || undefined });
+      await this.appendHistory(client, "certificate.delete", name, { fromVersion: current.last_version || undefined });
     });
   }
 
@@ -360,7 +358,7 @@ export class PostgresStore implements Store {
         const sealed = seal(material.privateKeyPem, await this.versionContext(client, owner.id, version), this.requireKeyRing("seal the private key"));
         await client.query("INSERT INTO certstage.version_keys (certificate_id, version, kek_id, wrapped_key, ciphertext) VALUES ($1, $2, $3, $4, $5)", [owner.id, version, sealed.kekId, sealed.wrappedKey, sealed.ciphertext]);
       }
-      await this.appendHistory(client, actor, "version.create", certificate, { toVersion: version });
+      await this.appendHistory(client, "version.create", certificate, { toVersion: version });
       return record;
     });
   }
@@ -420,7 +418,7 @@ export class PostgresStore implements Store {
     return files;
   }
 
-  async deleteVersion(certificate: string, version: number, actor: Actor, action: "version.delete" | "version.remove" = "version.delete"): Promise<void> {
+  async deleteVersion(certificate: string, version: number, _actor: Actor, action: "version.delete" | "version.remove" = "version.delete"): Promise<void> {
     assertName(certificate, "certificate");
     await this.write(`delete version ${version} of '${certificate}'`, certificate, async (client) => {
       const owner = await this.requireOwned(client, certificate);
@@ -430,7 +428,7 @@ export class PostgresStore implements Store {
       if (serving.length > 0) throw stillDeployed(certificate, version, serving);
       await client.query("INSERT INTO certstage.version_removals (certificate_id, version) VALUES ($1, $2)", [owner.id, version]);
       await client.query("DELETE FROM certstage.versions WHERE certificate_id = $1 AND version = $2", [owner.id, version]);
-      await this.appendHistory(client, actor, action, certificate, { fromVersion: version });
+      await this.appendHistory(client, action, certificate, { fromVersion: version });
     });
   }
 
@@ -472,7 +470,7 @@ export class PostgresStore implements Store {
 
   // ---- deployments --------------------------------------------------------------------------
 
-  async deploy(certificate: string, environment: string, version: number, actor: Actor): Promise<DeploymentRecord> {
+  async deploy(certificate: string, environment: string, version: number, _actor: Actor): Promise<DeploymentRecord> {
     assertName(certificate, "certificate");
     assertName(environment, "environment");
     return this.write(`deploy version ${version} of '${certificate}' to ${environment}`, certificate, async (client) => {
@@ -491,12 +489,12 @@ export class PostgresStore implements Store {
           [owner.id, environment, version, next],
         )
       ).rows[0];
-      await this.appendHistory(client, actor, swapAction(current?.version, version), certificate, { environment, fromVersion: current?.version, toVersion: version });
+      await this.appendHistory(client, swapAction(current?.version, version), certificate, { environment, fromVersion: current?.version, toVersion: version });
       return { certificate, environment, version, deployedAt: row.deployed_at.toISOString() };
     });
   }
 
-  async undeploy(certificate: string, environment: string, actor: Actor): Promise<void> {
+  async undeploy(certificate: string, environment: string, _actor: Actor): Promise<void> {
     assertName(certificate, "certificate");
     assertName(environment, "environment");
     await this.write(`undeploy '${certificate}' from ${environment}`, certificate, async (client) => {
@@ -508,7 +506,7 @@ export class PostgresStore implements Store {
       const generation = await this.lockEnvironment(client, environment);
       await this.bumpGeneration(client, environment, generation);
       await client.query("DELETE FROM certstage.deployments WHERE certificate_id = $1 AND environment = $2", [visible.id, environment]);
-      await this.appendHistory(client, actor, "undeploy", certificate, { environment, fromVersion: current.version });
+      await this.appendHistory(client, "undeploy", certificate, { environment, fromVersion: current.version });
     });
   }
 
@@ -570,14 +568,13 @@ export class PostgresStore implements Store {
 
   async recordHistory(entry: Omit<HistoryEntry, "at">): Promise<void> {
     await this.write(`record ${entry.action} of '${entry.certificate}' in history`, entry.certificate, (client) =>
-      this.appendHistory(client, { principal: entry.actor }, entry.action, entry.certificate, { environment: entry.environment, fromVersion: entry.fromVersion, toVersion: entry.toVersion }, entry.detail, entry.result),
+      this.appendHistory(client, entry.action, entry.certificate, { environment: entry.environment, fromVersion: entry.fromVersion, toVersion: entry.toVersion }, entry.detail, entry.result),
     );
   }
 
   /** The database records the connecting role as the actor: nobody writes history in another's name. */
   private async appendHistory(
     client: Query,
-    _actor: Actor,
     action: HistoryAction,
     certificate: string,
     details: Pick<HistoryEntry, "environment" | "fromVersion" | "toVersion"> = {},
@@ -609,7 +606,7 @@ export class PostgresStore implements Store {
       const superseded = await client.query<{ record: DeploymentTask }>("SELECT record FROM certstage.tasks WHERE certificate_id = $1 AND environment = $2 AND state = 'pending' FOR UPDATE", [owner.id, task.environment]);
       for (const { record: earlier } of superseded.rows) {
         await this.writeTask(client, { ...earlier, state: "cancelled", finishedAt: now, finishedBy: principal, detail: supersededDetail(task.version) });
-        await this.appendHistory(client, actor, "task.cancel", earlier.certificate, { environment: earlier.environment, fromVersion: earlier.fromVersion, toVersion: earlier.version }, `task ${earlier.id} superseded`);
+        await this.appendHistory(client, "task.cancel", earlier.certificate, { environment: earlier.environment, fromVersion: earlier.fromVersion, toVersion: earlier.version }, `task ${earlier.id} superseded`);
       }
       const current = await this.deploymentOf(client, owner.id, task.certificate, task.environment);
       const id = newTaskId(now, task.environment, task.certificate, task.version);
@@ -625,7 +622,7 @@ export class PostgresStore implements Store {
         environments: task.environments,
       };
       await client.query("INSERT INTO certstage.tasks (id, certificate_id, environment, version, state, record) VALUES ($1, $2, $3, $4, $5, $6)", [id, owner.id, task.environment, task.version, "pending", queued]);
-      await this.appendHistory(client, actor, "task.queue", task.certificate, { environment: task.environment, fromVersion: current?.version, toVersion: task.version }, queuedSummary(id, task.notBefore));
+      await this.appendHistory(client, "task.queue", task.certificate, { environment: task.environment, fromVersion: current?.version, toVersion: task.version }, queuedSummary(id, task.notBefore));
       return queued;
     });
   }
@@ -674,7 +671,7 @@ export class PostgresStore implements Store {
       const finished: DeploymentTask = { ...row.record, state: outcome.state, finishedAt: new Date().toISOString(), finishedBy: this.role ?? actor.principal, ...definedOnly({ detail: outcome.detail }) };
       await this.writeTask(client, finished);
       const task = row.record;
-      await this.appendHistory(client, actor, finishAction(outcome.state), task.certificate, { environment: task.environment, fromVersion: task.fromVersion, toVersion: task.version }, finishedSummary(id, outcome.detail), outcome.state === "failed" ? "failed" : "ok");
+      await this.appendHistory(client, finishAction(outcome.state), task.certificate, { environment: task.environment, fromVersion: task.fromVersion, toVersion: task.version }, finishedSummary(id, outcome.detail), outcome.state === "failed" ? "failed" : "ok");
       return finished;
     });
   }
