@@ -152,6 +152,9 @@ export function spawnAgent(args: readonly string[], env: NodeJS.ProcessEnv = {})
         if (pattern.test(log)) return log;
         if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the agent exited (${child.exitCode ?? child.signalCode}):\n${log}`);
         return undefined;
+      }).catch((error: Error) => {
+        // What it did log instead is what explains a wait that never ended.
+        throw new Error(`${error.message}\nagent log:\n${log}`);
       }),
     stop: async () => {
       child.kill("SIGTERM");

@@ -13,7 +13,21 @@ import type { AgentListing } from "../../provider/cli/agent";
 import type { Store } from "../../provider/store";
 import { startStoreCluster, type StoreCluster } from "../postgres/support";
 import { temporaryDirectory } from "../support/certificates";
-import { agentFixture, certstage, type FixtureOptions, populateFixture, type StoreFixture } from "./agent-support";
+import { type NginxServer, tlsHandshake } from "../support/tls-servers";
+import {
+  agentFixture,
+  type AgentProcess,
+  certstage,
+  type FixtureOptions,
+  nginxCommands,
+  populateFixture,
+  reportOnceSo,
+  SERVER_NAME,
+  spawnAgent,
+  startNginxOn,
+  type StoreFixture,
+  waitFor,
+} from "./agent-support";
 
 /** application_name of an agent's listening connection (the CLI's name plus " watch"). */
 export const AGENT_LISTENER = "certstage watch";
@@ -71,4 +85,58 @@ export async function agentListings(fixture: StoreFixture): Promise<{ code: numb
 /** The rows of the fixture's database an agent writes (its reports), as text, read as the superuser. */
 export async function agentRowsText(fixture: PostgresAgentFixture): Promise<string> {
   return JSON.stringify((await fixture.world.cluster.sql("SELECT * FROM certstage.agent_reports", [], { database: fixture.database })).rows);
+}
+
+export interface FollowingAgent {
+  readonly agent: AgentProcess;
+  readonly nginx: NginxServer;
+  /** The fingerprint of the leaf nginx serves now (a TLS handshake). */
+  served(): Promise<string>;
+  /** Resolves once nginx serves `version`. */
+  servedOnceIs(version: number): Promise<void>;
+  /** Stops the agent (if it still runs) and nginx. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Version 1 deployed and installed by one `--once` pass (what nginx reads when it starts must be
+ * there first, as a boot unit would run it), nginx serving it, and the agent following with
+ * `nginx -t` and `nginx -s reload`, its full resync once an hour: on a store that pushes, it runs a
+ * pass for a notification or a reconnection only. Resolves once it follows the pushes and has
+ * reported version 1.
+ */
+export async function startFollowingAgent(fixture: StoreFixture, agentId: string): Promise<FollowingAgent> {
+  await fixture.deploy(1);
+  const once = await certstage(["agent", "--once", "--store", fixture.location, "--environment", "production", "--directory", fixture.directory, "--agent-id", agentId], fixture.env);
+  expect(once.code, once.stderr).toBe(0);
+  const nginx = await startNginxOn(fixture.directory);
+  const commands = nginxCommands(nginx.reloadCommand);
+  const agent = spawnAgent(
+    [
+      "--store", fixture.location,
+      "--environment", "production",
+      "--directory", fixture.directory,
+      "--agent-id", agentId,
+      "--check", commands.check,
+      "--reload", commands.reload,
+      "--serve-check", `127.0.0.1:${nginx.port}`,
+      "--resync-interval", "1h",
+    ],
+    fixture.env,
+  );
+  await agent.waitForLog(/following changes postgres store .* and a full resync every 3600 s/, "the agent follows the store's pushes");
+  await reportOnceSo(fixture.store, agentId, "serves version 1", (report) => report.version === 1 && report.servedFingerprintSha256 === fixture.fingerprintOf(1));
+  const served = async () => (await tlsHandshake(nginx.port, SERVER_NAME)).leaf.fingerprint256;
+  return {
+    agent,
+    nginx,
+    served,
+    servedOnceIs: async (version) => {
+      await waitFor(`nginx serves version ${version}`, async () => ((await served()) === fixture.fingerprintOf(version) ? true : undefined));
+    },
+    stop: async () => {
+      if (agent.child.exitCode === null && agent.child.signalCode === null) await agent.kill();
+      await nginx.stop();
+    },
+  };
 }
