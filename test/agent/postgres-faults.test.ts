@@ -17,6 +17,7 @@
  * agent's log shows it was refused.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { expectNoPrivateKeyMaterial } from "../support/secrets";
 import { expectWholeVersion, linkedVersion, reportOnceSo, waitFor } from "./agent-support";
 import { AGENT_LISTENER, agentListings, type FollowingAgent, type PostgresAgentFixture, postgresAgentFixture, startFollowingAgent, stopAgentDatabase } from "./postgres-agent-support";
 
@@ -50,6 +51,11 @@ async function withAgentLoginRefused<T>(fixture: PostgresAgentFixture, during: (
   } finally {
     await fixture.world.cluster.sql(`ALTER ROLE "${role}" LOGIN`);
   }
+}
+
+/** What it logs about failures (the paths where a key would leak) holds none. */
+function expectNoKeyInLog(fixture: PostgresAgentFixture, log: string): void {
+  expectNoPrivateKeyMaterial(log, fixture.materials.map((material) => material.privateKeyPem!), "the agent's log");
 }
 
 const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern.source, "g"))?.length ?? 0;
@@ -96,6 +102,7 @@ describe("certstage agent on PostgreSQL faults", () => {
     await fixture.deploy(4);
     await expectConverged(fixture, following, "edge-terminate", 4);
     expect(await agent.stop()).toBe(0);
+    expectNoKeyInLog(fixture, agent.log());
   });
 
   it("pg_ctl restart while it runs: it keeps running, reconnects, and converges on versions deployed while it was down and after", async () => {
@@ -122,5 +129,6 @@ describe("certstage agent on PostgreSQL faults", () => {
     await expectConverged(fixture, following, "edge-restart", 4);
     expect(count(agent.log(), FEED_BACK), "the feed came back once per restart").toBe(2);
     expect(await agent.stop()).toBe(0);
+    expectNoKeyInLog(fixture, agent.log());
   });
 });
