@@ -59,11 +59,12 @@ export default defineConfig({
           name: "agent",
           include: ["test/agent/**/*.test.ts"],
           testTimeout: 300_000,
-          // Global setup installs Debian's nginx on a cold machine (scripts/servers.sh).
+          // Global setup installs Debian's nginx on a cold machine (scripts/servers.sh), and
+          // PostgreSQL 15 for the files that follow a postgres store (scripts/postgres.sh).
           hookTimeout: 300_000,
           // Files start agents, nginx and reload bursts whose counts matter; one file at a time.
           fileParallelism: false,
-          globalSetup: ["test/build-once.ts", "test/servers/global-setup.ts"],
+          globalSetup: ["test/build-once.ts", "test/servers/global-setup.ts", "test/postgres/global-setup.ts"],
         },
       },
       {

@@ -1,8 +1,9 @@
 /**
- * What the agent tests share: a file store holding certificate `api` with fresh versions, the real
- * `certstage` CLI run as a child process (the agent as it runs on an edge server), waiting on
- * what can be observed (a file, a report, a handshake) with a bound that only catches a hang, and
- * reading the agent's directory straight from disk.
+ * What the agent tests share: a store holding certificate `api` with fresh versions (a file store
+ * here, a PostgreSQL one in postgres-agent-support.ts), the real `certstage` CLI run as a child
+ * process (the agent as it runs on an edge server), waiting on what can be observed (a file, a
+ * report, a handshake) with a bound that only catches a hang, and reading the agent's directory
+ * straight from disk.
  */
 import { ChildProcess, execFile, spawn } from "node:child_process";
 import { createPrivateKey, X509Certificate } from "node:crypto";
@@ -23,8 +24,13 @@ const CLI = path.join(REPO_ROOT, "dist", "provider", "cli", "main.js");
 /** How long a wait may take before the test calls it a hang: never a speed requirement. */
 export const HANG_BOUND_MS = 60_000;
 
-export interface AgentFixture {
-  readonly storeRoot: string;
+/** What the agent tests need of a store holding certificate `api`, whichever driver keeps it. */
+export interface StoreFixture {
+  /** What `--store` names: the file store's directory, or a `postgres://` URL. */
+  readonly location: string;
+  /** What a `certstage` child process needs besides `--store` (a database login and the store key; nothing for a file store). */
+  readonly env: NodeJS.ProcessEnv;
+  /** The owner's view of the store (a runner of team-edge on postgres). */
   readonly store: Store;
   /** The agent's directory (servers read `<directory>/api/fullchain.pem`). */
   readonly directory: string;
@@ -35,16 +41,35 @@ export interface AgentFixture {
   deploy(version: number): Promise<void>;
 }
 
+export interface AgentFixture extends StoreFixture {
+  /** The file store's directory (what `location` names). */
+  readonly storeRoot: string;
+}
+
+export interface FixtureOptions {
+  /** Versions that hold the key of another version (see agentFixture). */
+  readonly mismatched?: readonly number[];
+}
+
 /**
  * A file store with certificate `api` and `versions` versions, all for api.example.test. The
  * versions listed in `mismatched` hold the key of another version: a store row damaged, or a
  * buggy writer; the agent must refuse them.
  */
-export async function agentFixture(name: string, versions: number, options: { readonly mismatched?: readonly number[] } = {}): Promise<AgentFixture> {
+export async function agentFixture(name: string, versions: number, options: FixtureOptions = {}): Promise<AgentFixture> {
   const workspace = temporaryDirectory(`agent-${name}`);
   const storeRoot = path.join(workspace, "store");
-  const directory = path.join(workspace, "edge");
-  const store = createFileStore({ root: storeRoot });
+  const fixture = await populateFixture({ workspace, store: createFileStore({ root: storeRoot }), location: storeRoot, env: {} }, versions, options);
+  return { ...fixture, storeRoot };
+}
+
+/** Creates certificate `api` (owned by team-edge) with `versions` fresh versions in `target.store`. */
+export async function populateFixture(
+  target: { readonly workspace: string; readonly store: Store; readonly location: string; readonly env: NodeJS.ProcessEnv },
+  versions: number,
+  options: FixtureOptions = {},
+): Promise<StoreFixture> {
+  const { workspace, store } = target;
   const materials = makeTestMaterials(path.join(workspace, "pki"), Array.from({ length: versions }, () => SERVER_NAME));
   await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "team-edge", shareWith: [], description: "" }, actor);
   for (const [index, material] of materials.entries()) {
@@ -53,9 +78,10 @@ export async function agentFixture(name: string, versions: number, options: { re
     await store.createVersion("api", "upload", saved, actor);
   }
   return {
-    storeRoot,
+    location: target.location,
+    env: target.env,
     store,
-    directory,
+    directory: path.join(workspace, "edge"),
     workspace,
     materials,
     fingerprintOf: (version) => materials[version - 1].facts.fingerprintSha256,
@@ -126,6 +152,9 @@ export function spawnAgent(args: readonly string[], env: NodeJS.ProcessEnv = {})
         if (pattern.test(log)) return log;
         if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the agent exited (${child.exitCode ?? child.signalCode}):\n${log}`);
         return undefined;
+      }).catch((error: Error) => {
+        // What it did log instead is what explains a wait that never ended.
+        throw new Error(`${error.message}\nagent log:\n${log}`);
       }),
     stop: async () => {
       child.kill("SIGTERM");

@@ -10,36 +10,40 @@
  * - nginx, reloaded, loads those files (it refuses a key that does not match) and serves them.
  *
  * At the end one `--once` resync converges (nginx serves the deployed version, exit 0), and what
- * the killed agents left half-written is gone.
+ * the killed agents left half-written is gone. It runs on the file store and on PostgreSQL (whose
+ * agent follows notifications once its watch is set up, and reads keys the database keeps sealed).
  */
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../support/seeded-random";
 import { type NginxServer, tlsHandshake } from "../support/tls-servers";
-import { AgentFixture, agentFixture, certstage, expectWholeVersion, linkedVersion, nginxCommands, SERVER_NAME, spawnAgent, startNginxOn } from "./agent-support";
+import { certstage, expectWholeVersion, linkedVersion, nginxCommands, SERVER_NAME, spawnAgent, startNginxOn, type StoreFixture } from "./agent-support";
+import { AGENT_STORE_DRIVERS, fixtureOn, stopAgentDatabase } from "./postgres-agent-support";
 
 const SWAPS = 20;
 const VERSIONS = 4;
 /** Kill delays fall uniformly within this long after the chosen log line. */
 const MAX_DELAY_MS = 250;
 
-let fixture: AgentFixture;
-let nginx: NginxServer;
+afterAll(async () => stopAgentDatabase());
 
-beforeAll(async () => {
-  fixture = await agentFixture("crash", VERSIONS);
-  await fixture.deploy(1);
-  const once = await certstage(["agent", "--once", "--store", fixture.storeRoot, "--environment", "production", "--directory", fixture.directory]);
-  expect(once.code, once.stderr).toBe(0);
-  nginx = await startNginxOn(fixture.directory);
-});
-afterAll(async () => nginx?.stop());
+describe.each(AGENT_STORE_DRIVERS)("SIGKILL of the agent during swaps (%s store)", (driver) => {
+  let fixture: StoreFixture;
+  let nginx: NginxServer;
 
-describe("SIGKILL of the agent during swaps", () => {
+  beforeAll(async () => {
+    fixture = await fixtureOn(driver, "crash", VERSIONS);
+    await fixture.deploy(1);
+    const once = await certstage(["agent", "--once", "--store", fixture.location, "--environment", "production", "--directory", fixture.directory], fixture.env);
+    expect(once.code, once.stderr).toBe(0);
+    nginx = await startNginxOn(fixture.directory);
+  });
+  afterAll(async () => nginx?.stop());
+
   it(`always leaves a whole version whose key matches its certificate (${SWAPS} swaps)`, async () => {
     const seed = Number(process.env.CERTSTAGE_CRASH_SEED ?? Date.now() % 1_000_000);
-    console.log(`agent crash seed ${seed} (replay with CERTSTAGE_CRASH_SEED=${seed})`);
+    console.log(`${driver} store: agent crash seed ${seed} (replay with CERTSTAGE_CRASH_SEED=${seed})`);
     const random = seededRandom(seed);
     const fingerprints = fixture.materials.map((material) => material.facts.fingerprintSha256);
     const commands = nginxCommands(nginx.reloadCommand);
@@ -48,9 +52,10 @@ describe("SIGKILL of the agent during swaps", () => {
     for (let round = 1; round <= SWAPS; round += 1) {
       const version = (round % VERSIONS) + 1;
       await fixture.deploy(version);
-      const agent = spawnAgent(["--store", fixture.storeRoot, "--environment", "production", "--directory", fixture.directory, "--check", commands.check, "--reload", commands.reload, "--poll-interval", "50ms"]);
+      const agent = spawnAgent(["--store", fixture.location, "--environment", "production", "--directory", fixture.directory, "--check", commands.check, "--reload", commands.reload, "--poll-interval", "50ms"], fixture.env);
       const afterSwitch = round % 2 === 1;
-      await agent.waitForLog(afterSwitch ? new RegExp(`install api v${version} `) : /polling file store/);
+      // "Started": it polls the file store, or follows PostgreSQL's pushes.
+      await agent.waitForLog(afterSwitch ? new RegExp(`install api v${version} `) : /polling file store|following changes postgres store/);
       const delayMs = Math.floor(random() * MAX_DELAY_MS);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       await agent.kill();
@@ -62,11 +67,11 @@ describe("SIGKILL of the agent during swaps", () => {
       await nginx.reload();
       expect((await tlsHandshake(nginx.port, SERVER_NAME)).leaf.fingerprint256, `nginx ${where}`).toBe(fingerprints[linked - 1]);
     }
-    console.log(`agent crash: ${SWAPS} kills; the switch was made before ${tally.installedBeforeKill} of them, the reload before ${tally.reloadedBeforeKill}`);
+    console.log(`${driver} store: agent crash: ${SWAPS} kills; the switch was made before ${tally.installedBeforeKill} of them, the reload before ${tally.reloadedBeforeKill}`);
     expect(tally.installedBeforeKill, "every kill after the switch came after an install").toBeGreaterThanOrEqual(SWAPS / 2);
 
     // One resync converges whatever the last kill interrupted, and the next agent cleans up after the killed ones.
-    const once = await certstage(["agent", "--once", "--store", fixture.storeRoot, "--environment", "production", "--directory", fixture.directory, "--check", commands.check, "--reload", commands.reload, "--serve-check", `127.0.0.1:${nginx.port}`]);
+    const once = await certstage(["agent", "--once", "--store", fixture.location, "--environment", "production", "--directory", fixture.directory, "--check", commands.check, "--reload", commands.reload, "--serve-check", `127.0.0.1:${nginx.port}`], fixture.env);
     expect(once.code, once.stderr).toBe(0);
     const deployed = (SWAPS % VERSIONS) + 1;
     expect(linkedVersion(fixture.directory)).toBe(deployed);

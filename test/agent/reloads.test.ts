@@ -2,7 +2,8 @@
  * What the agent's reloads cost the servers, counted by a reload command that appends a line to
  * a file (and a check command that can be made to fail):
  *
- * - 100 deployments within about a second, seen by an agent that polls every 20 ms, cause at
+ * - 100 deployments within about a second, seen by an agent that polls the file store every
+ *   20 ms, or told by PostgreSQL's 100 notifications (its full resync once an hour), cause at
  *   most 2 reloads, and the last version deployed is the one installed;
  * - resyncs that find nothing changed on disk reload nothing;
  * - a failing configuration check puts the version the servers loaded back;
@@ -10,15 +11,16 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
-import { agentFixture, AgentFixture, expectWholeVersion, linkedVersion, reportOnceSo, spawnAgent, waitFor } from "./agent-support";
+import { afterAll, describe, expect, it } from "vitest";
+import { agentFixture, expectWholeVersion, linkedVersion, reportOnceSo, spawnAgent, type StoreFixture, waitFor } from "./agent-support";
+import { AGENT_STORE_DRIVERS, fixtureOn, stopAgentDatabase } from "./postgres-agent-support";
 
 interface Counter {
   readonly file: string;
   count(): number;
 }
 
-function counter(fixture: AgentFixture, name: string): Counter {
+function counter(fixture: StoreFixture, name: string): Counter {
   const file = path.join(fixture.workspace, name);
   writeFileSync(file, "");
   return { file, count: () => readFileSync(file, "utf8").split("\n").filter(Boolean).length };
@@ -26,15 +28,18 @@ function counter(fixture: AgentFixture, name: string): Counter {
 
 const shell = (script: string) => JSON.stringify(["/bin/sh", "-c", script]);
 
-const baseArgs = (fixture: AgentFixture, agentId: string) => ["--store", fixture.storeRoot, "--environment", "production", "--directory", fixture.directory, "--agent-id", agentId];
+const baseArgs = (fixture: StoreFixture, agentId: string) => ["--store", fixture.location, "--environment", "production", "--directory", fixture.directory, "--agent-id", agentId];
 
-describe("reloads", () => {
+afterAll(async () => stopAgentDatabase());
+
+describe.each(AGENT_STORE_DRIVERS)("reloads of a burst (%s store)", (driver) => {
   it("100 deployments within a second cause at most 2 reloads, and the last one deployed is installed", async () => {
-    const fixture = await agentFixture("burst", 3);
+    const fixture = await fixtureOn(driver, "burst", 3);
     const fingerprints = fixture.materials.map((material) => material.facts.fingerprintSha256);
     const reloads = counter(fixture, "reloads");
     await fixture.deploy(1);
-    const agent = spawnAgent([...baseArgs(fixture, "edge-burst"), "--reload", shell(`echo reload >> '${reloads.file}'`), "--poll-interval", "20ms"]);
+    // On PostgreSQL only the notifications can start a pass: no poll, and no resync before an hour.
+    const agent = spawnAgent([...baseArgs(fixture, "edge-burst"), "--reload", shell(`echo reload >> '${reloads.file}'`), "--poll-interval", "20ms", "--resync-interval", "1h"], fixture.env);
     try {
       await agent.waitForLog(/reload for api v1/);
       const before = reloads.count();
@@ -47,7 +52,7 @@ describe("reloads", () => {
       await reportOnceSo(fixture.store, "edge-burst", `serves version ${last} after the burst`, (report) => report.version === last && Date.parse(report.lastSeen) >= ended);
       expect(linkedVersion(fixture.directory)).toBe(last);
       const during = reloads.count() - before;
-      console.log(`100 deployments in ${burstMs} ms: ${during} reload(s); agent log:\n${agent.log()}`);
+      console.log(`${driver} store: 100 deployments in ${burstMs} ms: ${during} reload(s); agent log:\n${agent.log()}`);
       expect(during).toBeGreaterThanOrEqual(1);
       expect(during).toBeLessThanOrEqual(2);
       expect(expectWholeVersion(fixture.directory, fingerprints, "after the burst")).toBe(last);
@@ -56,7 +61,9 @@ describe("reloads", () => {
       await agent.stop();
     }
   });
+});
 
+describe("reloads", () => {
   it("resyncs that find the disk as deployed reload nothing", async () => {
     const fixture = await agentFixture("idle", 1);
     const reloads = counter(fixture, "reloads");
