@@ -76,7 +76,8 @@ export function storeErrorFrom(error: unknown, context: StoreCallContext): unkno
   if (UNAVAILABLE.has(code) || /Connection terminated|connect ECONN|timeout expired/i.test(fields.message ?? "")) {
     return new CertstageError("STORE_UNAVAILABLE", `${context.storeDescription} could not be reached to ${context.what} (${code || "connection lost"}); nothing was changed`, {
       field: "certstage:store",
-      fix: "check that PostgreSQL is up and reachable from here, then run again: a change that was cut off was rolled back whole",
+      // The same error reaches a command, which the user runs again, and the agent, which retries by itself.
+      fix: "check that PostgreSQL is up and reachable from here, then run the command again (certstage agent retries by itself): a change that was cut off was rolled back whole",
       cause: error,
     });
   }
