@@ -128,21 +128,23 @@ async function interleaving(afterHistoryId: number): Promise<string> {
 
 /**
  * The lock waits PostgreSQL logged since `offset` of its log (log_lock_waits, after
- * deadlock_timeout), by what was waited for: proof that the round's writers met on a row.
+ * deadlock_timeout), by the table whose row was waited for (the CONTEXT line that follows each
+ * wait, from the same backend): proof that the round's writers met on the same rows.
  */
-async function lockWaitsSince(offset: number): Promise<string> {
-  const log = readFileSync(world.cluster.logFile).subarray(offset).toString("utf8");
-  const waits = [...log.matchAll(/still waiting for (\w+) on (?:tuple \(\d+,\d+\) of )?(relation (\d+)|transaction \d+)/g)];
-  if (waits.length === 0) return "no lock waits";
-  const relations = new Map<string, string>();
-  const oids = [...new Set(waits.flatMap((wait) => (wait[3] ? [wait[3]] : [])))];
-  if (oids.length > 0) for (const row of await superuser(`SELECT oid::text AS oid, relname FROM pg_class WHERE oid IN (${oids.join(", ")})`)) relations.set(String(row.oid), String(row.relname));
+function lockWaitsSince(offset: number): string {
+  const lines = readFileSync(world.cluster.logFile).subarray(offset).toString("utf8").split("\n");
   const counts = new Map<string, number>();
-  for (const wait of waits) {
-    const what = `${wait[1]} on ${wait[3] ? (relations.get(wait[3]) ?? `relation ${wait[3]}`) : "a transaction (a row it locked)"}`;
+  let waits = 0;
+  for (const [index, line] of lines.entries()) {
+    const wait = /\[(\d+)\] LOG:  process \d+ still waiting for (\w+)/.exec(line);
+    if (!wait) continue;
+    waits += 1;
+    const sameBackend = lines.slice(index + 1, index + 4).filter((next) => next.includes(`[${wait[1]}] `) && !next.includes(" LOG: "));
+    const relation = sameBackend.map((next) => /in relation "(\w+)"/.exec(next)?.[1]).find((name) => name !== undefined);
+    const what = `${wait[2]} on ${relation ? `a row of ${relation}` : "another lock"}`;
     counts.set(what, (counts.get(what) ?? 0) + 1);
   }
-  return `${waits.length} lock waits (${[...counts].map(([what, count]) => `${count}× ${what}`).join(", ")})`;
+  return waits === 0 ? "no lock waits" : `${waits} lock waits (${[...counts].map(([what, count]) => `${count}× ${what}`).join(", ")})`;
 }
 
 /** Both stacks' states against the store, after their runs converged. */
@@ -206,7 +208,7 @@ describe(`two projects racing on one PostgreSQL store for ${ROUNDS} rounds`, () 
       const checked = Object.values(report.counts).length;
       outcomes.push(
         `round ${String(round).padStart(2)}: ${racers.map((racer, index) => `${racer.name} ${first[index] === "ok" ? "ok" : "conflict, then ok on re-run"}`).join(", ")}; ` +
-          `${newVersions} new versions, generations ${generations}; ${await interleaving(lastHistoryId)}, ${await lockWaitsSince(logOffset)}; ` +
+          `${newVersions} new versions, generations ${generations}; ${await interleaving(lastHistoryId)}, ${lockWaitsSince(logOffset)}; ` +
           `invariants: ${report.violations.length} violations in ${checked} checks, state vs store: ${disagreeing.length} disagreements`,
       );
       console.log(outcomes.at(-1));
