@@ -14,7 +14,9 @@
  * Each round changes both programs (blue and green versions take turns: the round renews one,
  * staging gets it, production gets the other, which staging served the round before) and runs
  * both `pulumi up`s at once. An up may fail only with DEPLOYMENT_CONFLICT, the store's documented
- * answer to writers that collide ("run again"); then it runs again alone and must succeed. After
+ * answer to writers that collide ("run again"); then it runs again alone and must succeed. (The
+ * driver locks the certificate's row, then the environment's, before its compare-and-swap, so
+ * writers queue rather than fail: the log's lock waits show them meeting.) After
  * every round the store's invariants are checked by SQL (racing-invariants.ts), against the
  * previous round's snapshot too, and what each stack's state says it deployed must be what the
  * store serves. 0 violations are allowed.
