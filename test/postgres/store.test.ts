@@ -17,6 +17,7 @@ import { expectNoPrivateKeyMaterial } from "../support/secrets";
 import { describeStoreConformance } from "../store/conformance";
 import { startStoreCluster, type StoreCluster } from "./support";
 import { certstageRefusalOf } from "../support/refusals";
+import { waitFor } from "../agent/agent-support";
 
 let world: StoreCluster;
 beforeAll(async () => {
@@ -174,6 +175,58 @@ describe("postgres store: what the database itself enforces", () => {
     // A version of another certificate: refused after the certificate's row was locked.
     expect((await refusal(store.deploy("api", "production", 9, edge))).code).toBe("VERSION_NOT_FOUND");
     expect(await snapshot(database)).toBe(before);
+  });
+});
+
+describe("postgres store: writers of one deployment at once", () => {
+  let materials: VersionMaterial[];
+  let database: string;
+
+  beforeAll(async () => {
+    materials = makeTestMaterials(temporaryDirectory("pg-racing"), ["one.edge.test", "two.edge.test"]);
+    database = await world.newStoreDatabase();
+    const store = world.open(database, world.login("edge-ci"));
+    try {
+      await store.createCertificate(certificate("api"), edge);
+      await store.createVersion("api", "upload", materials[0], edge);
+      await store.createVersion("api", "upload", materials[1], edge);
+      await store.deploy("api", "production", 1, edge);
+    } finally {
+      await store.close();
+    }
+  });
+
+  /** Backends of the two runners below that wait for a lock right now. */
+  const waitingRunners = async () =>
+    Number((await world.cluster.sql("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'test-%' AND wait_event_type = 'Lock'", [database])).rows[0].n);
+
+  it("an undeploy that waited for a deploy of the same pair records the version it removed, not the one it first read", async () => {
+    const deployer = world.open(database, world.login("edge-ci"));
+    const undeployer = world.open(database, world.login("edge-ci"));
+    // Hold the certificate's row, so both runners queue on it: the deploy first, then the undeploy.
+    const holder = new pg.Client({ connectionString: world.cluster.url({ user: world.cluster.superuser.user, password: world.cluster.superuser.password, database }) });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM certstage.certificates WHERE name = 'api' FOR UPDATE");
+      const deploy = deployer.deploy("api", "production", 2, edge);
+      await waitFor("the deploy waits for the certificate's row", async () => ((await waitingRunners()) === 1 ? true : undefined));
+      const undeploy = undeployer.undeploy("api", "production", edge);
+      await waitFor("the undeploy waits behind it", async () => ((await waitingRunners()) === 2 ? true : undefined));
+      await holder.query("COMMIT");
+      await Promise.all([deploy, undeploy]);
+    } finally {
+      await holder.end();
+      await deployer.close();
+      await undeployer.close();
+    }
+    const rows = await world.cluster.sql("SELECT action, from_version, to_version FROM certstage.history WHERE environment = 'production' ORDER BY id", [], { database });
+    expect(rows.rows).toEqual([
+      { action: "deploy", from_version: null, to_version: 1 },
+      { action: "deploy", from_version: 1, to_version: 2 },
+      { action: "undeploy", from_version: 2, to_version: null },
+    ]);
+    expect((await world.cluster.sql("SELECT count(*)::int AS n FROM certstage.deployments", [], { database })).rows[0].n).toBe(0);
   });
 });
 

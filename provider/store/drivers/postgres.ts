@@ -500,10 +500,15 @@ export class PostgresStore implements Store {
     await this.write(`undeploy '${certificate}' from ${environment}`, certificate, async (client) => {
       const visible = await this.visibleCertificate(client, certificate);
       if (!visible || visible.deleted_at !== null) return;
-      const current = await this.deploymentOf(client, visible.id, certificate, environment);
-      if (!current) return;
+      // Nothing served: nothing to undeploy, whoever asks (no NOT_OWNER for a no-op).
+      if (!(await this.deploymentOf(client, visible.id, certificate, environment))) return;
       await this.lockOwned(client, visible);
       const generation = await this.lockEnvironment(client, environment);
+      // Read again under the locks: a deploy of the same pair that committed while this one waited
+      // for them is what the DELETE below removes, and history must name that version, not the one
+      // read before the wait.
+      const current = await this.deploymentOf(client, visible.id, certificate, environment);
+      if (!current) return;
       await this.bumpGeneration(client, environment, generation);
       await client.query("DELETE FROM certstage.deployments WHERE certificate_id = $1 AND environment = $2", [visible.id, environment]);
       await this.appendHistory(client, "undeploy", certificate, { environment, fromVersion: current.version });
