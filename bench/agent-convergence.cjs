@@ -56,6 +56,8 @@ const FLEET = Number(process.env.CERTSTAGE_BENCH_AGENTS ?? 50);
  */
 const FLEET_SWAPS = Number(process.env.CERTSTAGE_BENCH_FLEET_SWAPS ?? process.env.CERTSTAGE_BENCH_SWAPS ?? 10);
 const FLEET_WARMUP = 1;
+/** PostgreSQL's max_connections: its default (100) unless set, to see the fleet without the limit. */
+const MAX_CONNECTIONS = process.env.CERTSTAGE_BENCH_MAX_CONNECTIONS;
 const PROBE_INTERVAL_MS = 10;
 const REPORT_POLL_MS = 25;
 /** A swap not converged within this long has failed; the run fails rather than waits. */
@@ -358,7 +360,7 @@ async function agentConvergence() {
   const cleanups = [];
   try {
     // The store as the README sets up a team's: an owner that migrates, a team, its runner, an agent login.
-    const postgres = await startPostgres();
+    const postgres = await startPostgres(MAX_CONNECTIONS ? { max_connections: Number(MAX_CONNECTIONS) } : {});
     cleanups.push(() => postgres.stop());
     const secret = () => randomBytes(12).toString("base64url");
     const database = "certs";
@@ -569,13 +571,14 @@ async function agentConvergence() {
       [`${FLEET} agents`, "CPU of the agents per swap", `${lib.formatMs(fleetRun.cpuPerSwapMs)} ms (${lib.formatMs(fleetRun.cpuPerSwapMs / FLEET)} ms each)`],
       [`${FLEET} agents`, "agents whose log shows a failed or refused step: at startup", startupFailures],
       [`${FLEET} agents`, "… during the swaps", fleetRun.failures],
-      ["PostgreSQL", "max_connections / superuser_reserved_connections (defaults)", `${maxConnections} / ${reserved}`],
+      ["PostgreSQL", `max_connections / superuser_reserved_connections (${MAX_CONNECTIONS ? "max_connections set by CERTSTAGE_BENCH_MAX_CONNECTIONS" : "defaults"})`, `${maxConnections} / ${reserved}`],
     ];
     return {
       title: "Agent convergence",
       description: [
         `${SWAPS} swaps with 3 agents (after ${WARMUP} untimed), ${FLEET_SWAPS} with ${FLEET} (after ${FLEET_WARMUP}; see bench/README.md), each deploying a fresh version (a new ECDSA P-256 leaf) of one certificate to the environment the agents follow,`,
-        "on PostgreSQL 15 (Debian, loopback, TLS verify-full, default max_connections) with real `certstage agent` processes (the CLI, one node process each, as the README's unit runs it).",
+        `on PostgreSQL 15 (Debian, loopback, TLS verify-full, max_connections ${MAX_CONNECTIONS ?? "default"})`,
+        "with real `certstage agent` processes (the CLI, one node process each, as the README's unit runs it).",
         "t0 is when the runner's `store.deploy` resolves: the Store API call `pulumi up` makes at the end of a swap, returning once PostgreSQL acknowledged the COMMIT whose trigger sends the NOTIFY.",
         "3 agents: each with its own Debian nginx on a loopback port serving from the agent's directory, with `--check`, `--reload` and `--serve-check` on it; \"serves\" is the first TLS handshake",
         `(SNI, one every ${PROBE_INTERVAL_MS} ms per nginx, from a worker thread) that gets the new leaf. ${FLEET} agents at once: no server (${FLEET} nginx reloading on these cores would measure nginx);`,
