@@ -22,6 +22,7 @@ const BENCHMARKS = {
   "acme-issuance": require("./acme-issuance.cjs"),
   "swap-latency": require("./swap-latency.cjs"),
   "ownership-cost": require("./ownership-cost.cjs"),
+  "store-status": require("./store-status.cjs"),
 };
 
 const REPOSITORY = path.join(__dirname, "..");
