@@ -266,6 +266,12 @@ export interface Store extends PrincipalSource {
   createVersion(certificate: string, method: VersionMethod, material: VersionMaterial, actor: Actor, origin?: ResourceOrigin): Promise<VersionRecord>;
   getVersion(certificate: string, version: number): Promise<VersionRecord | undefined>;
   listVersions(certificate: string): Promise<VersionRecord[]>;
+  /**
+   * Every version of every certificate that exists (not deleted), as listVersions gives them, in
+   * one read: by certificate name (code-point order), then version (see byCertificateAndVersion).
+   * What `certstage status` needs, without asking once per certificate.
+   */
+  listAllVersions(): Promise<VersionRecord[]>;
   readVersionFiles(certificate: string, version: number): Promise<VersionFiles>;
   /**
    * Removes a version's files (retention; or `action: "version.remove"` for one no resource owns);

@@ -65,6 +65,7 @@ import {
   assertName,
   assertTaskId,
   assertTaskMayFinish,
+  byCertificateAndVersion,
   byCreation,
   certificateExists,
   certificateNotFound,
@@ -323,6 +324,12 @@ class FileStore implements Store {
       if (record) records.push(record);
     }
     return records;
+  }
+
+  async listAllVersions(): Promise<VersionRecord[]> {
+    const records: VersionRecord[] = [];
+    for (const certificate of await this.listCertificates()) records.push(...(await this.listVersions(certificate.name)));
+    return records.sort(byCertificateAndVersion);
   }
 
   async readVersionFiles(certificate: string, version: number): Promise<VersionFiles> {

@@ -29,6 +29,7 @@ import {
   assertName,
   assertTaskId,
   assertTaskMayFinish,
+  byCertificateAndVersion,
   byCreation,
   certificateExists,
   certificateNotFound,
@@ -386,6 +387,14 @@ export class PostgresStore implements Store {
       ),
     );
     return (rows?.rows ?? []).map((row) => row.record);
+  }
+
+  async listAllVersions(): Promise<VersionRecord[]> {
+    const rows = await this.read("list every version", (client) =>
+      client.query<{ record: VersionRecord }>("SELECT v.record FROM certstage.versions v JOIN certstage.certificates c ON c.id = v.certificate_id WHERE c.deleted_at IS NULL"),
+    );
+    // Sorted here, not by ORDER BY: the database's collation need not be code-point order.
+    return (rows?.rows ?? []).map((row) => row.record).sort(byCertificateAndVersion);
   }
 
   async readVersionFiles(certificate: string, version: number): Promise<VersionFiles> {
