@@ -55,9 +55,10 @@ export async function buildStatusReport(store: Store): Promise<StatusReport> {
   const certificates: CertificateStatus[] = [];
   const records = await store.listCertificates();
   const reports = groupBy(await store.listAgentReports(), (report) => report.certificate);
-  const versionsOf = groupBy(await store.listAllVersions(), (version) => version.certificate);
+  // Deployments before versions: a planted environment link is refused before any version is read.
   const deploymentsOf = groupBy(await store.listDeployments(), (deployment) => deployment.certificate);
   const tasksOf = groupBy(await store.listTasks(), (task) => task.certificate);
+  const versionsOf = groupBy(await store.listAllVersions(), (version) => version.certificate);
   const unclaimedOf = await unclaimedVersionsByCertificate(
     store,
     records.map((certificate) => ({ certificate: certificate.name, versions: versionsOf.get(certificate.name) ?? [], deployments: deploymentsOf.get(certificate.name) ?? [] })),
