@@ -23,6 +23,7 @@ const BENCHMARKS = {
   "swap-latency": require("./swap-latency.cjs"),
   "ownership-cost": require("./ownership-cost.cjs"),
   "store-status": require("./store-status.cjs"),
+  "deploy-throughput": require("./deploy-throughput.cjs"),
 };
 
 const REPOSITORY = path.join(__dirname, "..");
