@@ -5,7 +5,7 @@
  * (`certstage status`, `certstage versions remove`), so it knows nothing of Pulumi.
  */
 import { adoptableVersion, releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
-import type { Actor, DeploymentRecord, HistoryEntry, ResourceOrigin, Store, VersionRecord } from "./store";
+import type { Actor, DeploymentRecord, HistoryEntry, ResourceOrigin, Store, VersionRecord, VersionSummary } from "./store";
 
 /**
  * The version of `certificate` a create from `origin` adopts, if an interrupted run left one.
@@ -44,9 +44,9 @@ export async function unclaimedVersionsOf(store: Store, certificate: string): Pr
  */
 export async function unclaimedVersionsByCertificate(
   store: Store,
-  certificates: readonly { readonly certificate: string; readonly versions: readonly VersionRecord[]; readonly deployments: readonly DeploymentRecord[] }[],
-): Promise<Map<string, VersionRecord[]>> {
-  const unclaimed = new Map<string, VersionRecord[]>();
+  certificates: readonly { readonly certificate: string; readonly versions: readonly VersionSummary[]; readonly deployments: readonly DeploymentRecord[] }[],
+): Promise<Map<string, VersionSummary[]>> {
+  const unclaimed = new Map<string, VersionSummary[]>();
   const candidates = certificates.filter((entry) => unclaimedVersions(entry.versions, new Set(), entry.deployments).length > 0);
   if (candidates.length === 0) return unclaimed;
   const historyOf = new Map<string, HistoryEntry[]>();

@@ -59,6 +59,7 @@ import {
   VersionFiles,
   VersionMethod,
   VersionRecord,
+  VersionSummary,
 } from "../store";
 import {
   assertFilterNames,
@@ -79,6 +80,7 @@ import {
   supersededDetail,
   swapAction,
   taskNotFound,
+  versionSummaryOf,
 } from "../store-rules";
 import { UndoLog } from "../undo-log";
 // Agent reports (their own section below).
@@ -338,10 +340,10 @@ class FileStore implements Store {
     return record;
   }
 
-  async listAllVersions(): Promise<VersionRecord[]> {
-    const records: VersionRecord[] = [];
-    for (const certificate of await this.listCertificates()) records.push(...(await this.listVersions(certificate.name)));
-    return records.sort(byCertificateAndVersion);
+  async listAllVersions(): Promise<VersionSummary[]> {
+    const summaries: VersionSummary[] = [];
+    for (const certificate of await this.listCertificates()) summaries.push(...(await this.listVersions(certificate.name)).map(versionSummaryOf));
+    return summaries.sort(byCertificateAndVersion);
   }
 
   async readVersionFiles(certificate: string, version: number): Promise<VersionFiles> {
