@@ -12,11 +12,12 @@
  *   - the CLI: `node dist/provider/cli/main.js status --json --store …`, one process per run
  *     (Node's start, loading certstage, opening the store, the report, JSON on stdout).
  * Floors, in the same run:
- *   - file store: reading the same files with plain `fs` (certificate.json, every version.json
- *     parsed, the environment links, history.jsonl, tasks, agent reports), one after another as
- *     the store does, but with none of the store's checks;
+ *   - file store: reading the same files with plain synchronous `fs` (certificate.json, every
+ *     version.json parsed, the environment links, history.jsonl, tasks, agent reports), one after
+ *     another as the store does, but with none of the store's checks;
  *   - postgres: the same rows in one round trip of plain node-postgres (one multi-statement query
- *     on an open connection, as the same login, so row-level security applies to it too);
+ *     on an open connection, as the same login, so row-level security applies to it too; each
+ *     version's summary column, as listAllVersions reads it);
  *   - the CLI: a bare `node -e 0`, the cost of any Node command line.
  * A row minus its floor is what certstage adds; the CLI row minus the bare start is what loading
  * certstage and the store costs per invocation.
@@ -38,36 +39,41 @@ const VERSIONS_PER_CERTIFICATE = 20;
 const SIZES = (process.env.CERTSTAGE_BENCH_STATUS_SIZES ?? "1000,10000").split(",").map(Number);
 const RUNS = (versions) => (versions >= 10_000 ? { warmup: 2, iterations: 10 } : { warmup: 3, iterations: 20 });
 
-/** The same files status reads, with fs alone: the floor of the file store's rows. */
-async function readFilesBare(root) {
-  const readJson = async (file) => JSON.parse(await fs.promises.readFile(file, "utf8"));
+/**
+ * The same files status reads, with fs alone: the floor of the file store's rows. Synchronous
+ * calls, as the store makes them (provider/store/file-paths.ts), and none of its checks: no lstat
+ * of each path component, no O_NOFOLLOW, no validation of what was parsed.
+ */
+function readFilesBare(root) {
+  const readJson = (file) => JSON.parse(fs.readFileSync(file, "utf8"));
   const certificatesRoot = path.join(root, "certificates");
   let versions = 0;
-  for (const name of (await fs.promises.readdir(certificatesRoot)).sort()) {
-    await readJson(path.join(certificatesRoot, name, "certificate.json"));
+  for (const name of fs.readdirSync(certificatesRoot).sort()) {
+    readJson(path.join(certificatesRoot, name, "certificate.json"));
     const directory = path.join(certificatesRoot, name, "versions");
-    for (const entry of await fs.promises.readdir(directory)) {
-      await readJson(path.join(directory, entry, "version.json"));
+    for (const entry of fs.readdirSync(directory)) {
+      readJson(path.join(directory, entry, "version.json"));
       versions += 1;
     }
   }
   const environments = path.join(root, "environments");
-  for (const environment of await fs.promises.readdir(environments)) {
-    for (const link of await fs.promises.readdir(path.join(environments, environment))) {
-      await fs.promises.lstat(path.join(environments, environment, link));
-      await fs.promises.readlink(path.join(environments, environment, link));
+  for (const environment of fs.readdirSync(environments)) {
+    for (const link of fs.readdirSync(path.join(environments, environment))) {
+      fs.lstatSync(path.join(environments, environment, link));
+      fs.readlinkSync(path.join(environments, environment, link));
     }
   }
-  for (const line of (await fs.promises.readFile(path.join(root, "history.jsonl"), "utf8")).split("\n")) if (line !== "") JSON.parse(line);
+  for (const line of fs.readFileSync(path.join(root, "history.jsonl"), "utf8").split("\n")) if (line !== "") JSON.parse(line);
   for (const directory of ["tasks", "agents"]) {
-    for (const entry of await fs.promises.readdir(path.join(root, directory))) if (entry.endsWith(".json")) await readJson(path.join(root, directory, entry));
+    for (const entry of fs.readdirSync(path.join(root, directory))) if (entry.endsWith(".json")) readJson(path.join(root, directory, entry));
   }
   return versions;
 }
 
 const BARE_ROWS_SQL = [
   "SELECT id, name, display_name, type, owner, share_with, description, profile, last_version, origin, created_at, updated_at FROM certstage.certificates WHERE deleted_at IS NULL ORDER BY name",
-  "SELECT certificate_id, version, record FROM certstage.versions ORDER BY certificate_id, version",
+  // What listAllVersions reads (the summary column of migration 2).
+  "SELECT certificate_id, version, summary FROM certstage.versions",
   "SELECT certificate_id, environment, version, deployed_at FROM certstage.deployments",
   "SELECT record FROM certstage.tasks",
   "SELECT at, actor, action, certificate, environment, from_version, to_version, result, detail FROM certstage.history ORDER BY id",
@@ -115,7 +121,7 @@ async function measureSize(versions, postgres, scratch, materials) {
   // ---- file store
   const fileStore = createFileStore({ root });
   row("file: status, in-process", await lib.timeInProcess(async () => expectVersions(countVersions(await buildStatusReport(fileStore))), runs));
-  row("file: floor, the same files read with fs", await lib.timeInProcess(async () => expectVersions(await readFilesBare(root)), runs));
+  row("file: floor, the same files read with fs", await lib.timeInProcess(() => expectVersions(readFilesBare(root)), runs));
   row("file: `certstage status --json`", lib.timeChildProcesses(process.execPath, [CLI, "status", "--json", "--store", root], { ...runs, check: checkCliOutput(versions) }));
 
   // ---- postgres, as a runner login
