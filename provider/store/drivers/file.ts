@@ -325,15 +325,15 @@ class FileStore implements Store {
     const records: VersionRecord[] = [];
     for (const entry of entries.sort((a, b) => Number(a.name) - Number(b.name))) {
       await this.paths.checkEntry(versionsDirectory, entry, "directory");
-      const record = await this.readVersionFile(certificate, Number(entry.name));
+      const record = await this.readVersionFile(certificate, Number(entry.name), childPath(versionsDirectory, entry.name));
       if (record) records.push(record);
     }
     return records;
   }
 
-  /** version.json of a version whose directory was just checked. */
-  private async readVersionFile(certificate: string, version: number): Promise<VersionRecord | undefined> {
-    const file = path.join(this.versionDirectory(certificate, version), VERSION_FILES.metadata);
+  /** version.json of a version whose directory (`directory`, if the caller has its path) was just checked. */
+  private async readVersionFile(certificate: string, version: number, directory = this.versionDirectory(certificate, version)): Promise<VersionRecord | undefined> {
+    const file = childPath(directory, VERSION_FILES.metadata);
     const contents = await this.paths.readFileInCheckedDirectory(file, MAX_RECORD_BYTES);
     if (contents === undefined) return undefined;
     const { format: _format, ...record } = versionFileFrom(contents, file, certificate, version);
@@ -844,6 +844,14 @@ class FileStore implements Store {
     await this.appendToHistory(entry);
   }
 
+}
+
+/**
+ * path.join of a directory path.join made and one entry name of it: the same string, without
+ * normalizing again (a listing of 10,000 versions spent a tenth of its time in path.join).
+ */
+function childPath(directory: string, entry: string): string {
+  return directory.endsWith(path.sep) ? `${directory}${entry}` : `${directory}${path.sep}${entry}`;
 }
 
 function isVersionDirectoryName(entry: string): boolean {
