@@ -23,6 +23,8 @@ const BENCHMARKS = {
   "swap-latency": require("./swap-latency.cjs"),
   "ownership-cost": require("./ownership-cost.cjs"),
   "agent-convergence": require("./agent-convergence.cjs"),
+  "store-status": require("./store-status.cjs"),
+  "deploy-throughput": require("./deploy-throughput.cjs"),
 };
 
 const REPOSITORY = path.join(__dirname, "..");

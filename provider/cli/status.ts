@@ -5,7 +5,7 @@
  */
 import { agentLag } from "../agent/lag";
 import { DEFAULT_RESYNC_INTERVAL_MS } from "../agent/agent";
-import { unclaimedVersionsOf } from "../store/adoption";
+import { unclaimedVersionsByCertificate } from "../store/adoption";
 import type { Store } from "../store";
 
 export interface StatusReport {
@@ -45,20 +45,34 @@ export interface AgentStatus {
   readonly lagging: boolean;
 }
 
+/**
+ * Reads each store-wide thing once (certificates, every version, deployments, tasks, agent
+ * reports, and history only if some version could be unclaimed), then groups it per certificate:
+ * asking per certificate made status read the whole history and every agent report once for each
+ * certificate, which grew with the square of the store.
+ */
 export async function buildStatusReport(store: Store): Promise<StatusReport> {
   const certificates: CertificateStatus[] = [];
-  const reports = await store.listAgentReports();
+  const records = await store.listCertificates();
+  const reports = groupBy(await store.listAgentReports(), (report) => report.certificate);
+  // Deployments before versions: a planted environment link is refused before any version is read.
+  const deploymentsOf = groupBy(await store.listDeployments(), (deployment) => deployment.certificate);
+  const tasksOf = groupBy(await store.listTasks(), (task) => task.certificate);
+  const versionsOf = groupBy(await store.listAllVersions(), (version) => version.certificate);
+  const unclaimedOf = await unclaimedVersionsByCertificate(
+    store,
+    records.map((certificate) => ({ certificate: certificate.name, versions: versionsOf.get(certificate.name) ?? [], deployments: deploymentsOf.get(certificate.name) ?? [] })),
+  );
   const now = new Date();
-  for (const certificate of await store.listCertificates()) {
-    const versions = await store.listVersions(certificate.name);
-    const live = await store.listDeployments(certificate.name);
-    const unclaimed = new Set((await unclaimedVersionsOf(store, certificate.name)).map((version) => version.version));
+  for (const certificate of records) {
+    const versions = versionsOf.get(certificate.name) ?? [];
+    const unclaimed = new Set((unclaimedOf.get(certificate.name) ?? []).map((version) => version.version));
     const deployments: CertificateStatus["deployments"] = {};
-    for (const deployment of live) {
+    for (const deployment of deploymentsOf.get(certificate.name) ?? []) {
       deployments[deployment.environment] = { version: deployment.version, deployedAt: deployment.deployedAt };
     }
     const pending: CertificateStatus["pending"] = {};
-    for (const task of await store.listTasks({ certificate: certificate.name })) {
+    for (const task of tasksOf.get(certificate.name) ?? []) {
       if (task.state !== "pending" && task.state !== "running") continue;
       pending[task.environment] = { version: task.version, ...(task.notBefore ? { notBefore: task.notBefore } : {}), task: task.id };
     }
@@ -80,19 +94,28 @@ export async function buildStatusReport(store: Store): Promise<StatusReport> {
       })),
       deployments,
       pending,
-      agents: reports
-        .filter((report) => report.certificate === certificate.name)
-        .map((report) => ({
-          agentId: report.agentId,
-          host: report.host,
-          environment: report.environment,
-          ...(report.version !== undefined ? { version: report.version } : {}),
-          lastSeen: report.lastSeen,
-          lagging: agentLag(report, deployments[report.environment]?.version, now, DEFAULT_RESYNC_INTERVAL_MS).lagging,
-        })),
+      agents: (reports.get(certificate.name) ?? []).map((report) => ({
+        agentId: report.agentId,
+        host: report.host,
+        environment: report.environment,
+        ...(report.version !== undefined ? { version: report.version } : {}),
+        lastSeen: report.lastSeen,
+        lagging: agentLag(report, deployments[report.environment]?.version, now, DEFAULT_RESYNC_INTERVAL_MS).lagging,
+      })),
     });
   }
   return { certificates };
+}
+
+/** Items by key, each group in the order the items came (the store's order is kept). */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return groups;
 }
 
 export function formatStatusReport(report: StatusReport, storeDescription: string): string {

@@ -5,7 +5,7 @@
  * (`certstage status`, `certstage versions remove`), so it knows nothing of Pulumi.
  */
 import { adoptableVersion, releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
-import type { Actor, ResourceOrigin, Store, VersionRecord } from "./store";
+import type { Actor, DeploymentRecord, HistoryEntry, ResourceOrigin, Store, VersionRecord, VersionSummary } from "./store";
 
 /**
  * The version of `certificate` a create from `origin` adopts, if an interrupted run left one.
@@ -35,4 +35,29 @@ export async function unclaimedVersionsOf(store: Store, certificate: string): Pr
   const deployments = await store.listDeployments(certificate);
   if (unclaimedVersions(versions, new Set(), deployments).length === 0) return [];
   return unclaimedVersions(versions, releasedVersions(await store.readHistory({ certificate })), deployments);
+}
+
+/**
+ * unclaimedVersionsOf for many certificates at once, from versions and deployments the caller
+ * already read: history is read once for all of them, and only when some version could be
+ * unclaimed. Certificates with none are left out of the map.
+ */
+export async function unclaimedVersionsByCertificate(
+  store: Store,
+  certificates: readonly { readonly certificate: string; readonly versions: readonly VersionSummary[]; readonly deployments: readonly DeploymentRecord[] }[],
+): Promise<Map<string, VersionSummary[]>> {
+  const unclaimed = new Map<string, VersionSummary[]>();
+  const candidates = certificates.filter((entry) => unclaimedVersions(entry.versions, new Set(), entry.deployments).length > 0);
+  if (candidates.length === 0) return unclaimed;
+  const historyOf = new Map<string, HistoryEntry[]>();
+  for (const entry of await store.readHistory()) {
+    const lines = historyOf.get(entry.certificate);
+    if (lines) lines.push(entry);
+    else historyOf.set(entry.certificate, [entry]);
+  }
+  for (const entry of candidates) {
+    const versions = unclaimedVersions(entry.versions, releasedVersions(historyOf.get(entry.certificate) ?? []), entry.deployments);
+    if (versions.length > 0) unclaimed.set(entry.certificate, versions);
+  }
+  return unclaimed;
 }

@@ -27,7 +27,10 @@ const count = (minimum: number): Check => (value) => Number.isSafeInteger(value)
 const oneOf = (...allowed: readonly string[]): Check => (value) => typeof value === "string" && allowed.includes(value);
 const listOf = (item: Check): Check => (value) => Array.isArray(value) && value.every(item);
 const optional = (check: Check): Check => (value) => value === undefined || check(value);
-const object = (shape: Record<string, Check>): Check => (value) => isObject(value) && Object.entries(shape).every(([key, check]) => check(value[key]));
+const object = (shape: Record<string, Check>): Check => {
+  const members = Object.entries(shape);
+  return (value) => isObject(value) && members.every(([key, check]) => check(value[key]));
+};
 
 const ORIGIN: Check = optional(object({ urn: text, inputs: text }));
 
@@ -135,13 +138,27 @@ function recordFrom<T>(contents: string, file: string, shape: Record<string, Che
   return checked<T>(parsed, file, shape, expected);
 }
 
+/** A shape's members as a list, made once per shape: status checks every version.json against one. */
+const shapeMembers = new WeakMap<Record<string, Check>, ReadonlyArray<readonly [string, Check]>>();
+
+function membersOf(shape: Record<string, Check>): ReadonlyArray<readonly [string, Check]> {
+  let members = shapeMembers.get(shape);
+  if (members === undefined) {
+    members = Object.entries(shape);
+    shapeMembers.set(shape, members);
+  }
+  return members;
+}
+
 function checked<T>(parsed: unknown, file: string, shape: Record<string, Check>, expected: Record<string, unknown> = {}): T {
   if (!isObject(parsed)) throw corrupt(file, `holds ${parsed === null ? "null" : Array.isArray(parsed) ? "a list" : `a ${typeof parsed}`}, not a record`);
-  const wrong = Object.entries(shape).find(([key, check]) => !check(parsed[key]));
-  if (wrong) throw corrupt(file, parsed[wrong[0]] === undefined ? `has no '${wrong[0]}'` : `has a '${wrong[0]}' that is not what certstage writes there`);
+  for (const [key, check] of membersOf(shape)) {
+    if (!check(parsed[key])) throw corrupt(file, parsed[key] === undefined ? `has no '${key}'` : `has a '${key}' that is not what certstage writes there`);
+  }
   if (typeof parsed.format === "number" && parsed.format !== STORE_FORMAT) throw corrupt(file, `is in store format ${parsed.format}; this certstage reads format ${STORE_FORMAT} (upgrade certstage to read it)`);
-  const mismatch = Object.entries(expected).find(([key, value]) => parsed[key] !== value);
-  if (mismatch) throw corrupt(file, `names ${mismatch[0]} ${quoted(String(parsed[mismatch[0]]))}, but its place in the store is ${mismatch[0]} ${quoted(String(mismatch[1]))}`);
+  for (const key in expected) {
+    if (parsed[key] !== expected[key]) throw corrupt(file, `names ${key} ${quoted(String(parsed[key]))}, but its place in the store is ${key} ${quoted(String(expected[key]))}`);
+  }
   return parsed as T;
 }
 

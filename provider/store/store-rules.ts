@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import { CertstageError } from "../errors";
 import { processIsAlive } from "./file-lock";
 import { nameInvalid } from "./store-errors";
-import { NAME_PATTERN, type DeploymentTask, type HistoryAction, type HistoryFilter, type TaskState } from "./store";
+import { NAME_PATTERN, type DeploymentTask, type HistoryAction, type HistoryFilter, type TaskState, type VersionRecord, type VersionSummary } from "./store";
 
 export function assertName(name: string, kind: "certificate" | "environment"): void {
   if (!NAME_PATTERN.test(name)) throw nameInvalid(kind, name);
@@ -92,6 +92,17 @@ export function certificateExists(name: string, storeDescription: string): Certs
  */
 export function runnerDied(task: DeploymentTask): boolean {
   return task.state === "running" && task.runner !== undefined && task.runner.host === hostname() && !processIsAlive(task.runner.pid);
+}
+
+/** listAllVersions's order: certificate names by code point (not a database's collation), then version. */
+export function byCertificateAndVersion(a: VersionSummary, b: VersionSummary): number {
+  return (a.certificate < b.certificate ? -1 : a.certificate > b.certificate ? 1 : 0) || a.version - b.version;
+}
+
+/** What listAllVersions gives of a version (the postgres schema derives the same, as versions.summary). */
+export function versionSummaryOf(record: VersionRecord): VersionSummary {
+  const { jwk: _jwk, chainFingerprints: _chainFingerprints, ...summary } = record;
+  return summary;
 }
 
 /** Tasks oldest first; ids break ties (they begin with the time). */

@@ -77,6 +77,12 @@ export interface VersionRecord extends CertificateFacts {
   readonly origin?: ResourceOrigin;
 }
 
+/**
+ * A version as a listing shows it: its record without the public key as a JWK and the chain's
+ * fingerprints, which make up most of its bytes (the JWK carries the certificate chain in x5c).
+ */
+export type VersionSummary = Omit<VersionRecord, "jwk" | "chainFingerprints">;
+
 /** The PEM files of a version; the private key is secret. */
 export interface VersionFiles {
   readonly certificatePem: string;
@@ -266,6 +272,12 @@ export interface Store extends PrincipalSource {
   createVersion(certificate: string, method: VersionMethod, material: VersionMaterial, actor: Actor, origin?: ResourceOrigin): Promise<VersionRecord>;
   getVersion(certificate: string, version: number): Promise<VersionRecord | undefined>;
   listVersions(certificate: string): Promise<VersionRecord[]>;
+  /**
+   * Every version of every certificate that exists (not deleted), as listVersions gives them but
+   * summarized (VersionSummary), in one read: by certificate name (code-point order), then version
+   * (see byCertificateAndVersion). What `certstage status` needs, without asking per certificate.
+   */
+  listAllVersions(): Promise<VersionSummary[]>;
   readVersionFiles(certificate: string, version: number): Promise<VersionFiles>;
   /**
    * Removes a version's files (retention; or `action: "version.remove"` for one no resource owns);

@@ -210,6 +210,37 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
       });
     });
 
+    describe("every version at once (listAllVersions)", () => {
+      it("summarizes what listVersions lists for each certificate, by name in code-point order then version, without deleted ones", async () => {
+        for (const name of ["web", "api.internal", "api", "api-edge", "gone"]) await store.createCertificate(certificate(name), actor);
+        for (const [name, count] of [["web", 2], ["api.internal", 1], ["api", 3], ["gone", 1]] as const) {
+          for (let index = 0; index < count; index += 1) await store.createVersion(name, "upload", materials[index], actor);
+        }
+        await store.deleteVersion("api", 2, actor);
+        await store.deleteCertificate("gone", actor);
+
+        const all = await store.listAllVersions();
+        expect(all.map((summary) => `${summary.certificate} v${summary.version}`)).toEqual(["api v1", "api v3", "api.internal v1", "web v1", "web v2"]);
+        // Each is its record without the JWK and the chain fingerprints, and nothing else.
+        const perCertificate = [];
+        for (const name of ["api", "api-edge", "api.internal", "web"]) {
+          for (const { jwk: _jwk, chainFingerprints: _chainFingerprints, ...summary } of await store.listVersions(name)) perCertificate.push(summary);
+        }
+        expect(all).toEqual(perCertificate);
+        expect(all.every((summary) => !("jwk" in summary) && !("chainFingerprints" in summary))).toBe(true);
+        const other = subject.reopen();
+        try {
+          expect(await other.listAllVersions()).toEqual(all);
+        } finally {
+          await other.close();
+        }
+      });
+
+      it("is empty for an empty store", async () => {
+        expect(await store.listAllVersions()).toEqual([]);
+      });
+    });
+
     describe("invariant 4: version numbers strictly increase and are never reused", () => {
       it("numbers 1, 2, 3 and skips numbers of deleted versions", async () => {
         await store.createCertificate(certificate("api"), actor);

@@ -59,12 +59,14 @@ import {
   VersionFiles,
   VersionMethod,
   VersionRecord,
+  VersionSummary,
 } from "../store";
 import {
   assertFilterNames,
   assertName,
   assertTaskId,
   assertTaskMayFinish,
+  byCertificateAndVersion,
   byCreation,
   certificateExists,
   certificateNotFound,
@@ -78,6 +80,7 @@ import {
   supersededDetail,
   swapAction,
   taskNotFound,
+  versionSummaryOf,
 } from "../store-rules";
 import { UndoLog } from "../undo-log";
 // Agent reports (their own section below).
@@ -204,11 +207,13 @@ class FileStore implements Store {
   }
 
   async listCertificates(): Promise<CertificateRecord[]> {
-    const names = await this.paths.list(path.join(this.root, "certificates"));
+    const certificatesRoot = path.join(this.root, "certificates");
+    const entries = (await this.paths.listEntries(certificatesRoot)).filter((entry) => NAME_PATTERN.test(entry.name));
     const records: CertificateRecord[] = [];
-    for (const name of names.filter((entry) => NAME_PATTERN.test(entry)).sort()) {
-      const record = await this.getCertificate(name);
-      if (record) records.push(record);
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      await this.paths.checkEntry(certificatesRoot, entry, "directory");
+      const file = await this.readCertificateFileInCheckedDirectory(entry.name);
+      if (file && file.deletedAt === undefined) records.push(toCertificateRecord(file));
     }
     return records;
   }
@@ -307,22 +312,38 @@ class FileStore implements Store {
   async getVersion(certificate: string, version: number): Promise<VersionRecord | undefined> {
     assertName(certificate, "certificate");
     if (!Number.isSafeInteger(version) || version < 1) return undefined;
-    const file = path.join(this.versionDirectory(certificate, version), VERSION_FILES.metadata);
-    const contents = await this.paths.readFile(file, MAX_RECORD_BYTES);
+    await this.paths.check(this.versionDirectory(certificate, version), "directory");
+    return this.readVersionFile(certificate, version);
+  }
+
+  async listVersions(certificate: string): Promise<VersionRecord[]> {
+    assertName(certificate, "certificate");
+    // The versions directory's path is checked once, and each version directory by the kind
+    // readdir reports, rather than every component again for every version.
+    const versionsDirectory = this.versionsDirectory(certificate);
+    const entries = (await this.paths.listEntries(versionsDirectory)).filter((entry) => isVersionDirectoryName(entry.name));
+    const records: VersionRecord[] = [];
+    for (const entry of entries.sort((a, b) => Number(a.name) - Number(b.name))) {
+      await this.paths.checkEntry(versionsDirectory, entry, "directory");
+      const record = await this.readVersionFile(certificate, Number(entry.name), childPath(versionsDirectory, entry.name));
+      if (record) records.push(record);
+    }
+    return records;
+  }
+
+  /** version.json of a version whose directory (`directory`, if the caller has its path) was just checked. */
+  private async readVersionFile(certificate: string, version: number, directory = this.versionDirectory(certificate, version)): Promise<VersionRecord | undefined> {
+    const file = childPath(directory, VERSION_FILES.metadata);
+    const contents = await this.paths.readFileInCheckedDirectory(file, MAX_RECORD_BYTES);
     if (contents === undefined) return undefined;
     const { format: _format, ...record } = versionFileFrom(contents, file, certificate, version);
     return record;
   }
 
-  async listVersions(certificate: string): Promise<VersionRecord[]> {
-    assertName(certificate, "certificate");
-    const numbers = (await this.paths.list(this.versionsDirectory(certificate))).filter(isVersionDirectoryName).map(Number);
-    const records: VersionRecord[] = [];
-    for (const version of numbers.sort((a, b) => a - b)) {
-      const record = await this.getVersion(certificate, version);
-      if (record) records.push(record);
-    }
-    return records;
+  async listAllVersions(): Promise<VersionSummary[]> {
+    const summaries: VersionSummary[] = [];
+    for (const certificate of await this.listCertificates()) summaries.push(...(await this.listVersions(certificate.name)).map(versionSummaryOf));
+    return summaries.sort(byCertificateAndVersion);
   }
 
   async readVersionFiles(certificate: string, version: number): Promise<VersionFiles> {
@@ -756,8 +777,13 @@ class FileStore implements Store {
   }
 
   private async readCertificateFile(name: string): Promise<CertificateFile | undefined> {
+    await this.paths.check(path.join(this.root, "certificates", name), "directory");
+    return this.readCertificateFileInCheckedDirectory(name);
+  }
+
+  private async readCertificateFileInCheckedDirectory(name: string): Promise<CertificateFile | undefined> {
     const file = path.join(this.root, "certificates", name, "certificate.json");
-    const contents = await this.paths.readFile(file, MAX_RECORD_BYTES);
+    const contents = await this.paths.readFileInCheckedDirectory(file, MAX_RECORD_BYTES);
     return contents === undefined ? undefined : certificateFileFrom(contents, file, name);
   }
 
@@ -818,6 +844,14 @@ class FileStore implements Store {
     await this.appendToHistory(entry);
   }
 
+}
+
+/**
+ * path.join of a directory path.join made and one entry name of it: the same string, without
+ * normalizing again (a listing of 10,000 versions spent a tenth of its time in path.join).
+ */
+function childPath(directory: string, entry: string): string {
+  return directory.endsWith(path.sep) ? `${directory}${entry}` : `${directory}${path.sep}${entry}`;
 }
 
 function isVersionDirectoryName(entry: string): boolean {

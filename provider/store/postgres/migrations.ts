@@ -447,6 +447,20 @@ GRANT SELECT ON certstage.agent_reports TO ${GROUP_ROLES.reader};
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${SCHEMA} TO ${GROUP_ROLES.runner}, ${GROUP_ROLES.reader}, ${GROUP_ROLES.agent}, ${GROUP_ROLES.admin};
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "initial schema: certificates, versions, deployments, history, tasks, ACME", sql: INITIAL }];
+/**
+ * What a listing of every version reads (Store.listAllVersions, for `certstage status`): the
+ * record without its JWK and chain fingerprints, kept by the database itself beside the record.
+ * The record is mostly its JWK and is stored out of line; the summary is small enough to stay in
+ * the row, so a listing neither fetches nor converts the rest. Generated, so it can never differ
+ * from its record (and a version's row still never changes).
+ */
+const VERSION_SUMMARY = `
+ALTER TABLE certstage.versions ADD COLUMN summary jsonb GENERATED ALWAYS AS (record - 'jwk' - 'chainFingerprints') STORED;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "initial schema: certificates, versions, deployments, history, tasks, ACME", sql: INITIAL },
+  { version: 2, name: "versions.summary: what a listing of every version reads", sql: VERSION_SUMMARY },
+];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,0 +1,171 @@
+/**
+ * `certstage status` on a large store, on both drivers: 1,000 and 10,000 versions (20 per
+ * certificate, so 50 and 500 certificates), to show how the cost grows. Goal: under 200 ms for
+ * 10,000 versions over 500 certificates.
+ *
+ * Stores are made by bench/store-fixtures.cjs (the file store through the Store API, then copied
+ * into PostgreSQL as `certstage store copy` does); the database is bench/postgres.cjs's, and status
+ * reads it as a runner login bound by row-level security (certificates owned by its team).
+ *
+ * Rows, per size and driver:
+ *   - in-process: `buildStatusReport` from dist/ on a Store opened once (a warm pool for postgres);
+ *   - the CLI: `node dist/provider/cli/main.js status --json --store …`, one process per run
+ *     (Node's start, loading certstage, opening the store, the report, JSON on stdout).
+ * Floors, in the same run:
+ *   - file store: reading the same files with plain synchronous `fs` (certificate.json, every
+ *     version.json parsed, the environment links, history.jsonl, tasks, agent reports), one after
+ *     another as the store does, but with none of the store's checks;
+ *   - postgres: the same rows in one round trip of plain node-postgres (one multi-statement query
+ *     on an open connection, as the same login, so row-level security applies to it too; each
+ *     version's summary column, as listAllVersions reads it);
+ *   - the CLI: a bare `node -e 0`, the cost of any Node command line.
+ * A row minus its floor is what certstage adds; the CLI row minus the bare start is what loading
+ * certstage and the store costs per invocation.
+ */
+"use strict";
+
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const { execFileSync } = require("node:child_process");
+const lib = require("./lib.cjs");
+const fixtures = require("./store-fixtures.cjs");
+const { startBenchPostgres } = require("./postgres.cjs");
+
+const REPOSITORY = path.join(__dirname, "..");
+const DIST = path.join(REPOSITORY, "dist", "provider");
+const CLI = path.join(DIST, "cli", "main.js");
+const VERSIONS_PER_CERTIFICATE = 20;
+const SIZES = (process.env.CERTSTAGE_BENCH_STATUS_SIZES ?? "1000,10000").split(",").map(Number);
+const RUNS = (versions) => (versions >= 10_000 ? { warmup: 2, iterations: 10 } : { warmup: 3, iterations: 20 });
+
+/**
+ * The same files status reads, with fs alone: the floor of the file store's rows. Synchronous
+ * calls, as the store makes them (provider/store/file-paths.ts), and none of its checks: no lstat
+ * of each path component, no O_NOFOLLOW, no validation of what was parsed.
+ */
+function readFilesBare(root) {
+  const readJson = (file) => JSON.parse(fs.readFileSync(file, "utf8"));
+  const certificatesRoot = path.join(root, "certificates");
+  let versions = 0;
+  for (const name of fs.readdirSync(certificatesRoot).sort()) {
+    readJson(path.join(certificatesRoot, name, "certificate.json"));
+    const directory = path.join(certificatesRoot, name, "versions");
+    for (const entry of fs.readdirSync(directory)) {
+      readJson(path.join(directory, entry, "version.json"));
+      versions += 1;
+    }
+  }
+  const environments = path.join(root, "environments");
+  for (const environment of fs.readdirSync(environments)) {
+    for (const link of fs.readdirSync(path.join(environments, environment))) {
+      fs.lstatSync(path.join(environments, environment, link));
+      fs.readlinkSync(path.join(environments, environment, link));
+    }
+  }
+  for (const line of fs.readFileSync(path.join(root, "history.jsonl"), "utf8").split("\n")) if (line !== "") JSON.parse(line);
+  for (const directory of ["tasks", "agents"]) {
+    for (const entry of fs.readdirSync(path.join(root, directory))) if (entry.endsWith(".json")) readJson(path.join(root, directory, entry));
+  }
+  return versions;
+}
+
+const BARE_ROWS_SQL = [
+  "SELECT id, name, display_name, type, owner, share_with, description, profile, last_version, origin, created_at, updated_at FROM certstage.certificates WHERE deleted_at IS NULL ORDER BY name",
+  // What listAllVersions reads (the summary column of migration 2).
+  "SELECT certificate_id, version, summary FROM certstage.versions",
+  "SELECT certificate_id, environment, version, deployed_at FROM certstage.deployments",
+  "SELECT record FROM certstage.tasks",
+  "SELECT at, actor, action, certificate, environment, from_version, to_version, result, detail FROM certstage.history ORDER BY id",
+  "SELECT agent_id, host, environment, certificate, version, served_fingerprint, last_seen, last_error FROM certstage.agent_reports",
+].join(";\n");
+
+function countVersions(report) {
+  return report.certificates.reduce((sum, certificate) => sum + certificate.versions.length, 0);
+}
+
+function checkCliOutput(expectedVersions) {
+  return (stdout) => {
+    const versions = countVersions(JSON.parse(stdout));
+    if (versions !== expectedVersions) throw new Error(`certstage status showed ${versions} versions, the store holds ${expectedVersions}`);
+  };
+}
+
+async function measureSize(versions, postgres, scratch, materials) {
+  const certificates = versions / VERSIONS_PER_CERTIFICATE;
+  const runs = RUNS(versions);
+  // Built on tmpfs (the fixture's fsyncs cost nothing there), then copied to the disk status reads.
+  const built = fs.mkdtempSync(path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "certstage-bench-store-"));
+  const root = path.join(scratch, `file-${versions}`);
+  let build;
+  try {
+    build = await fixtures.buildFileStore(built, { certificates, versions: VERSIONS_PER_CERTIFICATE, materials });
+    execFileSync("cp", ["-a", built, root]);
+  } finally {
+    fs.rmSync(built, { recursive: true, force: true });
+  }
+  const urls = await postgres.newStore();
+  const copier = postgres.open(urls.copier);
+  const copy = await fixtures.copyIntoPostgres(root, copier);
+  await copier.close();
+  console.log(`  ${versions} versions over ${certificates} certificates: file store built in ${build.seconds.toFixed(0)} s, copied into PostgreSQL in ${copy.seconds.toFixed(1)} s`);
+
+  const { buildStatusReport } = require(path.join(DIST, "cli", "status.js"));
+  const { createFileStore } = require(path.join(DIST, "store", "drivers", "file.js"));
+  const rows = [];
+  const row = (label, samples) => rows.push([String(versions), String(certificates), label, ...lib.timingCells(lib.summarize(samples))]);
+  const expectVersions = (count) => {
+    if (count !== versions) throw new Error(`read ${count} versions, the store holds ${versions}`);
+  };
+
+  // ---- file store
+  const fileStore = createFileStore({ root });
+  row("file: status, in-process", await lib.timeInProcess(async () => expectVersions(countVersions(await buildStatusReport(fileStore))), runs));
+  row("file: floor, the same files read with fs", await lib.timeInProcess(() => expectVersions(readFilesBare(root)), runs));
+  row("file: `certstage status --json`", lib.timeChildProcesses(process.execPath, [CLI, "status", "--json", "--store", root], { ...runs, check: checkCliOutput(versions) }));
+
+  // ---- postgres, as a runner login
+  const runnerUrl = urls[postgres.runnerNames[0]];
+  const postgresStore = postgres.open(runnerUrl);
+  row("postgres: status, in-process", await lib.timeInProcess(async () => expectVersions(countVersions(await buildStatusReport(postgresStore))), runs));
+  await postgresStore.close();
+  const pg = require("pg");
+  const { postgresConnectionFrom } = require(path.join(DIST, "store", "postgres", "connection.js"));
+  const client = new pg.Client(postgresConnectionFrom(runnerUrl, {}, {}).config);
+  await client.connect();
+  row(
+    "postgres: floor, the same rows in one query",
+    await lib.timeInProcess(async () => {
+      const results = await client.query(BARE_ROWS_SQL);
+      expectVersions(results[1].rows.length);
+    }, runs),
+  );
+  await client.end();
+  // The CLI reads no libpq variables here: everything it needs is in the URL.
+  row("postgres: `certstage status --json`", lib.timeChildProcesses(process.execPath, [CLI, "status", "--json", "--store", runnerUrl], { ...runs, check: checkCliOutput(versions) }));
+  return rows;
+}
+
+module.exports = async function storeStatus() {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "certstage-bench-status-"));
+  const postgres = await startBenchPostgres({ team: fixtures.OWNER });
+  const rows = [];
+  try {
+    const materials = fixtures.makeMaterials(path.join(scratch, "pki"), 3);
+    const bare = lib.summarize(lib.timeChildProcesses(process.execPath, ["-e", "0"], { warmup: 3, iterations: 20 }));
+    for (const versions of SIZES) rows.push(...(await measureSize(versions, postgres, scratch, materials)));
+    rows.push(["-", "-", "floor: bare `node -e 0`", ...lib.timingCells(bare)]);
+  } finally {
+    await postgres.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+  return {
+    title: "Status of a large store (file and postgres drivers)",
+    description: [
+      `\`certstage status\` over stores of ${SIZES.map((size) => size.toLocaleString("en-US")).join(" and ")} versions (${VERSIONS_PER_CERTIFICATE} per certificate; the newest two deployed, the rest released through Pulumi, a standby swap pending on every 50th certificate, an agent report on every 10th).`,
+      "In-process is `buildStatusReport` on an open store; the CLI rows are one `node dist/provider/cli/main.js status --json --store …` process each. PostgreSQL is read by a runner login bound by row-level security.",
+      "Floors in the same run: the same files read with plain fs, the same rows in one query of plain node-postgres, and a bare `node -e 0`. The goal is under 200 ms for 10,000 versions.",
+    ].join(" "),
+    tables: [{ headers: ["versions", "certificates", "what", ...lib.TIMING_HEADERS], rows }],
+  };
+};
