@@ -477,6 +477,36 @@ describe("postgres store: migrations", () => {
     }
   });
 
+  it("brings a store that holds versions from schema 1 up to the latest, each version listing as it did", async () => {
+    const database = await world.newStoreDatabase();
+    const runner = world.open(database, world.login("edge-ci"));
+    const materials = makeTestMaterials(temporaryDirectory("pg-upgrade"), ["one.edge.test", "two.edge.test"]);
+    try {
+      await runner.createCertificate(certificate("api"), edge);
+      for (const material of materials) await runner.createVersion("api", "upload", material, edge);
+      await runner.deploy("api", "production", 2, edge);
+      const before = { versions: await runner.listVersions("api"), all: await runner.listAllVersions() };
+      // Schema 1's shape: the versions table without the summary column migration 2 adds, and no
+      // record of migration 2. Row triggers do not fire on DDL, so a saved version stays as it was.
+      await world.cluster.sql("ALTER TABLE certstage.versions DROP COLUMN summary", [], { database });
+      await world.cluster.sql("DELETE FROM certstage.migrations WHERE version > 1", [], { database });
+      const owner = world.open(database, world.owner);
+      try {
+        const outcome = await owner.migrate();
+        expect(outcome).toMatchObject({ from: 1, to: MIGRATIONS.at(-1)!.version });
+        expect(outcome.applied.map(({ version }) => version)).toEqual(MIGRATIONS.filter(({ version }) => version > 1).map(({ version }) => version));
+      } finally {
+        await owner.close();
+      }
+      expect(await runner.listVersions("api")).toEqual(before.versions);
+      expect(await runner.listAllVersions()).toEqual(before.all);
+      expect(before.all.map(({ version }) => version)).toEqual([1, 2]);
+      expect((await runner.readVersionFiles("api", 2)).privateKeyPem).toBe(materials[1].privateKeyPem);
+    } finally {
+      await runner.close();
+    }
+  });
+
   it("refuses a runner that may not create the schema with STORE_NOT_MIGRATED, and reads an empty store meanwhile", async () => {
     const name = `empty_${randomBytes(3).toString("hex")}`;
     await world.cluster.createDatabase(name, { owner: world.owner.user });
