@@ -31,14 +31,19 @@ afterAll(async () => stopAgentDatabase());
 
 const fingerprintsOf = (fixture: PostgresAgentFixture) => fixture.materials.map((material) => material.facts.fingerprintSha256);
 
-/** The pid of the agent's listening connection to the fixture's database, once it has run LISTEN (and none other runs). */
-async function listenerOnceListening(fixture: PostgresAgentFixture, other?: number): Promise<number> {
+/** What the agent logs once its listener has run LISTEN: the first time, and after each reconnection. */
+const LISTENED = /following changes postgres store .* pushes|the change feed of postgres store .* works again/;
+
+/**
+ * The pid of the agent's listening connection to the fixture's database (not `other`), once the
+ * agent has said `times` times that it listens. (The connection's last query tells nothing: the
+ * agent's reads and reports run on that same connection.)
+ */
+async function listenerOnceListening(fixture: PostgresAgentFixture, agent: FollowingAgent["agent"], times: number, other?: number): Promise<number> {
   return waitFor(`the agent's listener${other ? ` (not backend ${other})` : ""} has run LISTEN`, async () => {
-    const { rows } = await fixture.world.cluster.sql<{ pid: number; query: string }>(
-      "SELECT pid, query FROM pg_stat_activity WHERE application_name = $1 AND datname = $2",
-      [AGENT_LISTENER, fixture.database],
-    );
-    return rows.length === 1 && rows[0].pid !== other && /^LISTEN /i.test(rows[0].query) ? rows[0].pid : undefined;
+    if (count(agent.log(), LISTENED) < times) return undefined;
+    const { rows } = await fixture.world.cluster.sql<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = $2", [AGENT_LISTENER, fixture.database]);
+    return rows.length === 1 && rows[0].pid !== other ? rows[0].pid : undefined;
   });
 }
 
@@ -77,11 +82,11 @@ describe("certstage agent on PostgreSQL faults", () => {
     const fixture = await postgresAgentFixture("terminate", 4);
     following = await startFollowingAgent(fixture, "edge-terminate");
     const { agent } = following;
-    const first = await listenerOnceListening(fixture);
+    const first = await listenerOnceListening(fixture, agent, 1);
 
     // Terminated, it connects and listens again on its own; the next deploy is followed.
     expect(await fixture.world.cluster.terminateBackends({ applicationName: AGENT_LISTENER })).toBe(1);
-    const second = await listenerOnceListening(fixture, first);
+    const second = await listenerOnceListening(fixture, agent, 2, first);
     await agent.waitForLog(/the change feed of postgres store .* could not be reached to follow production \(57P01\).*; retrying/, "the agent says its listener was lost");
     await agent.waitForLog(FEED_BACK, "the agent says its change feed works again");
     await fixture.deploy(2);
@@ -94,7 +99,7 @@ describe("certstage agent on PostgreSQL faults", () => {
       await agent.waitForLog(/the change feed of postgres store .*refused the login of .*; retrying/, "the agent's reconnection is refused");
       expect(linkedVersion(fixture.directory), "nothing reached the agent while it could not listen").toBe(2);
     });
-    await listenerOnceListening(fixture, second);
+    await listenerOnceListening(fixture, agent, 3, second);
     await expectConverged(fixture, following, "edge-terminate", 3);
     expect(agent.log()).toMatch(/install api v3 \(was v2\)/);
     expect(count(agent.log(), FEED_BACK), "the feed came back once per termination").toBe(2);

@@ -460,6 +460,39 @@ describe("postgres store: private keys at rest", () => {
   });
 });
 
+describe("postgres store: a process that watches holds one connection", () => {
+  it("runs its reads and writes on the watch's LISTEN connection, and is still notified", async () => {
+    const database = await world.newStoreDatabase();
+    const runner = world.open(database, world.login("edge-ci"));
+    const agent = world.open(database, world.login("edge-agent"));
+    const [material] = makeTestMaterials(temporaryDirectory("pg-one-connection"), ["one.edge.test"]);
+    let changes = 0;
+    const watch = await agent.watchDeployments("production", { onChange: () => (changes += 1), onResync: () => undefined, onError: () => undefined });
+    try {
+      await runner.createCertificate(certificate("api"), edge);
+      await runner.createVersion("api", "upload", material, edge);
+      await runner.deploy("api", "production", 1, edge);
+      await waitFor("the watch is told of the deploy", async () => (changes > 0 ? true : undefined));
+      // What an agent's pass does: read what is deployed and its files, and report.
+      expect((await agent.listDeployments()).map(({ certificate, environment, version }) => ({ certificate, environment, version }))).toEqual([{ certificate: "api", environment: "production", version: 1 }]);
+      expect((await agent.readVersionFiles("api", 1)).privateKeyPem).toBe(material.privateKeyPem);
+      await agent.putAgentReport({ agentId: "edge-1", host: "edge-1.test", environment: "production", certificate: "api", version: 1, lastSeen: new Date().toISOString() });
+      expect(await agent.listAgentReports({ environment: "production" })).toHaveLength(1);
+      // A pool connection would stay open, idle, for 10 s after those calls.
+      const backends = await world.cluster.sql("SELECT application_name FROM pg_stat_activity WHERE usename = 'edge-agent' AND datname = $1", [database]);
+      expect(backends.rows).toEqual([{ application_name: "test-edge-agent watch" }]);
+      const before = changes;
+      await runner.deploy("api", "staging", 1, edge);
+      await runner.undeploy("api", "production", edge);
+      await waitFor("the watch is told of the undeploy", async () => (changes > before ? true : undefined));
+    } finally {
+      await watch.close();
+      await agent.close();
+      await runner.close();
+    }
+  });
+});
+
 describe("postgres store: migrations", () => {
   it("run once when several runners meet an empty database at once, and leave no advisory lock behind", async () => {
     const name = `race_${randomBytes(3).toString("hex")}`;

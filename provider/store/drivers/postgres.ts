@@ -15,7 +15,7 @@
  * without the key-encryption key reads everything else.
  */
 import * as os from "node:os";
-import { Client, Pool, type PoolClient, type PoolConfig } from "pg";
+import { Client, Pool, type PoolClient, type PoolConfig, type QueryConfig } from "pg";
 import { CertstageError } from "../../errors";
 import type { VersionMaterial } from "../../pki/version-material";
 import { checkAgentReportFilter, checkedAgentReport } from "../agent-reports";
@@ -23,6 +23,7 @@ import { open, rewrap, seal, type KeyRing, type SealedValue } from "../key-envel
 import { DEPLOYMENT_CHANNEL, GROUP_ROLES, LATEST_SCHEMA_VERSION } from "../postgres/migrations";
 import { storeErrorFrom } from "../postgres/pg-errors";
 import { migrate, notMigrated, refuseNewer, schemaVersion, type MigrationOutcome } from "../postgres/schema";
+import { SharedConnection, type ConnectionLease } from "../postgres/shared-connection";
 import { stillDeployed, versionNotFound } from "../store-errors";
 import {
   assertFilterNames,
@@ -118,6 +119,8 @@ export class PostgresStore implements Store {
   private schemaReady = false;
   private storeId: string | undefined;
   private role: string | undefined;
+  /** A watch's LISTEN connection while it is up: every call runs on it instead of the pool (see SharedConnection). */
+  private feed: SharedConnection | undefined;
 
   constructor(options: PostgresStoreOptions) {
     this.description = options.description;
@@ -168,12 +171,14 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async connect(what: string): Promise<PoolClient> {
+  private async connect(what: string): Promise<ConnectionLease> {
+    let client: ConnectionLease | undefined;
     try {
-      const client = await this.pool.connect();
+      client = this.feed ? await this.feed.lease() : await this.pool.connect();
       if (this.role === undefined) this.role = (await client.query<{ role: string }>("SELECT current_user::text AS role")).rows[0].role;
       return client;
     } catch (error) {
+      client?.release();
       throw storeErrorFrom(error, { storeDescription: this.description, role: this.role, what });
     }
   }
@@ -912,6 +917,7 @@ export class PostgresStore implements Store {
     let health: NodeJS.Timeout | undefined;
     let delay = RECONNECT_MIN_MS;
     const drop = (client: Client) => {
+      if (this.feed?.client === client) this.feed = undefined;
       if (current !== client) return;
       current = undefined;
       if (health) clearInterval(health);
@@ -924,7 +930,8 @@ export class PostgresStore implements Store {
     const connect = async () => {
       retry = undefined;
       if (closed) return;
-      const client = new Client({ ...this.connection, application_name: `${this.connection.application_name ?? "certstage"} watch`, query_timeout: HEALTH_QUERY_TIMEOUT_MS });
+      // No query_timeout for the connection: the store's own calls run on it too once it listens.
+      const client = new Client({ ...this.connection, application_name: `${this.connection.application_name ?? "certstage"} watch` });
       current = client;
       client.on("error", (error: Error) => {
         handlers.onError(storeErrorFrom(error, { storeDescription: this.description, role: this.role, what: `follow ${environment}` }) as Error);
@@ -941,7 +948,7 @@ export class PostgresStore implements Store {
       });
       try {
         await client.connect();
-        await client.query(`LISTEN ${DEPLOYMENT_CHANNEL}`);
+        await client.query(timedQuery(`LISTEN ${DEPLOYMENT_CHANNEL}`));
       } catch (error) {
         handlers.onError(storeErrorFrom(error, { storeDescription: this.description, role: this.role, what: `follow ${environment}` }) as Error);
         drop(client);
@@ -949,8 +956,11 @@ export class PostgresStore implements Store {
       }
       if (closed || current !== client) return;
       delay = RECONNECT_MIN_MS;
+      const shared = new SharedConnection(client);
+      this.feed ??= shared;
       health = setInterval(() => {
-        client.query("SELECT 1").catch((error: Error) => {
+        // In its turn: between another caller's BEGIN and COMMIT it would run inside that transaction.
+        shared.run(() => client.query(timedQuery("SELECT 1"))).catch((error: Error) => {
           handlers.onError(storeErrorFrom(error, { storeDescription: this.description, role: this.role, what: `follow ${environment}` }) as Error);
           drop(client);
         });
@@ -965,6 +975,7 @@ export class PostgresStore implements Store {
         if (health) clearInterval(health);
         const client = current;
         current = undefined;
+        if (client && this.feed?.client === client) this.feed = undefined;
         if (client) {
           client.removeAllListeners("notification");
           await client.end().catch(() => undefined);
@@ -1044,6 +1055,9 @@ const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5_000;
 /** A health query that takes longer than this means the connection is dead. */
 const HEALTH_QUERY_TIMEOUT_MS = 5_000;
+
+/** A watch's own query, failing after HEALTH_QUERY_TIMEOUT_MS (node-postgres reads query_timeout per query; its types omit it). */
+const timedQuery = (text: string): QueryConfig => ({ text, query_timeout: HEALTH_QUERY_TIMEOUT_MS }) as QueryConfig;
 
 interface AgentReportRow {
   agent_id: string;

@@ -73,7 +73,7 @@ export function storeErrorFrom(error: unknown, context: StoreCallContext): unkno
       cause: error,
     });
   }
-  if (UNAVAILABLE.has(code) || /Connection terminated|connect ECONN|timeout expired/i.test(fields.message ?? "")) {
+  if (UNAVAILABLE.has(code) || /Connection terminated|connect ECONN|timeout expired|not queryable/i.test(fields.message ?? "")) {
     return new CertstageError("STORE_UNAVAILABLE", `${context.storeDescription} could not be reached to ${context.what} (${code || "connection lost"}); nothing was changed`, {
       field: "certstage:store",
       // The same error reaches a command, which the user runs again, and the agent, which retries by itself.

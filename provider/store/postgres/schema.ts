@@ -23,7 +23,7 @@ export interface MigrationOutcome {
 }
 
 /** Applies every migration the database lacks; safe to run from many runners at once. */
-export async function migrate(client: ClientBase, storeDescription: string): Promise<MigrationOutcome> {
+export async function migrate(client: Pick<ClientBase, "query">, storeDescription: string): Promise<MigrationOutcome> {
   let from = 0;
   await client.query("BEGIN");
   try {
