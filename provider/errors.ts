@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   PROMOTION_REFUSED: "the environment only takes versions deployed and verified in another environment first",
   VERIFICATION_FAILED: "the endpoints kept serving another certificate after a swap, which was rolled back",
   CONFIG_INVALID: "a certstage stack configuration value is invalid",
+  EXPIRY_WINDOW_INVALID: "the window of certstage expiring is neither a duration (30d) nor a share of the lifetime (33%)",
 
   // Warnings in some validation profile (validation/profiles.ts says which): they fail `check`
   // too, unless the resource lists them in `acknowledge`.

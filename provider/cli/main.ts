@@ -4,6 +4,7 @@
  *
  *   certstage status [--json] [--store <dir>]
  *   certstage history [--environment <name>] [--certificate <name>] [--json] [--store <dir>]
+ *   certstage expiring --within 30d|33% [--environment <name>] [--json]   exit 1 when something deployed is inside
  *   certstage tasks list [--state <state>] [--environment <name>] [--certificate <name>] [--json]
  *   certstage tasks run [--task <id>] [--json]      runs due standby tasks; exit 1 when one failed
  *   certstage tasks cancel <id>
@@ -31,12 +32,18 @@ import { deployRefusal, formatTasks, runDueTasks } from "./tasks";
 import { runStoreCommand, STORE_ACTIONS, type StoreAction } from "./store-admin";
 import { removeUnclaimedVersion } from "./versions";
 import { buildStatusReport, formatStatusReport } from "./status";
+import { buildExpiringReport, formatExpiringReport } from "./expiring";
+import { parseExpiryWindow } from "../lifecycle/expiry-window";
+import type { Store } from "../store";
 
 const USAGE = `Usage: certstage <command> [options]
 
 Commands:
   status      certificates, versions and what each environment serves
   history     every deploy, rollback, undeploy, verification and task (who, when, from, to)
+  expiring --within <window>
+              deployed versions expiring inside the window: a duration (30d, 72h, 2w) or a
+              share of each lifetime (33%); exit 1 when there is one, 2 when it cannot tell
   tasks list  standby deployments and how they ended
   tasks run   perform the standby deployments that are due (exit 1 when one fails)
   tasks cancel <id>
@@ -53,7 +60,8 @@ Commands:
 
 Options:
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
-  --environment <name> history: only this environment
+  --environment <name> history, expiring: only this environment
+  --within <window>    expiring: how far ahead to look
   --certificate <name> history: only this certificate
   --state <state>      tasks list: pending, running, done, failed or cancelled
   --task <id>          tasks run: only this task
@@ -82,6 +90,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
         from: { type: "string" },
         to: { type: "string" },
         teams: { type: "string" },
+        within: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -131,6 +140,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
     principal: parsed.values.principal ?? process.env.CERTSTAGE_PRINCIPAL ?? defaultPrincipal(),
     teams: parseTeams(parsed.values.teams ?? process.env.CERTSTAGE_TEAMS, parsed.values.teams !== undefined ? "--teams" : "CERTSTAGE_TEAMS"),
   };
+  if (command === "expiring") return expiringCommand(parsed.values, output);
   const store = openStore(parseStoreSetting(parsed.values.store ?? process.env.CERTSTAGE_STORE), projectDirectory());
   try {
     switch (command) {
@@ -176,6 +186,27 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
     }
   } finally {
     await store.close();
+  }
+}
+
+/** Its own exit codes: 1 means "something expires", so not knowing must be 2, never 1. */
+async function expiringCommand(values: { store?: string; environment?: string; within?: string; json?: boolean }, output: NodeJS.WritableStream): Promise<number> {
+  let store: Store | undefined;
+  try {
+    if (values.within === undefined) {
+      process.stderr.write(`certstage: expiring needs --within, e.g. --within 30d or --within 33%\n`);
+      return 2;
+    }
+    const window = parseExpiryWindow(values.within);
+    store = openStore(parseStoreSetting(values.store ?? process.env.CERTSTAGE_STORE), projectDirectory());
+    const report = await buildExpiringReport(store, window, now(), values.environment);
+    output.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatExpiringReport(report));
+    return report.expiring.length > 0 ? 1 : 0;
+  } catch (error) {
+    process.stderr.write(`certstage: ${isCertstageError(error) ? error.message : (error as Error).message}\n`);
+    return 2;
+  } finally {
+    await store?.close();
   }
 }
 
