@@ -40,6 +40,13 @@ export const ERROR_CODES = {
   CONFIG_INVALID: "a certstage stack configuration value is invalid",
   EXPIRY_WINDOW_INVALID: "the window of certstage expiring is neither a duration (30d) nor a share of the lifetime (33%)",
 
+  // The manifest (certificates.yaml; provider/manifest/).
+  MANIFEST_UNREADABLE: "the manifest file cannot be read (missing, a directory, or no permission)",
+  MANIFEST_YAML_INVALID: "the manifest is not valid YAML (a syntax error, a tab as indentation, a key given twice)",
+  MANIFEST_INVALID: "the manifest does not match schema/manifest.schema.json (an unknown key, a missing field, a value of the wrong form)",
+  MANIFEST_REFERENCE_UNKNOWN: "a deployment or signed version names a version the certificate's versions do not declare",
+  MANIFEST_FILE_UNREADABLE: "a file the manifest names (a certificate, key or chain) cannot be read",
+
   // Warnings in some validation profile (validation/profiles.ts says which): they fail `check`
   // too, unless the resource lists them in `acknowledge`.
   CHAIN_ORDER: "the chain is not leaf-first; acknowledged, it is stored leaf-first",

@@ -5,6 +5,7 @@
  *   certstage status [--json] [--store <dir>]
  *   certstage history [--environment <name>] [--certificate <name>] [--json] [--store <dir>]
  *   certstage expiring --within 30d|33% [--environment <name>] [--json]   exit 1 when something deployed is inside
+ *   certstage lint <certificates.yaml> [--format text|github] [--json]   exit 1 when the manifest has a problem
  *   certstage tasks list [--state <state>] [--environment <name>] [--certificate <name>] [--json]
  *   certstage tasks run [--task <id>] [--json]      runs due standby tasks; exit 1 when one failed
  *   certstage tasks cancel <id>
@@ -24,7 +25,8 @@ import { parseArgs } from "node:util";
 import { now } from "../clock";
 import { isCertstageError } from "../errors";
 import { projectDirectory } from "../settings/project-directory";
-import { defaultPrincipal, parseTeams } from "../settings/stack-settings";
+import * as path from "node:path";
+import { defaultPrincipal, parseTeams, readProviderSettings } from "../settings/stack-settings";
 import { Actor, openStore, parseStoreSetting, TaskState } from "../store";
 import { agentCommand } from "./agent";
 import { formatHistory } from "./history";
@@ -33,6 +35,7 @@ import { runStoreCommand, STORE_ACTIONS, type StoreAction } from "./store-admin"
 import { removeUnclaimedVersion } from "./versions";
 import { buildStatusReport, formatStatusReport } from "./status";
 import { buildExpiringReport, formatExpiringReport } from "./expiring";
+import { lintCommand } from "./lint";
 import { parseExpiryWindow } from "../lifecycle/expiry-window";
 import type { Store } from "../store";
 
@@ -44,6 +47,9 @@ Commands:
   expiring --within <window>
               deployed versions expiring inside the window: a duration (30d, 72h, 2w) or a
               share of each lifetime (33%); exit 1 when there is one, 2 when it cannot tell
+  lint <certificates.yaml>
+              check a manifest offline as a preview would: YAML, schema, files, every preview
+              check; problems at file:line:column; exit 1 when there is one, 2 when it cannot run
   tasks list  standby deployments and how they ended
   tasks run   perform the standby deployments that are due (exit 1 when one fails)
   tasks cancel <id>
@@ -62,6 +68,7 @@ Options:
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
   --environment <name> history, expiring: only this environment
   --within <window>    expiring: how far ahead to look
+  --format text|github lint: problems as lines, or as GitHub workflow annotations
   --certificate <name> history: only this certificate
   --state <state>      tasks list: pending, running, done, failed or cancelled
   --task <id>          tasks run: only this task
@@ -91,6 +98,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
         to: { type: "string" },
         teams: { type: "string" },
         within: { type: "string" },
+        format: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -124,6 +132,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
     process.stderr.write(`certstage: --state must be one of ${states.join(", ")}\n`);
     return 2;
   }
+  const lintFile = command === "lint" ? rest.shift() : undefined;
   if (rest.length > 0) {
     process.stderr.write(`certstage: unexpected argument '${rest[0]}'\n\n${USAGE}`);
     return 2;
@@ -141,6 +150,10 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
     teams: parseTeams(parsed.values.teams ?? process.env.CERTSTAGE_TEAMS, parsed.values.teams !== undefined ? "--teams" : "CERTSTAGE_TEAMS"),
   };
   if (command === "expiring") return expiringCommand(parsed.values, output);
+  if (command === "lint") {
+    const settings = () => readProviderSettings(() => undefined, process.env, path.dirname(path.resolve(lintFile ?? ".")));
+    return lintCommand({ file: lintFile, format: parsed.values.format, json: parsed.values.json }, settings, () => actor, output);
+  }
   const store = openStore(parseStoreSetting(parsed.values.store ?? process.env.CERTSTAGE_STORE), projectDirectory());
   try {
     switch (command) {

@@ -63,5 +63,17 @@ export function withoutProvider(inputs: Props): Props {
  * input's value (which, for a key, would be secret material); the field is named in the message.
  */
 export function checkResult(inputs: Props, problems: readonly CertstageError[]): pulumi.dynamic.CheckResult {
-  return { inputs, failures: problems.map((problem) => ({ property: "", reason: problem.message })) };
+  const result = { inputs, failures: problems.map((problem) => ({ property: "", reason: problem.message })) };
+  problemsOfResults.set(result, problems);
+  return result;
+}
+
+const problemsOfResults = new WeakMap<pulumi.dynamic.CheckResult, readonly CertstageError[]>();
+
+/**
+ * The problems behind a check result, as errors (code, field, problem, fix) rather than the
+ * engine's message strings: `certstage lint` runs the same checks and places each in the manifest.
+ */
+export function problemsOfCheck(result: pulumi.dynamic.CheckResult): readonly CertstageError[] {
+  return problemsOfResults.get(result) ?? [];
 }

@@ -26,7 +26,7 @@ function validatorFor(name: SchemaName): ValidateFunction {
 }
 
 /** `schema/` sits at the package root: two levels up from source, three from `dist/`. */
-function schemaPath(name: SchemaName): string {
+export function schemaPath(name: SchemaName | "manifest" | "lint-report"): string {
   const file = `${name}.schema.json`;
   const candidates = [path.join(__dirname, "..", "..", "schema", file), path.join(__dirname, "..", "..", "..", "schema", file)];
   return candidates.find((candidate) => existsSync(candidate)) ?? candidates[0];
