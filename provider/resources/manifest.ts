@@ -1,0 +1,93 @@
+/**
+ * `Manifest`: every certificate, version and deployment of a `certificates.yaml`, as resources.
+ *
+ *   new Manifest("certificates", { file: "certificates.yaml" });
+ *
+ * The component only reads the file and turns the plan (manifest/plan.ts, pure) into the same
+ * resources a TypeScript program would declare, with names taken from the manifest (api,
+ * api/v2, api/production), so editing the manifest previews as the same change would in code.
+ * A manifest with problems fails the program with all of them at file:line:column, before any
+ * resource is registered; `certstage lint` reports the same and the preview's checks besides.
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { CertstageError } from "../errors";
+import { formatDiagnostics, inSourceOrder } from "../manifest/diagnostics";
+import { loadManifest } from "../manifest/load";
+import type { PlannedResource, ResourceReference } from "../manifest/plan";
+import type { KeyAlgorithm } from "../pki/key-generation";
+import type { SubjectInput } from "../pki/certificate-request";
+import { projectDirectory } from "../settings/project-directory";
+import type { WarningCode } from "../validation/profiles";
+import { AcmeRenewal } from "./acme-renewal";
+import { Certificate } from "./certificate";
+import { CertificateVersion } from "./certificate-version";
+import { EnvironmentDeployment, type EnvironmentDeploymentArgs } from "./environment-deployment";
+
+export interface ManifestArgs {
+  /** The manifest, relative to the Pulumi project directory (or absolute). */
+  readonly file: string;
+}
+
+export class Manifest extends pulumi.ComponentResource {
+  /** By certificate name. */
+  readonly certificates: Readonly<Record<string, Certificate>> = {};
+  /** By resource name (`api/v2`): CertificateVersions, and AcmeRenewals for acme versions. */
+  readonly versions: Readonly<Record<string, CertificateVersion | AcmeRenewal>> = {};
+  /** By resource name (`api/production`). */
+  readonly deployments: Readonly<Record<string, EnvironmentDeployment>> = {};
+
+  constructor(name: string, args: ManifestArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("certstage:index:Manifest", name, {}, opts);
+    const loaded = loadManifest(path.resolve(projectDirectory(), args.file), args.file);
+    if (!loaded.plan) {
+      const count = loaded.diagnostics.length;
+      throw new CertstageError("MANIFEST_INVALID", `${args.file} has ${count} problem${count === 1 ? "" : "s"}:\n${formatDiagnostics(inSourceOrder(loaded.diagnostics), "text")}`, {
+        resource: name,
+        fix: "correct them (certstage lint shows the same, with the preview's checks), then run again",
+      });
+    }
+    for (const planned of loaded.plan) this.declare(planned);
+    this.registerOutputs({});
+  }
+
+  private declare(planned: PlannedResource): void {
+    const options = { parent: this };
+    const certificate = (resourceName: string) => this.certificates[resourceName];
+    const version = (value: number | ResourceReference) => {
+      if (typeof value === "number") return value;
+      const made = this.versions[value.resource];
+      return made instanceof AcmeRenewal ? made.version : made;
+    };
+    const versions = this.versions as Record<string, CertificateVersion | AcmeRenewal>;
+    switch (planned.kind) {
+      case "Certificate":
+        (this.certificates as Record<string, Certificate>)[planned.name] = new Certificate(planned.name, planned.args, options);
+        return;
+      case "CertificateVersion": {
+        const { certificate: certificateName, upload, generate, signed, domains, acknowledge } = planned.args;
+        versions[planned.name] = new CertificateVersion(
+          planned.name,
+          {
+            certificate: certificate(certificateName),
+            upload: upload && { ...upload, privateKeyPem: upload.privateKeyPem === undefined ? undefined : pulumi.secret(upload.privateKeyPem) },
+            generate: generate && { keyAlgorithm: generate.keyAlgorithm as KeyAlgorithm, subject: generate.subject as unknown as SubjectInput, sans: generate.sans },
+            signed: signed && { ...signed, keyFromVersion: version(signed.keyFromVersion) as CertificateVersion | number },
+            domains,
+            acknowledge: acknowledge as WarningCode[] | undefined,
+          },
+          options,
+        );
+        return;
+      }
+      case "AcmeRenewal":
+        versions[planned.name] = new AcmeRenewal(planned.name, { ...planned.args, certificate: certificate(planned.args.certificate) } as ConstructorParameters<typeof AcmeRenewal>[1], options);
+        return;
+      case "EnvironmentDeployment": {
+        const { certificate: certificateName, version: served, ...rest } = planned.args;
+        (this.deployments as Record<string, EnvironmentDeployment>)[planned.name] = new EnvironmentDeployment(planned.name, { ...rest, verify: rest.verify as EnvironmentDeploymentArgs["verify"], certificate: certificate(certificateName), version: version(served) }, options);
+        return;
+      }
+    }
+  }
+}
