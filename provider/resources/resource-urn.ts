@@ -17,7 +17,17 @@ export function dynamicTypeToken(kind: ResourceKind): string {
 }
 
 export function resourceUrnInput(kind: ResourceKind, resourceName: string, opts?: pulumi.CustomResourceOptions): pulumi.Output<string> {
-  return pulumi.createUrn(resourceName, dynamicTypeToken(kind), opts?.parent);
+  return pulumi.createUrn(resourceName, dynamicTypeToken(kind), opts?.parent === undefined ? undefined : urnWithoutDependency(opts.parent));
+}
+
+/**
+ * The parent's URN as a value that depends on nothing. `parent.urn` would make this input depend
+ * on the parent, and Pulumi expands a dependency on a component to all its children: two
+ * children of one component (a Manifest's) would then each wait for the other, and the program
+ * would hang. A URN is known even in a preview, so the callback always runs.
+ */
+function urnWithoutDependency(parent: pulumi.Resource): pulumi.Output<string> {
+  return pulumi.output(new Promise<string>((resolve) => parent.urn.apply((urn) => (resolve(urn), urn))));
 }
 
 /** The origin a create records: the resource's URN (an input) and a digest of `decisive` (what decides the content). */
