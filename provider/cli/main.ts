@@ -5,7 +5,7 @@
  *   certstage status [--json] [--store <dir>]
  *   certstage history [--environment <name>] [--certificate <name>] [--json] [--store <dir>]
  *   certstage expiring --within 30d|33% [--environment <name>] [--json]   exit 1 when something deployed is inside
- *   certstage lint <certificates.yaml> [--format text|github] [--json]   exit 1 when the manifest has a problem
+ *   certstage lint <certificates.yaml> [--stack <name>] [--format text|github] [--json]   exit 1 when the manifest has a problem
  *   certstage tasks list [--state <state>] [--environment <name>] [--certificate <name>] [--json]
  *   certstage tasks run [--task <id>] [--json]      runs due standby tasks; exit 1 when one failed
  *   certstage tasks cancel <id>
@@ -26,6 +26,7 @@ import { now } from "../clock";
 import { isCertstageError } from "../errors";
 import { projectDirectory } from "../settings/project-directory";
 import * as path from "node:path";
+import { stackConfigReader } from "../settings/stack-config-file";
 import { defaultPrincipal, parseTeams, readProviderSettings } from "../settings/stack-settings";
 import { Actor, openStore, parseStoreSetting, TaskState } from "../store";
 import { agentCommand } from "./agent";
@@ -69,6 +70,7 @@ Options:
   --environment <name> history, expiring: only this environment
   --within <window>    expiring: how far ahead to look
   --format text|github lint: problems as lines, or as GitHub workflow annotations
+  --stack <name>       lint: check against that stack's certstage:* settings (its Pulumi.<name>.yaml)
   --certificate <name> history: only this certificate
   --state <state>      tasks list: pending, running, done, failed or cancelled
   --task <id>          tasks run: only this task
@@ -99,6 +101,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
         teams: { type: "string" },
         within: { type: "string" },
         format: { type: "string" },
+        stack: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -151,7 +154,9 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
   };
   if (command === "expiring") return expiringCommand(parsed.values, output);
   if (command === "lint") {
-    const settings = () => readProviderSettings(() => undefined, process.env, path.dirname(path.resolve(lintFile ?? ".")));
+    const manifestProject = projectDirectory(path.dirname(path.resolve(lintFile ?? ".")));
+    const config = () => (parsed.values.stack === undefined ? () => undefined : stackConfigReader(manifestProject, parsed.values.stack));
+    const settings = () => readProviderSettings(config(), process.env, manifestProject);
     return lintCommand({ file: lintFile, format: parsed.values.format, json: parsed.values.json }, settings, () => actor, output);
   }
   const store = openStore(parseStoreSetting(parsed.values.store ?? process.env.CERTSTAGE_STORE), projectDirectory());

@@ -65,6 +65,8 @@ beforeAll(() => {
   writeFileSync(path.join(project, "certs", "other.key"), other.privateKeyPem, { mode: 0o600 });
   writeFileSync(path.join(project, "certs", "chain.pem"), leaf.chainPem);
   writeFileSync(path.join(project, "broken.yaml"), BROKEN);
+  writeFileSync(path.join(project, "Pulumi.yaml"), "name: lint\nruntime: nodejs\n");
+  writeFileSync(path.join(project, "Pulumi.ci.yaml"), "config:\n  certstage:environments:\n    - staging\n    - qa\n    - production\n  certstage:storeKey:\n    secure: v1:AAAA\n");
   writeFileSync(path.join(project, "uploaded.yaml"), BROKEN.replace("other.key", "api.key").replace(', "bad..name"', "").replace("qa:", "production:"));
 });
 
@@ -132,6 +134,15 @@ describe("certstage lint", () => {
     const format = await lint(project, ["broken.yaml", "--format", "sarif"]);
     expect(format.code).toBe(2);
     expect(format.stderr).toMatch(/--format must be one of text, github/);
+  });
+
+  it("checks against a stack's own settings with --stack, and exits 2 for a stack it cannot read", async () => {
+    const run = await lint(project, ["broken.yaml", "--stack", "ci", "--json"]);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).problems.map((problem: { code: string }) => problem.code)).toEqual(["KEY_MISMATCH", "DNS_NAME_INVALID"]);
+    const missing = await lint(project, ["broken.yaml", "--stack", "prod"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/\[CONFIG_INVALID\] field '--stack': cannot read the settings of stack 'prod'/);
   });
 
   it("neither reads nor writes a store, even one CERTSTAGE_STORE names, and makes none", async () => {
