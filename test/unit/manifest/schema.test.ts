@@ -6,7 +6,8 @@
  * themselves are valid, and the constraints are the resources' own.
  */
 import Ajv from "ajv";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { parse } from "yaml";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { manifestSchema } from "../../../provider/manifest/schema";
@@ -83,6 +84,16 @@ describe("the manifest schema", () => {
     expect(definitions.subject.properties.country.pattern).toBe(version.properties.generate.properties.subject.properties.country.pattern);
     expect(definitions.deployment.properties.notBefore.pattern).toBe(deployment.properties.notBefore.pattern);
     expect(definitions.verify.properties.timeoutMs.maximum).toBe(deployment.properties.verify.properties.timeoutMs.maximum);
+  });
+
+  it("as a file, alone (as an editor or SchemaStore's tests use it), accepts the positive fixtures and refuses the schema's negative ones", () => {
+    const validate = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true }).compile(committed);
+    const fixtures = path.join(REPO_ROOT, "test", "fixtures", "manifest");
+    const read = (kind: string, file: string) => parse(readFileSync(path.join(fixtures, kind, file), "utf8"), { uniqueKeys: false }) as unknown;
+    for (const file of readdirSync(path.join(fixtures, "positive"))) expect(validate(read("positive", file)), file).toBe(true);
+    const schemaNegatives = readdirSync(path.join(fixtures, "negative")).filter((file) => /^# expect: MANIFEST_INVALID \S+ \S+$/m.test(readFileSync(path.join(fixtures, "negative", file), "utf8")) && !["two-methods.yaml", "no-method.yaml", "signed-key-cycle.yaml", "acme-domains.yaml"].includes(file));
+    expect(schemaNegatives.length).toBeGreaterThanOrEqual(7);
+    for (const file of schemaNegatives) expect(validate(read("negative", file)), file).toBe(false);
   });
 
   it("the example repository's modeline points at the schema the package ships", () => {
