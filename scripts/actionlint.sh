@@ -2,10 +2,7 @@
 # Provides the pinned actionlint, the GitHub Actions workflow checker, built from the Go module
 # github.com/rhysd/actionlint with the machine's Go and cached outside the repository by version,
 # and Debian's shellcheck, which actionlint runs over every `run:` script. Prints, on its last two
-# lines of stdout:
-#
-#   actionlint=<path to the actionlint executable>
-#   shellcheck=<path to the shellcheck executable>
+# lines of stdout, `actionlint=<path>` then `shellcheck=<path>` (the executables).
 #
 # Why actionlint: it checks what GitHub only reports when a workflow runs (unknown keys, expression
 # types, cron syntax, outdated actions, script injection from untrusted event fields); the
@@ -44,7 +41,7 @@ flock 9
 { [ -x "$BIN_DIR/actionlint" ] && [ "$(cat "$BIN_DIR/actionlint.version" 2>/dev/null)" = "$ACTIONLINT_VERSION" ]; } || build
 exec 9>&-
 
-# shellcheck from Debian (bookworm: 0.9.0), installed only when missing; it starts no daemon, so
+# Debian's shellcheck (bookworm: 0.9.0), installed only when missing; it starts no daemon, so
 # the daemon guards of debian-packages.sh have nothing to do here.
 missing_packages() { command -v shellcheck >/dev/null || echo shellcheck; }
 SYSTEM_PID_FILES=()

@@ -85,6 +85,13 @@ describe("preview.yml: the pull request's code runs without secrets that write",
     const upload = preview.steps.find((step) => step.uses?.startsWith("actions/upload-artifact@"));
     expect(upload?.with).toMatchObject({ name: "certstage-preview-${{ matrix.stack }}", path: "summary.md\npr-number\n" });
   });
+
+  it("summarizes and hands over a failed preview too (a refusal is what a reviewer must see)", () => {
+    const summarize = preview.steps.find((step) => step.name === "Summarize");
+    const upload = preview.steps.find((step) => step.uses?.startsWith("actions/upload-artifact@"));
+    expect(summarize?.if).toBe("${{ !cancelled() && hashFiles('preview.json') != '' }}");
+    expect(upload?.if).toBe("${{ !cancelled() && hashFiles('summary.md') != '' }}");
+  });
 });
 
 describe("preview-comment.yml: the poster never runs the pull request's code", () => {
