@@ -138,8 +138,10 @@ function retryDelay(response: Response, message: string): number | null | undefi
 
 function refusal(status: number, what: string, message: string, attempts: number): CertstageError {
   const said = message === "" ? `HTTP ${status}` : `HTTP ${status}: ${message}`;
-  const [code, fix]: [ErrorCode, string] =
-    status === 401 || status === 403
+  const rateLimited = status === 429 || /rate limit/i.test(message);
+  const [code, fix]: [ErrorCode, string] = rateLimited
+    ? ["GITHUB_UNAVAILABLE", "wait for GitHub's rate limit to reset (its X-RateLimit-Reset header says when), or run fewer jobs that call the API at once"]
+    : status === 401 || status === 403
       ? ["GITHUB_PERMISSION_DENIED", "give the job `permissions: pull-requests: write` (the GITHUB_TOKEN of a pull_request run from a fork is read-only: post from a workflow_run job), or pass a valid GITHUB_TOKEN"]
       : status === 404
         ? ["GITHUB_NOT_FOUND", "check --repository (owner/name) and --pull-request, and that the token may read the repository (permissions: pull-requests: write)"]

@@ -178,6 +178,13 @@ describe("certstage pr-comment", () => {
     expect((failure as Error).message).toContain("HTTP 503: Service Unavailable (after 4 attempts)");
     expect(waits).toEqual([1000, 2000, 4000]);
   });
+  it("reports a rate limit that outlasts the retries as GITHUB_UNAVAILABLE, not as a permission problem", async () => {
+    github.seed(PR, 1, () => "remark");
+    for (let attempt = 0; attempt < 4; attempt++) github.failures.push({ method: "GET", status: 403, headers: { "X-RateLimit-Remaining": "0" }, body: { message: "API rate limit exceeded for installation ID 1." } });
+    const failure = await upsertPullRequestComment({ repository: "acme/infra", pullRequest: 42, body: `${marker("x")}\n`, token: TOKEN, apiUrl: github.url, clock: { sleep: async () => undefined } }).catch((error: unknown) => error);
+    expect(isCertstageError(failure, "GITHUB_UNAVAILABLE")).toBe(true);
+    expect((failure as Error).message).toContain("HTTP 403: API rate limit exceeded for installation ID 1. (after 4 attempts). Fix: wait for GitHub's rate limit to reset");
+  });
 });
 
 describe("nextPageUrl", () => {
