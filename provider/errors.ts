@@ -88,6 +88,15 @@ export const ERROR_CODES = {
   STORE_KEY_INVALID: "the key-encryption key setting is not a list of base64 32-byte keys",
   STORE_KEY_UNKNOWN: "a stored private key is sealed under a key-encryption key the configured ring lacks",
   KEY_DECRYPT_FAILED: "a sealed private key did not authenticate: it was changed, cut, or moved to another row",
+
+  // GitHub (certstage pr-comment).
+  PR_COMMENT_MARKER_MISSING: "the comment body's first line is not a hidden certstage marker (<!-- certstage:… -->), so the comment could never be found again to update",
+  PR_COMMENT_TOO_LONG: "the comment body is longer than GitHub's 65,536 characters",
+  GITHUB_TOKEN_MISSING: "GITHUB_TOKEN is not set, so GitHub cannot be called",
+  GITHUB_PERMISSION_DENIED: "GitHub refused the token (401/403): it is invalid, or the job's permissions lack what the call needs",
+  GITHUB_NOT_FOUND: "GitHub has no such repository or pull request, or the token may not see it (404)",
+  GITHUB_REQUEST_INVALID: "GitHub refused the request as invalid (422)",
+  GITHUB_UNAVAILABLE: "GitHub could not be reached, or kept failing (5xx, rate limits) after bounded retries",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

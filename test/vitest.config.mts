@@ -56,6 +56,18 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: "workflows",
+          include: ["test/workflows/**/*.test.ts"],
+          testTimeout: 120_000,
+          // Global setup builds actionlint with Go and installs Debian's shellcheck on a cold
+          // machine (scripts/actionlint.sh).
+          hookTimeout: 600_000,
+          globalSetup: ["test/workflows/global-setup.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "agent",
           include: ["test/agent/**/*.test.ts"],
           testTimeout: 300_000,

@@ -13,6 +13,7 @@
  *   certstage agent --store <location> --environment <name> --directory <dir> [...]   (cli/agent.ts)
  *   certstage agents [--json]                       what every agent serves, and which lag
  *   certstage store migrate|copy|rekey            look after a postgres store (store-admin.ts)
+ *   certstage pr-comment --repository o/r --pull-request n --body-file f   one comment per marker (pr-comment.ts)
  *
  * Commands that change a certificate (tasks run and cancel, versions remove) act as `--principal`
  * and the teams of `--teams`, and only on certificates those own (lifecycle/authorization.ts).
@@ -30,6 +31,7 @@ import { stackConfigReader } from "../settings/stack-config-file";
 import { defaultPrincipal, parseTeams, readProviderSettings } from "../settings/stack-settings";
 import { Actor, openStore, parseStoreSetting, TaskState } from "../store";
 import { agentCommand } from "./agent";
+import { prCommentMain } from "./pr-comment";
 import { formatHistory } from "./history";
 import { deployRefusal, formatTasks, runDueTasks } from "./tasks";
 import { runStoreCommand, STORE_ACTIONS, type StoreAction } from "./store-admin";
@@ -64,6 +66,9 @@ Commands:
   store copy --from <store> --to <postgres store>
               move a store over: versions keep their numbers, history is kept
   store rekey re-wrap every sealed key under the first key of CERTSTAGE_STORE_KEY
+  pr-comment --repository <owner/name> --pull-request <n> --body-file <file>
+              post or update the one pull-request comment whose first line is the body's hidden
+              marker (GITHUB_TOKEN, GITHUB_API_URL); exit 1 when GitHub refuses, 2 when it cannot run
 
 Options:
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
@@ -84,6 +89,7 @@ Options:
 
 export async function main(argv: string[], output: NodeJS.WritableStream = process.stdout): Promise<number> {
   if (argv[0] === "agent" || argv[0] === "agents") return agentCommand(argv[0], argv.slice(1), output);
+  if (argv[0] === "pr-comment") return prCommentMain(argv.slice(1), output);
   let parsed;
   try {
     parsed = parseArgs({
