@@ -5,7 +5,8 @@
  *   test server);
  * - problem documents (RFC 7807, RFC 8555 §6.7): acme-client keeps only a problem's `detail` in
  *   its errors; the type (`urn:ietf:params:acme:error:rateLimited`…) is what tells a user what
- *   happened and what the retry logic keys on, so it is put in front of the detail.
+ *   happened and what the retry logic keys on, so it is put in front of the detail;
+ * - a bound on each request, so a CA that never answers fails the issuance instead of hanging it.
  */
 import { Agent } from "node:https";
 import { createSecureContext, rootCertificates } from "node:tls";
@@ -27,6 +28,9 @@ function showProblemType(data: ProblemDocument): void {
   data.detail = [`${data.type}: ${detail}`, ...subproblems].join("; ");
 }
 
+/** How long one request to the CA may take; every CA answers in well under a second. */
+export const ACME_REQUEST_TIMEOUT_MS = 60_000;
+
 export function trustAcmeServerRoots(pem: string | undefined): void {
   const acme = require("acme-client") as typeof import("acme-client");
   if (pem !== undefined && pem.trim() !== "") extraRoots.add(pem);
@@ -35,6 +39,10 @@ export function trustAcmeServerRoots(pem: string | undefined): void {
   // many: servers end keep-alive after the HEAD that fetches a fresh nonce.
   const secureContext = createSecureContext({ ca: [...rootCertificates, ...extraRoots] });
   acme.axios.defaults.httpsAgent = new Agent({ secureContext, keepAlive: true });
+  // axios waits forever by default: a CA (or a proxy in front of it) that accepts a connection
+  // and never answers would hang `pulumi up` with nothing said. A bounded wait fails the
+  // issuance with the request that hung instead (ACME_FAILED names it).
+  acme.axios.defaults.timeout = ACME_REQUEST_TIMEOUT_MS;
   if (!problemTypesShown) {
     problemTypesShown = true;
     acme.axios.interceptors.response.use(

@@ -200,7 +200,7 @@ async function caSaysRenewNow(certificatePem: string): Promise<void> {
   const window = { start: new Date(Date.now() - 2 * 3_600_000).toISOString(), end: new Date(Date.now() - 3_600_000).toISOString() };
   const body = JSON.stringify({ Certificate: certificatePem, ARIResponse: JSON.stringify({ suggestedWindow: window }) });
   await new Promise<void>((resolve, reject) => {
-    const call = request(`${pebble.managementUrl}/set-renewal-info/`, { method: "POST", ca: pebble.listenerCaPem, headers: { "content-type": "application/json" } }, (response) => {
+    const call = request(`${pebble.managementUrl}/set-renewal-info/`, { method: "POST", ca: pebble.listenerCaPem, headers: { "content-type": "application/json", "user-agent": "certstage-tests" } }, (response) => {
       response.resume();
       response.on("end", () => (response.statusCode === 200 ? resolve() : reject(new Error(`set-renewal-info answered ${response.statusCode}`))));
     });

@@ -59,6 +59,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { REPO_ROOT } from "./certificates";
 import { removeDirectoriesOfDeadRuns, tail, withParentDeathSignal } from "./processes";
+import { releasePort, reservePort } from "./reserved-ports";
 
 const LOOPBACK = "127.0.0.1";
 const USER_AGENT = "certstage-tests";
@@ -157,10 +158,10 @@ async function startOnce(binDirectory: string, options: PebbleOptions): Promise<
   writeFileSync(path.join(directory, OWNER_FILE), String(process.pid));
   const children: ChildProcess[] = [];
   const logs = { pebble: path.join(directory, "pebble.log"), challtestsrv: path.join(directory, "challtestsrv.log") };
-  const running = { children, directory };
+  const running: Running = { children, directory, reservedPorts: [] };
   liveServers.add(running);
   try {
-    const ports = await freeLoopbackPorts();
+    const ports = await freeLoopbackPorts(running.reservedPorts);
     const listener = makeListenerCertificate(directory);
     const eab = options.requireEab ? { kid: "certstage-test-eab", hmacKey: randomBytes(32).toString("base64url") } : undefined;
     const configFile = path.join(directory, "pebble.json");
@@ -293,11 +294,18 @@ function makeListenerCertificate(directory: string): { caPem: string; certificat
 }
 
 /**
- * Binds port 0 on loopback for each role and releases the ports together, so one call never hands
+ * Binds port 0 on loopback for each role Pebble binds at once and releases the ports together (the
+ * challenge ports are reserved instead: see reserved-ports.ts), so one call never hands
  * out the same port twice. The DNS port must be free for UDP as well as TCP.
  */
-async function freeLoopbackPorts(): Promise<Ports> {
+async function freeLoopbackPorts(reserved: number[]): Promise<Ports> {
   const held: net.Server[] = [];
+  // The challenge ports are bound again at every issuance, long after this: they must stay ours.
+  const reserve = async () => {
+    const port = await reservePort();
+    reserved.push(port);
+    return port;
+  };
   const take = async () => {
     const server = net.createServer();
     await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, LOOPBACK, resolve));
@@ -307,7 +315,7 @@ async function freeLoopbackPorts(): Promise<Ports> {
   try {
     let dns = await take();
     while (!(await udpPortFree(dns))) dns = await take();
-    return { acme: await take(), management: await take(), httpChallenge: await take(), tlsAlpnChallenge: await take(), challengeServer: await take(), dns };
+    return { acme: await take(), management: await take(), httpChallenge: await reserve(), tlsAlpnChallenge: await reserve(), challengeServer: await take(), dns };
   } finally {
     await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
   }
@@ -403,6 +411,8 @@ function tcpConnect(port: number): Promise<void> {
 interface Running {
   readonly children: ChildProcess[];
   readonly directory: string;
+  /** The challenge ports (support/reserved-ports.ts), released when the server stops. */
+  readonly reservedPorts: number[];
 }
 
 /** Servers not yet stopped; killed when the test process exits so none outlives a crashed run. */
@@ -417,6 +427,7 @@ process.on("exit", () => {
 async function stopRunning(running: Running, { keepDirectory = false } = {}): Promise<void> {
   await Promise.all(running.children.map(terminate));
   liveServers.delete(running);
+  for (const port of running.reservedPorts.splice(0)) releasePort(port);
   if (!keepDirectory) rmSync(running.directory, { recursive: true, force: true });
 }
 
