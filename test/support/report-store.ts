@@ -1,6 +1,7 @@
 /**
- * A file store for the report's tests, as a team's would look 85 days after its certificates were
- * issued (CERTSTAGE_NOW = `now`):
+ * A file store for the report's tests, as a team's would look 84.5 days after its certificates were
+ * issued (CERTSTAGE_NOW = `now`; half a day off a whole day, since X.509 keeps whole seconds and
+ * the certificates are made a moment after `issuedAt`, so "days left" never sits on an edge):
  *
  * | certificate | display name          | versions (lifetime) | staging | production          | edge |
  * |-------------|-----------------------|---------------------|---------|---------------------|------|
@@ -24,7 +25,7 @@ export interface ReportStore {
   readonly root: string;
   /** Every private key the store holds: none may appear in a report. */
   readonly privateKeys: readonly string[];
-  /** The report's clock: 85 days after the certificates were issued. */
+  /** The report's clock: 84.5 days after the certificates were issued. */
   readonly now: Date;
   readonly pendingTask: string;
 }
@@ -61,7 +62,7 @@ export async function makeReportStore(prefix = "report"): Promise<ReportStore> {
     await store.deploy("www", "staging", 1, actor);
     await store.deploy("www", "production", 1, actor);
     await store.deploy("grafana", "edge", 1, actor);
-    const now = new Date(issuedAt + 85 * DAY);
+    const now = new Date(issuedAt + 84.5 * DAY);
     const task = await store.queueTask({ certificate: "api", environment: "production", version: 2, notBefore: new Date(now.getTime() + 2 * DAY).toISOString(), environments: [] }, actor);
     return { root, privateKeys, now, pendingTask: task.id };
   } finally {
