@@ -40,6 +40,10 @@ td.warning .flag { color: #8a6200; } td.critical .flag { color: #b23a0b; } td.ex
 .swap { display: block; margin-top: 4px; font-size: 12px; color: #1f4fa3; }
 .none { color: #9aa1ab; }
 .display { color: var(--muted); display: block; font-size: 12px; }
+th[scope="row"] { max-width: 340px; }
+th[scope="row"] .display, th[scope="row"] .who { font-weight: 400; overflow-wrap: anywhere; }
+td[data-environment] { min-width: 190px; }
+.until { white-space: nowrap; }
 .empty { color: var(--muted); }
 .plot { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px; overflow-x: auto; }
 svg.timeline { display: block; font: 12px system-ui, "DejaVu Sans", sans-serif; }
@@ -52,7 +56,11 @@ svg .row.ok .bar { fill: var(--ok); } svg .row.warning .bar { fill: var(--warnin
 svg .row.critical .bar { fill: var(--critical); } svg .row.expired .bar { fill: var(--expired); }
 svg .now line { stroke: #c2185b; stroke-width: 2; stroke-dasharray: 5 3; }
 svg .now text { fill: #c2185b; font-weight: 700; }
-.legend { color: var(--muted); font-size: 12px; margin: 8px 0 0; }
+.legend { color: var(--muted); font-size: 12px; margin: 8px 0 0; padding: 0; list-style: none; display: flex; flex-wrap: wrap; gap: 4px 18px; }
+.legend svg { vertical-align: -2px; margin-right: 5px; }
+.legend .ok rect { fill: var(--ok); } .legend .warning rect { fill: var(--warning); }
+.legend .critical rect { fill: var(--critical); } .legend .expired rect { fill: var(--expired); }
+.legend .now line { stroke: #c2185b; stroke-width: 2; stroke-dasharray: 4 2; }
 footer { margin-top: 28px; color: var(--muted); font-size: 12px; }
 `;
 
@@ -94,7 +102,7 @@ ${renderPendingSwaps(model.pendingSwaps)}
 <div class="plot">
 ${renderTimeline(model.timeline)}
 </div>
-<p class="legend">${renderLegend()}</p>
+${renderLegend()}
 </section>
 </main>
 <footer>Written by <code>certstage report</code>. Self-contained: nothing on this page is loaded from the network. No private key is read to write it.</footer>
@@ -169,11 +177,15 @@ function swapWhen(swap: PendingSwap): string {
 
 function renderLegend(): string {
   const [critical, warning] = URGENCY_BANDS;
-  return (
-    `Bars run from each served version's notBefore to its notAfter; the dashed line is now. ` +
-    `Green: ok. Amber: renew soon (${warning.days} days or a third of its lifetime left, whichever is less). ` +
-    `Orange: expires very soon (${critical.days} days or a tenth of its lifetime). Dark red: expired.`
-  );
+  const swatch = (urgency: Urgency) => `<svg class="${urgency}" width="12" height="12" aria-hidden="true"><rect width="12" height="12" rx="2"/></svg>`;
+  const items = [
+    `<li>${swatch("ok")}ok</li>`,
+    `<li>${swatch("warning")}renew soon: at most ${warning.days} days and a third of its lifetime left</li>`,
+    `<li>${swatch("critical")}expires very soon: at most ${critical.days} days and a tenth of its lifetime left</li>`,
+    `<li>${swatch("expired")}expired</li>`,
+    `<li><svg class="now" width="12" height="12" aria-hidden="true"><line x1="6" y1="0" x2="6" y2="12"/></svg>now; each bar runs from a served version's notBefore to its notAfter</li>`,
+  ];
+  return `<ul class="legend">${items.join("")}</ul>`;
 }
 
 function formatDate(iso: string): string {

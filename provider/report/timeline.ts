@@ -17,7 +17,8 @@ const LABEL_WIDTH = 250;
 const PLOT_LEFT = LABEL_WIDTH + 10;
 /** Room on the right for the days-left text of a bar that ends at the axis' end. */
 const PLOT_RIGHT = WIDTH - 90;
-const AXIS_HEIGHT = 34;
+/** The now label on the first line, the ticks' dates on the second. */
+const AXIS_HEIGHT = 44;
 const ROW_HEIGHT = 22;
 const BAR_HEIGHT = 14;
 const LABEL_CHARACTERS = 34;
@@ -37,7 +38,8 @@ export function renderTimeline(timeline: Timeline): string {
     (tick) => `<g class="tick"><line x1="${x(tick.time)}" y1="${AXIS_HEIGHT - 6}" x2="${x(tick.time)}" y2="${height}"/><text x="${x(tick.time)}" y="${AXIS_HEIGHT - 12}">${escapeHtml(tick.label)}</text></g>`,
   );
   const rows = timeline.bars.map((bar, index) => renderBar(bar, AXIS_HEIGHT + index * ROW_HEIGHT, x));
-  const nowLine = `<g class="now"><line x1="${nowX}" y1="${AXIS_HEIGHT - 26}" x2="${nowX}" y2="${height}"/><text x="${nowX + 4}" y="${AXIS_HEIGHT - 26 + 9}">now</text></g>`;
+  // Broken where the ticks' dates are, so a date next to now stays readable.
+  const nowLine = `<g class="now"><line x1="${nowX}" y1="4" x2="${nowX}" y2="17"/><line x1="${nowX}" y1="${AXIS_HEIGHT - 6}" x2="${nowX}" y2="${height}"/><text x="${nowX + 4}" y="13">now ${escapeHtml(timeline.now.slice(0, 10))}</text></g>`;
   const label = `Expiry timeline: ${timeline.bars.length} served version${timeline.bars.length === 1 ? "" : "s"}, from ${timeline.start.slice(0, 10)} to ${timeline.end.slice(0, 10)}`;
   return [
     `<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="${escapeHtml(label)}">`,
@@ -73,7 +75,7 @@ export interface AxisTick {
 }
 
 /** Steps a person counts in; the first that gives at most ten ticks over the span is used. */
-const STEPS: ReadonlyArray<{ readonly days: number } | { readonly months: number }> = [{ days: 1 }, { days: 2 }, { days: 7 }, { days: 14 }, { months: 1 }, { months: 2 }, { months: 3 }, { months: 6 }, { months: 12 }, { months: 24 }, { months: 60 }];
+const STEPS: ReadonlyArray<{ readonly days: number } | { readonly months: number }> = [{ days: 1 }, { days: 2 }, { days: 7 }, { months: 1 }, { months: 2 }, { months: 3 }, { months: 6 }, { months: 12 }, { months: 24 }, { months: 60 }];
 
 /** Ticks at midnight UTC (day steps) or on the first of a month (month steps), inside [start, end]. */
 export function axisTicks(start: number, end: number): AxisTick[] {
