@@ -66,7 +66,7 @@ export async function reportMain(args: string[], output: NodeJS.WritableStream):
   }
 }
 
-/** Each store-wide listing once; deployments first, as status does (a planted link is refused before any version is read). */
+/** Each store-wide listing once; deployments before versions, as status reads them (a planted environment link is refused before any version is read). */
 export async function readReportInputs(store: Store): Promise<ReportInputs> {
   const certificates = await store.listCertificates();
   const deployments = await store.listDeployments();
