@@ -25,6 +25,7 @@ const BENCHMARKS = {
   "agent-convergence": require("./agent-convergence.cjs"),
   "store-status": require("./store-status.cjs"),
   "deploy-throughput": require("./deploy-throughput.cjs"),
+  "report-html": require("./report-html.cjs"),
 };
 
 const REPOSITORY = path.join(__dirname, "..");

@@ -89,6 +89,10 @@ export const ERROR_CODES = {
   STORE_KEY_UNKNOWN: "a stored private key is sealed under a key-encryption key the configured ring lacks",
   KEY_DECRYPT_FAILED: "a sealed private key did not authenticate: it was changed, cut, or moved to another row",
 
+  // The HTML report (certstage report; provider/report/).
+  REPORT_UNWRITABLE: "the report file cannot be written (its directory is missing or read-only, or the path is a directory); nothing was written",
+  REPORT_KEY_MATERIAL: "the report would contain something that looks like a private key block, so it was not written",
+
   // GitHub (certstage pr-comment).
   PR_COMMENT_MARKER_MISSING: "the comment body's first line is not a hidden certstage marker (<!-- certstage:… -->), so the comment could never be found again to update",
   PR_COMMENT_TOO_LONG: "the comment body is longer than GitHub's 65,536 characters",

@@ -105,6 +105,19 @@ export default defineConfig({
           globalSetup: ["test/build-once.ts", "test/postgres/global-setup.ts"],
         },
       },
+      {
+        extends: true,
+        test: {
+          name: "pages",
+          include: ["test/pages/**/*.test.ts"],
+          testTimeout: 120_000,
+          // Global setup installs Debian's chromium on a cold machine (scripts/chromium.sh); hooks
+          // build a store, run the built command and start a headless browser.
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          globalSetup: ["test/build-once.ts", "test/pages/global-setup.ts"],
+        },
+      },
     ],
   },
 });
