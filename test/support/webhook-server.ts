@@ -17,6 +17,11 @@ export interface WebhookServer {
   readonly requests: Array<{ method: string; path: string; status: number; contentType?: string }>;
   /** Statuses to answer next, in order; then 200. */
   answers: number[];
+  /**
+   * When set, requests are held unanswered until this many are waiting, then all are answered:
+   * two runs are then known to have been sending at the same time.
+   */
+  holdUntil: number;
   stop(): Promise<void>;
 }
 
@@ -28,18 +33,30 @@ export async function startWebhookServer(secretPath = "/services/T0001/B0002/xox
     messages: [],
     requests: [],
     answers: [],
+    holdUntil: 0,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+  const held: Array<() => void> = [];
   server = createServer((request, response) => {
     let text = "";
     request.on("data", (chunk) => (text += String(chunk)));
     request.on("end", () => {
+      if (state.holdUntil > 0) {
+        held.push(answer);
+        if (held.length < state.holdUntil) return;
+        state.holdUntil = 0;
+        for (const release of held.splice(0)) release();
+        return;
+      }
+      answer();
+    });
+    function answer(): void {
       const status = request.url !== secretPath || request.method !== "POST" ? 404 : (state.answers.shift() ?? 200);
       state.requests.push({ method: request.method ?? "", path: request.url ?? "", status, contentType: request.headers["content-type"] });
       if (status >= 200 && status < 300) state.messages.push(JSON.parse(text) as Record<string, unknown>);
       // Echoes the path back, as some servers do in errors: certstage must not pass it on.
       response.writeHead(status, { "Content-Type": "text/plain" }).end(status === 200 ? "ok" : `error at ${request.url}`);
-    });
+    }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return Object.assign(state, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${secretPath}` });
