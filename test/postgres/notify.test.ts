@@ -141,6 +141,15 @@ describe("certstage notify on a postgres store", () => {
     expect(webhook.requests.length).toBe(before);
   });
 
+  it("the table has row-level security forced, like every certstage table", async () => {
+    const flags = await world.cluster.sql<{ relrowsecurity: boolean; relforcerowsecurity: boolean }>(
+      "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'certstage.notifications'::regclass",
+      [],
+      { database },
+    );
+    expect(flags.rows).toEqual([{ relrowsecurity: true, relforcerowsecurity: true }]);
+  });
+
   it("a team sees and writes only the notices of certificates it may see", async () => {
     expect(await sqlOutcome("web-ci", "SELECT * FROM certstage.notifications")).toBe("ok 0");
     expect(await sqlOutcome("web-ci", "UPDATE certstage.notifications SET state = 'failed'")).toBe("ok 0");
