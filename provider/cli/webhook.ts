@@ -56,6 +56,10 @@ export function parseWebhook(text: string | undefined, field: string): Webhook {
       fix: "use the https:// URL the chat tool gave (plain http:// is allowed to a loopback address only)",
     });
   }
+  if (url.username !== "" || url.password !== "") {
+    // fetch refuses such a URL anyway; say why, without the name or password.
+    throw new CertstageError("NOTIFY_WEBHOOK_INVALID", `${field} holds a user name or password (${webhookOrigin(url)})`, { field, fix: "give the URL as the chat tool gave it: its secret is in the path, not before the host" });
+  }
   return { url, origin: webhookOrigin(url) };
 }
 

@@ -10,6 +10,8 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseWebhook, postWebhookMessage } from "../../provider/cli/webhook";
+import { isCertstageError } from "../../provider/errors";
 import { inspectUpload } from "../../provider/pki/version-material";
 import { createFileStore } from "../../provider/store/drivers/file";
 import { makeTestCertificate, REPO_ROOT, temporaryDirectory } from "../support/certificates";
@@ -88,7 +90,8 @@ afterEach(async () => {
 
 describe("certstage notify", () => {
   it("sends one message per band and version, with the fields a chat and a script need, and nothing again on the next run", async () => {
-    const first = await notify(["--webhook", webhook.url], { daysLater: 25 });
+    // Half a day off a whole day: X.509 keeps whole seconds, so 25 days on would sit on the edge of "5 days left".
+    const first = await notify(["--webhook", webhook.url], { daysLater: 25.5 });
     expect(first).toMatchObject({ code: 0, stderr: "" });
     expect(noticed()).toEqual(["api production v1 7d", "api staging v1 7d"]);
     const origin = new URL(webhook.url).origin;
@@ -101,7 +104,7 @@ describe("certstage notify", () => {
     }
     expect(webhook.requests.every((request) => request.contentType === "application/json")).toBe(true);
 
-    const again = await notify(["--webhook", webhook.url], { daysLater: 25.5 });
+    const again = await notify(["--webhook", webhook.url], { daysLater: 26 });
     expect(again).toEqual({ code: 0, stdout: "Nothing to notify: no deployed version entered a band (30d, 14d, 7d, 1d) and no failure is new.\n", stderr: "" });
     expect(webhook.messages).toHaveLength(2);
 
@@ -199,5 +202,35 @@ describe("certstage notify", () => {
     expect(unknown.code).toBe(2);
     for (const run of [plain, garbled, envGarbled, unknown]) expect(run.stderr).not.toMatch(/secret-token|xoxb/);
     expect(webhook.requests).toEqual([]);
+  });
+});
+
+describe("posting to the webhook", () => {
+  it("waits 0.25 s, then 1 s, between three attempts, names only the scheme and host, and refuses user info", async () => {
+    webhook.answers = [503, 503, 503];
+    const waits: number[] = [];
+    let thrown: unknown;
+    try {
+      await postWebhookMessage(parseWebhook(webhook.url, "--webhook"), { text: "hello" }, { sleep: async (milliseconds) => void waits.push(milliseconds) });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(waits).toEqual([250, 1000]);
+    expect(isCertstageError(thrown, "NOTIFY_SEND_FAILED")).toBe(true);
+    const message = (thrown as Error).message;
+    printed.push(message);
+    expect(message).toContain(`posting to the webhook at ${new URL(webhook.url).origin} failed after 3 attempts: it answered HTTP 503`);
+    // A URL with a user name or password is refused before any request, without showing them.
+    const withUser = webhook.url.replace("http://", "http://someone:hunter2@");
+    let refused: unknown;
+    try {
+      parseWebhook(withUser, "--webhook");
+    } catch (error) {
+      refused = error;
+    }
+    expect(isCertstageError(refused, "NOTIFY_WEBHOOK_INVALID")).toBe(true);
+    expect((refused as Error).message).toContain(`--webhook holds a user name or password (${new URL(webhook.url).origin})`);
+    expect((refused as Error).message).not.toMatch(/hunter2|someone/);
+    expect(webhook.requests).toHaveLength(3);
   });
 });
