@@ -176,7 +176,11 @@ describe("certstage notify", () => {
     await store.finishTask(task.id, { state: "failed", detail: "verification saw another certificate" }, actor);
     await store.close();
     // Now: the 30-day api certificate is inside its 30d band too; the failure comes first.
-    expect((await notify(["--webhook", webhook.url])).code).toBe(0);
+    const run = await notify(["--webhook", webhook.url, "--json"]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
+    expect(report.notices.map((notice: { message: unknown }) => notice.message)).toEqual(webhook.messages);
     expect(noticed()).toEqual(["api production v1 30d", "api staging v1 30d", "web production v1 failure"]);
     expect(webhook.messages[0]).toMatchObject({ kind: "failure", action: "task.run", certificate: "web", environment: "production", version: 1 });
     expect(webhook.messages[0].text).toMatch(/^certstage: A standby deployment task failed for certificate web in production \(version 1\) at \S+: task \S+: verification saw another certificate\./);
