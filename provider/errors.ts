@@ -101,6 +101,13 @@ export const ERROR_CODES = {
   GITHUB_NOT_FOUND: "GitHub has no such repository or pull request, or the token may not see it (404)",
   GITHUB_REQUEST_INVALID: "GitHub refused the request as invalid (422)",
   GITHUB_UNAVAILABLE: "GitHub could not be reached, or kept failing (5xx, rate limits) after bounded retries",
+
+  // Chat notifications (certstage notify).
+  NOTIFY_WEBHOOK_MISSING: "certstage notify was given no webhook (--webhook or CERTSTAGE_NOTIFY_WEBHOOK)",
+  NOTIFY_WEBHOOK_INVALID: "the webhook is not an https:// URL (plain http:// only to a loopback address)",
+  NOTIFY_BANDS_INVALID: "--bands is not a comma-separated list of windows such as 30d,14d,7d,1d or 33%,10%",
+  NOTIFY_SEND_FAILED: "the webhook could not be reached, or refused the message, after bounded retries; the next run sends it",
+  NOTIFICATION_CLAIM_LOST: "another run took over a notice this run had claimed (its claim had gone stale)",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -15,6 +15,7 @@
  *   certstage store migrate|copy|rekey            look after a postgres store (store-admin.ts)
  *   certstage pr-comment --repository o/r --pull-request n --body-file f   one comment per marker (pr-comment.ts)
  *   certstage report --html <file> [--environment <name>]   one self-contained HTML page (report.ts)
+ *   certstage notify --webhook <url> [--environment <name>] [--bands <list>] [--json]   chat messages once per band and failure (notify.ts)
  *
  * Commands that change a certificate (tasks run and cancel, versions remove) act as `--principal`
  * and the teams of `--teams`, and only on certificates those own (lifecycle/authorization.ts).
@@ -34,6 +35,7 @@ import { Actor, openStore, parseStoreSetting, TaskState } from "../store";
 import { agentCommand } from "./agent";
 import { prCommentMain } from "./pr-comment";
 import { reportMain } from "./report";
+import { notifyMain } from "./notify";
 import { formatHistory } from "./history";
 import { deployRefusal, formatTasks, runDueTasks } from "./tasks";
 import { runStoreCommand, STORE_ACTIONS, type StoreAction } from "./store-admin";
@@ -74,6 +76,9 @@ Commands:
   report --html <file> [--environment <name>]
               one self-contained HTML page: certificates x environments, served versions, pending
               swaps and an expiry timeline; reads the store only; exit 2 when it cannot write it
+  notify --webhook <url>
+              post a chat message once per deployed version entering a 30/14/7/1-day band (or
+              --bands 33%,10%) and per failed task; exit 1 when one was not delivered (see --help)
 
 Options:
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
@@ -96,6 +101,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
   if (argv[0] === "agent" || argv[0] === "agents") return agentCommand(argv[0], argv.slice(1), output);
   if (argv[0] === "pr-comment") return prCommentMain(argv.slice(1), output);
   if (argv[0] === "report") return reportMain(argv.slice(1), output);
+  if (argv[0] === "notify") return notifyMain(argv.slice(1), output);
   let parsed;
   try {
     parsed = parseArgs({

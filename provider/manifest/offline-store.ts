@@ -33,6 +33,7 @@ export function offlineStore(): Store {
     getAcmeOrder: async () => undefined,
     getAcmeRenewal: async () => undefined,
     listAgentReports: async () => [],
+    listNotifications: async () => [],
     close: async () => undefined,
     readVersionFiles: refused("to read version files"),
     createCertificate: refused("createCertificate"),
@@ -53,5 +54,8 @@ export function offlineStore(): Store {
     putAcmeRenewal: refused("putAcmeRenewal"),
     deleteAcmeRenewal: refused("deleteAcmeRenewal"),
     putAgentReport: refused("putAgentReport"),
+    claimNotification: refused("claimNotification"),
+    markNotificationSent: refused("markNotificationSent"),
+    releaseNotification: refused("releaseNotification"),
   };
 }

@@ -229,3 +229,32 @@ export function agentFileFrom(contents: string, file: string, agentId: string): 
   if (foreign) throw corrupt(file, `holds a report of agent ${quoted(foreign.agentId)}, but its place in the store is agent ${quoted(agentId)}`);
   return record;
 }
+
+// ---- notifications (`certstage notify`) --------------------------------------------------------
+
+import type { NotificationRecord } from "./store";
+
+/** `notifications.json`: every notice sent, being sent, or that failed, in one small file. */
+export interface NotificationsFile {
+  readonly format: number;
+  readonly notifications: NotificationRecord[];
+}
+
+const NOTIFICATION: Record<string, Check> = {
+  key: text,
+  certificate: name,
+  environment: optional(name),
+  state: oneOf("claimed", "sent", "failed"),
+  attempts: count(0),
+  claimedAt: time,
+  claimedBy: text,
+  claimId: text,
+  sentAt: optional(time),
+  lastError: optional(text),
+};
+
+const NOTIFICATIONS: Record<string, Check> = { format: count(1), notifications: listOf(object(NOTIFICATION)) };
+
+export function notificationsFileFrom(contents: string, file: string): NotificationsFile {
+  return recordFrom<NotificationsFile>(contents, file, NOTIFICATIONS);
+}

@@ -249,7 +249,7 @@ export interface PrincipalSource {
   principal(actor: Actor): Promise<Principal>;
 }
 
-export interface Store extends PrincipalSource {
+export interface Store extends PrincipalSource, NotificationStore {
   /** Human description for messages, e.g. `file store /srv/certs`. */
   readonly description: string;
 
@@ -407,3 +407,60 @@ export interface DeploymentWatch {
 
 /** Agent ids become file names and database keys: the same rule as certificate names. */
 export const AGENT_ID_PATTERN = NAME_PATTERN;
+
+// ---- notifications (`certstage notify`) --------------------------------------------------------
+
+/**
+ * What `certstage notify` has sent, or is sending, for one notice: a deployed version entering an
+ * expiry band, or a failure in history. `key` is the notice's idempotency key
+ * (`expiry:<certificate>:<environment>:v<version>:<band>`, `failure:…`): one record per key, so a
+ * notice is sent once however many runs see it. The record never holds the webhook's URL.
+ */
+export interface NotificationRecord {
+  readonly key: string;
+  readonly certificate: string;
+  readonly environment?: string;
+  /** `claimed`: a run is sending it now; `sent`: delivered, never again; `failed`: the last attempt failed, the next run retries. */
+  readonly state: "claimed" | "sent" | "failed";
+  /** Sends tried over all runs. */
+  readonly attempts: number;
+  /** When the current or last claim was taken, on the claiming run's clock. */
+  readonly claimedAt: string;
+  readonly claimedBy: string;
+  /** Random per claim: only the run holding this claim may mark it sent or release it (a fencing token). */
+  readonly claimId: string;
+  readonly sentAt?: string;
+  /** One line, never the webhook's URL or key material. */
+  readonly lastError?: string;
+}
+
+/** A run's claim of one notice, to send it; `at` is the run's clock (CERTSTAGE_NOW honoured). */
+export interface NotificationClaim {
+  readonly key: string;
+  readonly certificate: string;
+  readonly environment?: string;
+  readonly at: string;
+}
+
+export interface NotificationFilter {
+  readonly certificate?: string;
+}
+
+/**
+ * The notification operations every driver has; rules shared by the drivers (which claims may be
+ * taken, what a key looks like) are notification-rules.ts's.
+ */
+export interface NotificationStore {
+  /** Every notice sent, being sent, or that failed, by key (code-point order). */
+  listNotifications(filter?: NotificationFilter): Promise<NotificationRecord[]>;
+  /**
+   * Takes the notice for this run, atomically: of two runs, one gets the record (state `claimed`)
+   * and the other `undefined`. `undefined` too when it was sent already, or another run's claim is
+   * younger than NOTIFICATION_CLAIM_STALE_MS (a run that died leaves its claim retakable).
+   */
+  claimNotification(claim: NotificationClaim, actor: Actor): Promise<NotificationRecord | undefined>;
+  /** The claimed notice was delivered; refused with NOTIFICATION_CLAIM_LOST when this run's claim was retaken. */
+  markNotificationSent(claimed: NotificationRecord, sentAt: string): Promise<NotificationRecord>;
+  /** Sending failed: the claim is dropped (state `failed`), so the next run tries again. */
+  releaseNotification(claimed: NotificationRecord, error: string): Promise<NotificationRecord>;
+}

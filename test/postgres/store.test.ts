@@ -519,9 +519,11 @@ describe("postgres store: migrations", () => {
       for (const material of materials) await runner.createVersion("api", "upload", material, edge);
       await runner.deploy("api", "production", 2, edge);
       const before = { versions: await runner.listVersions("api"), all: await runner.listAllVersions() };
-      // Schema 1's shape: the versions table without the summary column migration 2 adds, and no
-      // record of migration 2. Row triggers do not fire on DDL, so a saved version stays as it was.
+      // Schema 1's shape: the versions table without the summary column migration 2 adds, no
+      // notifications table (migration 3), and no record of either. Row triggers do not fire on
+      // DDL, so a saved version stays as it was.
       await world.cluster.sql("ALTER TABLE certstage.versions DROP COLUMN summary", [], { database });
+      await world.cluster.sql("DROP TABLE certstage.notifications", [], { database });
       await world.cluster.sql("DELETE FROM certstage.migrations WHERE version > 1", [], { database });
       const owner = world.open(database, world.owner);
       try {

@@ -354,6 +354,57 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
       });
     });
 
+    describe("notifications (certstage notify)", () => {
+      const key = "expiry:api:production:v1:7d";
+      const at = "2030-01-10T04:17:00.000Z";
+      const later = (ms: number) => new Date(Date.parse(at) + ms).toISOString();
+
+      it("claims a notice once among concurrent runs, marks it sent, and never lets it be claimed again", async () => {
+        await apiWithVersions(1);
+        const other = subject.reopen();
+        try {
+          const claims = await Promise.all([store.claimNotification({ key, certificate: "api", environment: "production", at }, actor), other.claimNotification({ key, certificate: "api", environment: "production", at }, actor)]);
+          const won = claims.filter((claim) => claim !== undefined);
+          expect(won).toHaveLength(1);
+          expect(won[0]).toMatchObject({ key, certificate: "api", environment: "production", state: "claimed", attempts: 0, claimedAt: at });
+          const sent = await store.markNotificationSent(won[0]!, later(1000));
+          expect(sent).toMatchObject({ state: "sent", attempts: 1, sentAt: later(1000) });
+          expect(await other.listNotifications()).toEqual([sent]);
+          expect(await store.claimNotification({ key, certificate: "api", environment: "production", at: later(86_400_000) }, actor)).toBeUndefined();
+        } finally {
+          await other.close();
+        }
+      });
+
+      it("a released claim is retried by the next run; a live claim is not taken, a stale one is, and the stale holder can no longer end it", async () => {
+        await apiWithVersions(1);
+        const first = (await store.claimNotification({ key, certificate: "api", at }, actor))!;
+        expect(await store.claimNotification({ key, certificate: "api", at: later(60_000) }, actor)).toBeUndefined();
+        const released = await store.releaseNotification(first, "posting to the webhook at https://hooks.example.test failed after 3 attempts: it answered HTTP 500");
+        expect(released).toMatchObject({ state: "failed", attempts: 1, lastError: expect.stringContaining("HTTP 500") });
+        const second = (await store.claimNotification({ key, certificate: "api", at: later(61_000) }, actor))!;
+        expect(second).toMatchObject({ state: "claimed", attempts: 1 });
+        // Its run dies; five minutes on, another run takes the notice over.
+        const third = (await store.claimNotification({ key, certificate: "api", at: later(61_000 + 5 * 60_000) }, actor))!;
+        expect(third.claimId).not.toBe(second.claimId);
+        expect((await failure(store.markNotificationSent(second, later(400_000)))).code).toBe("NOTIFICATION_CLAIM_LOST");
+        expect((await store.markNotificationSent(third, later(400_000))).state).toBe("sent");
+      });
+
+      it("lists by key, filtered by certificate; refuses a key or name no notice can have, writing nothing", async () => {
+        await apiWithVersions(1);
+        await store.createCertificate(certificate("web"), actor);
+        await store.claimNotification({ key: "failure:web:-:task.run:2030-01-01T00:00:00.000Z", certificate: "web", at }, actor);
+        await store.claimNotification({ key, certificate: "api", environment: "production", at }, actor);
+        expect((await store.listNotifications()).map((record) => record.key)).toEqual([key, "failure:web:-:task.run:2030-01-01T00:00:00.000Z"]);
+        expect((await store.listNotifications({ certificate: "web" })).map((record) => record.certificate)).toEqual(["web"]);
+        expect((await failure(store.claimNotification({ key: "anything", certificate: "api", at }, actor))).code).toBe("INPUT_SCHEMA");
+        expect((await failure(store.claimNotification({ key, certificate: "../api", at }, actor))).code).toBe("NAME_INVALID");
+        expect((await failure(store.listNotifications({ certificate: "API" }))).code).toBe("NAME_INVALID");
+        expect(await store.listNotifications()).toHaveLength(2);
+      });
+    });
+
     describe("identity and origins", () => {
       it("has no identity before its first write, then one that every handle and every later write keeps", async () => {
         expect(await store.identity()).toBeUndefined();

@@ -11,6 +11,7 @@
  *   <root>/acme/accounts/<sha256 of directory URL>.json + .key.pem (0600)
  *   <root>/acme/renewals/<name>.json
  *   <root>/agents/<agentId>.json              what each `certstage agent` reports it serves
+ *   <root>/notifications.json                 what `certstage notify` sent, or is sending
  *
  * A version directory is assembled under a temporary name and renamed into place, so it appears
  * whole or not at all. A deployment is a symlink replaced by one rename(2), so nginx reading
@@ -87,6 +88,10 @@ import { UndoLog } from "../undo-log";
 import { checkAgentReportFilter, checkedAgentReport, compareAgentReports, matchesAgentReportFilter } from "../agent-reports";
 import { agentFileFrom } from "../file-records";
 import { AGENT_ID_PATTERN, type AgentReport, type AgentReportFilter } from "../store";
+// Notifications (their own section below).
+import { assertClaimHeld, byNotificationKey, checkedNotificationClaim, checkNotificationFilter, claimedNotification, failedNotification, mayClaimNotification, sentNotification } from "../notification-rules";
+import { notificationsFileFrom } from "../file-records";
+import type { NotificationClaim, NotificationFilter, NotificationRecord } from "../store";
 
 export const FILE_DRIVER = "file";
 
@@ -680,6 +685,60 @@ class FileStore implements Store {
     const file = this.agentFile(agentId);
     const contents = await this.paths.readFile(file, MAX_RECORD_BYTES);
     return contents === undefined ? undefined : agentFileFrom(contents, file, agentId);
+  }
+
+  // ---- notifications ---------------------------------------------------------------------------
+  // <root>/notifications.json holds every record; claims are taken under the store lock, so of two
+  // runs one gets a notice.
+
+  async listNotifications(filter: NotificationFilter = {}): Promise<NotificationRecord[]> {
+    checkNotificationFilter(filter);
+    const records = await this.readNotifications();
+    return records.filter((record) => filter.certificate === undefined || record.certificate === filter.certificate).sort(byNotificationKey);
+  }
+
+  async claimNotification(claim: NotificationClaim, actor: Actor): Promise<NotificationRecord | undefined> {
+    const checked = checkedNotificationClaim(claim);
+    return this.locked(async () => {
+      const records = await this.readNotifications();
+      const existing = records.find((record) => record.key === checked.key);
+      if (!mayClaimNotification(existing, checked.at)) return undefined;
+      const claimed = claimedNotification(existing, checked, actor);
+      await this.writeNotifications([...records.filter((record) => record.key !== checked.key), claimed]);
+      return claimed;
+    });
+  }
+
+  async markNotificationSent(claimed: NotificationRecord, sentAt: string): Promise<NotificationRecord> {
+    return this.endNotificationClaim(claimed, () => sentNotification(claimed, sentAt));
+  }
+
+  async releaseNotification(claimed: NotificationRecord, error: string): Promise<NotificationRecord> {
+    return this.endNotificationClaim(claimed, () => failedNotification(claimed, error));
+  }
+
+  private async endNotificationClaim(claimed: NotificationRecord, next: () => NotificationRecord): Promise<NotificationRecord> {
+    return this.locked(async () => {
+      const records = await this.readNotifications();
+      assertClaimHeld(records.find((record) => record.key === claimed.key), claimed);
+      const ended = next();
+      await this.writeNotifications([...records.filter((record) => record.key !== claimed.key), ended]);
+      return ended;
+    });
+  }
+
+  private notificationsFile(): string {
+    return path.join(this.root, "notifications.json");
+  }
+
+  private async readNotifications(): Promise<NotificationRecord[]> {
+    const file = this.notificationsFile();
+    const contents = await this.paths.readFile(file, MAX_RECORD_BYTES * 8);
+    return contents === undefined ? [] : notificationsFileFrom(contents, file).notifications;
+  }
+
+  private async writeNotifications(records: NotificationRecord[]): Promise<void> {
+    await this.replaceFile(this.notificationsFile(), `${JSON.stringify({ format: STORE_FORMAT, notifications: records.sort(byNotificationKey) }, null, 2)}\n`);
   }
 
   // ---- internals ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import { Client, Pool, type PoolClient, type PoolConfig, type QueryConfig } from
 import { CertstageError } from "../../errors";
 import type { VersionMaterial } from "../../pki/version-material";
 import { checkAgentReportFilter, checkedAgentReport } from "../agent-reports";
+import { assertClaimHeld, checkedNotificationClaim, checkNotificationFilter, claimedNotification, failedNotification, mayClaimNotification, sentNotification } from "../notification-rules";
 import { open, rewrap, seal, type KeyRing, type SealedValue } from "../key-envelope";
 import { DEPLOYMENT_CHANNEL, GROUP_ROLES, LATEST_SCHEMA_VERSION } from "../postgres/migrations";
 import { storeErrorFrom } from "../postgres/pg-errors";
@@ -61,6 +62,9 @@ import type {
   HistoryFilter,
   NewCertificate,
   NewDeploymentTask,
+  NotificationClaim,
+  NotificationFilter,
+  NotificationRecord,
   Principal,
   ResourceOrigin,
   Store,
@@ -900,6 +904,60 @@ export class PostgresStore implements Store {
       ),
     );
     return (rows?.rows ?? []).map(agentReportFrom);
+  }
+
+  // ---- notifications ---------------------------------------------------------------------------
+
+  async listNotifications(filter: NotificationFilter = {}): Promise<NotificationRecord[]> {
+    checkNotificationFilter(filter);
+    const rows = await this.read("list notifications", (client) =>
+      client.query<{ record: NotificationRecord }>(`SELECT record FROM certstage.notifications WHERE ($1::text IS NULL OR certificate = $1) ORDER BY key COLLATE "C"`, [filter.certificate ?? null]),
+    );
+    return (rows?.rows ?? []).map((row) => row.record);
+  }
+
+  async claimNotification(claim: NotificationClaim, actor: Actor): Promise<NotificationRecord | undefined> {
+    const checked = checkedNotificationClaim(claim);
+    return this.write(`claim the notice ${checked.key}`, checked.certificate, async (client) => {
+      // A first claim inserts; of two runs inserting at once, the second waits on the key and then
+      // finds the row (DO NOTHING), and reads it below like any existing claim.
+      const principal = { ...actor, principal: this.role ?? actor.principal };
+      const fresh = claimedNotification(undefined, checked, principal);
+      const inserted = await client.query("INSERT INTO certstage.notifications (key, certificate, environment, state, record) VALUES ($1, $2, $3, 'claimed', $4) ON CONFLICT (key) DO NOTHING", [
+        fresh.key,
+        fresh.certificate,
+        fresh.environment ?? null,
+        fresh,
+      ]);
+      if (inserted.rowCount === 1) return fresh;
+      const row = (await client.query<{ record: NotificationRecord }>("SELECT record FROM certstage.notifications WHERE key = $1 FOR UPDATE", [checked.key])).rows[0];
+      if (!row || !mayClaimNotification(row.record, checked.at)) return undefined;
+      const claimed = claimedNotification(row.record, checked, principal);
+      await this.writeNotification(client, claimed);
+      return claimed;
+    }, { identity: false });
+  }
+
+  async markNotificationSent(claimed: NotificationRecord, sentAt: string): Promise<NotificationRecord> {
+    return this.endNotificationClaim(claimed, () => sentNotification(claimed, sentAt));
+  }
+
+  async releaseNotification(claimed: NotificationRecord, error: string): Promise<NotificationRecord> {
+    return this.endNotificationClaim(claimed, () => failedNotification(claimed, error));
+  }
+
+  private async endNotificationClaim(claimed: NotificationRecord, next: () => NotificationRecord): Promise<NotificationRecord> {
+    return this.write(`record the notice ${claimed.key}`, claimed.certificate, async (client) => {
+      const row = (await client.query<{ record: NotificationRecord }>("SELECT record FROM certstage.notifications WHERE key = $1 FOR UPDATE", [claimed.key])).rows[0];
+      assertClaimHeld(row?.record, claimed);
+      const ended = next();
+      await this.writeNotification(client, ended);
+      return ended;
+    }, { identity: false });
+  }
+
+  private async writeNotification(client: Query, record: NotificationRecord): Promise<void> {
+    await client.query("UPDATE certstage.notifications SET state = $2, record = $3, written_by = current_user WHERE key = $1", [record.key, record.state, record]);
   }
 
   /**

@@ -458,9 +458,39 @@ const VERSION_SUMMARY = `
 ALTER TABLE certstage.versions ADD COLUMN summary jsonb GENERATED ALWAYS AS (record - 'jwk' - 'chainFingerprints') STORED;
 `;
 
+/**
+ * What `certstage notify` sent or is sending, one row per notice key, so a notice goes out once
+ * whichever runner sees it. Row-level security like the other tables, forced: a role sees and
+ * writes the rows of certificates it may see (telling of a certificate changes nothing of it),
+ * and previews (the reader group) get SELECT only, so a pull request's job can never mark a
+ * notice sent. Claims are taken with `SELECT … FOR UPDATE` on the row, or an INSERT that
+ * conflicts, in one transaction.
+ */
+const NOTIFICATIONS = `
+CREATE TABLE certstage.notifications (
+  -- PostgreSQL's regular expressions repeat at most 255 times: the length is its own check.
+  key text PRIMARY KEY CHECK (key ~ '^(expiry|failure):[!-~]+$' AND length(key) <= 408),
+  certificate text NOT NULL ${NAME_CHECK("certificate")},
+  environment text,
+  state text NOT NULL CHECK (state IN ('claimed', 'sent', 'failed')),
+  -- The rest of the NotificationRecord (attempts, claim, times, last error).
+  record jsonb NOT NULL,
+  written_by text NOT NULL DEFAULT current_user
+);
+ALTER TABLE certstage.notifications ENABLE ROW LEVEL SECURITY;
+ALTER TABLE certstage.notifications FORCE ROW LEVEL SECURITY;
+CREATE POLICY notifications_read ON certstage.notifications FOR SELECT USING (certificate IN (SELECT c.name FROM certstage.certificates c));
+CREATE POLICY notifications_write ON certstage.notifications FOR INSERT WITH CHECK (certificate IN (SELECT c.name FROM certstage.certificates c) AND written_by = current_user);
+CREATE POLICY notifications_change ON certstage.notifications FOR UPDATE
+  USING (certificate IN (SELECT c.name FROM certstage.certificates c)) WITH CHECK (certificate IN (SELECT c.name FROM certstage.certificates c) AND written_by = current_user);
+GRANT SELECT, INSERT, UPDATE ON certstage.notifications TO ${GROUP_ROLES.runner}, ${GROUP_ROLES.admin};
+GRANT SELECT ON certstage.notifications TO ${GROUP_ROLES.reader};
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial schema: certificates, versions, deployments, history, tasks, ACME", sql: INITIAL },
   { version: 2, name: "versions.summary: what a listing of every version reads", sql: VERSION_SUMMARY },
+  { version: 3, name: "notifications: what certstage notify sent, once per notice", sql: NOTIFICATIONS },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

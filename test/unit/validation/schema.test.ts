@@ -62,8 +62,8 @@ describe("input schemas", () => {
         if (["name", "certificate", "environment"].includes(name)) namePatterns.push([`${file} ${name}`, property.pattern ?? "(none)"]);
       }
     }
-    // The four input schemas' names, and the environment of certstage expiring's report.
-    expect(namePatterns).toHaveLength(6);
+    // The four input schemas' names, and the environment of certstage expiring's and notify's reports.
+    expect(namePatterns).toHaveLength(7);
     for (const [where, pattern] of namePatterns) expect([where, pattern]).toEqual([where, NAME_PATTERN.source]);
   });
 
