@@ -151,10 +151,13 @@ describe("certstage lint", () => {
     const repository = temporaryDirectory("lint-repository");
     cpSync(path.join(REPO_ROOT, "examples", "gitops"), repository, { recursive: true });
     const untouched = watchUntouched(storeRoot);
+    const before = readdirSync(repository, { recursive: true }).map(String).sort();
     const run = await lint(repository, ["certificates.yaml"], { CERTSTAGE_STORE: storeRoot });
     expect(run.code).toBe(0);
     untouched();
     expect(existsSync(path.join(repository, ".certstage"))).toBe(false);
-    expect(readdirSync(repository).sort()).toEqual(["Pulumi.yaml", "certificates.yaml", "index.js", "package.json"]);
+    // The repository gains no file either: no .certstage, no cache, no report.
+    expect(readdirSync(repository, { recursive: true }).map(String).sort()).toEqual(before);
+    expect(before).toContain("certificates.yaml");
   });
 });
