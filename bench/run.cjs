@@ -25,6 +25,7 @@ const BENCHMARKS = {
   "agent-convergence": require("./agent-convergence.cjs"),
   "store-status": require("./store-status.cjs"),
   "deploy-throughput": require("./deploy-throughput.cjs"),
+  "metrics-export": require("./metrics-export.cjs"),
 };
 
 const REPOSITORY = path.join(__dirname, "..");
