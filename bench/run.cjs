@@ -26,6 +26,7 @@ const BENCHMARKS = {
   "store-status": require("./store-status.cjs"),
   "deploy-throughput": require("./deploy-throughput.cjs"),
   "report-html": require("./report-html.cjs"),
+  "metrics-export": require("./metrics-export.cjs"),
 };
 
 const REPOSITORY = path.join(__dirname, "..");

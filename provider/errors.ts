@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   VERIFICATION_FAILED: "the endpoints kept serving another certificate after a swap, which was rolled back",
   CONFIG_INVALID: "a certstage stack configuration value is invalid",
   EXPIRY_WINDOW_INVALID: "the window of certstage expiring is neither a duration (30d) nor a share of the lifetime (33%)",
+  METRICS_OUTPUT_UNWRITABLE: "the --output file of certstage metrics cannot be written there (no such directory, not a directory, or no permission); nothing was written",
+  METRICS_LISTEN_INVALID: "the --metrics-listen address is not a host:port this machine can listen on",
 
   // The manifest (certificates.yaml; provider/manifest/).
   MANIFEST_UNREADABLE: "the manifest file cannot be read (missing, a directory, or no permission)",

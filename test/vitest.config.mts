@@ -118,6 +118,19 @@ export default defineConfig({
           globalSetup: ["test/build-once.ts", "test/pages/global-setup.ts"],
         },
       },
+      {
+        extends: true,
+        test: {
+          name: "monitoring",
+          include: ["test/monitoring/**/*.test.ts"],
+          testTimeout: 180_000,
+          // Global setup installs Debian's prometheus (with promtool) on a cold machine
+          // (scripts/prometheus.sh); hooks start an agent and a Prometheus on loopback ports.
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          globalSetup: ["test/build-once.ts", "test/monitoring/global-setup.ts"],
+        },
+      },
     ],
   },
 });

@@ -29,6 +29,8 @@ export interface FollowingAgent {
   whenIdle(): Promise<void>;
   /** Stops watching, polling and the timer, and lets a running pass finish. */
   stop(): Promise<void>;
+  /** When the last pass that read the store and applied what it read ended; undefined before the first. */
+  lastSuccessfulPass(): Date | undefined;
 }
 
 const signatureOf = (deployments: ReadonlyMap<string, number>) => JSON.stringify([...deployments].sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -52,6 +54,7 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
   let watchRetryTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let polling = false;
+  let lastSuccess: Date | undefined;
 
   // The store's failures, logged when they start, change or end, not at every attempt: passes,
   // polls and the change feed each on their own (a poll of a vanished file store reads nothing
@@ -72,6 +75,7 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
       return { reloaded: false };
     }
     passes.recovered();
+    lastSuccess = settings.now();
     appliedSignature = signatureOf(outcome.deployments);
     // A poll that read another view while this pass ran may have seen a later change: one more pass settles it.
     if (polledAt >= startedAt && polledSignature !== appliedSignature) scheduler.request("change");
@@ -143,6 +147,7 @@ export async function followEnvironment(settings: AgentSettings, timing: FollowT
 
   return {
     whenIdle: () => scheduler.whenIdle(),
+    lastSuccessfulPass: () => lastSuccess,
     async stop() {
       stopped = true;
       clearInterval(resyncTimer);

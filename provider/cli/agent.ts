@@ -6,7 +6,7 @@
  *                   [--reload "nginx -s reload"] [--check "nginx -t"] [--reload-timeout 30s]
  *                   [--haproxy-socket /run/haproxy/admin.sock --haproxy-crt '/etc/haproxy/certs/{certificate}.pem']
  *                   [--certificate <name> …] [--serve-check 127.0.0.1:443] [--agent-id <id>]
- *                   [--resync-interval 60s] [--poll-interval 2s] [--once]
+ *                   [--resync-interval 60s] [--poll-interval 2s] [--metrics-listen 127.0.0.1:9793] [--once]
  *   certstage agents [--environment <name>] [--certificate <name>] [--resync-interval 60s] [--json] [--store <location>]
  *
  * Commands are given as one argument, split at spaces (`"nginx -s reload"`), or as a JSON list
@@ -17,6 +17,9 @@
  * SIGTERM or SIGINT and never stops because the store is unavailable; `agent --once` exits 0 when
  * every certificate it follows serves its deployed version, else 1; `agents` exits 1 when an
  * agent lags, for scripts.
+ *
+ * `--metrics-listen` serves on GET /metrics what `certstage metrics --environment <its
+ * environment>` prints, and when the agent's last pass succeeded.
  */
 import { parseArgs } from "node:util";
 import { agentLag, agentSettings, DEFAULT_POLL_INTERVAL_MS, DEFAULT_RESYNC_INTERVAL_MS, followEnvironment, syncOnce, type AgentOptions } from "../agent";
@@ -26,6 +29,11 @@ import { CertstageError, isCertstageError, quoted } from "../errors";
 import { endpointProblem } from "../settings/environments";
 import { projectDirectory } from "../settings/project-directory";
 import { AgentReport, openStore, parseStoreSetting, type Store } from "../store";
+import { now } from "../clock";
+import { certificateMetrics } from "../metrics/certificate-metrics";
+import { formatExposition, type MetricFamily } from "../metrics/exposition";
+import { parseListenAddress, startMetricsServer, type ListenAddress, type MetricsServer } from "../metrics/metrics-server";
+import type { FollowingAgent } from "../agent/follow";
 
 export const AGENT_USAGE = `Usage:
   certstage agent --store <location> --environment <name> --directory <dir> [options]
@@ -47,6 +55,8 @@ Options of agent:
   --agent-id <id>           how reports name this agent (default: the host name)
   --resync-interval <time>  read everything again this often, whatever else happens (default 60s)
   --poll-interval <time>    how often to look for changes when the store does not push them (default 2s)
+  --metrics-listen <host:port>
+                            serve Prometheus metrics of the environment on GET /metrics, e.g. 127.0.0.1:9793
   --once                    one resync, then exit: 0 when everything serves its deployed version, else 1
 
 Options of agents:
@@ -123,6 +133,7 @@ export async function agentCommand(command: "agent" | "agents", argv: string[], 
         "agent-id": { type: "string" },
         "resync-interval": { type: "string" },
         "poll-interval": { type: "string" },
+        "metrics-listen": { type: "string" },
         once: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
@@ -159,6 +170,7 @@ async function runAgent(store: Store, values: Values): Promise<number> {
   const environment = values.environment as string | undefined;
   const log = stderrLog(environment ?? "-");
   let options: AgentOptions;
+  let metricsListen: ListenAddress | undefined;
   try {
     for (const [flag, value] of [["--environment", environment], ["--directory", values.directory]] as const) {
       if (value === undefined) throw usageError(`${flag} is required`, flag, `certstage agent --store <location> --environment <name> --directory <dir>`);
@@ -182,6 +194,10 @@ async function runAgent(store: Store, values: Values): Promise<number> {
       pollIntervalMs: text("poll-interval") === undefined ? DEFAULT_POLL_INTERVAL_MS : parseDuration(text("poll-interval")!, "--poll-interval"),
       log,
     };
+    if (text("metrics-listen") !== undefined) {
+      if (values.once) throw usageError("--metrics-listen serves a running agent, and --once exits after one resync", "--metrics-listen", "leave out --once, or --metrics-listen (use certstage metrics for a one-off)");
+      metricsListen = parseListenAddress(text("metrics-listen")!);
+    }
   } catch (error) {
     process.stderr.write(`certstage agent: ${isCertstageError(error) ? error.message : (error as Error).message}\n`);
     return 2;
@@ -204,15 +220,38 @@ async function runAgent(store: Store, values: Values): Promise<number> {
       return 1;
     }
   }
-  const following = await followEnvironment(agent, timing);
+  let following: FollowingAgent | undefined;
+  let metrics: MetricsServer | undefined;
+  if (metricsListen !== undefined) {
+    try {
+      metrics = await startMetricsServer(metricsListen, async () => formatExposition([...(await certificateMetrics(store, now(), { environment: agent.environment })), agentFamily(agent.environment, agent.agentId, following?.lastSuccessfulPass())]), log);
+    } catch (error) {
+      process.stderr.write(`certstage agent: ${isCertstageError(error) ? error.message : (error as Error).message}\n`);
+      return 2;
+    }
+    const { host, port } = metrics.address;
+    log(`serving metrics on http://${host.includes(":") ? `[${host}]` : host}:${port}/metrics`);
+  }
+  following = await followEnvironment(agent, timing);
   // Runs until told to stop; a store that fails is retried inside, never a reason to exit.
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
   });
   await following.stop();
+  await metrics?.close();
   log(`stopped (${signal})`);
   return 0;
+}
+
+/** The agent's own fact: when its last pass succeeded (left out before the first). */
+function agentFamily(environment: string, agentId: string, lastSuccess: Date | undefined): MetricFamily {
+  return {
+    name: "certstage_agent_last_sync_timestamp_seconds",
+    help: "When this agent's last pass read the store and applied what it read (Unix seconds).",
+    type: "gauge",
+    samples: [{ labels: { environment, agent_id: agentId }, value: lastSuccess === undefined ? undefined : Math.floor(lastSuccess.getTime() / 1000) }],
+  };
 }
 
 export interface AgentListing extends AgentReport {

@@ -16,6 +16,7 @@
  *   certstage pr-comment --repository o/r --pull-request n --body-file f   one comment per marker (pr-comment.ts)
  *   certstage report --html <file> [--environment <name>]   one self-contained HTML page (report.ts)
  *   certstage notify --webhook <url> [--environment <name>] [--bands <list>] [--json]   chat messages once per band and failure (notify.ts)
+ *   certstage metrics [--output file.prom] [--environment <name>]   Prometheus metrics (metrics.ts)
  *
  * Commands that change a certificate (tasks run and cancel, versions remove) act as `--principal`
  * and the teams of `--teams`, and only on certificates those own (lifecycle/authorization.ts).
@@ -36,6 +37,7 @@ import { agentCommand } from "./agent";
 import { prCommentMain } from "./pr-comment";
 import { reportMain } from "./report";
 import { notifyMain } from "./notify";
+import { metricsMain } from "./metrics";
 import { formatHistory } from "./history";
 import { deployRefusal, formatTasks, runDueTasks } from "./tasks";
 import { runStoreCommand, STORE_ACTIONS, type StoreAction } from "./store-admin";
@@ -79,6 +81,9 @@ Commands:
   notify --webhook <url>
               post a chat message once per deployed version entering a 30/14/7/1-day band (or
               --bands 33%,10%) and per failed task; exit 1 when one was not delivered (see --help)
+  metrics [--output <file.prom>]
+              expiry, renewal and served versions as Prometheus metrics, on stdout or written
+              atomically for node_exporter's textfile collector (see certstage metrics --help)
 
 Options:
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
@@ -102,6 +107,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
   if (argv[0] === "pr-comment") return prCommentMain(argv.slice(1), output);
   if (argv[0] === "report") return reportMain(argv.slice(1), output);
   if (argv[0] === "notify") return notifyMain(argv.slice(1), output);
+  if (argv[0] === "metrics") return metricsMain(argv.slice(1), output);
   let parsed;
   try {
     parsed = parseArgs({

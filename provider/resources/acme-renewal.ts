@@ -130,6 +130,11 @@ const REISSUE_RULES = [
 /** Inputs that only change how the next issuance happens. */
 const SETTINGS = ["directoryCaPem", "contact", "acceptTermsOfService", "challenge", "keyPolicy", "renewBefore", "renewBeforePercent", "preferredChain", "revokeOnDelete", "externalAccountBinding"] as const;
 
+/** When the window puts the renewal of `version` (no ARI: the CA's suggestion changes; metrics read this). */
+function windowDueAt(inputs: RenewalInputs, version: { notBefore: string; notAfter: string }): string {
+  return decideRenewal({ notBefore: version.notBefore, notAfter: version.notAfter, window: windowOf(inputs), now: now() }).dueAt;
+}
+
 function windowOf(inputs: RenewalInputs): RenewalWindow {
   return {
     renewBeforeMs: inputs.renewBefore === undefined ? undefined : parseDuration(inputs.renewBefore),
@@ -242,7 +247,7 @@ async function adoptIssued(inputs: RenewalInputs, version: VersionRecord, contex
   if (!record || record.version !== version.version) {
     // Killed between saving the version and its renewal record: write the record now.
     const files = await store.readVersionFiles(inputs.certificate, version.version);
-    record = { certificate: inputs.certificate, version: version.version, directoryUrl, notBefore: version.notBefore, notAfter: version.notAfter, ariCertificateId: ariCertificateId(files.certificatePem), issuedAt: version.createdAt };
+    record = { certificate: inputs.certificate, version: version.version, directoryUrl, notBefore: version.notBefore, notAfter: version.notAfter, ariCertificateId: ariCertificateId(files.certificatePem), issuedAt: version.createdAt, renewalDueAt: windowDueAt(inputs, version) };
     await store.putAcmeRenewal(record);
   }
   rememberAdopted(renewalId(inputs.certificate, version.version));
@@ -311,6 +316,7 @@ async function saveIssued(inputs: RenewalInputs, context: HandlerContext, origin
     notAfter: version.notAfter,
     ariCertificateId: ariCertificateId(issued.certificatePem),
     issuedAt: version.createdAt,
+    renewalDueAt: windowDueAt(inputs, version),
   };
   await store.putAcmeRenewal(record);
   await store.deleteAcmeOrder(inputs.certificate);

@@ -115,6 +115,7 @@ const RENEWAL: Record<string, Check> = {
   notAfter: time,
   ariCertificateId: optional(text),
   issuedAt: time,
+  renewalDueAt: optional(time),
 };
 
 const ACCOUNT: Record<string, Check> = { directoryUrl: text, accountUrl: optional(text) };

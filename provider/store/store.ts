@@ -172,6 +172,12 @@ export interface AcmeRenewalRecord {
   /** RFC 9773 certificate identifier, for renewalInfo and `replaces`. */
   readonly ariCertificateId?: string;
   readonly issuedAt: string;
+  /**
+   * When renewal falls due by the window the resource had at issuance (renewBefore or
+   * renewBeforePercent, else the default): what `certstage metrics` reports without the program's
+   * inputs. Absent for records written before it was kept.
+   */
+  readonly renewalDueAt?: string;
 }
 
 export type TaskState = "pending" | "running" | "done" | "failed" | "cancelled";

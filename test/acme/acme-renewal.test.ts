@@ -7,6 +7,7 @@ import { X509Certificate } from "node:crypto";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { configure, providerFor } from "../../provider/resources/runtime";
+import { renewBeforeMs } from "../../provider/lifecycle/renewal";
 import { createFileStore } from "../../provider/store/drivers/file";
 import { temporaryDirectory } from "../support/certificates";
 import { PebbleServer, startPebble } from "../support/pebble";
@@ -79,6 +80,9 @@ describe("AcmeRenewal", () => {
     expect(created.outs).toMatchObject({ version: 1, renewal: expect.stringMatching(/^due at /) });
     const record = await store().getAcmeRenewal("renewed");
     expect(record).toMatchObject({ version: 1, ariCertificateId: expect.stringMatching(/\./) });
+    // When the window (the default: a third of the lifetime left, half for 10 days or less) puts the renewal: what certstage metrics reports.
+    const lifetime = Date.parse(record!.notAfter) - Date.parse(record!.notBefore);
+    expect(record!.renewalDueAt).toBe(new Date(Date.parse(record!.notAfter) - renewBeforeMs({}, lifetime)).toISOString());
     const served = new X509Certificate((await store().readVersionFiles("renewed", 1)).certificatePem);
     expect(served.subjectAltName).toBe(`DNS:${name}`);
 

@@ -276,7 +276,7 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
         expect(await store.getAcmeAccount("https://ca.test/dir")).toEqual({ directoryUrl: "https://ca.test/dir", accountKeyPem: materials[0].privateKeyPem, accountUrl: "https://ca.test/acct/1" });
         expect(await store.getAcmeAccount("https://other.test/dir")).toBeUndefined();
 
-        const record = { certificate: "api", version: 3, directoryUrl: "https://ca.test/dir", notBefore: "2026-11-01T00:00:00.000Z", notAfter: "2027-01-30T00:00:00.000Z", issuedAt: "2026-11-01T00:00:00.000Z" };
+        const record = { certificate: "api", version: 3, directoryUrl: "https://ca.test/dir", notBefore: "2026-11-01T00:00:00.000Z", notAfter: "2027-01-30T00:00:00.000Z", issuedAt: "2026-11-01T00:00:00.000Z", renewalDueAt: "2027-01-01T00:00:00.000Z" };
         await store.putAcmeRenewal(record);
         await store.putAcmeRenewal({ ...record, version: 4 });
         expect(await store.getAcmeRenewal("api")).toEqual({ ...record, version: 4 });
