@@ -89,6 +89,12 @@ export const ERROR_CODES = {
   STORE_KEY_UNKNOWN: "a stored private key is sealed under a key-encryption key the configured ring lacks",
   KEY_DECRYPT_FAILED: "a sealed private key did not authenticate: it was changed, cut, or moved to another row",
 
+  // The pull-request summary (certstage preview-summary).
+  PREVIEW_UNREADABLE: "the preview file (pulumi preview --json) cannot be read, or is empty",
+  PREVIEW_JSON_INVALID: "the preview is not the JSON object pulumi preview --json prints (cut short, or another command's output)",
+  SUMMARY_KEY_MATERIAL: "the summary would show something that looks like private key material, so none is written",
+  SUMMARY_ARGUMENT_INVALID: "an option of certstage preview-summary is missing or malformed",
+
   // GitHub (certstage pr-comment).
   PR_COMMENT_MARKER_MISSING: "the comment body's first line is not a hidden certstage marker (<!-- certstage:… -->), so the comment could never be found again to update",
   PR_COMMENT_TOO_LONG: "the comment body is longer than GitHub's 65,536 characters",

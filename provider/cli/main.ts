@@ -14,6 +14,7 @@
  *   certstage agents [--json]                       what every agent serves, and which lag
  *   certstage store migrate|copy|rekey            look after a postgres store (store-admin.ts)
  *   certstage pr-comment --repository o/r --pull-request n --body-file f   one comment per marker (pr-comment.ts)
+ *   certstage preview-summary --preview preview.json --project p --stack s [--output f]   the PR comment (preview-summary.ts)
  *
  * Commands that change a certificate (tasks run and cancel, versions remove) act as `--principal`
  * and the teams of `--teams`, and only on certificates those own (lifecycle/authorization.ts).
@@ -32,6 +33,7 @@ import { defaultPrincipal, parseTeams, readProviderSettings } from "../settings/
 import { Actor, openStore, parseStoreSetting, TaskState } from "../store";
 import { agentCommand } from "./agent";
 import { prCommentMain } from "./pr-comment";
+import { previewSummaryMain } from "./preview-summary";
 import { formatHistory } from "./history";
 import { deployRefusal, formatTasks, runDueTasks } from "./tasks";
 import { runStoreCommand, STORE_ACTIONS, type StoreAction } from "./store-admin";
@@ -69,6 +71,9 @@ Commands:
   pr-comment --repository <owner/name> --pull-request <n> --body-file <file>
               post or update the one pull-request comment whose first line is the body's hidden
               marker (GITHUB_TOKEN, GITHUB_API_URL); exit 1 when GitHub refuses, 2 when it cannot run
+  preview-summary --preview <preview.json|-> --project <name> --stack <name> [--output <file>]
+              the pull-request comment for a \`pulumi preview --json\`, from the store read-only:
+              warnings first, then each certificate's changes; [--expiring-within <days>] (30)
 
 Options:
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
@@ -90,6 +95,7 @@ Options:
 export async function main(argv: string[], output: NodeJS.WritableStream = process.stdout): Promise<number> {
   if (argv[0] === "agent" || argv[0] === "agents") return agentCommand(argv[0], argv.slice(1), output);
   if (argv[0] === "pr-comment") return prCommentMain(argv.slice(1), output);
+  if (argv[0] === "preview-summary") return previewSummaryMain(argv.slice(1), output);
   let parsed;
   try {
     parsed = parseArgs({
