@@ -266,7 +266,10 @@ function code(value: string): string {
 function text(value: string): string {
   return value
     .replace(/\r?\n/g, " ")
-    .replace(/[\\`*_[\]<>|#~!]/g, (character) => `\\${character}`)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/[\\`*_[\]|#~!]/g, (character) => `\\${character}`)
     .replace(/@/g, "@\u200b");
 }
 
