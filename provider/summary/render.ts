@@ -58,10 +58,10 @@ export function renderSummary(plan: PreviewPlan, options: SummaryOptions): strin
   out.force("\n");
   void shown;
 
-  // Per certificate, while it fits.
-  const tail = 400; // room kept for the diagnostics' and the diff's headings and their counts
+  // Per certificate, while it fits in most of what is left; diagnostics and the raw diff share the rest.
+  const tail = 400; // room always kept for the diagnostics' and the diff's headings and their counts
   const sections = changing.map((certificate) => certificateSection(certificate, options.now));
-  out.addAll(sections, out.remaining() - tail, (rest) => `\n_… and ${thousands(rest)} more certificates not shown._\n`);
+  out.addAll(sections, Math.floor((out.remaining() - tail) * 0.75), (rest) => `\n_… and ${thousands(rest)} more certificates not shown._\n`);
 
   const diagnostics = plan.preview.diagnostics.filter((diagnostic) => diagnostic.message.trim() !== "");
   if (diagnostics.length > 0 || plan.preview.prefix !== "") {
@@ -70,7 +70,7 @@ export function renderSummary(plan: PreviewPlan, options: SummaryOptions): strin
       ...(plan.preview.prefix !== "" ? [`- **printed before the preview:** ${text(firstLines(plan.preview.prefix, 5))}\n`] : []),
       ...diagnostics.map((diagnostic) => `- **${text(diagnostic.severity)}**${diagnostic.urn ? ` ${code(diagnostic.urn.split("::").at(-1) ?? "")}` : ""}: ${text(diagnostic.message.trim())}\n`),
     ];
-    out.addAll(lines, out.remaining() - tail / 2, (rest) => `- … and ${thousands(rest)} more diagnostics not shown\n`);
+    out.addAll(lines, Math.floor((out.remaining() - tail / 2) * 0.6), (rest) => `- … and ${thousands(rest)} more diagnostics not shown\n`);
   }
 
   const changed = plan.preview.steps.filter((step) => step.op !== "same" && step.op !== "read");
@@ -113,11 +113,12 @@ class Budget {
    * how many were left out; the `more` line's own length is kept in reserve. Returns how many fit.
    */
   addAll(items: readonly string[], room: number, more: (rest: number) => string): number {
+    const cap = Math.min(room, this.remaining());
     let spent = 0;
     for (let index = 0; index < items.length; index += 1) {
       const size = length(items[index]);
       const reserve = index === items.length - 1 ? 0 : length(more(items.length - index));
-      if (spent + size + reserve > Math.min(room, this.remaining())) {
+      if (spent + size + reserve > cap) {
         this.force(more(items.length - index));
         return index;
       }
