@@ -30,14 +30,14 @@ export interface PreviewSummaryOptions {
   readonly "expiring-within"?: string;
 }
 
-export async function previewSummaryCommand(options: PreviewSummaryOptions, output: NodeJS.WritableStream, environment: NodeJS.ProcessEnv = process.env, readStdin: () => string = () => readFileSync(0, "utf8")): Promise<number> {
+export async function previewSummaryCommand(options: PreviewSummaryOptions, output: NodeJS.WritableStream, environment: NodeJS.ProcessEnv = process.env, readStdin: () => Promise<string> = readStandardInput): Promise<number> {
   try {
     for (const name of ["project", "stack"] as const) {
       if (options[name] === undefined || options[name] === "") throw argumentError(`--${name}`, `preview-summary needs --${name} <name>`, name === "project" ? "pass the `name:` of Pulumi.yaml" : "pass the stack the preview ran for, as in `pulumi preview --stack <name>`");
     }
     const expiringWithinDays = parseDays(options["expiring-within"]);
     const source = options.preview ?? "-";
-    const text = readPreview(source, readStdin);
+    const text = await readPreview(source, readStdin);
     const preview = parsePreviewJson(text, source);
     const plan0 = planFromPreview(preview, { store: "", certificates: [] });
     const names = new Set(plan0.certificates.map((certificate) => certificate.name));
@@ -68,10 +68,17 @@ export async function previewSummaryMain(args: string[], output: NodeJS.Writable
   return previewSummaryCommand(values, output);
 }
 
-function readPreview(source: string, readStdin: () => string): string {
+/** All of standard input; a pipe may be non-blocking (EAGAIN for a synchronous read), so read it as a stream. */
+async function readStandardInput(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function readPreview(source: string, readStdin: () => Promise<string>): Promise<string> {
   let text: string;
   try {
-    text = source === "-" ? readStdin() : readFileSync(source, "utf8");
+    text = source === "-" ? await readStdin() : readFileSync(source, "utf8");
   } catch (error) {
     throw new CertstageError("PREVIEW_UNREADABLE", `cannot read ${source === "-" ? "the preview from standard input" : `--preview ${source}`}: ${(error as Error).message}`, {
       field: "--preview",
