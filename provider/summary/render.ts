@@ -51,7 +51,10 @@ export function renderSummary(plan: PreviewPlan, options: SummaryOptions): strin
   // The summary: never folded, never dropped; it only shortens its own list when it alone is too long.
   out.force(`${summaryMarker(options.project, options.stack)}\n`);
   out.force(`### certstage preview: ${code(options.project)} / ${code(options.stack)}\n\n`);
-  out.force(`${changing.length === 0 ? "No certificate changes." : `**${count(changing.length, "certificate")} change${changing.length === 1 ? "s" : ""}**: ${count(newVersions, "new version")}, ${count(swaps, "environment swap")}.`} ${resourceCounts(plan)}\n\n`);
+  const failed = plan.preview.diagnostics.some((diagnostic) => diagnostic.severity === "error");
+  const verdict = failed ? "**The preview failed**, so `up` would fail too." : changing.length === 0 ? "No certificate changes." : "";
+  const counts = changing.length === 0 ? "" : `**${count(changing.length, "certificate")} change${changing.length === 1 ? "s" : ""}**: ${count(newVersions, "new version")}, ${count(swaps, "environment swap")}.`;
+  out.force(`${[verdict, counts, resourceCounts(plan)].filter((part) => part !== "").join(" ")}\n\n`);
   const riskLines = risks.map((risk) => `- ${risk.kind === "preview-failed" ? ":x:" : ":warning:"} ${text(risk.text)}\n`);
   const shown = out.addAll(riskLines, Math.floor(limit * 0.45), (rest) => `- :warning: … and ${thousands(rest)} more warnings not shown\n`);
   if (risks.length === 0) out.force("No warnings: nothing expires soon, no name is dropped, no key is reused, no swap is held back.\n");
@@ -68,7 +71,8 @@ export function renderSummary(plan: PreviewPlan, options: SummaryOptions): strin
     out.addAll([`\n#### Diagnostics\n\n`], out.remaining() - tail / 2, () => "");
     const lines = [
       ...(plan.preview.prefix !== "" ? [`- **printed before the preview:** ${text(firstLines(plan.preview.prefix, 5))}\n`] : []),
-      ...diagnostics.map((diagnostic) => `- **${text(diagnostic.severity)}**${diagnostic.urn ? ` ${code(diagnostic.urn.split("::").at(-1) ?? "")}` : ""}: ${text(diagnostic.message.trim())}\n`),
+      // The engine starts each message with its severity again ("error: …"): said once is enough.
+      ...diagnostics.map((diagnostic) => `- **${text(diagnostic.severity)}**${diagnostic.urn ? ` ${code(diagnostic.urn.split("::").at(-1) ?? "")}` : ""}: ${text(diagnostic.message.trim().replace(new RegExp(`^${diagnostic.severity}: `), ""))}\n`),
     ];
     out.addAll(lines, Math.floor((out.remaining() - tail / 2) * 0.6), (rest) => `- … and ${thousands(rest)} more diagnostics not shown\n`);
   }
