@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { now } from "../clock";
 import { CertstageError, isCertstageError } from "../errors";
 import { projectDirectory } from "../settings/project-directory";
-import { planFromPreview } from "../summary/plan";
+import { certificateNames, planFromPreview } from "../summary/plan";
 import { parsePreviewJson } from "../summary/preview-json";
 import { renderSummary } from "../summary/render";
 import { DEFAULT_EXPIRING_WITHIN_DAYS } from "../summary/risks";
@@ -39,10 +39,9 @@ export async function previewSummaryCommand(options: PreviewSummaryOptions, outp
     const source = options.preview ?? "-";
     const text = await readPreview(source, readStdin);
     const preview = parsePreviewJson(text, source);
-    const plan0 = planFromPreview(preview, { store: "", certificates: [] });
-    const names = new Set(plan0.certificates.map((certificate) => certificate.name));
-    const base = projectDirectory();
-    const view = names.size === 0 ? { store: "", certificates: [] } : await readStoreViewFromLocation(options.store ?? environment.CERTSTAGE_STORE, base, names);
+    // Only the certificates the preview names are read; a preview naming none reads no store at all.
+    const names = certificateNames(preview);
+    const view = names.size === 0 ? { store: "", certificates: [] } : await readStoreViewFromLocation(options.store ?? environment.CERTSTAGE_STORE, projectDirectory(), names);
     const markdown = renderSummary(planFromPreview(preview, view), { project: options.project!, stack: options.stack!, now: now(environment), expiringWithinDays, store: view.store });
     if (options.output === undefined) output.write(markdown);
     else writeAtomically(path.resolve(options.output), markdown);

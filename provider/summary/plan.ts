@@ -91,6 +91,11 @@ export function planFromPreview(preview: ParsedPreview, view: StoreView): Previe
   return { certificates, preview };
 }
 
+/** The certificates a preview names: the ones whose store view the summary reads. */
+export function certificateNames(preview: ParsedPreview): Set<string> {
+  return new Set(preview.steps.flatMap((step) => certificateOf(step) ?? []));
+}
+
 /** The version an environment serves (or would serve): its facts from the store or from the plan. */
 export function factsOfVersion(plan: CertificatePlan, version: number | undefined): { facts: Partial<VersionFacts>; planned?: PlannedVersion } | undefined {
   if (version === undefined) return undefined;

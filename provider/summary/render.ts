@@ -56,10 +56,9 @@ export function renderSummary(plan: PreviewPlan, options: SummaryOptions): strin
   const counts = changing.length === 0 ? "" : `**${count(changing.length, "certificate")} change${changing.length === 1 ? "s" : ""}**: ${count(newVersions, "new version")}, ${count(swaps, "environment swap")}.`;
   out.force(`${[verdict, counts, resourceCounts(plan)].filter((part) => part !== "").join(" ")}\n\n`);
   const riskLines = risks.map((risk) => `- ${risk.kind === "preview-failed" ? ":x:" : ":warning:"} ${text(risk.text)}\n`);
-  const shown = out.addAll(riskLines, Math.floor(limit * 0.45), (rest) => `- :warning: … and ${thousands(rest)} more warnings not shown\n`);
+  out.addAll(riskLines, Math.floor(limit * 0.45), (rest) => `- :warning: … and ${thousands(rest)} more warnings not shown\n`);
   if (risks.length === 0) out.force("No warnings: nothing expires soon, no name is dropped, no key is reused, no swap is held back.\n");
   out.force("\n");
-  void shown;
 
   // Per certificate, while it fits in most of what is left; diagnostics and the raw diff share the rest.
   const tail = 400; // room always kept for the diagnostics' and the diff's headings and their counts
