@@ -94,6 +94,11 @@ export const ERROR_CODES = {
   // The HTML report (certstage report; provider/report/).
   REPORT_UNWRITABLE: "the report file cannot be written (its directory is missing or read-only, or the path is a directory); nothing was written",
   REPORT_KEY_MATERIAL: "the report would contain something that looks like a private key block, so it was not written",
+  // The pull-request summary (certstage preview-summary).
+  PREVIEW_UNREADABLE: "the preview file (pulumi preview --json) cannot be read, or is empty",
+  PREVIEW_JSON_INVALID: "the preview is not the JSON object pulumi preview --json prints (cut short, or another command's output)",
+  SUMMARY_KEY_MATERIAL: "the summary would show something that looks like private key material, so none is written",
+  SUMMARY_ARGUMENT_INVALID: "an option of certstage preview-summary is missing or malformed",
 
   // GitHub (certstage pr-comment).
   PR_COMMENT_MARKER_MISSING: "the comment body's first line is not a hidden certstage marker (<!-- certstage:… -->), so the comment could never be found again to update",

@@ -17,6 +17,7 @@
  *   certstage report --html <file> [--environment <name>]   one self-contained HTML page (report.ts)
  *   certstage notify --webhook <url> [--environment <name>] [--bands <list>] [--json]   chat messages once per band and failure (notify.ts)
  *   certstage metrics [--output file.prom] [--environment <name>]   Prometheus metrics (metrics.ts)
+ *   certstage preview-summary --preview preview.json --project p --stack s [--output f]   the PR comment (preview-summary.ts)
  *
  * Commands that change a certificate (tasks run and cancel, versions remove) act as `--principal`
  * and the teams of `--teams`, and only on certificates those own (lifecycle/authorization.ts).
@@ -38,6 +39,7 @@ import { prCommentMain } from "./pr-comment";
 import { reportMain } from "./report";
 import { notifyMain } from "./notify";
 import { metricsMain } from "./metrics";
+import { previewSummaryMain } from "./preview-summary";
 import { formatHistory } from "./history";
 import { deployRefusal, formatTasks, runDueTasks } from "./tasks";
 import { runStoreCommand, STORE_ACTIONS, type StoreAction } from "./store-admin";
@@ -84,6 +86,9 @@ Commands:
   metrics [--output <file.prom>]
               expiry, renewal and served versions as Prometheus metrics, on stdout or written
               atomically for node_exporter's textfile collector (see certstage metrics --help)
+  preview-summary --preview <preview.json|-> --project <name> --stack <name> [--output <file>]
+              the pull-request comment for a \`pulumi preview --json\`, from the store read-only:
+              warnings first, then each certificate's changes; [--expiring-within <days>] (30)
 
 Options:
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
@@ -108,6 +113,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
   if (argv[0] === "report") return reportMain(argv.slice(1), output);
   if (argv[0] === "notify") return notifyMain(argv.slice(1), output);
   if (argv[0] === "metrics") return metricsMain(argv.slice(1), output);
+  if (argv[0] === "preview-summary") return previewSummaryMain(argv.slice(1), output);
   let parsed;
   try {
     parsed = parseArgs({

@@ -74,7 +74,7 @@ const SECRET_OUTPUTS = ["privateKeyPem"];
 
 const OUTPUT_NAMES = [
   "version", "method", "serial", "subject", "issuer", "sans", "notBefore", "notAfter", "keyAlgorithm", "fingerprintSha256",
-  "chainFingerprints", "certificatePem", "chainPem", "fullchainPem", "privateKeyPem", "csrPem", "jwk", "contentDigest", "sansUnicode", "notes",
+  "publicKeySha256", "chainFingerprints", "certificatePem", "chainPem", "fullchainPem", "privateKeyPem", "csrPem", "jwk", "contentDigest", "sansUnicode", "notes",
 ] as const;
 
 export class CertificateVersion extends pulumi.dynamic.Resource {
@@ -95,6 +95,12 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
   declare readonly notAfter: pulumi.Output<string>;
   declare readonly keyAlgorithm: pulumi.Output<string>;
   declare readonly fingerprintSha256: pulumi.Output<string>;
+  /**
+   * SHA-256 of the public key (DER SubjectPublicKeyInfo, lower-case hex): equal for every version
+   * on one key, so a reviewer sees a reused key without any key material. Known at preview for
+   * `upload` and `signed`; a `generate` version's key is made at `up`.
+   */
+  declare readonly publicKeySha256: pulumi.Output<string>;
   declare readonly chainFingerprints: pulumi.Output<string[]>;
   declare readonly certificatePem: pulumi.Output<string>;
   declare readonly chainPem: pulumi.Output<string>;
@@ -196,6 +202,7 @@ function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<
     notAfter: record.notAfter,
     keyAlgorithm: record.keyAlgorithm,
     fingerprintSha256: record.fingerprintSha256,
+    publicKeySha256: record.publicKeySha256,
     chainFingerprints: record.chainFingerprints,
     certificatePem: material.certificatePem,
     chainPem: material.chainPem,

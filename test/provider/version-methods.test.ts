@@ -4,6 +4,7 @@
  * JWK that deployments and certificates expose.
  */
 import { execFileSync } from "node:child_process";
+import { createHash, createPublicKey } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -59,6 +60,13 @@ describe("generate and signed", () => {
     expect(signed.outs).toMatchObject({ version: 2, method: "signed", csrPem: "" });
     expect(signed.outs.privateKeyPem).toBe(generated.outs.privateKeyPem);
     expect(signed.outs.jwk.kid).toBe(generated.outs.jwk.kid);
+    // The public key's SHA-256: unknown at the generate's preview (its key is made at up), known
+    // at the signed one's, and equal across the two, so a reviewer sees the key reused.
+    expect((await versions.check({}, generateInputs)).inputs!.publicKeySha256).toBeUndefined();
+    const spki = createHash("sha256").update(createPublicKey(generated.outs.privateKeyPem).export({ type: "spki", format: "der" })).digest("hex");
+    expect(generated.outs.publicKeySha256).toBe(spki);
+    expect(checked.inputs!.publicKeySha256).toBe(spki);
+    expect(signed.outs.publicKeySha256).toBe(spki);
   });
 
   it("generate refuses declared domains it would not cover", async () => {

@@ -67,6 +67,7 @@ async function examine({ inputs, certificateType }: MethodContext): Promise<Exam
       notBefore: unknown,
       notAfter: unknown,
       fingerprintSha256: unknown,
+      publicKeySha256: unknown,
       chainFingerprints: known([]),
     },
   };

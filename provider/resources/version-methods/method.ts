@@ -78,7 +78,7 @@ export function digestOf(value: unknown): string {
 
 export function factsPreview(facts: CertificateFacts, chainFingerprints: string[]): PreviewFacts {
   const preview: PreviewFacts = { chainFingerprints: { known: true, value: chainFingerprints }, sansUnicode: { known: true, value: facts.sans.map(unicodeForm) } };
-  for (const field of ["subject", "sans", "issuer", "serial", "notBefore", "notAfter", "keyAlgorithm", "fingerprintSha256"] as const) {
+  for (const field of ["subject", "sans", "issuer", "serial", "notBefore", "notAfter", "keyAlgorithm", "fingerprintSha256", "publicKeySha256"] as const) {
     preview[field] = { known: true, value: facts[field] };
   }
   return preview;

@@ -1,0 +1,87 @@
+/**
+ * What the summary needs from the store, read with read-only calls only (a pull request's preview
+ * role may read, never write, and holds no store key): each certificate's last version number,
+ * the public facts of its versions, what every environment serves, and pending standby swaps.
+ * Plain data, so the summary itself is a pure function of the preview and this view, and golden
+ * tests can keep a view beside a recorded preview. No file, key or PEM of a version is read.
+ */
+import type { Store, VersionSummary } from "../store";
+import { openStore, parseStoreSetting } from "../store";
+
+/** The allow-list of a version's facts that may reach a summary. */
+export interface VersionFacts {
+  readonly version: number;
+  readonly method: string;
+  readonly subject: string;
+  readonly issuer: string;
+  readonly sans: readonly string[];
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly keyAlgorithm: string;
+  readonly fingerprintSha256: string;
+  readonly publicKeySha256?: string;
+}
+
+export interface CertificateView {
+  readonly name: string;
+  readonly lastVersion: number;
+  readonly versions: readonly VersionFacts[];
+  /** environment -> version served there. */
+  readonly deployments: Readonly<Record<string, number>>;
+  readonly pendingSwaps: ReadonlyArray<{ readonly environment: string; readonly version: number; readonly notBefore?: string }>;
+}
+
+export interface StoreView {
+  readonly store: string;
+  readonly certificates: readonly CertificateView[];
+}
+
+/** Reads the view of `names` (every certificate when absent) in three listings and one task listing. */
+export async function readStoreView(store: Store, names?: ReadonlySet<string>): Promise<StoreView> {
+  const wanted = (name: string) => names === undefined || names.has(name);
+  const certificates = (await store.listCertificates()).filter((certificate) => wanted(certificate.name));
+  const versions = new Map<string, VersionFacts[]>();
+  for (const summary of await store.listAllVersions()) {
+    if (wanted(summary.certificate)) versions.set(summary.certificate, [...(versions.get(summary.certificate) ?? []), factsOf(summary)]);
+  }
+  const deployments = new Map<string, Record<string, number>>();
+  for (const deployment of await store.listDeployments()) {
+    if (wanted(deployment.certificate)) deployments.set(deployment.certificate, { ...deployments.get(deployment.certificate), [deployment.environment]: deployment.version });
+  }
+  const tasks = (await store.listTasks({ state: "pending" })).filter((task) => wanted(task.certificate));
+  return {
+    store: store.description,
+    certificates: certificates.map((certificate) => ({
+      name: certificate.name,
+      lastVersion: certificate.lastVersion,
+      versions: versions.get(certificate.name) ?? [],
+      deployments: deployments.get(certificate.name) ?? {},
+      pendingSwaps: tasks.filter((task) => task.certificate === certificate.name).map((task) => ({ environment: task.environment, version: task.version, ...(task.notBefore ? { notBefore: task.notBefore } : {}) })),
+    })),
+  };
+}
+
+/** Opens the store at `location` (as --store / CERTSTAGE_STORE read), reads the view, and closes it. */
+export async function readStoreViewFromLocation(location: string | undefined, baseDirectory: string, names?: ReadonlySet<string>): Promise<StoreView> {
+  const store = openStore(parseStoreSetting(location), baseDirectory);
+  try {
+    return await readStoreView(store, names);
+  } finally {
+    await store.close();
+  }
+}
+
+function factsOf(version: VersionSummary): VersionFacts {
+  return {
+    version: version.version,
+    method: version.method,
+    subject: version.subject,
+    issuer: version.issuer,
+    sans: [...version.sans],
+    notBefore: version.notBefore,
+    notAfter: version.notAfter,
+    keyAlgorithm: version.keyAlgorithm,
+    fingerprintSha256: version.fingerprintSha256,
+    ...(version.publicKeySha256 ? { publicKeySha256: version.publicKeySha256 } : {}),
+  };
+}
