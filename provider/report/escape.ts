@@ -6,6 +6,8 @@
  * `<script>` is shown as those eight characters. Control characters other than tab and line
  * breaks are shown as U+FFFD: HTML forbids them in text, and they would hide what a name says.
  */
+import { PRIVATE_KEY_PEM_BLOCK } from "../pki/key-material";
+
 const ENTITIES: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
 // eslint-disable-next-line no-control-regex
@@ -16,10 +18,8 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => ENTITIES[character]).replace(CONTROL, "\ufffd");
 }
 
-/** A PEM private key block's first line, in any of its labels (RSA, EC, ENCRYPTED, PKCS#8, OpenSSH). */
-const PRIVATE_KEY_BLOCK = /-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----/;
 
 /** Whether `text` holds anything like a private key block; the renderer refuses to write it. */
 export function containsPrivateKeyBlock(text: string): boolean {
-  return PRIVATE_KEY_BLOCK.test(text);
+  return PRIVATE_KEY_PEM_BLOCK.test(text);
 }

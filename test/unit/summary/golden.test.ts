@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { keyMaterialIn } from "../../../provider/summary/key-material";
+import { keyMaterialIn } from "../../../provider/pki/key-material";
 import { planFromPreview } from "../../../provider/summary/plan";
 import { parsePreviewJson } from "../../../provider/summary/preview-json";
 import { renderSummary, SUMMARY_LIMIT } from "../../../provider/summary/render";

@@ -7,7 +7,7 @@ import * as fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { commentMarker, COMMENT_BODY_LIMIT } from "../../../provider/cli/pr-comment";
 import { isCertstageError } from "../../../provider/errors";
-import { keyMaterialIn } from "../../../provider/summary/key-material";
+import { keyMaterialIn } from "../../../provider/pki/key-material";
 import { planFromPreview } from "../../../provider/summary/plan";
 import { parsePreviewJson } from "../../../provider/summary/preview-json";
 import { renderSummary, SUMMARY_LIMIT } from "../../../provider/summary/render";
