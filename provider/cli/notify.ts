@@ -62,7 +62,7 @@ function noticeText(notice: Notice): string {
   if (notice.kind === "failure") {
     const where = notice.environment !== undefined ? ` in ${notice.environment}` : "";
     const version = notice.version !== undefined ? ` (version ${notice.version})` : "";
-    const what = notice.action === "task.run" ? "A standby deployment task" : notice.action === "verify" ? "Verification" : `${notice.action}`;
+    const what = notice.action === "task.run" ? "A standby deployment task" : notice.action === "verify" ? "Verification" : notice.action === "acme.order" ? "The ACME order (issuance or renewal)" : `${notice.action}`;
     return `certstage: ${what} failed for certificate ${notice.certificate}${where}${version} at ${notice.at}${notice.detail ? `: ${notice.detail}` : ""}. See certstage history --certificate ${notice.certificate}.`;
   }
   const subject = `certstage: certificate ${notice.certificate} in ${notice.environment} (version ${notice.version})`;

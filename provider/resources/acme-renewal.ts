@@ -255,6 +255,18 @@ async function adoptIssued(inputs: RenewalInputs, version: VersionRecord, contex
   return issuedResult(inputs, version, record, (await store.getAcmeAccount(directoryUrl))?.accountUrl ?? "");
 }
 
+/**
+ * A failed order goes into the history, so `certstage notify` announces it and `certstage
+ * history` shows it: a renewal that fails every night is otherwise only seen when the served
+ * certificate enters an expiry band. The message is the CA's problem or ours, never key material.
+ * If the store cannot take the line either, the order's own error is what the user needs.
+ */
+async function recordFailedOrder(inputs: RenewalInputs, { store, actor }: HandlerContext, error: unknown): Promise<void> {
+  const message = (error as Error).message ?? String(error);
+  const detail = `${inputs.domains.join(", ")}: ${message.split("\n")[0].slice(0, 500)}`;
+  await store.recordHistory({ actor: actor.principal, action: "acme.order", certificate: inputs.certificate, result: "failed", detail }).catch(() => undefined);
+}
+
 /** Issues a certificate and saves it as the certificate's next version. */
 async function issueAndSave(inputs: RenewalInputs, context: HandlerContext, origin?: ResourceOrigin) {
   const { store } = context;
@@ -425,7 +437,12 @@ export const acmeRenewalHandler: ResourceHandler = {
       await context.store.deleteAcmeOrder(renewal.certificate); // saved already: the order is done
       return adoptIssued(renewal, adopted, context);
     }
-    return (await resumeOrderInFlight(renewal, context, origin)) ?? issueAndSave(renewal, context, origin);
+    try {
+      return (await resumeOrderInFlight(renewal, context, origin)) ?? (await issueAndSave(renewal, context, origin));
+    } catch (error) {
+      await recordFailedOrder(renewal, context, error);
+      throw error;
+    }
   },
 
   async read(id, props, context) {

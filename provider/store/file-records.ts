@@ -80,7 +80,7 @@ const IDENTITY: Record<string, Check> = { format: count(1), id: (value) => typeo
 const HISTORY: Record<string, Check> = {
   at: time,
   actor: text,
-  action: oneOf("certificate.create", "certificate.update", "certificate.delete", "version.create", "version.delete", "version.release", "version.remove", "deploy", "rollback", "undeploy", "verify", "task.queue", "task.run", "task.cancel"),
+  action: oneOf("certificate.create", "certificate.update", "certificate.delete", "version.create", "version.delete", "version.release", "version.remove", "deploy", "rollback", "undeploy", "verify", "task.queue", "task.run", "task.cancel", "acme.order"),
   certificate: name,
   environment: optional(name),
   fromVersion: optional(count(1)),

@@ -117,7 +117,9 @@ export type HistoryAction =
   | "verify"
   | "task.queue"
   | "task.run"
-  | "task.cancel";
+  | "task.cancel"
+  /** An ACME order (a first issuance or a renewal) that failed; a success is its version.create. */
+  | "acme.order";
 
 /** One line of the append-only history. Never contains key material. */
 export interface HistoryEntry {

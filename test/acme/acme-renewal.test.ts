@@ -127,6 +127,34 @@ describe("AcmeRenewal", () => {
     expect(await store().getAcmeRenewal("rotated")).toBeUndefined();
   });
 
+  it("a failed order is a failed acme.order line in the history, which certstage notify announces", async () => {
+    const name = "blocked.example.test";
+    await pebble.addHost(name);
+    await certificates.create({ name: "blocked" });
+    // The http-01 port is taken: the order cannot be answered, as when a load balancer's port is busy.
+    const { createServer } = await import("node:net");
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+    const port = (squatter.address() as import("node:net").AddressInfo).port;
+    try {
+      await expect(renewals.create({ ...renewalInputs("blocked", name), challenge: { type: "http-01", listen: `127.0.0.1:${port}` } })).rejects.toThrow(/CHALLENGE_FAILED.*EADDRINUSE/);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    const history = await store().readHistory({ certificate: "blocked" });
+    expect(history.filter((entry) => entry.result === "failed")).toEqual([
+      expect.objectContaining({ action: "acme.order", certificate: "blocked", actor: "acme-tester", detail: expect.stringMatching(/^blocked\.example\.test: \[CHALLENGE_FAILED\] .*EADDRINUSE/) }),
+    ]);
+    expect(await store().listVersions("blocked")).toEqual([]);
+    // What notify would send for it: one failure message naming the certificate and the CA's problem.
+    const { noticesDue, parseBands, DEFAULT_BANDS } = await import("../../provider/lifecycle/notices");
+    const { noticeMessage } = await import("../../provider/cli/notify");
+    const notices = noticesDue({ deployments: [], versions: [], history, bands: parseBands(DEFAULT_BANDS), sent: new Set(), now: new Date() });
+    expect(notices.map((notice) => noticeMessage(notice).text)).toEqual([
+      expect.stringMatching(/^certstage: The ACME order \(issuance or renewal\) failed for certificate blocked at .*EADDRINUSE/),
+    ]);
+  });
+
   it("issues through dns-01 with a hook", async () => {
     await certificates.create({ name: "dnsissued" });
     const hook = [process.execPath, path.join(__dirname, "challtestsrv-hook.cjs"), pebble.challengeServerUrl];
