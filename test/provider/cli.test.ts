@@ -137,3 +137,16 @@ describe("certstage versions remove", () => {
     }
   });
 });
+
+describe("the command's start-up", () => {
+  it("loads neither the Pulumi SDK nor the resources for commands other than lint", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const path = await import("node:path");
+    const { REPO_ROOT } = await import("../support/certificates");
+    // What a `certstage status` pays before it reads a byte: the modules the command's entry loads.
+    const loaded = execFileSync(process.execPath, ["-e", `require(${JSON.stringify(path.join(REPO_ROOT, "dist", "provider", "cli", "main.js"))}); console.log(JSON.stringify(Object.keys(require.cache)))`], { encoding: "utf8" });
+    const modules: string[] = JSON.parse(loaded);
+    expect(modules.filter((file) => file.includes(`${path.sep}@pulumi${path.sep}`) || file.includes(`${path.sep}dist${path.sep}provider${path.sep}resources${path.sep}`))).toEqual([]);
+    expect(modules.some((file) => file.endsWith(path.join("cli", "main.js")))).toBe(true);
+  });
+});
