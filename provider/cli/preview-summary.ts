@@ -9,7 +9,8 @@
  * summarized too: the reviewer sees why. Exit 0 when the summary was written, 2 when it cannot
  * run (options, an unreadable or cut preview, the store, key material in what it would write).
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { replaceFileAtomically } from "../store/atomic-file";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { now } from "../clock";
@@ -44,7 +45,8 @@ export async function previewSummaryCommand(options: PreviewSummaryOptions, outp
     const view = names.size === 0 ? { store: "", certificates: [] } : await readStoreViewFromLocation(options.store ?? environment.CERTSTAGE_STORE, projectDirectory(), names);
     const markdown = renderSummary(planFromPreview(preview, view), { project: options.project!, stack: options.stack!, now: now(environment), expiringWithinDays, store: view.store });
     if (options.output === undefined) output.write(markdown);
-    else writeAtomically(path.resolve(options.output), markdown);
+    // Written whole or not at all: a job that dies half-way leaves no half comment to post.
+    else await replaceFileAtomically(path.resolve(options.output), markdown);
     return 0;
   } catch (error) {
     process.stderr.write(`certstage: ${isCertstageError(error) ? error.message : (error as Error).message}\n`);
@@ -103,11 +105,4 @@ function parseDays(value: string | undefined): number {
 
 function argumentError(field: string, problem: string, fix: string): CertstageError {
   return new CertstageError("SUMMARY_ARGUMENT_INVALID", problem, { field, fix });
-}
-
-/** Written whole or not at all: a job that dies half-way leaves no half comment to post. */
-function writeAtomically(file: string, text: string): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, text);
-  renameSync(temporary, file);
 }

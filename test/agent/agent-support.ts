@@ -91,8 +91,11 @@ export async function populateFixture(
   };
 }
 
-/** Polls `probe` until it returns something other than undefined; fails after the hang bound, saying what it waited for. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, boundMs = HANG_BOUND_MS): Promise<T> {
+/**
+ * Polls `probe` until it returns something other than undefined; fails after the hang bound,
+ * saying what it waited for, and with `context()` (say, the servers' logs) when given.
+ */
+export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, boundMs = HANG_BOUND_MS, context?: () => string): Promise<T> {
   const deadline = Date.now() + boundMs;
   let lastError: unknown;
   for (;;) {
@@ -102,7 +105,7 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: still not so after ${boundMs} ms${lastError ? ` (last error: ${(lastError as Error).message})` : ""}`);
+    if (Date.now() > deadline) throw new Error(`${what}: still not so after ${boundMs} ms${lastError ? ` (last error: ${(lastError as Error).message})` : ""}${context ? `\n${context()}` : ""}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

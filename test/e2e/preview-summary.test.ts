@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startStoreCluster, type StoreCluster } from "../postgres/support";
+import { startStoreCluster, type StoreCluster, actAs as actAsLogin } from "../postgres/support";
 import { makeTestCertificate, temporaryDirectory, type TestCertificate } from "../support/certificates";
 import { consumerProject, type PulumiWorkspace } from "../support/pulumi";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
@@ -35,13 +35,8 @@ let database: string;
 let runner: PulumiWorkspace;
 const certificates: TestCertificate[] = [];
 
-function actAs(workspace: PulumiWorkspace, login: string, withKey: boolean): void {
-  const { user, password } = world.login(login);
-  workspace.env.PGUSER = user;
-  workspace.env.PGPASSWORD = password;
-  if (withKey) workspace.env.CERTSTAGE_STORE_KEY = world.keyText;
-  else delete workspace.env.CERTSTAGE_STORE_KEY;
-}
+/** The job's role, as its CI secrets would set it (support.ts's actAs). */
+const actAs = (workspace: PulumiWorkspace, login: string, withKey: boolean) => actAsLogin(world, workspace.env, login, withKey);
 
 async function databaseSnapshot(): Promise<string> {
   const tables = ["certificates", "versions", "version_keys", "environments", "deployments", "history", "tasks"];

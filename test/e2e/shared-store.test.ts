@@ -18,7 +18,7 @@ import { copyFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { nginxCommands, spawnAgent, startNginxOn, waitFor, type AgentProcess } from "../agent/agent-support";
-import { startStoreCluster, type StoreCluster } from "../postgres/support";
+import { startStoreCluster, type StoreCluster, actAs as actAsLogin } from "../postgres/support";
 import { makeTestCertificate, temporaryDirectory, type TestCertificate } from "../support/certificates";
 import { consumerProject, type PulumiWorkspace } from "../support/pulumi";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
@@ -54,14 +54,8 @@ let nginx: NginxServer;
 let agent: AgentProcess | undefined;
 const certificates: TestCertificate[] = [];
 
-/** The job's role, as its CI secrets would set it: PGUSER/PGPASSWORD, and the key only where it writes. */
-function actAs(workspace: PulumiWorkspace, login: string, withKey: boolean): void {
-  const { user, password } = world.login(login);
-  workspace.env.PGUSER = user;
-  workspace.env.PGPASSWORD = password;
-  if (withKey) workspace.env.CERTSTAGE_STORE_KEY = world.keyText;
-  else delete workspace.env.CERTSTAGE_STORE_KEY;
-}
+/** The job's role, as its CI secrets would set it (support.ts's actAs). */
+const actAs = (workspace: PulumiWorkspace, login: string, withKey: boolean) => actAsLogin(world, workspace.env, login, withKey);
 
 /** A fresh checkout of the same project and stack: its own directory and Pulumi home, the shared backend. */
 function freshRunner(): PulumiWorkspace {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { REPO_ROOT } from "../support/certificates";
 import { withParentDeathSignal } from "../support/processes";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
+import { waitFor } from "../agent/agent-support";
 import { freePort, monitoringStore, type MonitoringStore } from "./support";
 
 const CLI = path.join(REPO_ROOT, "dist", "provider", "cli", "main.js");
@@ -40,21 +41,6 @@ async function stop(started: Started | undefined): Promise<void> {
   await exited;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, logs: () => string): Promise<T> {
-  const deadline = Date.now() + HANG_BOUND_MS;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: still not so after ${HANG_BOUND_MS} ms${lastError ? ` (last error: ${(lastError as Error).message})` : ""}\n${logs()}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 interface Alert {
   readonly labels: Record<string, string>;
   readonly state: "pending" | "firing";
@@ -79,7 +65,7 @@ beforeAll(async () => {
   const { prometheus: binary } = inject("prometheusTools");
   fixture = await monitoringStore("alerts");
   agent = start(process.execPath, [CLI, "agent", "--store", fixture.storeRoot, "--environment", "production", "--directory", path.join(fixture.workspace, "edge"), "--agent-id", "edge-1", "--metrics-listen", "127.0.0.1:0"]);
-  metricsUrl = await waitFor("the agent's metrics address", async () => /serving metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(agent!.log())?.[1], logs);
+  metricsUrl = await waitFor("the agent's metrics address", async () => /serving metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(agent!.log())?.[1], HANG_BOUND_MS, logs);
   const target = new URL(metricsUrl).host;
   const config = path.join(fixture.workspace, "prometheus.yml");
   writeFileSync(
@@ -100,7 +86,7 @@ beforeAll(async () => {
   const port = await freePort();
   prometheusUrl = `http://127.0.0.1:${port}`;
   prometheus = start(binary, [`--config.file=${config}`, `--storage.tsdb.path=${path.join(fixture.workspace, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`]);
-  await waitFor("Prometheus ready", async () => ((await fetch(`${prometheusUrl}/-/ready`)).ok ? true : undefined), logs);
+  await waitFor("Prometheus ready", async () => ((await fetch(`${prometheusUrl}/-/ready`)).ok ? true : undefined), HANG_BOUND_MS, logs);
 });
 
 afterAll(async () => {
@@ -113,6 +99,7 @@ describe("a real Prometheus scraping certstage agent --metrics-listen with the s
     const firing = await waitFor(
       "CertstageCertificateExpiring firing for old",
       async () => (await api<{ alerts: Alert[] }>("/api/v1/alerts")).alerts.find((alert) => alert.labels.alertname === "CertstageCertificateExpiring" && alert.labels.certificate === "old" && alert.state === "firing"),
+      HANG_BOUND_MS,
       logs,
     );
     expect(firing.labels).toMatchObject({ environment: "production", version: "1", severity: "warning", job: "certstage-agent" });

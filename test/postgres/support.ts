@@ -34,6 +34,18 @@ export interface StoreCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * Sets a job's environment to act as `login`, as its CI secrets would: PGUSER and PGPASSWORD,
+ * and the store key only where the job writes (a preview gets none).
+ */
+export function actAs(world: StoreCluster, env: NodeJS.ProcessEnv, login: string, withKey: boolean): void {
+  const { user, password } = world.login(login);
+  env.PGUSER = user;
+  env.PGPASSWORD = password;
+  if (withKey) env.CERTSTAGE_STORE_KEY = world.keyText;
+  else delete env.CERTSTAGE_STORE_KEY;
+}
+
 /** Logins by name, each with the roles it is created in. */
 const LOGINS: Record<string, readonly string[]> = {
   // Acts for team-a: the conformance suite's certificates are owned by `team-a`, its actor is `conformance@test`.
