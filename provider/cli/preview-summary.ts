@@ -20,7 +20,8 @@ import { certificateNames, planFromPreview } from "../summary/plan";
 import { parsePreviewJson } from "../summary/preview-json";
 import { renderSummary } from "../summary/render";
 import { DEFAULT_EXPIRING_WITHIN_DAYS } from "../summary/risks";
-import { readStoreViewFromLocation } from "../summary/store-view";
+import { openStore, parseStoreSetting } from "../store";
+import { readStoreView, type StoreView } from "../summary/store-view";
 
 export interface PreviewSummaryOptions {
   readonly preview?: string;
@@ -67,6 +68,16 @@ export async function previewSummaryMain(args: string[], output: NodeJS.Writable
     return 2;
   }
   return previewSummaryCommand(values, output);
+}
+
+/** Opens the store at `location` (as --store / CERTSTAGE_STORE read), reads the view, and closes it. */
+async function readStoreViewFromLocation(location: string | undefined, baseDirectory: string, names: ReadonlySet<string>): Promise<StoreView> {
+  const store = openStore(parseStoreSetting(location), baseDirectory);
+  try {
+    return await readStoreView(store, names);
+  } finally {
+    await store.close();
+  }
 }
 
 /** All of standard input; a pipe may be non-blocking (EAGAIN for a synchronous read), so read it as a stream. */

@@ -6,7 +6,6 @@
  * tests can keep a view beside a recorded preview. No file, key or PEM of a version is read.
  */
 import type { Store, VersionSummary } from "../store";
-import { openStore, parseStoreSetting } from "../store";
 
 /** The allow-list of a version's facts that may reach a summary. */
 export interface VersionFacts {
@@ -59,16 +58,6 @@ export async function readStoreView(store: Store, names?: ReadonlySet<string>): 
       pendingSwaps: tasks.filter((task) => task.certificate === certificate.name).map((task) => ({ environment: task.environment, version: task.version, ...(task.notBefore ? { notBefore: task.notBefore } : {}) })),
     })),
   };
-}
-
-/** Opens the store at `location` (as --store / CERTSTAGE_STORE read), reads the view, and closes it. */
-export async function readStoreViewFromLocation(location: string | undefined, baseDirectory: string, names?: ReadonlySet<string>): Promise<StoreView> {
-  const store = openStore(parseStoreSetting(location), baseDirectory);
-  try {
-    return await readStoreView(store, names);
-  } finally {
-    await store.close();
-  }
 }
 
 function factsOf(version: VersionSummary): VersionFacts {
