@@ -30,7 +30,8 @@ import { assembleMaterial, parseVersionParts } from "../pki/version-material";
 import type { AcmeRenewalRecord, ResourceOrigin, VersionRecord } from "../store";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
-import { sharedDynamicProvider } from "./dynamic-provider";
+import { providerObject } from "./dynamic-provider";
+import * as kindProvider from "./kind-providers/acme-renewal";
 import { originOf, resourceUrnInput } from "./resource-urn";
 import { releaseVersion, versionToAdopt } from "../store/adoption";
 import { adoptedThisRun, isHeld, rememberAdopted } from "./run-memory";
@@ -81,7 +82,7 @@ export class AcmeRenewal extends pulumi.dynamic.Resource {
 
   constructor(resourceName: string, args: AcmeRenewalArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      sharedDynamicProvider("AcmeRenewal"),
+      providerObject(kindProvider),
       resourceName,
       {
         ...args,

@@ -21,7 +21,8 @@ import { stillDeployed } from "../store/store-errors";
 import { checkAcknowledgements } from "../validation/certificate-policy";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
-import { sharedDynamicProvider } from "./dynamic-provider";
+import { providerObject } from "./dynamic-provider";
+import * as kindProvider from "./kind-providers/certificate-version";
 import { originOf, resourceUrnInput } from "./resource-urn";
 import { checkResult, HandlerContext, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
 import { generateMethod } from "./version-methods/generate";
@@ -115,7 +116,7 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
   constructor(resourceName: string, args: CertificateVersionArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = Object.fromEntries(OUTPUT_NAMES.map((name) => [name, undefined]));
     super(
-      sharedDynamicProvider("CertificateVersion"),
+      providerObject(kindProvider),
       resourceName,
       {
         resourceUrn: resourceUrnInput("CertificateVersion", resourceName, opts),

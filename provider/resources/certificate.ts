@@ -11,7 +11,8 @@ import type { PublicJwk } from "../pki/jwk";
 import type { CertificateRecord, CertificateType, Store } from "../store";
 import type { ValidationProfile } from "../validation/profiles";
 import { validateAgainstSchema } from "../validation/schema";
-import { sharedDynamicProvider } from "./dynamic-provider";
+import { providerObject } from "./dynamic-provider";
+import * as kindProvider from "./kind-providers/certificate";
 import { originOf, resourceUrnInput } from "./resource-urn";
 import { unclaimedVersionsOf } from "../store/adoption";
 import { accessProblem, refusalOf } from "./certificate-access";
@@ -66,7 +67,7 @@ export class Certificate extends pulumi.dynamic.Resource {
 
   constructor(resourceName: string, args: CertificateArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      sharedDynamicProvider("Certificate"),
+      providerObject(kindProvider),
       resourceName,
       {
         resourceUrn: resourceUrnInput("Certificate", resourceName, opts),

@@ -1,13 +1,25 @@
 /**
  * The code Pulumi serializes into every certstage resource's `__provider` in state.
  *
- * Pulumi stores a dynamic provider's closure as source text and re-evaluates it in a separate
- * provider process, also for deletes and refreshes long after the program changed. So what is
- * serialized here is deliberately tiny: the resource kind and a loader that finds the installed
- * certstage package from the program's directory at run time. Nothing absolute (a checkout path),
- * large (the PKI code) or secret is captured, so state stays small, a CI clone in another
- * directory can still delete what a laptop created, and upgrading certstage upgrades the code
- * that manages existing resources, as it would with a provider plugin.
+ * Pulumi stores a dynamic provider's closure as source text, twice per resource (inputs and
+ * outputs), and re-evaluates it in a separate provider process, also for deletes and refreshes
+ * long after the program changed. The engine rewrites the whole state after every step, so every
+ * byte of it is paid once per step: at a few thousand resources, a 4 KB provider text made `up`
+ * several times slower than the same stack with a small one (bench/pulumi-scale.cjs).
+ *
+ * So the provider of each kind is a module of its own in
+ * `kind-providers/`, whose exports are the methods. Pulumi's closure serializer writes a module
+ * object, when it comes from a
+ * package under `node_modules` (certstage installed from a registry or a tarball), as one
+ * `require("certstage/dist/provider/resources/kind-providers/<kind>.js")`: about 240 bytes.
+ * When certstage is not under `node_modules` (a checkout running its own examples, or a linked
+ * install), the serializer writes the object by value instead: the methods below and the loader
+ * they call, about 3.9 KB, which still works from any directory.
+ *
+ * Either way nothing absolute (a checkout path), large (the PKI code) or secret is captured, so a
+ * CI clone in another directory can still delete what a laptop created, and upgrading certstage
+ * upgrades the code that manages existing resources, as it would with a provider plugin. The
+ * diffs ignore `__provider` (handler.ts withoutProvider), so a new text never shows as a change.
  */
 import type * as pulumi from "@pulumi/pulumi";
 
@@ -43,7 +55,8 @@ function loadCertstageRuntime(): ProviderRuntime {
   throw new Error(`certstage: cannot find the certstage package from ${process.cwd()}; add it to the Pulumi program's dependencies (npm install certstage)`);
 }
 
-function makeDynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
+/** The provider of one kind; called only by the modules in `kind-providers/`, once each. */
+export function makeDynamicProvider(kind: ResourceKind): Required<pulumi.dynamic.ResourceProvider> {
   return {
     configure: async (request) => loadCertstageRuntime().configure(request.config),
     check: (olds, news) => loadCertstageRuntime().providerFor(kind).check(olds, news),
@@ -55,14 +68,15 @@ function makeDynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvide
   };
 }
 
-const providers = new Map<ResourceKind, pulumi.dynamic.ResourceProvider>();
-
-/** One provider object per kind, so Pulumi serializes each once per program run. */
-export function sharedDynamicProvider(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
-  let provider = providers.get(kind);
-  if (!provider) {
-    provider = makeDynamicProvider(kind);
-    providers.set(kind, provider);
-  }
-  return provider;
+/**
+ * The provider object to hand Pulumi for a `kind-providers/` module imported with `import * as`.
+ * Compiled to CommonJS (as certstage ships) that is the module's own exports object, which the
+ * serializer can write as a `require`. Loaded as an ES module (a test runner running the
+ * TypeScript sources) it is a module namespace, which the serializer cannot write by value; a
+ * plain copy of its methods serializes as the linked case does.
+ */
+export function providerObject(module: pulumi.dynamic.ResourceProvider): pulumi.dynamic.ResourceProvider {
+  if ((module as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] !== "Module") return module;
+  const { configure, check, diff, create, read, update, delete: deleteResource } = module as Required<pulumi.dynamic.ResourceProvider>;
+  return { configure, check, diff, create, read, update, delete: deleteResource };
 }

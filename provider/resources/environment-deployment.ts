@@ -20,7 +20,8 @@ import type { ProviderSettings } from "../settings/stack-settings";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { CertificateVersion } from "./certificate-version";
-import { sharedDynamicProvider } from "./dynamic-provider";
+import { providerObject } from "./dynamic-provider";
+import * as kindProvider from "./kind-providers/environment-deployment";
 import { resourceUrnInput } from "./resource-urn";
 import { accessProblem, refusalOf, requireCertificateAccess } from "./certificate-access";
 import { checkResult, HandlerContext, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
@@ -74,7 +75,7 @@ export class EnvironmentDeployment extends pulumi.dynamic.Resource {
       });
     }
     super(
-      sharedDynamicProvider("EnvironmentDeployment"),
+      providerObject(kindProvider),
       resourceName,
       {
         certificate,
