@@ -62,6 +62,7 @@ for (let i = 0; i < count; i++) {
 }
 `;
 
+/** The directory holding the toolchain's `pulumi`, built on first use. */
 function toolchainBin() {
   const output = execFileSync("bash", [path.join(REPOSITORY, "scripts", "pulumi-toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   return output.trim().split("\n").at(-1);
@@ -80,8 +81,11 @@ function packedCertstage(scratch) {
   return unpacked;
 }
 
-/** A project whose node_modules links this checkout's dependencies, with a copy of the packed certstage. */
-function makeProject(root, name, program, config) {
+/**
+ * A project whose node_modules links this checkout's dependencies and, given `certstagePackage`,
+ * holds a copy of the unpacked certstage (the floor needs none).
+ */
+function makeProject({ root, name, program, config, pulumiBin, certstagePackage }) {
   const project = path.join(root, name);
   const modules = path.join(project, "node_modules");
   fs.mkdirSync(modules, { recursive: true });
@@ -91,14 +95,14 @@ function makeProject(root, name, program, config) {
   for (const entry of fs.readdirSync(path.join(REPOSITORY, "node_modules"))) {
     if (!entry.startsWith(".")) fs.symlinkSync(path.join(REPOSITORY, "node_modules", entry), path.join(modules, entry));
   }
-  fs.cpSync(packedCertstage.unpacked, path.join(modules, "certstage"), { recursive: true });
+  if (certstagePackage) fs.cpSync(certstagePackage, path.join(modules, "certstage"), { recursive: true });
   const home = path.join(root, `${name}-home`);
   const state = path.join(root, `${name}-state`);
   fs.mkdirSync(home);
   fs.mkdirSync(state);
   const env = {
     ...process.env,
-    PATH: `${toolchainBin.cached}${path.delimiter}${process.env.PATH ?? ""}`,
+    PATH: `${pulumiBin}${path.delimiter}${process.env.PATH ?? ""}`,
     PULUMI_HOME: home,
     PULUMI_BACKEND_URL: `file://${state}`,
     PULUMI_CONFIG_PASSPHRASE: "certstage-bench-passphrase",
@@ -131,13 +135,13 @@ function ratio(a, b) {
   return `${(a / b).toFixed(2)}×`;
 }
 
-async function measureSize(scratch, certificates) {
+async function measureSize({ scratch, certificates, pulumiBin, certstagePackage }) {
   const root = path.join(scratch, `n${certificates}`);
   fs.mkdirSync(root);
   const environments = JSON.stringify([{ name: "staging" }, { name: "production", promotion: { requires: "staging" } }, { name: "dr" }]);
   const sides = [
-    makeProject(root, "certstage-scale", CERTSTAGE_PROGRAM, { count: String(certificates), "certstage:store": path.join(root, "store"), "certstage:environments": environments }),
-    makeProject(root, "floor", FLOOR_PROGRAM, { count: String(certificates) }),
+    makeProject({ root, name: "certstage-scale", program: CERTSTAGE_PROGRAM, pulumiBin, certstagePackage, config: { count: String(certificates), "certstage:store": path.join(root, "store"), "certstage:environments": environments } }),
+    makeProject({ root, name: "floor", program: FLOOR_PROGRAM, pulumiBin, config: { count: String(certificates) } }),
   ];
   const resources = certificates * (2 + ENVIRONMENTS);
   const figures = { certificates, resources, phases: {}, stateBytes: {} };
@@ -159,14 +163,14 @@ async function measureSize(scratch, certificates) {
 }
 
 module.exports = async function pulumiScale() {
-  toolchainBin.cached = toolchainBin();
-  const version = execFileSync(path.join(toolchainBin.cached, "pulumi"), ["version"], { encoding: "utf8" }).trim();
+  const pulumiBin = toolchainBin();
+  const version = execFileSync(path.join(pulumiBin, "pulumi"), ["version"], { encoding: "utf8" }).trim();
   const sdk = require(path.join(REPOSITORY, "node_modules", "@pulumi", "pulumi", "package.json")).version;
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "certstage-bench-scale-"));
   const results = [];
   try {
-    packedCertstage.unpacked = packedCertstage(scratch);
-    for (const certificates of SIZES) results.push(await measureSize(scratch, certificates));
+    const certstagePackage = packedCertstage(scratch);
+    for (const certificates of SIZES) results.push(await measureSize({ scratch, certificates, pulumiBin, certstagePackage }));
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }

@@ -7,10 +7,9 @@
  * byte of it is paid once per step: at a few thousand resources, a 4 KB provider text made `up`
  * several times slower than the same stack with a small one (bench/pulumi-scale.cjs).
  *
- * So the provider of each kind is a module of its own in
- * `kind-providers/`, whose exports are the methods. Pulumi's closure serializer writes a module
- * object, when it comes from a
- * package under `node_modules` (certstage installed from a registry or a tarball), as one
+ * So the provider of each kind is a module of its own in `kind-providers/`, whose exports are the
+ * methods. Pulumi's closure serializer writes a module object that comes from a package under
+ * `node_modules` (certstage installed from a registry or a tarball) as one
  * `require("certstage/dist/provider/resources/kind-providers/<kind>.js")`: about 240 bytes.
  * When certstage is not under `node_modules` (a checkout running its own examples, or a linked
  * install), the serializer writes the object by value instead: the methods below and the loader

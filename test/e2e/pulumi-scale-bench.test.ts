@@ -21,7 +21,7 @@ describe("bench/pulumi-scale.cjs", () => {
       maxBuffer: 64 * 1024 * 1024,
     });
     for (const phase of ["preview", "up", "refresh", "preview, no change", "destroy"]) {
-      expect(stdout).toMatch(new RegExp(`20 × 3\\s+100\\s+${phase.replace(",", ",")}\\s+\\d`));
+      expect(stdout).toMatch(new RegExp(`20 × 3\\s+100\\s+${phase}\\s+\\d`));
     }
     const state = /20 × 3\s+100\s+[\d.]+ MiB\s+[\d.]+ MiB\s+(\d+) B\s+(\d+) B/.exec(stdout);
     expect(state, stdout).not.toBeNull();
