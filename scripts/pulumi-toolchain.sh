@@ -7,13 +7,17 @@
 # cannot reach; Pulumi's Go modules come through the Go module proxy.
 #
 # Why two Go modules: the CLI is built from pkg/v3 at the pinned version. The Node.js language
-# host moved into its own Go module after sdk/v3 v3.68.0, and the module proxy does not serve that
-# module, so the host is built from sdk/v3 v3.68.0, the last release that contains it. The host is
-# a thin gRPC process that starts `node @pulumi/pulumi/cmd/run` from the program's node_modules;
-# the SDK that actually runs the program is the pinned @pulumi/pulumi from package.json.
+# host moved into its own Go module (sdk/nodejs/cmd/pulumi-language-nodejs/v3) after sdk/v3
+# v3.68.0, and the module proxy does not serve that module (no version list, no @latest, no
+# commit; checked again for CLI v3.274.1), so the host is built from sdk/v3 v3.68.0, the last
+# release that contains it. The host is a thin gRPC process that starts
+# `node @pulumi/pulumi/cmd/run` from the program's node_modules with the first `node` on PATH; the
+# SDK that actually runs the program is the program's own @pulumi/pulumi. The whole test suite
+# runs this host with CLI v3.274.1 and SDK 3.276.0 (the default), and the compat tier with CLI
+# v3.248.0 and SDK 3.248.0 (CERTSTAGE_PULUMI_VERSION=3.248.0).
 set -euo pipefail
 
-PULUMI_VERSION="${CERTSTAGE_PULUMI_VERSION:-3.248.0}"
+PULUMI_VERSION="${CERTSTAGE_PULUMI_VERSION:-3.274.1}"
 LANGUAGE_HOST_SDK_VERSION="3.68.0"
 CACHE_ROOT="${CERTSTAGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/certstage}"
 TOOLCHAIN_DIR="$CACHE_ROOT/pulumi-v$PULUMI_VERSION-nodehost-v$LANGUAGE_HOST_SDK_VERSION"

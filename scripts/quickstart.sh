@@ -20,6 +20,10 @@ work="$root/.quickstart"
 
 say() { printf '\n==> %s\n' "$*"; }
 
+say "Providing Node.js 22 (from the npm registry on first use; cached after)"
+node_bin="$(bash scripts/node.sh | tail -n 1)"
+export PATH="$node_bin:$PATH"
+
 say "Installing dependencies and building"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
@@ -33,7 +37,7 @@ mkdir -p "$work/state" "$work/pulumi-home"
 cat >"$work/env.sh" <<ENV
 # Source this to run pulumi and certstage against the quickstart's local state:
 #   source .quickstart/env.sh
-export PATH="$bin:\$PATH"
+export PATH="$bin:$node_bin:\$PATH"
 export PULUMI_HOME="$work/pulumi-home"
 export PULUMI_BACKEND_URL="file://$work/state"
 export PULUMI_CONFIG_PASSPHRASE="quickstart-only-not-a-secret"

@@ -4,6 +4,10 @@
 # fails the run: every tier must execute.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The default Node (22 LTS, scripts/node.sh) first on PATH: vitest and every node, npm and npx the
+# tests start run on it. The compat tier starts Node 20 itself (test/compat/global-setup.ts).
+PATH="$(bash scripts/node.sh | tail -n 1):$PATH"
+export PATH
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

@@ -32,6 +32,31 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: "packaging",
+          include: ["test/packaging/**/*.test.ts"],
+          testTimeout: 600_000,
+          // Hooks pack certstage and npm-install it with another SDK into a fresh project.
+          hookTimeout: 900_000,
+          globalSetup: ["test/build-once.ts", "test/e2e/global-setup.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The oldest supported pair: Node 20, Pulumi CLI and SDK 3.248.0. Global setup installs
+          // the packed certstage with that SDK and gives the e2e files below a bin directory whose
+          // `node` is Node 20, so the program and the provider run there.
+          name: "compat",
+          include: ["test/compat/**/*.test.ts", "test/e2e/certificate-lifecycle.test.ts"],
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+          fileParallelism: false,
+          globalSetup: ["test/build-once.ts", "test/compat/global-setup.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "acme",
           include: ["test/acme/**/*.test.ts"],
           testTimeout: 120_000,

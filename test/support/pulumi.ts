@@ -7,6 +7,7 @@ import { ChildProcess, execFile, spawn } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { inject } from "vitest";
 import { REPO_ROOT, temporaryDirectory } from "./certificates";
 import { withParentDeathSignal } from "./processes";
 
@@ -134,9 +135,12 @@ export class PulumiWorkspace {
     };
   }
 
-  /** Runs the certstage command of this checkout in the project directory. */
+  /**
+   * Runs the certstage command of this checkout in the project directory, on the first `node` of
+   * the workspace's PATH (the one the program and its providers run on).
+   */
   async certstage(args: string[]): Promise<CommandResult> {
-    return this.exec(process.execPath, [path.join(REPO_ROOT, "dist", "provider", "cli", "main.js"), ...args]);
+    return this.exec("node", [path.join(REPO_ROOT, "dist", "provider", "cli", "main.js"), ...args]);
   }
 
   async initStack(config: Record<string, string> = {}): Promise<void> {
@@ -166,13 +170,14 @@ function needsStack(args: string[]): boolean {
 /**
  * A copy of this repository's root project (the quickstart program) in a temporary directory,
  * as a developer of certstage runs it: the provider is found through the checkout's package.json.
+ * Its node_modules are the checkout's, or the compat tier's install of the oldest SDK.
  */
 export function quickstartProject(binDirectory: string, stack: string): PulumiWorkspace {
   const root = temporaryDirectory("e2e");
   const project = path.join(root, "project");
   mkdirSync(project);
   for (const entry of ["Pulumi.yaml", "package.json", "dist", "schema"]) cpSync(path.join(REPO_ROOT, entry), path.join(project, entry), { recursive: true });
-  symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(project, "node_modules"));
+  symlinkSync(inject("programNodeModules") ?? path.join(REPO_ROOT, "node_modules"), path.join(project, "node_modules"));
   return new PulumiWorkspace(project, stack, binDirectory, root);
 }
 

@@ -30,7 +30,7 @@ describe("workflowRunSteps on the shipped workflows", () => {
   it("lists the uses: steps apart, with their inputs", () => {
     const { uses } = workflowJobSteps(workflowFile("preview.yml"), "preview");
     expect(uses.map((step) => step.uses)).toEqual(["actions/checkout@v6", "actions/setup-node@v6", "pulumi/actions@v7", "actions/upload-artifact@v7"]);
-    expect(uses[2].with).toEqual({ "pulumi-version": "3.248.0" });
+    expect(uses[2].with).toEqual({ "pulumi-version": "3.274.1" });
   });
 
   it("merges a step's env over the job's: the poster's token and the run's pull requests", () => {
