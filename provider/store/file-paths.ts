@@ -17,6 +17,7 @@
 import { closeSync, constants, Dirent, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, Stats } from "node:fs";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { CertstageError } from "../errors";
 
 /** certificate.json, version.json, a task: certstage writes a few kilobytes; anything larger is not its file. */
@@ -169,6 +170,44 @@ export class StorePaths {
       if (!stats.isFile()) throw storeCorrupt(`${file} is ${describe(stats)}, where the store keeps a file`);
       if (maxBytes !== undefined && stats.size > maxBytes) throw storeCorrupt(`${file} is ${stats.size} bytes; certstage writes such files at a few kilobytes and reads at most ${maxBytes}`);
       return readToSize(descriptor, stats.size);
+    } finally {
+      closeSync(descriptor);
+    }
+  }
+
+  /**
+   * The lines of a file, a chunk at a time (each yield the whole lines of about `chunkBytes` read;
+   * the last, unterminated line comes last), for a file too large to hold whole: history.jsonl.
+   * Opened as readFile() opens, and read until the end, so lines appended meanwhile are read too.
+   * Nothing when the file does not exist. Stopping early closes the file.
+   */
+  async *readLines(file: string, chunkBytes = 256 * 1024): AsyncGenerator<string[]> {
+    await this.check(path.dirname(file), "directory");
+    let descriptor: number;
+    try {
+      descriptor = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return;
+      if (code === "ELOOP") throw storeCorrupt(`${file} is a symbolic link to ${await linkTarget(file)}, where the store keeps a file; certstage does not follow it`);
+      throw error;
+    }
+    try {
+      const stats = fstatSync(descriptor);
+      if (!stats.isFile()) throw storeCorrupt(`${file} is ${describe(stats)}, where the store keeps a file`);
+      // A UTF-8 character cut by a chunk's end is completed by the next chunk, not mangled.
+      const decoder = new StringDecoder("utf8");
+      const buffer = Buffer.allocUnsafe(chunkBytes);
+      let rest = "";
+      for (;;) {
+        const bytesRead = readSync(descriptor, buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        const lines = (rest + decoder.write(buffer.subarray(0, bytesRead))).split("\n");
+        rest = lines.pop()!;
+        if (lines.length > 0) yield lines;
+      }
+      rest += decoder.end();
+      if (rest !== "") yield [rest];
     } finally {
       closeSync(descriptor);
     }
