@@ -168,8 +168,8 @@ export const certificateFileFrom = (contents: string, file: string, certificate:
 export const versionFileFrom = (contents: string, file: string, certificate: string, version: number) =>
   recordFrom<VersionRecord & { format?: number }>(contents, file, VERSION, { certificate, version });
 
-/** `versions/index.json`: the summaries of a certificate's versions (see drivers/file.ts). */
-export const VERSION_INDEX_FILE = "index.json";
+/** `certificates/<name>/versions.json`: the summaries of a certificate's versions (see drivers/file.ts). */
+export const VERSION_INDEX_FILE = "versions.json";
 
 /** About 600 bytes a version: room for some 100,000 versions of one certificate. */
 export const MAX_VERSION_INDEX_BYTES = 64 * 1024 * 1024;
@@ -186,7 +186,7 @@ export function versionIndexFrom(contents: string, file: string, certificate: st
   } catch (error) {
     if (!(error instanceof CertstageError)) throw error;
     // Only a summary of the version directories beside it: nothing is lost by making it again.
-    throw new CertstageError("STORE_CORRUPT", error.problem, { fix: `remove ${file}: it only summarizes the version directories beside it, and certstage writes it again with the next version it saves` });
+    throw new CertstageError("STORE_CORRUPT", error.problem, { fix: `remove ${file}: it only summarizes the version directories in versions/, and certstage writes it again with the next version it saves` });
   }
 }
 

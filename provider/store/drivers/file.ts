@@ -4,7 +4,7 @@
  *   <root>/certificates/<name>/certificate.json
  *   <root>/certificates/<name>/versions/<n>/{cert.pem,chain.pem,fullchain.pem,privkey.pem,jwk.json,version.json}
  *                                               (+ csr.pem for generated versions)
- *   <root>/certificates/<name>/versions/index.json   every version's summary, for listings (see below)
+ *   <root>/certificates/<name>/versions.json  every version's summary, for listings (see below)
  *   <root>/environments/<environment>/<name>  -> ../../certificates/<name>/versions/<n>
  *   <root>/store.json                         the store's identity, made by its first write
  *   <root>/history.jsonl
@@ -18,13 +18,14 @@
  * whole or not at all. A deployment is a symlink replaced by one rename(2), so nginx reading
  * `environments/production/api/fullchain.pem` always gets a complete version, old or new.
  *
- * `versions/index.json` holds the summary (VersionSummary) of each version, rewritten atomically
+ * `versions.json` holds the summary (VersionSummary) of each version, rewritten atomically
  * under the lock by every createVersion and deleteVersion: `certstage status` of 10,000 versions
  * reads one small file per certificate instead of 10,000 version.json files (mostly their JWK).
  * It only ever summarizes what the version directories hold, so the directory listing decides
  * which versions exist: an entry whose directory is gone is ignored, and a version the index
  * lacks (a store written before the index, a run killed between the two) is read from its
- * version.json. The next version saved writes the index whole again.
+ * version.json. The next version saved writes the index whole again. It sits beside `versions/`,
+ * not in it, so that directory holds only versions (scripts list it).
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
@@ -372,10 +373,11 @@ class FileStore implements Store {
 
   async listAllVersions(): Promise<VersionSummary[]> {
     const summaries: VersionSummary[] = [];
+    const checked = new Set<string>();
     for (const certificate of await this.listCertificates()) {
       // Every version directory is checked as listVersions checks it; the summaries come from the index.
       const versionsDirectory = this.versionsDirectory(certificate.name);
-      const entries = (await this.paths.listEntries(versionsDirectory)).filter((entry) => isVersionDirectoryName(entry.name));
+      const entries = (await this.paths.listEntries(versionsDirectory, checked)).filter((entry) => isVersionDirectoryName(entry.name));
       for (const entry of entries) await this.paths.checkEntry(versionsDirectory, entry, "directory");
       summaries.push(...(await this.indexedSummaries(certificate.name, entries.map((entry) => Number(entry.name)), { rebuild: false })));
     }
@@ -416,7 +418,7 @@ class FileStore implements Store {
   }
 
   private versionIndexFile(certificate: string): string {
-    return path.join(this.versionsDirectory(certificate), VERSION_INDEX_FILE);
+    return path.join(this.root, "certificates", certificate, VERSION_INDEX_FILE);
   }
 
   async readVersionFiles(certificate: string, version: number): Promise<VersionFiles> {
@@ -498,10 +500,15 @@ class FileStore implements Store {
   }
 
   async getDeployment(certificate: string, environment: string): Promise<DeploymentRecord | undefined> {
+    return this.readDeployment(certificate, environment);
+  }
+
+  /** getDeployment, with the directories a listing has `checked` already (StorePaths.check). */
+  private async readDeployment(certificate: string, environment: string, checked?: Set<string>): Promise<DeploymentRecord | undefined> {
     assertName(certificate, "certificate");
     assertName(environment, "environment");
     const link = path.join(this.root, "environments", environment, certificate);
-    const found = await this.paths.readLink(link);
+    const found = await this.paths.readLink(link, checked);
     if (found === undefined) return undefined;
     // Only the link deploy makes: one that resolves anywhere else (/etc, another certificate's
     // version) would have servers read files certstage never checked.
@@ -510,7 +517,7 @@ class FileStore implements Store {
     if (version === undefined || path.resolve(path.dirname(link), found.target) !== this.versionDirectory(certificate, version)) {
       throw storeCorrupt(`${link} points at '${found.target}', which is not a version of '${certificate}' (${path.join("..", "..", "certificates", certificate, "versions", "<n>")})`, "remove the link and deploy a version again with `pulumi up`");
     }
-    await this.paths.check(this.versionDirectory(certificate, version), "directory");
+    await this.paths.check(this.versionDirectory(certificate, version), "directory", checked);
     // The rename that swaps the link creates it, so its mtime is when the version was deployed.
     return { certificate, environment, version, deployedAt: found.changedAt.toISOString() };
   }
@@ -518,10 +525,12 @@ class FileStore implements Store {
   async listDeployments(certificate?: string): Promise<DeploymentRecord[]> {
     const environmentsRoot = path.join(this.root, "environments");
     const deployments: DeploymentRecord[] = [];
+    // Each environment's directory, and each certificate's up to its versions, is checked once for all its links.
+    const checked = new Set<string>();
     for (const environment of (await this.paths.list(environmentsRoot)).filter((entry) => NAME_PATTERN.test(entry)).sort()) {
       const names = certificate !== undefined ? [certificate] : (await this.paths.list(path.join(environmentsRoot, environment))).filter((entry) => NAME_PATTERN.test(entry));
       for (const name of names.sort()) {
-        const deployment = await this.getDeployment(name, environment);
+        const deployment = await this.readDeployment(name, environment, checked);
         if (deployment) deployments.push(deployment);
       }
     }
