@@ -1,24 +1,29 @@
 /**
- * `certstage status` on a large store, on both drivers: 1,000 and 10,000 versions (20 per
- * certificate, so 50 and 500 certificates), to show how the cost grows. Goal: under 200 ms for
- * 10,000 versions over 500 certificates.
+ * `certstage status` and `certstage history` on a large store, on both drivers: 1,000 and 10,000
+ * versions (20 per certificate, so 50 and 500 certificates; about 2,000 and 20,500 history lines),
+ * to show how the cost grows. Goal: each command under 200 ms for 10,000 versions, start included.
  *
  * Stores are made by bench/store-fixtures.cjs (the file store through the Store API, then copied
  * into PostgreSQL as `certstage store copy` does); the database is bench/postgres.cjs's, and status
  * reads it as a runner login bound by row-level security (certificates owned by its team).
  *
  * Rows, per size and driver:
- *   - in-process: `buildStatusReport` from dist/ on a Store opened once (a warm pool for postgres);
- *   - the CLI: `node dist/provider/cli/main.js status --json --store …`, one process per run
- *     (Node's start, loading certstage, opening the store, the report, JSON on stdout).
+ *   - in-process: `buildStatusReport` from dist/ on a Store opened once (a warm pool for postgres),
+ *     and `writeHistory(store.streamHistory())` as JSON into a discarding stream;
+ *   - the CLI: `node dist/provider/cli/main.js status --json --store …` and `… history --json`,
+ *     one process per run (Node's start, loading certstage, opening the store, the work, JSON on
+ *     stdout).
  * Floors, in the same run:
- *   - file store: reading the same files with plain synchronous `fs` (certificate.json, every
- *     version.json parsed, the environment links, history.jsonl, tasks, agent reports), one after
- *     another as the store does, but with none of the store's checks;
+ *   - file store, status: the files status reads (certificate.json and versions.json of each
+ *     certificate, each versions directory listed, the environment links, history.jsonl, tasks,
+ *     agent reports) with plain synchronous `fs`, one after another as the store does, but with
+ *     none of the store's checks; and, as before the index, every version.json instead of the index;
+ *   - file store, history: history.jsonl read and each line parsed with plain `fs`;
  *   - postgres: the same rows in one round trip of plain node-postgres (one multi-statement query
  *     on an open connection, as the same login, so row-level security applies to it too; each
- *     version's summary column, as listAllVersions reads it);
- *   - the CLI: a bare `node -e 0`, the cost of any Node command line.
+ *     version's summary column, as listAllVersions reads it), and history's rows in one query;
+ *   - the CLI: a bare `node -e 0`, the cost of any Node command line, and `certstage --help`, the
+ *     cost of starting certstage's command line.
  * A row minus its floor is what certstage adds; the CLI row minus the bare start is what loading
  * certstage and the store costs per invocation.
  */
@@ -44,17 +49,17 @@ const RUNS = (versions) => (versions >= 10_000 ? { warmup: 2, iterations: 10 } :
  * calls, as the store makes them (provider/store/file-paths.ts), and none of its checks: no lstat
  * of each path component, no O_NOFOLLOW, no validation of what was parsed.
  */
-function readFilesBare(root) {
+function readFilesBare(root, { index }) {
   const readJson = (file) => JSON.parse(fs.readFileSync(file, "utf8"));
   const certificatesRoot = path.join(root, "certificates");
   let versions = 0;
   for (const name of fs.readdirSync(certificatesRoot).sort()) {
     readJson(path.join(certificatesRoot, name, "certificate.json"));
     const directory = path.join(certificatesRoot, name, "versions");
-    for (const entry of fs.readdirSync(directory)) {
-      readJson(path.join(directory, entry, "version.json"));
-      versions += 1;
-    }
+    const entries = fs.readdirSync(directory, { withFileTypes: true }).filter((entry) => /^[1-9][0-9]*$/.test(entry.name));
+    if (index) versions += readJson(path.join(certificatesRoot, name, "versions.json")).versions.length;
+    else for (const entry of entries) readJson(path.join(directory, entry.name, "version.json"));
+    if (!index) versions += entries.length;
   }
   const environments = path.join(root, "environments");
   for (const environment of fs.readdirSync(environments)) {
@@ -80,6 +85,25 @@ const BARE_ROWS_SQL = [
   "SELECT agent_id, host, environment, certificate, version, served_fingerprint, last_seen, last_error FROM certstage.agent_reports",
 ].join(";\n");
 
+/** history.jsonl read whole and each line parsed, with plain fs: the floor of the file store's history rows. */
+function readHistoryBare(root) {
+  let lines = 0;
+  for (const line of fs.readFileSync(path.join(root, "history.jsonl"), "utf8").split("\n")) {
+    if (line === "") continue;
+    JSON.parse(line);
+    lines += 1;
+  }
+  return lines;
+}
+
+const HISTORY_SQL = "SELECT at, actor, action, certificate, environment, from_version, to_version, result, detail FROM certstage.history ORDER BY id";
+
+/** A stream that keeps nothing: in-process history is timed up to the output, not into a terminal. */
+function discard() {
+  const { Writable } = require("node:stream");
+  return new Writable({ write: (_chunk, _encoding, done) => done() });
+}
+
 function countVersions(report) {
   return report.certificates.reduce((sum, certificate) => sum + certificate.versions.length, 0);
 }
@@ -88,6 +112,13 @@ function checkCliOutput(expectedVersions) {
   return (stdout) => {
     const versions = countVersions(JSON.parse(stdout));
     if (versions !== expectedVersions) throw new Error(`certstage status showed ${versions} versions, the store holds ${expectedVersions}`);
+  };
+}
+
+function checkHistoryOutput(expectedLines) {
+  return (stdout) => {
+    const lines = JSON.parse(stdout).history.length;
+    if (lines !== expectedLines) throw new Error(`certstage history showed ${lines} entries, the store holds ${expectedLines}`);
   };
 }
 
@@ -111,6 +142,22 @@ async function measureSize(versions, postgres, scratch, materials) {
   console.log(`  ${versions} versions over ${certificates} certificates: file store built in ${build.seconds.toFixed(0)} s, copied into PostgreSQL in ${copy.seconds.toFixed(1)} s`);
 
   const { buildStatusReport } = require(path.join(DIST, "cli", "status.js"));
+  const { writeHistory } = require(path.join(DIST, "cli", "history.js"));
+  const historyLines = readHistoryBare(root);
+  const expectLines = (count) => {
+    if (count !== historyLines) throw new Error(`read ${count} history entries, the store holds ${historyLines}`);
+  };
+  const countingHistory = async (store) => {
+    let count = 0;
+    const counted = (async function* () {
+      for await (const entry of store.streamHistory()) {
+        count += 1;
+        yield entry;
+      }
+    })();
+    await writeHistory(counted, true, discard());
+    return count;
+  };
   const { createFileStore } = require(path.join(DIST, "store", "drivers", "file.js"));
   const rows = [];
   const row = (label, samples) => rows.push([String(versions), String(certificates), label, ...lib.timingCells(lib.summarize(samples))]);
@@ -121,13 +168,18 @@ async function measureSize(versions, postgres, scratch, materials) {
   // ---- file store
   const fileStore = createFileStore({ root });
   row("file: status, in-process", await lib.timeInProcess(async () => expectVersions(countVersions(await buildStatusReport(fileStore))), runs));
-  row("file: floor, the same files read with fs", await lib.timeInProcess(() => expectVersions(readFilesBare(root)), runs));
+  row("file: floor, the same files read with fs", await lib.timeInProcess(() => expectVersions(readFilesBare(root, { index: true })), runs));
+  row("file: floor, every version.json read with fs (no index)", await lib.timeInProcess(() => expectVersions(readFilesBare(root, { index: false })), runs));
   row("file: `certstage status --json`", lib.timeChildProcesses(process.execPath, [CLI, "status", "--json", "--store", root], { ...runs, check: checkCliOutput(versions) }));
+  row("file: history, in-process", await lib.timeInProcess(async () => expectLines(await countingHistory(fileStore)), runs));
+  row("file: floor, history.jsonl parsed with fs", await lib.timeInProcess(() => expectLines(readHistoryBare(root)), runs));
+  row("file: `certstage history --json`", lib.timeChildProcesses(process.execPath, [CLI, "history", "--json", "--store", root], { ...runs, check: checkHistoryOutput(historyLines) }));
 
   // ---- postgres, as a runner login
   const runnerUrl = urls[postgres.runnerNames[0]];
   const postgresStore = postgres.open(runnerUrl);
   row("postgres: status, in-process", await lib.timeInProcess(async () => expectVersions(countVersions(await buildStatusReport(postgresStore))), runs));
+  row("postgres: history, in-process", await lib.timeInProcess(async () => expectLines(await countingHistory(postgresStore)), runs));
   await postgresStore.close();
   const pg = require("pg");
   const { postgresConnectionFrom } = require(path.join(DIST, "store", "postgres", "connection.js"));
@@ -140,9 +192,11 @@ async function measureSize(versions, postgres, scratch, materials) {
       expectVersions(results[1].rows.length);
     }, runs),
   );
+  row("postgres: floor, history's rows in one query", await lib.timeInProcess(async () => expectLines((await client.query(HISTORY_SQL)).rows.length), runs));
   await client.end();
   // The CLI reads no libpq variables here: everything it needs is in the URL.
   row("postgres: `certstage status --json`", lib.timeChildProcesses(process.execPath, [CLI, "status", "--json", "--store", runnerUrl], { ...runs, check: checkCliOutput(versions) }));
+  row("postgres: `certstage history --json`", lib.timeChildProcesses(process.execPath, [CLI, "history", "--json", "--store", runnerUrl], { ...runs, check: checkHistoryOutput(historyLines) }));
   return rows;
 }
 
@@ -153,18 +207,20 @@ module.exports = async function storeStatus() {
   try {
     const materials = fixtures.makeMaterials(path.join(scratch, "pki"), 3);
     const bare = lib.summarize(lib.timeChildProcesses(process.execPath, ["-e", "0"], { warmup: 3, iterations: 20 }));
+    const help = lib.summarize(lib.timeChildProcesses(process.execPath, [CLI, "--help"], { warmup: 3, iterations: 20 }));
     for (const versions of SIZES) rows.push(...(await measureSize(versions, postgres, scratch, materials)));
     rows.push(["-", "-", "floor: bare `node -e 0`", ...lib.timingCells(bare)]);
+    rows.push(["-", "-", "floor: `certstage --help` (the command line's start)", ...lib.timingCells(help)]);
   } finally {
     await postgres.stop();
     fs.rmSync(scratch, { recursive: true, force: true });
   }
   return {
-    title: "Status of a large store (file and postgres drivers)",
+    title: "Status and history of a large store (file and postgres drivers)",
     description: [
-      `\`certstage status\` over stores of ${SIZES.map((size) => size.toLocaleString("en-US")).join(" and ")} versions (${VERSIONS_PER_CERTIFICATE} per certificate; the newest two deployed, the rest released through Pulumi, a standby swap pending on every 50th certificate, an agent report on every 10th).`,
-      "In-process is `buildStatusReport` on an open store; the CLI rows are one `node dist/provider/cli/main.js status --json --store …` process each. PostgreSQL is read by a runner login bound by row-level security.",
-      "Floors in the same run: the same files read with plain fs, the same rows in one query of plain node-postgres, and a bare `node -e 0`. The goal is under 200 ms for 10,000 versions.",
+      `\`certstage status\` and \`certstage history\` over stores of ${SIZES.map((size) => size.toLocaleString("en-US")).join(" and ")} versions (${VERSIONS_PER_CERTIFICATE} per certificate; the newest two deployed, the rest released through Pulumi, a standby swap pending on every 50th certificate, an agent report on every 10th).`,
+      "In-process is `buildStatusReport`, and `writeHistory` of `streamHistory` as JSON, on an open store; the CLI rows are one `node dist/provider/cli/main.js status|history --json --store …` process each. PostgreSQL is read by a runner login bound by row-level security.",
+      "Floors in the same run: the same files read with plain fs (and every version.json, as status read them before versions.json), the same rows in one query of plain node-postgres, a bare `node -e 0` and `certstage --help`. The goal is under 200 ms for 10,000 versions.",
     ].join(" "),
     tables: [{ headers: ["versions", "certificates", "what", ...lib.TIMING_HEADERS], rows }],
   };

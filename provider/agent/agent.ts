@@ -20,7 +20,9 @@ import type { ReloadCommands } from "./reloader";
 import type { ServeCheck } from "./report";
 import type { AgentSettings, PassOutcome } from "./sync";
 
-export const DEFAULT_RESYNC_INTERVAL_MS = 60_000;
+import { DEFAULT_RESYNC_INTERVAL_MS } from "./lag";
+
+export { DEFAULT_RESYNC_INTERVAL_MS };
 export const DEFAULT_POLL_INTERVAL_MS = 2000;
 
 export interface AgentOptions {

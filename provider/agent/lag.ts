@@ -8,6 +8,9 @@
  */
 import type { AgentReport } from "../store";
 
+/** How often an agent reads everything again by default; here so status can judge lag without loading the agent. */
+export const DEFAULT_RESYNC_INTERVAL_MS = 60_000;
+
 /** Missed resyncs after which an agent counts as gone quiet. */
 export const QUIET_RESYNCS = 3;
 

@@ -1,23 +1,57 @@
 /**
  * `certstage history`: what happened to each environment, who did it and when, from the store's
  * append-only history (the seeds' "deployment history" per environment).
+ *
+ * History is the one record that grows with every change (100,000 lines is a few years of a
+ * platform's certificates), so the command writes each line as the store's stream yields it:
+ * memory stays at one chunk of output whatever the length, and a reader piping into `head` sees
+ * the first lines at once. The output is the same bytes as formatting the whole list would give.
  */
 import type { HistoryEntry } from "../store";
 
 export function formatHistory(entries: readonly HistoryEntry[]): string {
   if (entries.length === 0) return "No history.\n";
-  const lines = entries.map((entry) => {
-    const where = entry.environment ? `${entry.environment.padEnd(12)}` : "".padEnd(12);
-    const change =
-      entry.fromVersion !== undefined && entry.toVersion !== undefined
-        ? `v${entry.fromVersion} -> v${entry.toVersion}`
-        : entry.toVersion !== undefined
-          ? `v${entry.toVersion}`
-          : entry.fromVersion !== undefined
-            ? `v${entry.fromVersion}`
-            : "";
-    const detail = entry.detail ? `  ${entry.detail}` : "";
-    return `${entry.at}  ${where}${entry.certificate.padEnd(16)}${entry.action.padEnd(20)}${change.padEnd(14)}${entry.actor}  ${entry.result}${detail}`;
-  });
-  return `${lines.join("\n")}\n`;
+  return `${entries.map(formatHistoryLine).join("\n")}\n`;
+}
+
+function formatHistoryLine(entry: HistoryEntry): string {
+  const where = entry.environment ? `${entry.environment.padEnd(12)}` : "".padEnd(12);
+  const change =
+    entry.fromVersion !== undefined && entry.toVersion !== undefined
+      ? `v${entry.fromVersion} -> v${entry.toVersion}`
+      : entry.toVersion !== undefined
+        ? `v${entry.toVersion}`
+        : entry.fromVersion !== undefined
+          ? `v${entry.fromVersion}`
+          : "";
+  const detail = entry.detail ? `  ${entry.detail}` : "";
+  return `${entry.at}  ${where}${entry.certificate.padEnd(16)}${entry.action.padEnd(20)}${change.padEnd(14)}${entry.actor}  ${entry.result}${detail}`;
+}
+
+/** Output is gathered into chunks of about this many characters: one write per line would cost more than the line. */
+const CHUNK_CHARACTERS = 64 * 1024;
+
+/**
+ * Writes the entries as they come, as text (formatHistory's lines) or as JSON (the bytes of
+ * `JSON.stringify({ history: entries }, null, 2)`), waiting whenever `output` asks to (write()
+ * returning false) so a slow reader holds the store's stream back instead of filling memory.
+ */
+export async function writeHistory(entries: AsyncIterable<HistoryEntry>, json: boolean, output: NodeJS.WritableStream): Promise<void> {
+  let chunk = "";
+  let count = 0;
+  const flush = async () => {
+    if (chunk === "") return;
+    const ready = output.write(chunk);
+    chunk = "";
+    if (!ready) await new Promise<void>((resolve) => output.once("drain", resolve));
+  };
+  for await (const entry of entries) {
+    if (json) chunk += `${count === 0 ? '{\n  "history": [\n' : ",\n"}    ${JSON.stringify(entry, null, 2).replace(/\n/g, "\n    ")}`;
+    else chunk += `${formatHistoryLine(entry)}\n`;
+    count += 1;
+    if (chunk.length >= CHUNK_CHARACTERS) await flush();
+  }
+  if (json) chunk += count === 0 ? '{\n  "history": []\n}\n' : "\n  ]\n}\n";
+  else if (count === 0) chunk += "No history.\n";
+  await flush();
 }

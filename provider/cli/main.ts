@@ -3,7 +3,7 @@
  * The `certstage` command, for what happens outside `pulumi up`: looking at the store.
  *
  *   certstage status [--json] [--store <dir>]
- *   certstage history [--environment <name>] [--certificate <name>] [--json] [--store <dir>]
+ *   certstage history [--environment <name>] [--certificate <name>] [--json] [--store <dir>]   written as it is read
  *   certstage expiring --within 30d|33% [--environment <name>] [--json]   exit 1 when something deployed is inside
  *   certstage lint <certificates.yaml> [--stack <name>] [--format text|github] [--json]   exit 1 when the manifest has a problem
  *   certstage tasks list [--state <state>] [--environment <name>] [--certificate <name>] [--json]
@@ -31,24 +31,33 @@ import { now } from "../clock";
 import { isCertstageError } from "../errors";
 import { projectDirectory } from "../settings/project-directory";
 import * as path from "node:path";
-import { stackConfigReader } from "../settings/stack-config-file";
-import { defaultPrincipal, parseTeams, readProviderSettings } from "../settings/stack-settings";
+import { defaultPrincipal, parseTeams } from "../settings/principal";
 import { Actor, openStore, parseStoreSetting, TaskState } from "../store";
-import { agentCommand } from "./agent";
-import { prCommentMain } from "./pr-comment";
-import { reportMain } from "./report";
-import { notifyMain } from "./notify";
-import { metricsMain } from "./metrics";
-import { previewSummaryMain } from "./preview-summary";
-import { formatHistory } from "./history";
-import { deployRefusal, formatTasks, runDueTasks } from "./tasks";
-import { runStoreCommand, STORE_ACTIONS, type StoreAction } from "./store-admin";
-import { removeUnclaimedVersion } from "./versions";
+import { writeHistory } from "./history";
 import { buildStatusReport, formatStatusReport } from "./status";
-import { buildExpiringReport, formatExpiringReport } from "./expiring";
-import type { lintCommand as LintCommand } from "./lint";
-import { parseExpiryWindow } from "../lifecycle/expiry-window";
 import type { Store } from "../store";
+import type { StoreAction } from "./store-admin";
+
+// Every other command's module is loaded when that command runs (`load`): `certstage status` and
+// `history` are run in loops and scripts, and loading all of them (with yaml, the agent, the HTML
+// report) cost every invocation more than the command itself.
+const load = {
+  agent: () => require("./agent") as typeof import("./agent"),
+  prComment: () => require("./pr-comment") as typeof import("./pr-comment"),
+  report: () => require("./report") as typeof import("./report"),
+  notify: () => require("./notify") as typeof import("./notify"),
+  metrics: () => require("./metrics") as typeof import("./metrics"),
+  previewSummary: () => require("./preview-summary") as typeof import("./preview-summary"),
+  tasks: () => require("./tasks") as typeof import("./tasks"),
+  storeAdmin: () => require("./store-admin") as typeof import("./store-admin"),
+  versions: () => require("./versions") as typeof import("./versions"),
+  expiring: () => require("./expiring") as typeof import("./expiring"),
+  expiryWindow: () => require("../lifecycle/expiry-window") as typeof import("../lifecycle/expiry-window"),
+  stackSettings: () => require("../settings/stack-settings") as typeof import("../settings/stack-settings"),
+  stackConfigFile: () => require("../settings/stack-config-file") as typeof import("../settings/stack-config-file"),
+  // lint runs the resources' own checks, which load @pulumi/pulumi (about 0.6 s of start-up).
+  lint: () => require("./lint") as typeof import("./lint"),
+};
 
 const USAGE = `Usage: certstage <command> [options]
 
@@ -108,12 +117,12 @@ Options:
 `;
 
 export async function main(argv: string[], output: NodeJS.WritableStream = process.stdout): Promise<number> {
-  if (argv[0] === "agent" || argv[0] === "agents") return agentCommand(argv[0], argv.slice(1), output);
-  if (argv[0] === "pr-comment") return prCommentMain(argv.slice(1), output);
-  if (argv[0] === "report") return reportMain(argv.slice(1), output);
-  if (argv[0] === "notify") return notifyMain(argv.slice(1), output);
-  if (argv[0] === "metrics") return metricsMain(argv.slice(1), output);
-  if (argv[0] === "preview-summary") return previewSummaryMain(argv.slice(1), output);
+  if (argv[0] === "agent" || argv[0] === "agents") return load.agent().agentCommand(argv[0], argv.slice(1), output);
+  if (argv[0] === "pr-comment") return load.prComment().prCommentMain(argv.slice(1), output);
+  if (argv[0] === "report") return load.report().reportMain(argv.slice(1), output);
+  if (argv[0] === "notify") return load.notify().notifyMain(argv.slice(1), output);
+  if (argv[0] === "metrics") return load.metrics().metricsMain(argv.slice(1), output);
+  if (argv[0] === "preview-summary") return load.previewSummary().previewSummaryMain(argv.slice(1), output);
   let parsed;
   try {
     parsed = parseArgs({
@@ -171,6 +180,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
     return 2;
   }
   if (command === "store") {
+    const { STORE_ACTIONS, runStoreCommand } = load.storeAdmin();
     const action = subcommand;
     if (!STORE_ACTIONS.includes(action as StoreAction)) {
       process.stderr.write(`certstage: store needs ${STORE_ACTIONS.join(", ")}\n\n${USAGE}`);
@@ -185,12 +195,9 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
   if (command === "expiring") return expiringCommand(parsed.values, output);
   if (command === "lint") {
     const manifestProject = projectDirectory(path.dirname(path.resolve(lintFile ?? ".")));
-    const config = () => (parsed.values.stack === undefined ? () => undefined : stackConfigReader(manifestProject, parsed.values.stack));
-    const settings = () => readProviderSettings(config(), process.env, manifestProject);
-    // Loaded here only: lint runs the resources' own checks, which load @pulumi/pulumi (about
-    // 0.6 s of start-up every other command would pay for nothing).
-    const { lintCommand } = require("./lint") as { lintCommand: typeof LintCommand };
-    return lintCommand({ file: lintFile, format: parsed.values.format, json: parsed.values.json }, settings, () => actor, output);
+    const config = () => (parsed.values.stack === undefined ? () => undefined : load.stackConfigFile().stackConfigReader(manifestProject, parsed.values.stack));
+    const settings = () => load.stackSettings().readProviderSettings(config(), process.env, manifestProject);
+    return load.lint().lintCommand({ file: lintFile, format: parsed.values.format, json: parsed.values.json }, settings, () => actor, output);
   }
   const store = openStore(parseStoreSetting(parsed.values.store ?? process.env.CERTSTAGE_STORE), projectDirectory());
   try {
@@ -201,25 +208,25 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
         return 0;
       }
       case "history": {
-        const entries = await store.readHistory({ environment: parsed.values.environment, certificate: parsed.values.certificate });
-        output.write(parsed.values.json ? `${JSON.stringify({ history: entries }, null, 2)}\n` : formatHistory(entries));
+        await writeHistory(store.streamHistory({ environment: parsed.values.environment, certificate: parsed.values.certificate }), parsed.values.json, output);
         return 0;
       }
       case "tasks": {
         if (subcommand === "list") {
           const tasks = await store.listTasks({ environment: parsed.values.environment, certificate: parsed.values.certificate, state: parsed.values.state as TaskState | undefined });
-          output.write(parsed.values.json ? `${JSON.stringify({ tasks }, null, 2)}\n` : formatTasks(tasks));
+          output.write(parsed.values.json ? `${JSON.stringify({ tasks }, null, 2)}\n` : load.tasks().formatTasks(tasks));
           return 0;
         }
         if (subcommand === "cancel") {
           const queued = await store.getTask(argument!);
-          const refusal = queued ? await deployRefusal(store, actor, queued.certificate) : undefined;
+          const refusal = queued ? await load.tasks().deployRefusal(store, actor, queued.certificate) : undefined;
           if (refusal) throw refusal;
           const task = await store.finishTask(argument!, { state: "cancelled", detail: `cancelled by ${actor.principal}` }, actor);
-          output.write(parsed.values.json ? `${JSON.stringify({ task }, null, 2)}\n` : formatTasks([task]));
+          output.write(parsed.values.json ? `${JSON.stringify({ task }, null, 2)}\n` : load.tasks().formatTasks([task]));
           return 0;
         }
         const progress = parsed.values.json ? undefined : (line: string) => output.write(`${line}\n`);
+        const { runDueTasks, formatTasks } = load.tasks();
         const { ran, skipped } = await runDueTasks(store, actor, now(), { only: parsed.values.task, progress });
         if (parsed.values.json) output.write(`${JSON.stringify({ ran: ran.map((outcome) => outcome.task), skipped: skipped.map(({ task, reason }) => ({ task: task.id, reason })) }, null, 2)}\n`);
         else output.write(ran.length === 0 ? "No task is due.\n" : formatTasks(ran.map((outcome) => outcome.task)));
@@ -227,7 +234,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
       }
       case "versions": {
         const version = Number(versionsArguments!.version);
-        await removeUnclaimedVersion(store, versionsArguments!.certificate!, version, actor);
+        await load.versions().removeUnclaimedVersion(store, versionsArguments!.certificate!, version, actor);
         output.write(parsed.values.json ? `${JSON.stringify({ removed: { certificate: versionsArguments!.certificate, version } })}\n` : `Removed version ${version} of ${versionsArguments!.certificate}.\n`);
         return 0;
       }
@@ -248,7 +255,8 @@ async function expiringCommand(values: { store?: string; environment?: string; w
       process.stderr.write(`certstage: expiring needs --within, e.g. --within 30d or --within 33%\n`);
       return 2;
     }
-    const window = parseExpiryWindow(values.within);
+    const window = load.expiryWindow().parseExpiryWindow(values.within);
+    const { buildExpiringReport, formatExpiringReport } = load.expiring();
     store = openStore(parseStoreSetting(values.store ?? process.env.CERTSTAGE_STORE), projectDirectory());
     const report = await buildExpiringReport(store, window, now(), values.environment);
     output.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatExpiringReport(report));

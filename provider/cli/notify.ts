@@ -18,7 +18,7 @@ import { CertstageError, isCertstageError } from "../errors";
 import { DEFAULT_BANDS, noticesDue, parseBands, type Notice } from "../lifecycle/notices";
 import { projectDirectory } from "../settings/project-directory";
 import { defaultPrincipal } from "../settings/stack-settings";
-import { openStore, parseStoreSetting, type Actor, type Store } from "../store";
+import { openStore, parseStoreSetting, type Actor, type HistoryEntry, type Store } from "../store";
 import { assertName } from "../store/store-rules";
 import { parseWebhook, postWebhookMessage, realWait, type RetryWait, type Webhook } from "./webhook";
 
@@ -90,7 +90,7 @@ export async function runNotify(run: NotifyRun): Promise<NotifyReport> {
   const bands = parseBands(run.bands);
   if (run.environment !== undefined) assertName(run.environment, "environment");
   const records = await run.store.listNotifications();
-  const [deployments, versions, history] = await Promise.all([run.store.listDeployments(), run.store.listAllVersions(), run.store.readHistory(run.environment !== undefined ? { environment: run.environment } : {})]);
+  const [deployments, versions, history] = await Promise.all([run.store.listDeployments(), run.store.listAllVersions(), failedHistory(run.store, run.environment)]);
   const sent = new Set(records.filter((record) => record.state === "sent").map((record) => record.key));
   const due = noticesDue({ deployments, versions, history, bands, sent, now: run.now, environment: run.environment });
   const notices: Array<NotifyReport["notices"][number]> = [];
@@ -196,4 +196,11 @@ function originOf(text: string): string {
   } catch {
     return "<a URL>";
   }
+}
+
+/** The failed entries of history, streamed: failures are all noticesDue reads of it, and history grows with every change. */
+async function failedHistory(store: Store, environment: string | undefined): Promise<HistoryEntry[]> {
+  const failed: HistoryEntry[] = [];
+  for await (const entry of store.streamHistory(environment !== undefined ? { environment } : {})) if (entry.result === "failed") failed.push(entry);
+  return failed;
 }

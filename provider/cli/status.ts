@@ -3,8 +3,7 @@
  * standby swaps wait, read straight from the store, so it shows the truth even when Pulumi state
  * is stale.
  */
-import { agentLag } from "../agent/lag";
-import { DEFAULT_RESYNC_INTERVAL_MS } from "../agent/agent";
+import { agentLag, DEFAULT_RESYNC_INTERVAL_MS } from "../agent/lag";
 import { unclaimedVersionsByCertificate } from "../store/adoption";
 import type { Store } from "../store";
 

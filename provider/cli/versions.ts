@@ -18,7 +18,7 @@ export async function removeUnclaimedVersion(store: Store, certificate: string, 
   // Removing a version is its owner's, whichever resource made it.
   requireAccess(await store.principal(actor), "version.delete", owner, certificate);
   const unclaimed = (await unclaimedVersionsOf(store, certificate)).some((candidate) => candidate.version === version);
-  const released = releasedVersions(await store.readHistory({ certificate }));
+  const released = releasedVersions(await store.readHistory({ certificate, actions: ["version.release"] }));
   const deployments = await store.listDeployments(certificate);
   // Released versions belong to no resource on purpose (kept for rollbacks): removing one is retention.
   if (!unclaimed && !released.has(version) && !deployments.some((deployment) => deployment.version === version)) {

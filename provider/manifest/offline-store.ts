@@ -27,6 +27,7 @@ export function offlineStore(): Store {
     getDeployment: async () => undefined,
     listDeployments: async () => [],
     readHistory: async () => [],
+    streamHistory: async function* () {},
     getTask: async () => undefined,
     listTasks: async () => [],
     getAcmeAccount: async () => undefined,

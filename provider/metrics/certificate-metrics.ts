@@ -36,11 +36,11 @@ export async function certificateMetrics(store: Store, now: Date, options: Certi
     list.push(version);
     versionsOf.set(version.certificate, list);
   }
-  const failedVerification = new Set(
-    (await store.readHistory(options.environment === undefined ? {} : { environment: options.environment }))
-      .filter((entry) => entry.action === "verify" && entry.result === "failed" && entry.toVersion !== undefined)
-      .map((entry) => `${entry.certificate}\u0000${entry.environment}\u0000${entry.toVersion}`),
-  );
+  // Streamed, verifications only: history grows with every change, and only failed ones matter here.
+  const failedVerification = new Set<string>();
+  for await (const entry of store.streamHistory({ ...(options.environment === undefined ? {} : { environment: options.environment }), actions: ["verify"] })) {
+    if (entry.result === "failed" && entry.toVersion !== undefined) failedVerification.add(`${entry.certificate}\u0000${entry.environment}\u0000${entry.toVersion}`);
+  }
 
   const notAfter: Sample[] = [];
   const notBefore: Sample[] = [];

@@ -10,13 +10,16 @@
  *   certstage:storeKey      key-encryption keys of a postgres store, a secret (default CERTSTAGE_STORE_KEY): `new[,old…]`
  *   certstage:storePassword the postgres store's password, a secret (default: the URL's, or PGPASSWORD)
  */
-import * as os from "node:os";
-import { CertstageError, quoted } from "../errors";
+import { CertstageError } from "../errors";
 import { parsePrivateKeyPem } from "../pki/private-key";
 import { parseStoreSetting, StoreSettings } from "../store";
 import { DEFAULT_PROFILE, isValidationProfile, VALIDATION_PROFILES, ValidationProfile } from "../validation/profiles";
 import { EnvironmentDefinition, environmentDefinitionsFrom } from "./environments";
 import { projectDirectory } from "./project-directory";
+import { defaultPrincipal, parseTeams } from "./principal";
+
+// Who acts lives in principal.ts (the command line reads it without the rest of these settings).
+export { defaultPrincipal, parseTeams };
 
 export interface ProviderSettings {
   readonly store: StoreSettings;
@@ -74,36 +77,6 @@ function parseProfile(value: string | undefined): ValidationProfile {
     field: "certstage:profile",
     fix: `set one of ${VALIDATION_PROFILES.join(", ")}: public holds certificates to the Web PKI's rules, private to an internal CA's`,
   });
-}
-
-/**
- * A list of team names, as `certstage:teams` (or CERTSTAGE_TEAMS, or `--teams`) writes it: a JSON
- * list (`["team-edge","team-web"]`) or a comma list (`team-edge, team-web`); empty: none.
- */
-export function parseTeams(value: string | undefined, field: string): string[] {
-  if (value === undefined || value.trim() === "") return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    parsed = value.split(",").map((name) => name.trim());
-  }
-  const fix = `write the teams as a JSON list of names, e.g. ["team-edge","team-web"], or as a comma list: team-edge, team-web`;
-  if (!Array.isArray(parsed)) throw new CertstageError("CONFIG_INVALID", `${quoted(value)} is not a list of team names`, { field, fix });
-  const teams = parsed.map((team) => (typeof team === "string" ? team.trim() : team));
-  const bad = teams.find((team) => typeof team !== "string" || team === "");
-  if (bad !== undefined) throw new CertstageError("CONFIG_INVALID", `${quoted(JSON.stringify(bad) ?? "")} is not a team name`, { field, fix });
-  return [...new Set(teams as string[])];
-}
-
-export function defaultPrincipal(): string {
-  let user = "unknown";
-  try {
-    user = os.userInfo().username;
-  } catch {
-    // No passwd entry (some containers): keep "unknown".
-  }
-  return `${user}@${os.hostname()}`;
 }
 
 function parseEnvironments(value: string | undefined, baseDirectory: string): EnvironmentDefinition[] {

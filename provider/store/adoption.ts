@@ -5,7 +5,10 @@
  * (`certstage status`, `certstage versions remove`), so it knows nothing of Pulumi.
  */
 import { adoptableVersion, releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
-import type { Actor, DeploymentRecord, HistoryEntry, ResourceOrigin, Store, VersionRecord, VersionSummary } from "./store";
+import type { Actor, DeploymentRecord, HistoryAction, HistoryEntry, ResourceOrigin, Store, VersionRecord, VersionSummary } from "./store";
+
+/** The only history lines that decide ownership (releasedVersions): the rest of history is not read. */
+const RELEASES: readonly HistoryAction[] = ["version.release"];
 
 /**
  * The version of `certificate` a create from `origin` adopts, if an interrupted run left one.
@@ -15,7 +18,7 @@ export async function versionToAdopt(store: Store, certificate: string, origin: 
   if (origin === undefined || !(await store.getCertificate(certificate))) return undefined;
   const versions = await store.listVersions(certificate);
   if (!versions.some((version) => version.origin?.urn === origin.urn)) return undefined;
-  const released = releasedVersions(await store.readHistory({ certificate }));
+  const released = releasedVersions(await store.readHistory({ certificate, actions: RELEASES }));
   const held = new Set(versions.filter((version) => isHeld(version.version)).map((version) => version.version));
   return adoptableVersion(origin, { versions, released, held });
 }
@@ -34,7 +37,7 @@ export async function unclaimedVersionsOf(store: Store, certificate: string): Pr
   const versions = await store.listVersions(certificate);
   const deployments = await store.listDeployments(certificate);
   if (unclaimedVersions(versions, new Set(), deployments).length === 0) return [];
-  return unclaimedVersions(versions, releasedVersions(await store.readHistory({ certificate })), deployments);
+  return unclaimedVersions(versions, releasedVersions(await store.readHistory({ certificate, actions: RELEASES })), deployments);
 }
 
 /**
@@ -50,7 +53,7 @@ export async function unclaimedVersionsByCertificate(
   const candidates = certificates.filter((entry) => unclaimedVersions(entry.versions, new Set(), entry.deployments).length > 0);
   if (candidates.length === 0) return unclaimed;
   const historyOf = new Map<string, HistoryEntry[]>();
-  for (const entry of await store.readHistory()) {
+  for await (const entry of store.streamHistory({ actions: RELEASES })) {
     const lines = historyOf.get(entry.certificate);
     if (lines) lines.push(entry);
     else historyOf.set(entry.certificate, [entry]);

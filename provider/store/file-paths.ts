@@ -17,6 +17,7 @@
 import { closeSync, constants, Dirent, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, Stats } from "node:fs";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { CertstageError } from "../errors";
 
 /** certificate.json, version.json, a task: certstage writes a few kilobytes; anything larger is not its file. */
@@ -97,17 +98,25 @@ export class StorePaths {
    * Refuses `target` when a component below the root is a link, or not a directory where one
    * belongs, or the target itself is a link or not of `kind`. Missing components are fine: the
    * caller creates or reports them.
+   *
+   * `checked` is for one listing that checks many paths under the same directories (every
+   * deployment of an environment, every version of a certificate): directories found fine are
+   * added to it and not looked at again within that listing.
    */
-  async check(target: string, kind: Kind): Promise<void> {
+  async check(target: string, kind: Kind, checked?: Set<string>): Promise<void> {
     const relative = path.relative(this.root, target);
     if (relative.startsWith("..") || path.isAbsolute(relative)) throw storeCorrupt(`${target} is outside the store ${this.root}`);
     const segments = relative === "" ? [] : relative.split(path.sep);
     let current = this.root;
     for (const [index, segment] of segments.entries()) {
       current = path.join(current, segment);
+      const last = index === segments.length - 1;
+      const wanted = last ? kind : "directory";
+      if (wanted === "directory" && checked?.has(current)) continue;
       const stats = lstatIfPresent(current);
       if (stats === undefined) return;
-      await refuseUnlessKind(current, stats, index === segments.length - 1 ? kind : "directory");
+      await refuseUnlessKind(current, stats, wanted);
+      if (wanted === "directory") checked?.add(current);
     }
   }
 
@@ -116,8 +125,8 @@ export class StorePaths {
    * path is checked as check() does, and each entry's kind comes with readdir, so a caller going
    * through many entries checks each with checkEntry() at no extra system call.
    */
-  async listEntries(directory: string): Promise<Dirent[]> {
-    await this.check(directory, "directory");
+  async listEntries(directory: string, checked?: Set<string>): Promise<Dirent[]> {
+    await this.check(directory, "directory", checked);
     try {
       return readdirSync(directory, { withFileTypes: true });
     } catch (error) {
@@ -174,6 +183,44 @@ export class StorePaths {
     }
   }
 
+  /**
+   * The lines of a file, a chunk at a time (each yield the whole lines of about `chunkBytes` read;
+   * the last, unterminated line comes last), for a file too large to hold whole: history.jsonl.
+   * Opened as readFile() opens, and read until the end, so lines appended meanwhile are read too.
+   * Nothing when the file does not exist. Stopping early closes the file.
+   */
+  async *readLines(file: string, chunkBytes = 64 * 1024): AsyncGenerator<string[]> {
+    await this.check(path.dirname(file), "directory");
+    let descriptor: number;
+    try {
+      descriptor = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return;
+      if (code === "ELOOP") throw storeCorrupt(`${file} is a symbolic link to ${await linkTarget(file)}, where the store keeps a file; certstage does not follow it`);
+      throw error;
+    }
+    try {
+      const stats = fstatSync(descriptor);
+      if (!stats.isFile()) throw storeCorrupt(`${file} is ${describe(stats)}, where the store keeps a file`);
+      // A UTF-8 character cut by a chunk's end is completed by the next chunk, not mangled.
+      const decoder = new StringDecoder("utf8");
+      const buffer = Buffer.allocUnsafe(chunkBytes);
+      let rest = "";
+      for (;;) {
+        const bytesRead = readSync(descriptor, buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        const lines = (rest + decoder.write(buffer.subarray(0, bytesRead))).split("\n");
+        rest = lines.pop()!;
+        if (lines.length > 0) yield lines;
+      }
+      rest += decoder.end();
+      if (rest !== "") yield [rest];
+    } finally {
+      closeSync(descriptor);
+    }
+  }
+
   /** A directory's entries, or none when it does not exist. */
   async list(directory: string): Promise<string[]> {
     await this.check(directory, "directory");
@@ -187,8 +234,8 @@ export class StorePaths {
   }
 
   /** Where a link certstage keeps points, or undefined when there is none; anything but a link there is refused. */
-  async readLink(link: string): Promise<{ readonly target: string; readonly changedAt: Date } | undefined> {
-    await this.check(path.dirname(link), "directory");
+  async readLink(link: string, checked?: Set<string>): Promise<{ readonly target: string; readonly changedAt: Date } | undefined> {
+    await this.check(path.dirname(link), "directory", checked);
     const stats = lstatIfPresent(link);
     if (stats === undefined) return undefined;
     if (!stats.isSymbolicLink()) throw storeCorrupt(`${link} is ${describe(stats)}, where the store keeps a link to a version`, "remove it and deploy the version again with `pulumi up`");

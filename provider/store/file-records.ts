@@ -6,7 +6,7 @@
  */
 import { CertstageError, quoted } from "../errors";
 import { NAME_PATTERN } from "./store";
-import type { AcmeOrderInFlight, AcmeRenewalRecord, CertificateRecord, DeploymentTask, HistoryEntry, StoreIdentity, VersionRecord } from "./store";
+import type { AcmeOrderInFlight, AcmeRenewalRecord, CertificateRecord, DeploymentTask, HistoryEntry, StoreIdentity, VersionRecord, VersionSummary } from "./store";
 
 /** The format this certstage writes; a file of another was written by another certstage. */
 export const STORE_FORMAT = 1;
@@ -168,6 +168,28 @@ export const certificateFileFrom = (contents: string, file: string, certificate:
 export const versionFileFrom = (contents: string, file: string, certificate: string, version: number) =>
   recordFrom<VersionRecord & { format?: number }>(contents, file, VERSION, { certificate, version });
 
+/** `certificates/<name>/versions.json`: the summaries of a certificate's versions (see drivers/file.ts). */
+export const VERSION_INDEX_FILE = "versions.json";
+
+/** About 600 bytes a version: room for some 100,000 versions of one certificate. */
+export const MAX_VERSION_INDEX_BYTES = 64 * 1024 * 1024;
+
+const { jwk: _jwk, chainFingerprints: _chainFingerprints, format: _format, ...VERSION_SUMMARY } = VERSION;
+const VERSION_INDEX: Record<string, Check> = { format: count(1), certificate: name, versions: listOf(object(VERSION_SUMMARY)) };
+
+export function versionIndexFrom(contents: string, file: string, certificate: string): { versions: VersionSummary[] } {
+  try {
+    const index = recordFrom<{ versions: VersionSummary[] }>(contents, file, VERSION_INDEX, { certificate });
+    const stranger = index.versions.find((summary) => summary.certificate !== certificate);
+    if (stranger) throw corrupt(file, `summarizes a version of ${quoted(stranger.certificate)}, but its place in the store is certificate ${quoted(certificate)}`);
+    return index;
+  } catch (error) {
+    if (!(error instanceof CertstageError)) throw error;
+    // Only a summary of the version directories beside it: nothing is lost by making it again.
+    throw new CertstageError("STORE_CORRUPT", error.problem, { fix: `remove ${file}: it only summarizes the version directories in versions/, and certstage writes it again with the next version it saves` });
+  }
+}
+
 export const taskFileFrom = (contents: string, file: string, id: string) => recordFrom<DeploymentTask>(contents, file, TASK, { id });
 
 export const renewalFileFrom = (contents: string, file: string, certificate: string) => recordFrom<AcmeRenewalRecord>(contents, file, RENEWAL, { certificate });
@@ -186,16 +208,22 @@ export const accountFileFrom = (contents: string, file: string) => recordFrom<{ 
 export function historyFrom(contents: string, file: string): HistoryEntry[] {
   const entries: HistoryEntry[] = [];
   for (const [index, line] of contents.split("\n").entries()) {
-    if (line.trim() === "") continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    entries.push(checked<HistoryEntry>(parsed, `${file} line ${index + 1}`, HISTORY));
+    const entry = historyLineFrom(line, file, index + 1);
+    if (entry) entries.push(entry);
   }
   return entries;
+}
+
+/** One line of history.jsonl (historyFrom's rules): undefined for a blank or torn line. */
+export function historyLineFrom(line: string, file: string, lineNumber: number): HistoryEntry | undefined {
+  if (line.trim() === "") return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  return checked<HistoryEntry>(parsed, `${file} line ${lineNumber}`, HISTORY);
 }
 
 // ---- agent reports (`certstage agent`) ---------------------------------------------------------

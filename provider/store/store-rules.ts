@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import { CertstageError } from "../errors";
 import { processIsAlive } from "./file-lock";
 import { nameInvalid } from "./store-errors";
-import { NAME_PATTERN, type DeploymentTask, type HistoryAction, type HistoryFilter, type TaskState, type VersionRecord, type VersionSummary } from "./store";
+import { NAME_PATTERN, type DeploymentTask, type HistoryAction, type HistoryEntry, type HistoryFilter, type TaskState, type VersionRecord, type VersionSummary } from "./store";
 
 export function assertName(name: string, kind: "certificate" | "environment"): void {
   if (!NAME_PATTERN.test(name)) throw nameInvalid(kind, name);
@@ -19,6 +19,15 @@ export function assertName(name: string, kind: "certificate" | "environment"): v
 export function assertFilterNames(filter: HistoryFilter): void {
   if (filter.certificate !== undefined) assertName(filter.certificate, "certificate");
   if (filter.environment !== undefined) assertName(filter.environment, "environment");
+}
+
+/** Whether a history entry passes the filter (certificate, environment and actions), as every driver reads it. */
+export function matchesHistoryFilter(entry: HistoryEntry, filter: HistoryFilter): boolean {
+  return (
+    (filter.certificate === undefined || entry.certificate === filter.certificate) &&
+    (filter.environment === undefined || entry.environment === filter.environment) &&
+    (filter.actions === undefined || filter.actions.includes(entry.action))
+  );
 }
 
 /** Task ids become file names in the file store: only the form `newTaskId` makes (time, environment-certificate, version, random). */

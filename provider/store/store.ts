@@ -138,6 +138,11 @@ export interface HistoryEntry {
 export interface HistoryFilter {
   readonly certificate?: string;
   readonly environment?: string;
+  /**
+   * Only entries of these actions (all when absent): what a caller that scans history for one
+   * kind of line (releases, verifications) asks for, so a driver can skip the rest unread.
+   */
+  readonly actions?: readonly HistoryAction[];
 }
 
 /** An ACME account certstage created (RFC 8555 §7.3); its key is secret. */
@@ -302,7 +307,17 @@ export interface Store extends PrincipalSource, NotificationStore {
   getDeployment(certificate: string, environment: string): Promise<DeploymentRecord | undefined>;
   listDeployments(certificate?: string): Promise<DeploymentRecord[]>;
 
+  /** The whole (filtered) history in one list, oldest first: for small reads and tests; scans use streamHistory. */
   readHistory(filter?: HistoryFilter): Promise<HistoryEntry[]>;
+  /**
+   * The same entries as readHistory, in the same order, yielded as they are read: history grows
+   * with every change, so a caller that looks at each entry once (`certstage history`, status,
+   * notify, metrics, promotion checks) holds one chunk of it at a time, never all of it. The file
+   * driver reads history.jsonl in chunks; postgres fetches rows through a cursor in a read-only
+   * transaction. Bad input (a filter name) is refused when iteration starts; breaking out of the
+   * loop early releases what the stream holds.
+   */
+  streamHistory(filter?: HistoryFilter): AsyncIterable<HistoryEntry>;
   /** Appends an entry about something done outside the store (a verification, a reload). */
   recordHistory(entry: Omit<HistoryEntry, "at">): Promise<void>;
 

@@ -45,7 +45,8 @@ export function definitionOf(environments: readonly EnvironmentDefinition[], nam
  * verify, unless a verification of that version there failed (a deployment's own `verify`).
  */
 async function deploymentFacts(store: Store, certificate: string, environments: readonly EnvironmentDefinition[]): Promise<DeploymentFact[]> {
-  const history = await store.readHistory({ certificate });
+  // Only the lines the facts come from: a certificate's history also holds every version, task and release.
+  const history = await store.readHistory({ certificate, actions: ["deploy", "rollback", "verify"] });
   const failedVerification = new Set(history.filter((entry) => entry.action === "verify" && entry.result === "failed").map((entry) => `${entry.environment}@${entry.toVersion}`));
   const facts: DeploymentFact[] = [];
   for (const entry of history) {

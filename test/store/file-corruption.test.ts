@@ -62,6 +62,7 @@ beforeAll(async () => {
     "certificates/api/versions/1/version.json",
     "certificates/api/versions/2/version.json",
     "certificates/api/versions/2/cert.pem",
+    "certificates/api/versions.json",
     `tasks/${taskId}.json`,
     "acme/renewals/api.json",
     path.join(accounts, account),

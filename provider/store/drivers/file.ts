@@ -4,6 +4,7 @@
  *   <root>/certificates/<name>/certificate.json
  *   <root>/certificates/<name>/versions/<n>/{cert.pem,chain.pem,fullchain.pem,privkey.pem,jwk.json,version.json}
  *                                               (+ csr.pem for generated versions)
+ *   <root>/certificates/<name>/versions.json  every version's summary, for listings (see below)
  *   <root>/environments/<environment>/<name>  -> ../../certificates/<name>/versions/<n>
  *   <root>/store.json                         the store's identity, made by its first write
  *   <root>/history.jsonl
@@ -16,6 +17,15 @@
  * A version directory is assembled under a temporary name and renamed into place, so it appears
  * whole or not at all. A deployment is a symlink replaced by one rename(2), so nginx reading
  * `environments/production/api/fullchain.pem` always gets a complete version, old or new.
+ *
+ * `versions.json` holds the summary (VersionSummary) of each version, rewritten atomically
+ * under the lock by every createVersion and deleteVersion: `certstage status` of 10,000 versions
+ * reads one small file per certificate instead of 10,000 version.json files (mostly their JWK).
+ * It only ever summarizes what the version directories hold, so the directory listing decides
+ * which versions exist: an entry whose directory is gone is ignored, and a version the index
+ * lacks (a store written before the index, a run killed between the two) is read from its
+ * version.json. The next version saved writes the index whole again. It sits beside `versions/`,
+ * not in it, so that directory holds only versions (scripts list it).
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
@@ -35,7 +45,21 @@ import {
 } from "../atomic-file";
 import { withFileLock } from "../file-lock";
 import { MAX_RECORD_BYTES, StorePaths, storeCorrupt } from "../file-paths";
-import { accountFileFrom, CertificateFile, certificateFileFrom, historyFrom, identityFileFrom, orderFileFrom, renewalFileFrom, STORE_FORMAT, taskFileFrom, versionFileFrom } from "../file-records";
+import {
+  accountFileFrom,
+  CertificateFile,
+  certificateFileFrom,
+  historyLineFrom,
+  identityFileFrom,
+  MAX_VERSION_INDEX_BYTES,
+  orderFileFrom,
+  renewalFileFrom,
+  STORE_FORMAT,
+  taskFileFrom,
+  VERSION_INDEX_FILE,
+  versionFileFrom,
+  versionIndexFrom,
+} from "../file-records";
 import { isWriteFailure, stillDeployed, storeVanished, storeWriteFailed, versionNotFound } from "../store-errors";
 import {
   AcmeAccount,
@@ -75,6 +99,7 @@ import {
   finishAction,
   finishedSummary,
   isTaskId,
+  matchesHistoryFilter,
   newTaskId,
   queuedSummary,
   runnerDied,
@@ -308,6 +333,7 @@ class FileStore implements Store {
         await fs.rm(aside, { recursive: true, force: true });
       });
       await fsyncDirectory(versionsDirectory);
+      await this.writeVersionIndex(certificate, [...(await this.indexedSummaries(certificate, entries.filter(isVersionDirectoryName).map(Number), { rebuild: true })), versionSummaryOf(record)]);
       await this.writeCertificateFile({ ...owner, format: STORE_FORMAT, lastVersion: version, updatedAt: record.createdAt });
       await this.appendHistory(actor, "version.create", certificate, { toVersion: version });
       return record;
@@ -347,8 +373,52 @@ class FileStore implements Store {
 
   async listAllVersions(): Promise<VersionSummary[]> {
     const summaries: VersionSummary[] = [];
-    for (const certificate of await this.listCertificates()) summaries.push(...(await this.listVersions(certificate.name)).map(versionSummaryOf));
+    const checked = new Set<string>();
+    for (const certificate of await this.listCertificates()) {
+      // Every version directory is checked as listVersions checks it; the summaries come from the index.
+      const versionsDirectory = this.versionsDirectory(certificate.name);
+      const entries = (await this.paths.listEntries(versionsDirectory, checked)).filter((entry) => isVersionDirectoryName(entry.name));
+      for (const entry of entries) await this.paths.checkEntry(versionsDirectory, entry, "directory");
+      summaries.push(...(await this.indexedSummaries(certificate.name, entries.map((entry) => Number(entry.name)), { rebuild: false })));
+    }
     return summaries.sort(byCertificateAndVersion);
+  }
+
+  /**
+   * The summaries of `versions` (numbers whose directories exist), in version order: from the
+   * index, else from each version.json. A damaged index is refused on a read; a write (`rebuild`)
+   * makes it again from the version files instead, since it is about to replace it.
+   */
+  private async indexedSummaries(certificate: string, versions: readonly number[], options: { rebuild: boolean }): Promise<VersionSummary[]> {
+    const file = this.versionIndexFile(certificate);
+    let indexed = new Map<number, VersionSummary>();
+    try {
+      const contents = await this.paths.readFileInCheckedDirectory(file, MAX_VERSION_INDEX_BYTES);
+      if (contents !== undefined) indexed = new Map(versionIndexFrom(contents, file, certificate).versions.map((summary) => [summary.version, summary]));
+    } catch (error) {
+      if (!options.rebuild || !(error instanceof CertstageError) || error.code !== "STORE_CORRUPT") throw error;
+    }
+    const summaries: VersionSummary[] = [];
+    for (const version of [...versions].sort((a, b) => a - b)) {
+      let summary = indexed.get(version);
+      if (summary === undefined) {
+        // listAllVersions checked each directory already; a write did not, and checks this one now.
+        if (options.rebuild) await this.paths.check(this.versionDirectory(certificate, version), "directory");
+        const record = await this.readVersionFile(certificate, version);
+        summary = record && versionSummaryOf(record);
+      }
+      if (summary) summaries.push(summary);
+    }
+    return summaries;
+  }
+
+  /** Replaces the certificate's version index (call under the lock; undone with the change). */
+  private async writeVersionIndex(certificate: string, summaries: readonly VersionSummary[]): Promise<void> {
+    await this.replaceFile(this.versionIndexFile(certificate), `${JSON.stringify({ format: STORE_FORMAT, certificate, versions: summaries })}\n`);
+  }
+
+  private versionIndexFile(certificate: string): string {
+    return path.join(this.root, "certificates", certificate, VERSION_INDEX_FILE);
   }
 
   async readVersionFiles(certificate: string, version: number): Promise<VersionFiles> {
@@ -380,6 +450,8 @@ class FileStore implements Store {
       await fs.rename(this.versionDirectory(certificate, version), aside);
       this.onUndo(() => fs.rename(aside, this.versionDirectory(certificate, version)));
       await fsyncDirectory(this.versionsDirectory(certificate));
+      const kept = (await this.paths.list(this.versionsDirectory(certificate))).filter(isVersionDirectoryName).map(Number);
+      await this.writeVersionIndex(certificate, await this.indexedSummaries(certificate, kept, { rebuild: true }));
       // Removed only once history records the delete: until then the delete can be undone.
       this.onSuccess(() => fs.rm(aside, { recursive: true, force: true }));
       await this.appendHistory(actor, action, certificate, { fromVersion: version });
@@ -428,10 +500,15 @@ class FileStore implements Store {
   }
 
   async getDeployment(certificate: string, environment: string): Promise<DeploymentRecord | undefined> {
+    return this.readDeployment(certificate, environment);
+  }
+
+  /** getDeployment, with the directories a listing has `checked` already (StorePaths.check). */
+  private async readDeployment(certificate: string, environment: string, checked?: Set<string>): Promise<DeploymentRecord | undefined> {
     assertName(certificate, "certificate");
     assertName(environment, "environment");
     const link = path.join(this.root, "environments", environment, certificate);
-    const found = await this.paths.readLink(link);
+    const found = await this.paths.readLink(link, checked);
     if (found === undefined) return undefined;
     // Only the link deploy makes: one that resolves anywhere else (/etc, another certificate's
     // version) would have servers read files certstage never checked.
@@ -440,7 +517,7 @@ class FileStore implements Store {
     if (version === undefined || path.resolve(path.dirname(link), found.target) !== this.versionDirectory(certificate, version)) {
       throw storeCorrupt(`${link} points at '${found.target}', which is not a version of '${certificate}' (${path.join("..", "..", "certificates", certificate, "versions", "<n>")})`, "remove the link and deploy a version again with `pulumi up`");
     }
-    await this.paths.check(this.versionDirectory(certificate, version), "directory");
+    await this.paths.check(this.versionDirectory(certificate, version), "directory", checked);
     // The rename that swaps the link creates it, so its mtime is when the version was deployed.
     return { certificate, environment, version, deployedAt: found.changedAt.toISOString() };
   }
@@ -448,10 +525,12 @@ class FileStore implements Store {
   async listDeployments(certificate?: string): Promise<DeploymentRecord[]> {
     const environmentsRoot = path.join(this.root, "environments");
     const deployments: DeploymentRecord[] = [];
+    // Each environment's directory, and each certificate's up to its versions, is checked once for all its links.
+    const checked = new Set<string>();
     for (const environment of (await this.paths.list(environmentsRoot)).filter((entry) => NAME_PATTERN.test(entry)).sort()) {
       const names = certificate !== undefined ? [certificate] : (await this.paths.list(path.join(environmentsRoot, environment))).filter((entry) => NAME_PATTERN.test(entry));
       for (const name of names.sort()) {
-        const deployment = await this.getDeployment(name, environment);
+        const deployment = await this.readDeployment(name, environment, checked);
         if (deployment) deployments.push(deployment);
       }
     }
@@ -461,11 +540,28 @@ class FileStore implements Store {
   // ---- history ------------------------------------------------------------------------------
 
   async readHistory(filter: HistoryFilter = {}): Promise<HistoryEntry[]> {
+    const entries: HistoryEntry[] = [];
+    for await (const entry of this.streamHistory(filter)) entries.push(entry);
+    return entries;
+  }
+
+  async *streamHistory(filter: HistoryFilter = {}): AsyncGenerator<HistoryEntry> {
     assertFilterNames(filter);
-    const contents = await this.paths.readFile(this.historyFile());
-    return historyFrom(contents ?? "", this.historyFile()).filter(
-      (entry) => (filter.certificate === undefined || entry.certificate === filter.certificate) && (filter.environment === undefined || entry.environment === filter.environment),
-    );
+    const file = this.historyFile();
+    // certstage writes names and actions into each line as they are (JSON escapes none of their
+    // characters), so a line lacking one the filter wants cannot match: it is skipped unparsed,
+    // which is most of the file for a scan of one certificate or one action.
+    const wanted = [filter.certificate, filter.environment].filter((value): value is string => value !== undefined).map((value) => `"${value}"`);
+    const actions = filter.actions?.map((action) => `"${action}"`);
+    let lineNumber = 0;
+    for await (const lines of this.paths.readLines(file)) {
+      for (const line of lines) {
+        lineNumber += 1;
+        if (!wanted.every((value) => line.includes(value)) || (actions !== undefined && !actions.some((action) => line.includes(action)))) continue;
+        const entry = historyLineFrom(line, file, lineNumber);
+        if (entry && matchesHistoryFilter(entry, filter)) yield entry;
+      }
+    }
   }
 
   async recordHistory(entry: Omit<HistoryEntry, "at">): Promise<void> {

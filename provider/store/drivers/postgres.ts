@@ -582,14 +582,44 @@ export class PostgresStore implements Store {
 
   async readHistory(filter: HistoryFilter = {}): Promise<HistoryEntry[]> {
     assertFilterNames(filter);
-    const rows = await this.read("read history", (client) =>
-      client.query<HistoryRow>(
-        `SELECT at, actor, action, certificate, environment, from_version, to_version, result, detail FROM certstage.history
-           WHERE ($1::text IS NULL OR certificate = $1) AND ($2::text IS NULL OR environment = $2) ORDER BY id`,
-        [filter.certificate ?? null, filter.environment ?? null],
-      ),
-    );
+    const rows = await this.read("read history", (client) => client.query<HistoryRow>(HISTORY_QUERY, historyParameters(filter)));
     return (rows?.rows ?? []).map(historyEntryFrom);
+  }
+
+  /**
+   * readHistory's rows through a cursor, HISTORY_FETCH_ROWS at a time, in a read-only
+   * transaction on one connection (so the rows are one snapshot, and a PgBouncer in transaction
+   * mode keeps the cursor's session). The connection goes back to the pool when the stream ends,
+   * fails or is left early.
+   */
+  async *streamHistory(filter: HistoryFilter = {}): AsyncGenerator<HistoryEntry> {
+    assertFilterNames(filter);
+    const what = "read history";
+    const client = await this.connect(what);
+    let open = false;
+    try {
+      let batch: HistoryRow[];
+      try {
+        if (!(await this.ensureSchema(client, false))) return;
+        await client.query("BEGIN READ ONLY");
+        open = true;
+        await client.query(`DECLARE certstage_history NO SCROLL CURSOR FOR ${HISTORY_QUERY}`, historyParameters(filter));
+      } catch (error) {
+        throw storeErrorFrom(error, { storeDescription: this.description, role: this.role, what });
+      }
+      do {
+        try {
+          batch = (await client.query<HistoryRow>(`FETCH ${HISTORY_FETCH_ROWS} FROM certstage_history`)).rows;
+        } catch (error) {
+          throw storeErrorFrom(error, { storeDescription: this.description, role: this.role, what });
+        }
+        for (const row of batch) yield historyEntryFrom(row);
+      } while (batch.length === HISTORY_FETCH_ROWS);
+    } finally {
+      // Ends the transaction and with it the cursor, whether the rows ran out or the caller stopped.
+      if (open) await client.query("ROLLBACK").catch(() => undefined);
+      client.release();
+    }
   }
 
   async recordHistory(entry: Omit<HistoryEntry, "at">): Promise<void> {
@@ -1153,6 +1183,16 @@ interface DeploymentRow {
   version: number;
   deployed_at: Date;
 }
+
+const HISTORY_QUERY = `SELECT at, actor, action, certificate, environment, from_version, to_version, result, detail FROM certstage.history
+  WHERE ($1::text IS NULL OR certificate = $1) AND ($2::text IS NULL OR environment = $2) AND ($3::text[] IS NULL OR action = ANY($3)) ORDER BY id`;
+
+function historyParameters(filter: HistoryFilter): unknown[] {
+  return [filter.certificate ?? null, filter.environment ?? null, filter.actions === undefined ? null : [...filter.actions]];
+}
+
+/** Rows a history stream fetches per round trip: a few hundred kilobytes. */
+const HISTORY_FETCH_ROWS = 2000;
 
 interface HistoryRow {
   at: Date;
