@@ -8,12 +8,13 @@
  * Then, optionally, a reload command (e.g. `nginx -s reload`) runs without a shell, with a timeout.
  *
  * Retention (lifecycle/retention.ts): once a swap has succeeded (link swapped, servers reloaded),
- * `<path>/.versions/<name>/` keeps the served version, the version the swap replaced (what a failed
- * verification puts back), every version a pending or running standby task of the certificate will
- * install, and the `keepVersions` most recent others (default 3, settings/retention.ts), so a
- * rollback by hand to a recent version needs no store. Older ones are removed, a bounded number
- * per swap. Pruning never runs before the swap, so a kill at any point leaves the link pointing at
- * a whole version; a version pruned and needed again is published again from the store.
+ * `<path>/.versions/<name>/` keeps the served version, every version a pending or running standby
+ * task of the certificate will install, and the `keepVersions` most recent others (default 3,
+ * settings/retention.ts): the version a swap replaced is usually the most recent of those, so a
+ * failed verification's put-back, or a rollback by hand, finds it on disk. Older ones are removed,
+ * a bounded number per swap. Pruning never runs before the swap, so a kill at any point leaves the
+ * link pointing at a whole version; a version pruned and needed again is published again from the
+ * store, which keeps every version.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -43,9 +44,9 @@ async function pointAt(directory: string, context: TargetContext, version: numbe
 }
 
 /** Removes what retention lets go of the certificate's published versions; returns the versions removed. */
-export async function prunePublishedVersions(directory: string, context: TargetContext, keepVersions: number, alsoNeeded: readonly (number | undefined)[]): Promise<number[]> {
+export async function prunePublishedVersions(directory: string, context: TargetContext, keepVersions: number): Promise<number[]> {
   const tasks = await context.store.listTasks({ certificate: context.certificate });
-  const needed = [...tasks.filter((task) => task.state === "pending" || task.state === "running").map((task) => task.version), ...alsoNeeded.filter((version): version is number => version !== undefined)];
+  const needed = tasks.filter((task) => task.state === "pending" || task.state === "running").map((task) => task.version);
   return withPublishedVersionsLock(directory, context.certificate, async () => {
     const served = await publishedVersionOf(directory, context.certificate);
     const remove = versionsToRemove(await publishedVersionNumbers(directory, context.certificate), { served, needed, keepOthers: keepVersions }, VERSIONS_REMOVED_PER_RUN);
@@ -56,7 +57,7 @@ export async function prunePublishedVersions(directory: string, context: TargetC
 export function directoryTarget(options: DirectoryTargetOptions = {}): DeploymentTarget {
   const { reload, reloadTimeoutMs = 30_000, path: directory, keepVersions = DEFAULT_PUBLISHED_VERSIONS_KEPT } = options;
   // The swap has succeeded: a prune that fails (a permission, a full disk) leaves more on disk, and the next swap tries again.
-  const prune = (context: TargetContext, alsoNeeded: readonly (number | undefined)[]) => (directory ? prunePublishedVersions(directory, context, keepVersions, alsoNeeded).catch(() => []) : Promise.resolve([]));
+  const prune = (context: TargetContext) => (directory ? prunePublishedVersions(directory, context, keepVersions).catch(() => []) : Promise.resolve([]));
   const reloadServers = async (context: TargetContext) => {
     if (!reload) return;
     const [program, ...args] = reload;
@@ -86,14 +87,14 @@ export function directoryTarget(options: DirectoryTargetOptions = {}): Deploymen
         await reloadServers(context).catch(() => undefined);
         throw error;
       }
-      await prune(context, [previous?.version]);
+      await prune(context);
       return record;
     },
     async undeploy(context) {
       await context.store.undeploy(context.certificate, context.environment, context.actor);
       if (directory) await pointAt(directory, context, undefined);
       await reloadServers(context);
-      await prune(context, []);
+      await prune(context);
     },
   };
 }
