@@ -21,7 +21,7 @@ import { promisify } from "node:util";
 import { CertstageError } from "../errors";
 import { versionsToRemove } from "../lifecycle/retention";
 import { DEFAULT_PUBLISHED_VERSIONS_KEPT, VERSIONS_REMOVED_PER_RUN } from "../settings/retention";
-import { pointCertificateAt, publishedVersionNumbers, publishedVersionOf, publishVersion, removePublishedVersions, withPublishedVersionsLock } from "./published-versions";
+import { pointCertificateAt, publishedVersionNumbers, publishedVersionOf, publishVersion, removeAbandonedStaging, removePublishedVersions, withPublishedVersionsLock } from "./published-versions";
 import type { DeploymentTarget, TargetContext } from "./target";
 
 const run = promisify(execFile);
@@ -48,6 +48,8 @@ export async function prunePublishedVersions(directory: string, context: TargetC
   const tasks = await context.store.listTasks({ certificate: context.certificate });
   const needed = tasks.filter((task) => task.state === "pending" || task.state === "running").map((task) => task.version);
   return withPublishedVersionsLock(directory, context.certificate, async () => {
+    // What a prune or a publish killed half-way left aside (never under a version's number) goes first.
+    await removeAbandonedStaging(directory, context.certificate);
     const served = await publishedVersionOf(directory, context.certificate);
     const remove = versionsToRemove(await publishedVersionNumbers(directory, context.certificate), { served, needed, keepOthers: keepVersions }, VERSIONS_REMOVED_PER_RUN);
     return removePublishedVersions(directory, context.certificate, remove);
