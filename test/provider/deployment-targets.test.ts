@@ -250,6 +250,26 @@ describe("retention under a directory target's path", () => {
     expect(existsSync(link())).toBe(false);
     expect(versionsOf()).toEqual([]);
   });
+
+  it("`tasks run` removes the pair's finished tasks past the environment's retention; history and `tasks list` say what happened", async () => {
+    useSettings(JSON.stringify([{ name: "edge", target: { type: "directory", path: published }, finishedTasks: { keepDays: 0, keepLast: 1 } }]));
+    let output = "";
+    const sink = new Writable({ write: (chunk, _encoding, done) => ((output += String(chunk)), done()) });
+    const tasksRun = () => main(["tasks", "run", "--store", storeRoot, "--principal", "scheduler@ci", "--teams", "team-edge"], sink);
+    await deployments.create({ certificate: "web", environment: "edge", version: 1 });
+    const ran: string[] = [];
+    for (const version of [2, 3, 4]) {
+      const queued = await deployments.update("edge/web", {}, { certificate: "web", environment: "edge", version, mode: "standby" });
+      ran.push(queued.outs.task.id);
+      expect(await tasksRun()).toBe(0);
+    }
+    expect(output).toMatch(/edge\/web: removed 1 finished task\(s\) past retention \(history keeps their outcome\)/);
+    const left = (await store.listTasks({ certificate: "web", environment: "edge" })).map((task) => `${task.id} ${task.state}`);
+    expect(left).toEqual([`${ran[2]} done`]);
+    const history = await store.readHistory({ certificate: "web", environment: "edge" });
+    for (const id of ran) expect(history.filter((entry) => entry.action === "task.run" && entry.detail?.includes(id)).map((entry) => entry.result)).toEqual(["ok"]);
+    await expectServes(4);
+  });
 });
 
 describe("standby deployments and `certstage tasks`", () => {
