@@ -27,6 +27,7 @@ const BENCHMARKS = {
   "deploy-throughput": require("./deploy-throughput.cjs"),
   "report-html": require("./report-html.cjs"),
   "metrics-export": require("./metrics-export.cjs"),
+  "directory-retention": require("./directory-retention.cjs"),
 };
 
 const REPOSITORY = path.join(__dirname, "..");
