@@ -28,6 +28,7 @@ const BENCHMARKS = {
   "report-html": require("./report-html.cjs"),
   "metrics-export": require("./metrics-export.cjs"),
   "pulumi-scale": require("./pulumi-scale.cjs"),
+  "directory-retention": require("./directory-retention.cjs"),
 };
 
 const REPOSITORY = path.join(__dirname, "..");

@@ -10,7 +10,6 @@
  * the last good version. The version before the current one stays on disk, so a failed reload can
  * be put back without the store.
  */
-import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { CertstageError } from "../errors";
@@ -21,11 +20,14 @@ import {
   PUBLISHED_FILES,
   PublishedUnit,
   publishedVersionDirectory,
+  publishedVersionNumbers,
   publishedVersionOf,
   publishedVersionsOf,
   publishVersion,
   removeAbandonedStaging,
+  removePublishedVersions,
 } from "../targets/published-versions";
+import { versionsToRemove } from "../lifecycle/retention";
 import { unitProblems } from "./unit-check";
 
 /** PEM files of a version are a few kilobytes; anything larger is not one. */
@@ -151,22 +153,18 @@ export async function installedVersions(directory: string): Promise<Map<string, 
 
 /**
  * Removes the versions of `certificate` that are neither served now nor the last good one before
- * it; with nothing to keep, the certificate's whole `.versions` directory.
+ * it (the retention rule of lifecycle/retention.ts with no others kept: the agent follows the
+ * store, which holds every version); with nothing to keep, the certificate's whole `.versions`
+ * directory.
  */
 export async function pruneVersions(directory: string, certificate: string, keep: ReadonlySet<number>): Promise<void> {
-  const versions = publishedVersionsOf(directory, certificate);
   if (keep.size === 0) {
-    await fs.rm(versions, { recursive: true, force: true });
+    await fs.rm(publishedVersionsOf(directory, certificate), { recursive: true, force: true });
     return;
   }
   await removeAbandonedStaging(directory, certificate);
-  for (const entry of await fs.readdir(versions).catch(() => [] as string[])) {
-    if (!/^[1-9][0-9]*$/.test(entry) || keep.has(Number(entry))) continue;
-    // Renamed aside first: a removal cut short by a kill leaves no half version under its number.
-    const aside = path.join(versions, `.${entry}.${process.pid}.${randomBytes(6).toString("hex")}.stale`);
-    await fs.rename(path.join(versions, entry), aside);
-    await fs.rm(aside, { recursive: true, force: true });
-  }
+  const served = await publishedVersionOf(directory, certificate);
+  await removePublishedVersions(directory, certificate, versionsToRemove(await publishedVersionNumbers(directory, certificate), { served, needed: keep, keepOthers: 0 }));
 }
 
 /** Certificates with versions on disk under `.versions` (installed or left from an earlier run). */

@@ -5,9 +5,10 @@
  */
 import { CertstageError, isCertstageError, quoted } from "../errors";
 import { accessRefusal } from "../lifecycle/authorization";
-import { environmentDefinitionsFrom } from "../settings/environments";
+import { EnvironmentDefinition, environmentDefinitionsFrom } from "../settings/environments";
 import type { Actor, DeploymentTask, Store } from "../store";
 import { rollout } from "../targets/rollout";
+import { pruneFinishedTasksOf } from "../targets/standby";
 
 export function formatTasks(tasks: readonly DeploymentTask[]): string {
   if (tasks.length === 0) return "No tasks.\n";
@@ -85,14 +86,18 @@ export async function runDueTasks(
     const task = await store.claimTask(candidate.id, actor);
     if (!task) continue;
     options.progress?.(`task ${task.id}: ${task.environment}/${task.certificate} -> v${task.version}`);
+    let environments: EnvironmentDefinition[] = [];
     try {
-      const environments = environmentDefinitionsFrom(task.environments);
+      environments = environmentDefinitionsFrom(task.environments);
       await rollout({ store, actor, environments, progress: options.progress }, task);
       outcomes.push({ task: await store.finishTask(task.id, { state: "done", detail: `${task.environment} serves version ${task.version}` }, actor), ok: true });
     } catch (error) {
       const detail = isCertstageError(error) ? error.message : `unexpected error: ${(error as Error).message}`;
       outcomes.push({ task: await store.finishTask(task.id, { state: "failed", detail }, actor), ok: false });
     }
+    // Retention of the pair's finished tasks (settings/retention.ts); history keeps their outcomes.
+    const pruned = await pruneFinishedTasksOf(store, environments, task.certificate, task.environment, actor);
+    if (pruned.length > 0) options.progress?.(`${task.environment}/${task.certificate}: removed ${pruned.length} finished task(s) past retention (history keeps their outcome)`);
   }
   return { ran: outcomes, skipped };
 }

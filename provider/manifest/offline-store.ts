@@ -48,6 +48,7 @@ export function offlineStore(): Store {
     queueTask: refused("queueTask"),
     claimTask: refused("claimTask"),
     finishTask: refused("finishTask"),
+    pruneFinishedTasks: refused("pruneFinishedTasks"),
     putAcmeAccount: refused("putAcmeAccount"),
     ensureAcmeAccount: refused("ensureAcmeAccount"),
     putAcmeOrder: refused("putAcmeOrder"),

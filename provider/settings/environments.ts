@@ -9,6 +9,8 @@ import { CertstageError, quoted } from "../errors";
 import { readDnsName } from "../pki/dns-names";
 import { NAME_PATTERN } from "../store";
 import { nameInvalid } from "../store/store-errors";
+import type { TaskRetention } from "../lifecycle/retention";
+import { finishedTasksProblem, keepVersionsProblem } from "./retention";
 
 /** Where a deployment materialises, beyond the store's own environment links. */
 export type TargetDefinition =
@@ -18,6 +20,8 @@ export type TargetDefinition =
       readonly reloadTimeoutMs?: number;
       /** Also publish into this directory (`<path>/<name>` -> the version's files); relative to the Pulumi project. */
       readonly path?: string;
+      /** With `path`: published versions kept besides the served one and those still needed (default 3, settings/retention.ts). */
+      readonly keepVersions?: number;
     }
   | { readonly type: "haproxy"; readonly socket: string; readonly certificatePath: string };
 
@@ -74,6 +78,8 @@ export interface EnvironmentDefinition {
   readonly verify?: VerificationDefinition;
   /** Versions must have been deployed (and verified) here first, e.g. production requires staging. */
   readonly promotion?: { readonly requires: string };
+  /** How long finished standby tasks of this environment stay (defaults in settings/retention.ts). */
+  readonly finishedTasks?: Partial<TaskRetention>;
 }
 
 /**
@@ -108,8 +114,8 @@ export function environmentDefinitionsFrom(parsed: unknown, shown: string = JSON
 
 type Invalid = (problem: string) => CertstageError;
 
-const DEFINITION_MEMBERS = ["name", "target", "verify", "promotion"];
-const TARGET_MEMBERS = { directory: ["type", "reload", "reloadTimeoutMs", "path"], haproxy: ["type", "socket", "certificatePath"] };
+const DEFINITION_MEMBERS = ["name", "target", "verify", "promotion", "finishedTasks"];
+const TARGET_MEMBERS = { directory: ["type", "reload", "reloadTimeoutMs", "path", "keepVersions"], haproxy: ["type", "socket", "certificatePath"] };
 const VERIFY_MEMBERS = ["endpoints", "agents", "serverName", "timeoutMs", "settleMs"];
 const AGENT_MEMBERS = ["minimum", "liveWithinMs"];
 
@@ -142,7 +148,16 @@ function definitionFrom(entry: unknown, invalid: Invalid, baseDirectory: string)
   }
   if (isObject(object.promotion) && object.promotion.requires === name) throw problem("it cannot require itself");
   const promotion = object.promotion as EnvironmentDefinition["promotion"];
-  return { name, target, ...(verify ? { verify } : {}), ...(promotion ? { promotion: { requires: promotion.requires } } : {}) };
+  const tasksProblem = finishedTasksProblem(object.finishedTasks);
+  if (tasksProblem) throw problem(tasksProblem);
+  const finishedTasks = object.finishedTasks as EnvironmentDefinition["finishedTasks"];
+  return {
+    name,
+    target,
+    ...(verify ? { verify } : {}),
+    ...(promotion ? { promotion: { requires: promotion.requires } } : {}),
+    ...(finishedTasks ? { finishedTasks: { ...finishedTasks } } : {}),
+  };
 }
 
 function targetFrom(target: unknown, problem: Invalid, baseDirectory: string): TargetDefinition {
@@ -160,11 +175,15 @@ function targetFrom(target: unknown, problem: Invalid, baseDirectory: string): T
     throw problem("reloadTimeoutMs must be a whole number of milliseconds from 100 to 600000");
   }
   if (target.path !== undefined && !isUsableString(target.path)) throw problem(`path must be a directory, e.g. "/etc/nginx/certs"`);
+  const keepProblem = keepVersionsProblem(target.keepVersions);
+  if (keepProblem) throw problem(keepProblem);
+  if (target.keepVersions !== undefined && target.path === undefined) throw problem("target.keepVersions applies to the versions published under path: set path too, or remove keepVersions");
   return {
     type: "directory",
     ...(target.reload !== undefined ? { reload: target.reload as string[] } : {}),
     ...(target.reloadTimeoutMs !== undefined ? { reloadTimeoutMs: target.reloadTimeoutMs as number } : {}),
     ...(target.path !== undefined ? { path: path.resolve(baseDirectory, target.path) } : {}),
+    ...(target.keepVersions !== undefined ? { keepVersions: target.keepVersions as number } : {}),
   };
 }
 

@@ -7,9 +7,10 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { CertstageError } from "../errors";
+import { finishedTasksToRemove, type RetainedTask } from "../lifecycle/retention";
 import { processIsAlive } from "./file-lock";
 import { nameInvalid } from "./store-errors";
-import { NAME_PATTERN, type DeploymentTask, type HistoryAction, type HistoryEntry, type HistoryFilter, type TaskState, type VersionRecord, type VersionSummary } from "./store";
+import { NAME_PATTERN, type DeploymentTask, type HistoryAction, type HistoryEntry, type HistoryFilter, type TaskPruning, type TaskState, type VersionRecord, type VersionSummary } from "./store";
 
 export function assertName(name: string, kind: "certificate" | "environment"): void {
   if (!NAME_PATTERN.test(name)) throw nameInvalid(kind, name);
@@ -121,4 +122,19 @@ export function byCreation(a: DeploymentTask, b: DeploymentTask): number {
 
 export function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
+}
+
+/**
+ * The finished tasks a prune removes, from the tasks it may see: the one retention rule
+ * (lifecycle/retention.ts) for every driver. Values no setting can hold are refused, not clamped:
+ * a negative keepLast would otherwise remove the newest records.
+ */
+export function tasksToPrune(tasks: readonly RetainedTask[], pruning: TaskPruning): string[] {
+  const { keepDays, keepLast } = pruning.retention;
+  for (const [field, value] of [["keepDays", keepDays], ["keepLast", keepLast], ["limit", pruning.limit]] as const) {
+    if (!Number.isInteger(value) || value < 0) throw new CertstageError("CONFIG_INVALID", `task retention ${field} must be a whole number of 0 or more, not ${value}`, { field: "finishedTasks", fix: `set finishedTasks.${field === "limit" ? "keepLast" : field} in certstage:environments to a whole number` });
+  }
+  if (Number.isNaN(pruning.now.getTime())) throw new CertstageError("CONFIG_INVALID", "task retention was asked to judge ages at an invalid time", { fix: "pass a valid time (CERTSTAGE_NOW must be an ISO time)" });
+  const inScope = tasks.filter((task) => (pruning.certificate === undefined || task.certificate === pruning.certificate) && (pruning.environment === undefined || task.environment === pruning.environment));
+  return finishedTasksToRemove(inScope, pruning.retention, pruning.now, pruning.limit);
 }

@@ -12,6 +12,7 @@
 import type { CertificateFacts } from "../pki/certificate";
 import type { PublicJwk } from "../pki/jwk";
 import type { VersionMaterial } from "../pki/version-material";
+import type { TaskRetention } from "../lifecycle/retention";
 
 export type CertificateType = "server" | "ca";
 
@@ -227,6 +228,17 @@ export interface TaskFilter {
   readonly state?: TaskState;
 }
 
+/** Which finished tasks to prune (pruneFinishedTasks): the rule, the time it is judged at, a bound per run. */
+export interface TaskPruning {
+  readonly retention: TaskRetention;
+  readonly now: Date;
+  /** At most this many tasks are removed in one call, oldest first. */
+  readonly limit: number;
+  /** Only the tasks of this certificate and/or environment (the rule keeps the last of each pair in any case). */
+  readonly certificate?: string;
+  readonly environment?: string;
+}
+
 /** Who performs a change; recorded in history. */
 export interface Actor {
   readonly principal: string;
@@ -334,6 +346,12 @@ export interface Store extends PrincipalSource, NotificationStore {
   claimTask(id: string, actor: Actor): Promise<DeploymentTask | undefined>;
   /** Ends a task (running → done or failed; pending → cancelled) and appends it to history. */
   finishTask(id: string, outcome: { state: "done" | "failed" | "cancelled"; detail?: string }, actor: Actor): Promise<DeploymentTask>;
+  /**
+   * Removes the finished tasks (done, failed, cancelled) the retention rule lets go
+   * (lifecycle/retention.ts, applied through store-rules.ts by every driver); never a pending or
+   * running one. History is not touched: it keeps each task's outcome. Returns the ids removed.
+   */
+  pruneFinishedTasks(pruning: TaskPruning, actor: Actor): Promise<string[]>;
 
   /** The account for an ACME directory, if certstage created one. */
   getAcmeAccount(directoryUrl: string): Promise<AcmeAccount | undefined>;

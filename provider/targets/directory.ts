@@ -6,11 +6,22 @@
  * and `<path>/<name>` is a symlink swapped in one rename, exactly like the store's own link
  * (published-versions.ts, which `certstage agent` shares).
  * Then, optionally, a reload command (e.g. `nginx -s reload`) runs without a shell, with a timeout.
+ *
+ * Retention (lifecycle/retention.ts): once a swap has succeeded (link swapped, servers reloaded),
+ * `<path>/.versions/<name>/` keeps the served version, every version a pending or running standby
+ * task of the certificate will install, and the `keepVersions` most recent others (default 3,
+ * settings/retention.ts): the version a swap replaced is usually the most recent of those, so a
+ * failed verification's put-back, or a rollback by hand, finds it on disk. Older ones are removed,
+ * a bounded number per swap. Pruning never runs before the swap, so a kill at any point leaves the
+ * link pointing at a whole version; a version pruned and needed again is published again from the
+ * store, which keeps every version.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { CertstageError } from "../errors";
-import { pointCertificateAt, publishVersion } from "./published-versions";
+import { versionsToRemove } from "../lifecycle/retention";
+import { DEFAULT_PUBLISHED_VERSIONS_KEPT, VERSIONS_REMOVED_PER_RUN } from "../settings/retention";
+import { pointCertificateAt, publishedVersionNumbers, publishedVersionOf, publishVersion, removeAbandonedStaging, removePublishedVersions, withPublishedVersionsLock } from "./published-versions";
 import type { DeploymentTarget, TargetContext } from "./target";
 
 const run = promisify(execFile);
@@ -21,15 +32,34 @@ export interface DirectoryTargetOptions {
   readonly reloadTimeoutMs?: number;
   /** An absolute directory to publish into, besides the store's environment link. */
   readonly path?: string;
+  /** Published versions kept under `path` besides the served one and those still needed. */
+  readonly keepVersions?: number;
 }
 
 async function pointAt(directory: string, context: TargetContext, version: number | undefined): Promise<void> {
-  const versionDirectory = version === undefined ? undefined : await publishVersion(directory, context.certificate, version, () => context.store.readVersionFiles(context.certificate, version));
-  await pointCertificateAt(directory, context.certificate, versionDirectory);
+  await withPublishedVersionsLock(directory, context.certificate, async () => {
+    const versionDirectory = version === undefined ? undefined : await publishVersion(directory, context.certificate, version, () => context.store.readVersionFiles(context.certificate, version));
+    await pointCertificateAt(directory, context.certificate, versionDirectory);
+  });
+}
+
+/** Removes what retention lets go of the certificate's published versions; returns the versions removed. */
+export async function prunePublishedVersions(directory: string, context: TargetContext, keepVersions: number): Promise<number[]> {
+  const tasks = await context.store.listTasks({ certificate: context.certificate });
+  const needed = tasks.filter((task) => task.state === "pending" || task.state === "running").map((task) => task.version);
+  return withPublishedVersionsLock(directory, context.certificate, async () => {
+    // What a prune or a publish killed half-way left aside (never under a version's number) goes first.
+    await removeAbandonedStaging(directory, context.certificate);
+    const served = await publishedVersionOf(directory, context.certificate);
+    const remove = versionsToRemove(await publishedVersionNumbers(directory, context.certificate), { served, needed, keepOthers: keepVersions }, VERSIONS_REMOVED_PER_RUN);
+    return removePublishedVersions(directory, context.certificate, remove);
+  });
 }
 
 export function directoryTarget(options: DirectoryTargetOptions = {}): DeploymentTarget {
-  const { reload, reloadTimeoutMs = 30_000, path: directory } = options;
+  const { reload, reloadTimeoutMs = 30_000, path: directory, keepVersions = DEFAULT_PUBLISHED_VERSIONS_KEPT } = options;
+  // The swap has succeeded: a prune that fails (a permission, a full disk) leaves more on disk, and the next swap tries again.
+  const prune = (context: TargetContext) => (directory ? prunePublishedVersions(directory, context, keepVersions).catch(() => []) : Promise.resolve([]));
   const reloadServers = async (context: TargetContext) => {
     if (!reload) return;
     const [program, ...args] = reload;
@@ -59,12 +89,14 @@ export function directoryTarget(options: DirectoryTargetOptions = {}): Deploymen
         await reloadServers(context).catch(() => undefined);
         throw error;
       }
+      await prune(context);
       return record;
     },
     async undeploy(context) {
       await context.store.undeploy(context.certificate, context.environment, context.actor);
       if (directory) await pointAt(directory, context, undefined);
       await reloadServers(context);
+      await prune(context);
     },
   };
 }

@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { fsyncDirectory, replaceSymlinkAtomically, writeFileDurably } from "../store/atomic-file";
-import { processIsAlive } from "../store/file-lock";
+import { processIsAlive, withFileLock } from "../store/file-lock";
 import type { VersionFiles } from "../store";
 
 /** File names inside a published version; servers are configured with these. */
@@ -145,4 +145,46 @@ export async function removeAbandonedStaging(directory: string, certificate: str
     const writer = Number(staging[1]);
     if (staging[2] === "stale" || writer === process.pid || !processIsAlive(writer)) await fs.rm(path.join(versions, entry), { recursive: true, force: true });
   }
+}
+
+/** The whole versions published for `certificate`, by number (staging and moved-aside entries are not). */
+export async function publishedVersionNumbers(directory: string, certificate: string): Promise<number[]> {
+  const entries = await fs.readdir(publishedVersionsOf(directory, certificate)).catch(() => [] as string[]);
+  return entries.filter((entry) => /^[1-9][0-9]{0,8}$/.test(entry)).map(Number);
+}
+
+/**
+ * Removes published versions of `certificate` (retention, after the link was swapped). Each is
+ * renamed aside first, so a removal cut short by a kill leaves no half version under its number
+ * (removeAbandonedStaging clears what is left aside). The version the link points at is skipped
+ * whatever the caller chose, read again right before each removal. Returns what was removed.
+ */
+export async function removePublishedVersions(directory: string, certificate: string, versions: readonly number[]): Promise<number[]> {
+  const versionsDirectory = publishedVersionsOf(directory, certificate);
+  const removed: number[] = [];
+  for (const version of versions) {
+    if ((await publishedVersionOf(directory, certificate)) === version) continue;
+    const aside = path.join(versionsDirectory, `.${version}.${process.pid}.${randomBytes(6).toString("hex")}.stale`);
+    try {
+      await fs.rename(publishedVersionDirectory(directory, certificate, version), aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw error;
+    }
+    await fsyncDirectory(versionsDirectory);
+    await fs.rm(aside, { recursive: true, force: true });
+    removed.push(version);
+  }
+  return removed;
+}
+
+/**
+ * Runs `action` holding the lock of `<directory>/.versions/<certificate>`: publishing and pointing
+ * the link, and choosing what to prune, never interleave between two processes (a prune that read
+ * the link before another swap could remove the version just swapped in).
+ */
+export async function withPublishedVersionsLock<T>(directory: string, certificate: string, action: () => Promise<T>): Promise<T> {
+  const versions = path.join(directory, VERSIONS);
+  await fs.mkdir(versions, { recursive: true, mode: 0o755 });
+  return withFileLock(path.join(versions, `.${certificate}.lock`), action);
 }

@@ -4,6 +4,7 @@
  * task is needed and records it; the store keeps the tasks, `cli/tasks.ts` runs them.
  */
 import type { EnvironmentDefinition } from "../settings/environments";
+import { taskRetentionOf, TASKS_REMOVED_PER_RUN } from "../settings/retention";
 import type { Actor, DeploymentTask, Store } from "../store";
 import { targetFor } from ".";
 import { definitionOf, promotionCheck, RolloutRequest } from "./rollout";
@@ -25,6 +26,19 @@ export async function cancelPendingTasks(store: Store, certificate: string, envi
   for (const task of await store.listTasks({ certificate, environment, state: "pending" })) {
     await store.finishTask(task.id, { state: "cancelled", detail: why }, actor);
   }
+}
+
+/**
+ * Removes the finished tasks of (certificate, environment) that the environment's retention lets
+ * go (`finishedTasks`, default 30 days and the last 3), at most TASKS_REMOVED_PER_RUN: called
+ * after a task finishes and after one is queued, so the work is per pair and bounded. Ages are
+ * judged by the wall clock, which stamped finishedAt, not by a pinned CERTSTAGE_NOW: a rehearsal
+ * in the future must not remove this month's records. Returns the ids removed; a failure to prune
+ * is no failure of the task, and the next run tries again.
+ */
+export async function pruneFinishedTasksOf(store: Store, environments: readonly EnvironmentDefinition[], certificate: string, environment: string, actor: Actor): Promise<string[]> {
+  const retention = taskRetentionOf(definitionOf(environments, environment).finishedTasks);
+  return store.pruneFinishedTasks({ retention, now: new Date(), limit: TASKS_REMOVED_PER_RUN, certificate, environment }, actor).catch(() => []);
 }
 
 /**
@@ -51,7 +65,7 @@ export async function queueStandby(context: StandbyContext, request: StandbyRequ
     await cancelPendingTasks(store, request.certificate, request.environment, actor, `version ${request.version} is already served`);
     return undefined;
   }
-  return store.queueTask(
+  const queued = await store.queueTask(
     {
       certificate: request.certificate,
       environment: request.environment,
@@ -61,4 +75,6 @@ export async function queueStandby(context: StandbyContext, request: StandbyRequ
     },
     actor,
   );
+  await pruneFinishedTasksOf(store, context.environments, request.certificate, request.environment, actor);
+  return queued;
 }

@@ -171,6 +171,30 @@ describe("postgres store: what the database itself enforces", () => {
     expect((await store.getTask(first.id))?.state).toBe("pending");
   });
 
+  it("lets retention remove only finished tasks of certificates a role owns; a pending or running one is refused to anybody, the tables' owner included", async () => {
+    const environments = [{ name: "production", target: { type: "directory" } }];
+    const done = await store.queueTask({ certificate: "api", environment: "production", version: 2, environments }, edge);
+    await store.claimTask(done.id, edge);
+    await store.finishTask(done.id, { state: "done" }, edge);
+    const pending = await store.queueTask({ certificate: "api", environment: "production", version: 1, environments }, edge);
+    // Another team's runner sees no row to remove; the owner's raw DELETE of a pending task is refused by the trigger.
+    expect((await asLogin(database, "web-ci", (client) => client.query("DELETE FROM certstage.tasks"))).rowCount).toBe(0);
+    expect((await asLogin(database, "edge-ci", (client) => client.query("DELETE FROM certstage.tasks WHERE id = $1", [pending.id]))).rowCount).toBe(0);
+    const owner = new pg.Client({ connectionString: world.url(database, world.owner) });
+    await owner.connect();
+    try {
+      await owner.query("ALTER TABLE certstage.tasks NO FORCE ROW LEVEL SECURITY");
+      await expect(owner.query("DELETE FROM certstage.tasks WHERE id = $1", [pending.id])).rejects.toThrow(/TASK_STATE: task .* is pending and cannot be removed/);
+      await owner.query("ALTER TABLE certstage.tasks FORCE ROW LEVEL SECURITY");
+    } finally {
+      await owner.end();
+    }
+    const history = await store.readHistory();
+    expect(await store.pruneFinishedTasks({ retention: { keepDays: 0, keepLast: 0 }, now: new Date(Date.now() + 86_400_000), limit: 10 }, edge)).toEqual([done.id]);
+    expect((await store.listTasks()).map((task) => task.id)).toEqual([pending.id]);
+    expect(await store.readHistory()).toEqual(history);
+  });
+
   it("keeps the deployment and history whole when a change fails half-way (one transaction)", async () => {
     const before = await snapshot(database);
     // A version of another certificate: refused after the certificate's row was locked.
@@ -520,10 +544,13 @@ describe("postgres store: migrations", () => {
       await runner.deploy("api", "production", 2, edge);
       const before = { versions: await runner.listVersions("api"), all: await runner.listAllVersions() };
       // Schema 1's shape: the versions table without the summary column migration 2 adds, no
-      // notifications table (migration 3), and no record of either. Row triggers do not fire on
-      // DDL, so a saved version stays as it was.
+      // notifications table (migration 3), no task retention (migration 4), and no record of any.
+      // Row triggers do not fire on DDL, so a saved version stays as it was.
       await world.cluster.sql("ALTER TABLE certstage.versions DROP COLUMN summary", [], { database });
       await world.cluster.sql("DROP TABLE certstage.notifications", [], { database });
+      for (const statement of ["DROP TRIGGER tasks_keep_unfinished ON certstage.tasks", "DROP FUNCTION certstage.keep_unfinished_tasks()", "DROP POLICY tasks_remove ON certstage.tasks", "REVOKE DELETE ON certstage.tasks FROM certstage_runner, certstage_admin"]) {
+        await world.cluster.sql(statement, [], { database });
+      }
       await world.cluster.sql("DELETE FROM certstage.migrations WHERE version > 1", [], { database });
       const owner = world.open(database, world.owner);
       try {

@@ -4,7 +4,7 @@
  * endpoint is a real TLS server that, like nginx on `-s reload`, re-reads the environment's
  * files when its reload command pokes it.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { createServer as createNetServer, Server as NetServer } from "node:net";
 import * as path from "node:path";
 import { createServer, Server } from "node:tls";
@@ -16,7 +16,7 @@ import { configure, providerFor } from "../../provider/resources/runtime";
 import { createFileStore } from "../../provider/store/drivers/file";
 import { servedLeaf } from "../../provider/targets/verify";
 import type { Store } from "../../provider/store";
-import { makeTestCertificate, temporaryDirectory } from "../support/certificates";
+import { makeTestCertificate, makeTestMaterials, temporaryDirectory } from "../support/certificates";
 
 const deployments = providerFor("EnvironmentDeployment");
 const actor = { principal: "targets-tester" };
@@ -168,6 +168,107 @@ describe("a directory target with a path of its own", () => {
     await expect(deployments.create({ certificate: "api", environment: "edge", version: 2 })).rejects.toThrow(/\[RELOAD_FAILED\]/);
     expect(existsSync(path.join(published, "api"))).toBe(false);
     expect(await store.getDeployment("api", "edge")).toBeUndefined();
+  });
+});
+
+describe("retention under a directory target's path", () => {
+  const COUNT = 12;
+  let published: string;
+  const versionsOf = () => readdirSync(path.join(published, ".versions", "web")).sort((a, b) => Number(a) - Number(b));
+  const link = () => path.join(published, "web");
+
+  /** What a server reading <path>/web gets, checked against the store's version: every file, and the key's mode. */
+  async function expectServes(version: number): Promise<void> {
+    expect(readlinkSync(link())).toBe(path.join(".versions", "web", String(version)));
+    const files = await store.readVersionFiles("web", version);
+    expect(readFileSync(path.join(link(), "fullchain.pem"), "utf8")).toBe(files.fullchainPem);
+    expect(readFileSync(path.join(link(), "cert.pem"), "utf8")).toBe(files.certificatePem);
+    expect(readFileSync(path.join(link(), "privkey.pem"), "utf8")).toBe(files.privateKeyPem);
+    expect(statSync(path.join(link(), "privkey.pem")).mode & 0o777).toBe(0o600);
+  }
+
+  beforeAll(async () => {
+    const pki = temporaryDirectory("retention-pki");
+    await store.createCertificate({ name: "web", displayName: "web", type: "server", owner: "team-edge", shareWith: [], description: "" }, actor);
+    for (const material of makeTestMaterials(pki, Array.from({ length: COUNT }, () => "web.example.test"))) await store.createVersion("web", "upload", material, actor);
+  });
+  beforeEach(() => {
+    published = temporaryDirectory("retention-published");
+    useSettings(JSON.stringify([{ name: "edge", target: { type: "directory", path: published } }]));
+  });
+
+  it("after 10 swaps holds the served version and the 3 most recent others, whole, and the served one answers", async () => {
+    await deployments.create({ certificate: "web", environment: "edge", version: 1 });
+    for (let version = 2; version <= 10; version += 1) await deployments.update("edge/web", {}, { certificate: "web", environment: "edge", version });
+    expect(versionsOf()).toEqual(["7", "8", "9", "10"]);
+    await expectServes(10);
+    // Every version kept is whole, key 0600, readable by a server that drops privileges.
+    for (const version of [7, 8, 9]) {
+      const directory = path.join(published, ".versions", "web", String(version));
+      expect(readFileSync(path.join(directory, "fullchain.pem"), "utf8")).toBe((await store.readVersionFiles("web", version)).fullchainPem);
+      expect(statSync(path.join(directory, "privkey.pem")).mode & 0o777).toBe(0o600);
+      expect(statSync(directory).mode & 0o777).toBe(0o755);
+    }
+    // History keeps every swap: retention removes files, never records.
+    expect((await store.readHistory({ certificate: "web", environment: "edge" })).filter((entry) => entry.action === "deploy").map((entry) => entry.toVersion)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it("rolls back to a retained version from disk, and to a pruned one from the store", async () => {
+    await deployments.create({ certificate: "web", environment: "edge", version: 5 });
+    for (let version = 6; version <= 10; version += 1) await deployments.update("edge/web", {}, { certificate: "web", environment: "edge", version });
+    const retained = statSync(path.join(published, ".versions", "web", "8")).ino;
+    await deployments.update("edge/web", {}, { certificate: "web", environment: "edge", version: 8 });
+    await expectServes(8);
+    expect(statSync(path.join(published, ".versions", "web", "8")).ino).toBe(retained); // the directory on disk, not a new copy
+    expect(versionsOf()).toEqual(["7", "8", "9", "10"]);
+    expect((await store.readHistory({ certificate: "web", environment: "edge" })).at(-1)).toMatchObject({ action: "rollback", fromVersion: 10, toVersion: 8 });
+
+    await deployments.update("edge/web", {}, { certificate: "web", environment: "edge", version: 2 });
+    await expectServes(2);
+    expect(versionsOf()).toEqual(["2", "8", "9", "10"]);
+  });
+
+  it("keeps what a pending task will install and what the link serves whatever keepVersions says; clears what a killed prune left aside", async () => {
+    useSettings(JSON.stringify([{ name: "edge", target: { type: "directory", path: published, keepVersions: 0 } }]));
+    await deployments.create({ certificate: "web", environment: "edge", version: 1 });
+    await deployments.update("edge/web", {}, { certificate: "web", environment: "edge", version: 2 });
+    expect(versionsOf()).toEqual(["2"]);
+    // A kill between the rename aside and the removal leaves a .stale directory, never a half version under its number.
+    const aside = path.join(published, ".versions", "web", ".1.4194000.0123456789ab.stale");
+    mkdirSync(aside);
+    writeFileSync(path.join(aside, "fullchain.pem"), "half");
+    const environments = [{ name: "edge", target: { type: "directory", path: published, keepVersions: 0 } }];
+    const task = await store.queueTask({ certificate: "web", environment: "later", version: 2, environments }, actor);
+    await deployments.update("edge/web", {}, { certificate: "web", environment: "edge", version: 3 });
+    expect(readdirSync(path.join(published, ".versions", "web")).sort()).toEqual(["2", "3"]);
+    await expectServes(3);
+    await store.finishTask(task.id, { state: "cancelled" }, actor);
+    await deployments.update("edge/web", {}, { certificate: "web", environment: "edge", version: 4 });
+    expect(versionsOf()).toEqual(["4"]);
+    await expectServes(4);
+    await deployments.delete("edge/web", {});
+    expect(existsSync(link())).toBe(false);
+    expect(versionsOf()).toEqual([]);
+  });
+
+  it("`tasks run` removes the pair's finished tasks past the environment's retention; history and `tasks list` say what happened", async () => {
+    useSettings(JSON.stringify([{ name: "edge", target: { type: "directory", path: published }, finishedTasks: { keepDays: 0, keepLast: 1 } }]));
+    let output = "";
+    const sink = new Writable({ write: (chunk, _encoding, done) => ((output += String(chunk)), done()) });
+    const tasksRun = () => main(["tasks", "run", "--store", storeRoot, "--principal", "scheduler@ci", "--teams", "team-edge"], sink);
+    await deployments.create({ certificate: "web", environment: "edge", version: 1 });
+    const ran: string[] = [];
+    for (const version of [2, 3, 4]) {
+      const queued = await deployments.update("edge/web", {}, { certificate: "web", environment: "edge", version, mode: "standby" });
+      ran.push(queued.outs.task.id);
+      expect(await tasksRun()).toBe(0);
+    }
+    expect(output).toMatch(/edge\/web: removed 1 finished task\(s\) past retention \(history keeps their outcome\)/);
+    const left = (await store.listTasks({ certificate: "web", environment: "edge" })).map((task) => `${task.id} ${task.state}`);
+    expect(left).toEqual([`${ran[2]} done`]);
+    const history = await store.readHistory({ certificate: "web", environment: "edge" });
+    for (const id of ran) expect(history.filter((entry) => entry.action === "task.run" && entry.detail?.includes(id)).map((entry) => entry.result)).toEqual(["ok"]);
+    await expectServes(4);
   });
 });
 

@@ -352,6 +352,74 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
         expect((await failure(store.finishTask("20300101T000000Z-staging-api-v2-000000", { state: "done" }, actor))).code).toBe("TASK_NOT_FOUND");
         expect((await failure(store.getTask("../../certificates/api/certificate"))).code).toBe("NAME_INVALID");
       });
+
+      describe("retention of finished tasks (pruneFinishedTasks)", () => {
+        const DAY = 86_400_000;
+        const retention = { keepDays: 30, keepLast: 1 };
+        const later = (days: number) => new Date(Date.now() + days * DAY);
+
+        /** production: cancelled, done, failed, then one pending; staging: one cancelled, one running. */
+        async function finishedAndUnfinished() {
+          await apiWithVersions(3);
+          const run = async (environment: string, version: number, state: "done" | "failed") => {
+            const task = await store.queueTask({ certificate: "api", environment, version, environments }, actor);
+            await store.claimTask(task.id, actor);
+            return store.finishTask(task.id, { state }, actor);
+          };
+          const cancelled = await store.queueTask({ certificate: "api", environment: "production", version: 2, environments }, actor);
+          const production = [await store.finishTask(cancelled.id, { state: "cancelled" }, actor), await run("production", 3, "done"), await run("production", 2, "failed")];
+          const pending = await store.queueTask({ certificate: "api", environment: "production", version: 3, environments }, actor);
+          const stagingCancelled = await store.queueTask({ certificate: "api", environment: "staging", version: 2, environments }, actor);
+          const staging = [await store.finishTask(stagingCancelled.id, { state: "cancelled" }, actor)];
+          const running = await store.queueTask({ certificate: "api", environment: "staging", version: 3, environments }, actor);
+          await store.claimTask(running.id, actor);
+          return { production, staging, pending, running };
+        }
+        const newest = (tasks: readonly { finishedAt?: string }[]) => Math.max(...tasks.map((task) => Date.parse(task.finishedAt!)));
+
+        it("removes finished tasks past keepDays beyond the last of each pair, never a pending or running one; history keeps every outcome", async () => {
+          const { production, staging, pending, running } = await finishedAndUnfinished();
+          const historyBefore = await store.readHistory();
+          expect(await store.pruneFinishedTasks({ retention, now: new Date(), limit: 100 }, actor)).toEqual([]);
+
+          const removed = await store.pruneFinishedTasks({ retention, now: later(31), limit: 100 }, actor);
+          // Of each pair, the task that finished last stays (finishing times may tie to the millisecond: one of the newest).
+          expect(removed).toHaveLength(production.length - 1);
+          const kept = production.filter((task) => !removed.includes(task.id));
+          expect(kept).toHaveLength(1);
+          expect(Date.parse(kept[0].finishedAt!)).toBe(newest(production));
+          const left = await subject.reopen().listTasks();
+          expect(left.map((task) => task.id).sort()).toEqual([kept[0].id, pending.id, staging[0].id, running.id].sort());
+          expect(left.find((task) => task.id === running.id)?.state).toBe("running");
+          for (const id of removed) expect(await store.getTask(id)).toBeUndefined();
+          const history = await store.readHistory();
+          expect(history).toEqual(historyBefore);
+          for (const task of production) expect(history.some((entry) => entry.detail?.includes(task.id))).toBe(true);
+
+          // Nothing finished is left to let go but what the rule keeps; pending and running ones never are.
+          expect(await store.pruneFinishedTasks({ retention: { keepDays: 0, keepLast: 0 }, now: later(3650), limit: 100 }, actor)).toEqual(expect.arrayContaining([kept[0].id, staging[0].id]));
+          expect((await store.listTasks()).map((task) => task.id).sort()).toEqual([pending.id, running.id].sort());
+        });
+
+        it("works oldest first within its limit, and only on the pair it is given", async () => {
+          const { production, staging } = await finishedAndUnfinished();
+          const scoped = await store.pruneFinishedTasks({ retention: { keepDays: 0, keepLast: 0 }, now: later(1), limit: 1, certificate: "api", environment: "staging" }, actor);
+          expect(scoped).toEqual([staging[0].id]);
+          const first = await store.pruneFinishedTasks({ retention: { keepDays: 0, keepLast: 0 }, now: later(1), limit: 1 }, actor);
+          expect(first).toHaveLength(1);
+          expect(Date.parse(production.find((task) => task.id === first[0])!.finishedAt!)).toBe(Math.min(...production.map((task) => Date.parse(task.finishedAt!))));
+          expect(await store.pruneFinishedTasks({ retention: { keepDays: 0, keepLast: 0 }, now: later(1), limit: 10, environment: "production" }, actor)).toHaveLength(2);
+          expect(await store.listTasks({ state: "cancelled" })).toEqual([]);
+        });
+
+        it("refuses a rule no setting can hold, and removes nothing", async () => {
+          await finishedAndUnfinished();
+          const before = await store.listTasks();
+          expect((await failure(store.pruneFinishedTasks({ retention: { keepDays: 30, keepLast: -1 }, now: later(31), limit: 100 }, actor))).code).toBe("CONFIG_INVALID");
+          expect((await failure(store.pruneFinishedTasks({ retention: { keepDays: Number.NaN, keepLast: 1 }, now: later(31), limit: 100 }, actor))).code).toBe("CONFIG_INVALID");
+          expect(await store.listTasks()).toEqual(before);
+        });
+      });
     });
 
     describe("notifications (certstage notify)", () => {

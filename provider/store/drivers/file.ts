@@ -81,6 +81,7 @@ import {
   Store,
   StoreIdentity,
   TaskFilter,
+  TaskPruning,
   VersionFiles,
   VersionMethod,
   VersionRecord,
@@ -106,6 +107,7 @@ import {
   supersededDetail,
   swapAction,
   taskNotFound,
+  tasksToPrune,
   versionSummaryOf,
 } from "../store-rules";
 import { UndoLog } from "../undo-log";
@@ -647,6 +649,29 @@ class FileStore implements Store {
       await this.writeTask(finished);
       await this.appendHistory(actor, finishAction(outcome.state), task.certificate, { environment: task.environment, fromVersion: task.fromVersion, toVersion: task.version }, finishedSummary(id, outcome.detail), outcome.state === "failed" ? "failed" : "ok");
       return finished;
+    });
+  }
+
+  async pruneFinishedTasks(pruning: TaskPruning, _actor: Actor): Promise<string[]> {
+    return this.locked(async () => {
+      // A task's id names its environment and certificate: a prune of one pair reads only the files that may be its.
+      const pair = pruning.certificate !== undefined && pruning.environment !== undefined ? `-${pruning.environment}-${pruning.certificate}-v` : "";
+      const tasks: DeploymentTask[] = [];
+      for (const entry of await this.paths.list(path.join(this.root, "tasks"))) {
+        const id = entry.slice(0, -".json".length);
+        if (!entry.endsWith(".json") || !isTaskId(id) || !id.includes(pair)) continue;
+        const task = await this.getTask(id);
+        if (task) tasks.push(task);
+      }
+      // A finished task never changes again; removing its file is all there is (history keeps its outcome).
+      const removed = tasksToPrune(tasks, pruning);
+      for (const id of removed) {
+        const file = path.join(this.root, "tasks", `${id}.json`);
+        await this.paths.check(file, "file");
+        await fs.rm(file, { force: true });
+      }
+      if (removed.length > 0) await fsyncDirectory(path.join(this.root, "tasks"));
+      return removed;
     });
   }
 

@@ -43,7 +43,9 @@ import {
   runnerDied,
   supersededDetail,
   swapAction,
+  tasksToPrune,
 } from "../store-rules";
+import type { RetainedTask } from "../../lifecycle/retention";
 import type {
   AgentReport,
   AgentReportFilter,
@@ -70,6 +72,7 @@ import type {
   Store,
   StoreIdentity,
   TaskFilter,
+  TaskPruning,
   VersionFiles,
   VersionMethod,
   VersionRecord,
@@ -729,6 +732,26 @@ export class PostgresStore implements Store {
       const task = row.record;
       await this.appendHistory(client, finishAction(outcome.state), task.certificate, { environment: task.environment, fromVersion: task.fromVersion, toVersion: task.version }, finishedSummary(id, outcome.detail), outcome.state === "failed" ? "failed" : "ok");
       return finished;
+    });
+  }
+
+  async pruneFinishedTasks(pruning: TaskPruning, _actor: Actor): Promise<string[]> {
+    if (pruning.certificate !== undefined) assertName(pruning.certificate, "certificate");
+    if (pruning.environment !== undefined) assertName(pruning.environment, "environment");
+    return this.write("prune finished standby tasks", pruning.certificate, async (client) => {
+      // What the rule reads, not the records (their environment definitions are most of a row).
+      const finished = await client.query<RetainedTask>(
+        `SELECT t.id, c.name AS certificate, t.environment, t.state, t.record->>'createdAt' AS "createdAt", t.record->>'finishedAt' AS "finishedAt"
+           FROM certstage.tasks t JOIN certstage.certificates c ON c.id = t.certificate_id
+           WHERE t.state IN ('done', 'failed', 'cancelled') AND ($1::text IS NULL OR c.name = $1) AND ($2::text IS NULL OR t.environment = $2)`,
+        [pruning.certificate ?? null, pruning.environment ?? null],
+      );
+      const chosen = tasksToPrune(finished.rows.map((row) => ({ ...row, finishedAt: row.finishedAt ?? undefined })), pruning);
+      if (chosen.length === 0) return [];
+      // Row-level security lets a role remove only finished tasks of certificates it owns; a trigger refuses a pending or running one to anybody.
+      const removed = await client.query<{ id: string }>("DELETE FROM certstage.tasks WHERE id = ANY ($1::text[]) AND state IN ('done', 'failed', 'cancelled') RETURNING id", [chosen]);
+      const ids = new Set(removed.rows.map((row) => row.id));
+      return chosen.filter((id) => ids.has(id));
     });
   }
 

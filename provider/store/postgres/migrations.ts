@@ -487,10 +487,31 @@ GRANT SELECT, INSERT, UPDATE ON certstage.notifications TO ${GROUP_ROLES.runner}
 GRANT SELECT ON certstage.notifications TO ${GROUP_ROLES.reader};
 `;
 
+/**
+ * Task retention (lifecycle/retention.ts): a runner may remove finished tasks of certificates its
+ * roles own, and nothing else. A pending or running task is refused to anybody, the tables' owner
+ * included, by a trigger: retention must never take what a runner is about to do. History keeps
+ * every task's outcome and stays append-only.
+ */
+const TASK_RETENTION = `
+CREATE FUNCTION certstage.keep_unfinished_tasks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.state IN ('pending', 'running') THEN
+    PERFORM certstage.refuse('TASK_STATE', format('task %s is %s and cannot be removed', OLD.id, OLD.state), 'cancel it first with certstage tasks cancel; only finished tasks are pruned');
+  END IF;
+  RETURN OLD;
+END
+$$;
+CREATE TRIGGER tasks_keep_unfinished BEFORE DELETE ON certstage.tasks FOR EACH ROW EXECUTE FUNCTION certstage.keep_unfinished_tasks();
+CREATE POLICY tasks_remove ON certstage.tasks FOR DELETE USING (certificate_id IN ${OWNED} AND state IN ('done', 'failed', 'cancelled'));
+GRANT DELETE ON certstage.tasks TO ${GROUP_ROLES.runner}, ${GROUP_ROLES.admin};
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial schema: certificates, versions, deployments, history, tasks, ACME", sql: INITIAL },
   { version: 2, name: "versions.summary: what a listing of every version reads", sql: VERSION_SUMMARY },
   { version: 3, name: "notifications: what certstage notify sent, once per notice", sql: NOTIFICATIONS },
+  { version: 4, name: "task retention: finished tasks may be removed by their owners, unfinished ones by nobody", sql: TASK_RETENTION },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -18,7 +18,11 @@ import { outcomeOf } from "../../support/refusals";
 
 const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}[a-z0-9]$/);
 const command = fc.array(fc.stringMatching(/^[a-z./-]{1,12}$/), { minLength: 1, maxLength: 3 });
-const directoryTarget = fc.record({ type: fc.constant("directory"), reload: command, reloadTimeoutMs: fc.integer({ min: 100, max: 60_000 }), path: fc.constantFrom("certs", "/etc/nginx/certs") }, { requiredKeys: ["type"] });
+const directoryTarget = fc
+  .record({ type: fc.constant("directory"), reload: command, reloadTimeoutMs: fc.integer({ min: 100, max: 60_000 }), path: fc.constantFrom("certs", "/etc/nginx/certs"), keepVersions: fc.integer({ min: 0, max: 100 }) }, { requiredKeys: ["type"] })
+  // keepVersions counts versions published under path: without a path it is refused.
+  .map(({ keepVersions, ...target }) => (target.path === undefined || keepVersions === undefined ? target : { ...target, keepVersions }));
+const finishedTasks = fc.record({ keepDays: fc.integer({ min: 0, max: 3650 }), keepLast: fc.integer({ min: 0, max: 1000 }) }, { requiredKeys: [] });
 const haproxyTarget = fc.record({ type: fc.constant("haproxy"), socket: fc.constantFrom("/run/haproxy/admin.sock"), certificatePath: fc.constantFrom("/etc/haproxy/certs/{certificate}.pem") });
 const endpoint = fc.tuple(fc.constantFrom("127.0.0.1", "[::1]", "api.example.test"), fc.integer({ min: 1, max: 65_535 })).map(([host, port]) => `${host}:${port}`);
 const verification = fc
@@ -26,16 +30,16 @@ const verification = fc
 
 /** A list of distinct environments, each perhaps requiring one defined before it (so no cycle). */
 const definitions = fc
-  .uniqueArray(fc.tuple(name, fc.option(fc.oneof(directoryTarget, haproxyTarget), { nil: undefined }), fc.option(verification, { nil: undefined }), fc.option(fc.nat(), { nil: undefined }), fc.boolean()), {
+  .uniqueArray(fc.tuple(name, fc.option(fc.oneof(directoryTarget, haproxyTarget), { nil: undefined }), fc.option(verification, { nil: undefined }), fc.option(fc.nat(), { nil: undefined }), fc.boolean(), fc.option(finishedTasks, { nil: undefined })), {
     minLength: 1,
     maxLength: 4,
     selector: ([environment]) => environment,
   })
   .map((entries) =>
-    entries.map(([environment, target, verify, requires, bare], index) => {
-      if (bare && target === undefined && verify === undefined) return environment;
+    entries.map(([environment, target, verify, requires, bare, retention], index) => {
+      if (bare && target === undefined && verify === undefined && retention === undefined) return environment;
       const promotion = requires !== undefined && index > 0 ? { requires: entries[requires % index][0] } : undefined;
-      return { name: environment, ...(target ? { target } : {}), ...(verify ? { verify } : {}), ...(promotion ? { promotion } : {}) };
+      return { name: environment, ...(target ? { target } : {}), ...(verify ? { verify } : {}), ...(promotion ? { promotion } : {}), ...(retention ? { finishedTasks: retention } : {}) };
     }),
   );
 
@@ -50,6 +54,7 @@ function expectUsable(accepted: EnvironmentDefinition[]): void {
       if (target.reload !== undefined) expect(target.reload.length > 0 && target.reload.every((part) => typeof part === "string" && part !== "" && !part.includes("\u0000"))).toBe(true);
       if (target.reloadTimeoutMs !== undefined) expect(Number.isInteger(target.reloadTimeoutMs) && target.reloadTimeoutMs > 0).toBe(true);
       if (target.path !== undefined) expect(path.isAbsolute(target.path) && !target.path.includes("\u0000")).toBe(true);
+      if (target.keepVersions !== undefined) expect(Number.isInteger(target.keepVersions) && target.keepVersions >= 0 && target.path !== undefined).toBe(true);
     } else {
       expect(target.type).toBe("haproxy");
       for (const value of [target.socket, target.certificatePath]) expect(typeof value === "string" && value !== "" && !value.includes("\u0000")).toBe(true);
@@ -61,6 +66,8 @@ function expectUsable(accepted: EnvironmentDefinition[]): void {
       }
       if (definition.verify.serverName !== undefined) expect(typeof definition.verify.serverName).toBe("string");
     }
+    // What the task rule and the store drivers take as they are: whole numbers of 0 or more.
+    for (const value of [definition.finishedTasks?.keepDays, definition.finishedTasks?.keepLast]) if (value !== undefined) expect(Number.isInteger(value) && value >= 0).toBe(true);
     if (definition.promotion) {
       expect(typeof definition.promotion.requires).toBe("string");
       expect(names).toContain(definition.promotion.requires);

@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_FINISHED_TASK_DAYS, DEFAULT_PUBLISHED_VERSIONS_KEPT, taskRetentionOf } from "../../../provider/settings/retention";
 import { readProviderSettings } from "../../../provider/settings/stack-settings";
 
 const config = (values: Record<string, string>) => (key: string) => values[key];
@@ -50,10 +51,28 @@ describe("readProviderSettings", () => {
     expect(refused(["s", "s"])).toThrow(/environment 's' is defined twice/);
     expect(refused([{ name: "s", promotion: { requires: "s" } }])).toThrow(/environment 's': it cannot require itself/);
     expect(refused([{ name: "a", promotion: { requires: "b" } }, { name: "b", promotion: { requires: "a" } }])).toThrow(/environments 'a' -> 'b' -> 'a' require each other/);
-    expect(refused([{ name: "s", verfiy: { endpoints: ["127.0.0.1:443"] } }])).toThrow(/environment 's': "verfiy" is not a setting of an environment \(name, target, verify, promotion\)/);
+    expect(refused([{ name: "s", verfiy: { endpoints: ["127.0.0.1:443"] } }])).toThrow(/environment 's': "verfiy" is not a setting of an environment \(name, target, verify, promotion, finishedTasks\)/);
     expect(refused([{ name: "s", verify: { endpoints: ["127.0.0.1:70000"] } }])).toThrow(/verify\.endpoints: "127\.0\.0\.1:70000" has port 70000; ports are 1 to 65535/);
     expect(refused([{ name: "s", target: { type: "directory", reload: ["nginx", 7] } }])).toThrow(/reload must be a command as a list/);
     expect(refused([{ name: "s", verify: null }])).toThrow(/\[CONFIG_INVALID\].*verify\.endpoints must be a list/);
+  });
+
+  it("reads retention settings, with the defaults where they are left out, and refuses values no retention can have", () => {
+    const read = (value: unknown) => readProviderSettings(config({ "certstage:environments": JSON.stringify(value) }), {}, "/").environmentDefinitions;
+    const definitions = [{ name: "edge", target: { type: "directory", path: "/etc/nginx/certs", keepVersions: 0 }, finishedTasks: { keepDays: 7, keepLast: 1 } }, { name: "staging", finishedTasks: { keepLast: 10 } }];
+    expect(read(definitions)).toEqual([definitions[0], { name: "staging", target: { type: "directory" }, finishedTasks: { keepLast: 10 } }]);
+    expect(taskRetentionOf(read(definitions)[1].finishedTasks)).toEqual({ keepDays: DEFAULT_FINISHED_TASK_DAYS, keepLast: 10 });
+    expect(taskRetentionOf(undefined)).toEqual({ keepDays: 30, keepLast: 3 });
+    expect(DEFAULT_PUBLISHED_VERSIONS_KEPT).toBe(3);
+    const refused = (value: unknown) => () => read(value);
+    const prefix = "\\[CONFIG_INVALID\\] field 'certstage:environments': environment 'edge': ";
+    expect(refused([{ name: "edge", target: { type: "directory", path: "/c", keepVersions: -1 } }])).toThrow(new RegExp(`^${prefix}target\\.keepVersions must be a whole number from 0 to 100, not -1`));
+    expect(refused([{ name: "edge", target: { type: "directory", path: "/c", keepVersions: "3" } }])).toThrow(/target\.keepVersions must be a whole number from 0 to 100, not "3"/);
+    expect(refused([{ name: "edge", target: { type: "directory", keepVersions: 3 } }])).toThrow(new RegExp(`^${prefix}target\\.keepVersions applies to the versions published under path: set path too, or remove keepVersions`));
+    expect(refused([{ name: "edge", finishedTasks: { keepDays: 1.5 } }])).toThrow(new RegExp(`^${prefix}finishedTasks\\.keepDays must be a whole number from 0 to 3650, not 1\\.5`));
+    expect(refused([{ name: "edge", finishedTasks: { keepLast: 5000 } }])).toThrow(/finishedTasks\.keepLast must be a whole number from 0 to 1000, not 5000/);
+    expect(refused([{ name: "edge", finishedTasks: { days: 30 } }])).toThrow(/'days' is not a setting of finishedTasks \(keepDays, keepLast\), e\.g\. \{"keepDays": 30, "keepLast": 3\}/);
+    expect(refused([{ name: "edge", finishedTasks: 30 }])).toThrow(/finishedTasks must be an object/);
   });
 
   it("refuses a verification whose settle period the timeout leaves no room for, or timings that are not milliseconds", () => {
