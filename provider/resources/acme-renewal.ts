@@ -30,7 +30,7 @@ import { assembleMaterial, parseVersionParts } from "../pki/version-material";
 import type { AcmeRenewalRecord, ResourceOrigin, VersionRecord } from "../store";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
-import { providerObject } from "./dynamic-provider";
+import { CertstageResource } from "./certstage-resource";
 import * as kindProvider from "./kind-providers/acme-renewal";
 import { originOf, resourceUrnInput } from "./resource-urn";
 import { releaseVersion, versionToAdopt } from "../store/adoption";
@@ -65,7 +65,7 @@ export interface AcmeRenewalArgs {
 
 const OUTPUTS = ["version", "notBefore", "notAfter", "serial", "fingerprintSha256", "ariCertificateId", "renewal", "renewalDueAt", "accountUrl", "domainsUnicode"] as const;
 
-export class AcmeRenewal extends pulumi.dynamic.Resource {
+export class AcmeRenewal extends CertstageResource {
   declare readonly certificate: pulumi.Output<string>;
   /** The version issued last: feed it to EnvironmentDeployments. */
   declare readonly version: pulumi.Output<number>;
@@ -82,7 +82,8 @@ export class AcmeRenewal extends pulumi.dynamic.Resource {
 
   constructor(resourceName: string, args: AcmeRenewalArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      providerObject(kindProvider),
+      "AcmeRenewal",
+      kindProvider,
       resourceName,
       {
         ...args,
@@ -92,8 +93,6 @@ export class AcmeRenewal extends pulumi.dynamic.Resource {
         ...Object.fromEntries(OUTPUTS.map((name) => [name, undefined])),
       },
       opts,
-      "certstage",
-      "AcmeRenewal",
     );
   }
 }

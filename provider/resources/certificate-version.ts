@@ -21,7 +21,7 @@ import { stillDeployed } from "../store/store-errors";
 import { checkAcknowledgements } from "../validation/certificate-policy";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
-import { providerObject } from "./dynamic-provider";
+import { CertstageResource } from "./certstage-resource";
 import * as kindProvider from "./kind-providers/certificate-version";
 import { originOf, resourceUrnInput } from "./resource-urn";
 import { checkResult, HandlerContext, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
@@ -78,7 +78,7 @@ const OUTPUT_NAMES = [
   "publicKeySha256", "chainFingerprints", "certificatePem", "chainPem", "fullchainPem", "privateKeyPem", "csrPem", "jwk", "contentDigest", "sansUnicode", "notes",
 ] as const;
 
-export class CertificateVersion extends pulumi.dynamic.Resource {
+export class CertificateVersion extends CertstageResource {
   declare readonly certificate: pulumi.Output<string>;
   /** The version number: 1, 2, 3… per certificate. */
   declare readonly version: pulumi.Output<number>;
@@ -116,7 +116,8 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
   constructor(resourceName: string, args: CertificateVersionArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = Object.fromEntries(OUTPUT_NAMES.map((name) => [name, undefined]));
     super(
-      providerObject(kindProvider),
+      "CertificateVersion",
+      kindProvider,
       resourceName,
       {
         resourceUrn: resourceUrnInput("CertificateVersion", resourceName, opts),
@@ -131,8 +132,6 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
         ...outputs,
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: SECRET_OUTPUTS }),
-      "certstage",
-      "CertificateVersion",
     );
   }
 }

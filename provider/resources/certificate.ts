@@ -11,7 +11,7 @@ import type { PublicJwk } from "../pki/jwk";
 import type { CertificateRecord, CertificateType, Store } from "../store";
 import type { ValidationProfile } from "../validation/profiles";
 import { validateAgainstSchema } from "../validation/schema";
-import { providerObject } from "./dynamic-provider";
+import { CertstageResource } from "./certstage-resource";
 import * as kindProvider from "./kind-providers/certificate";
 import { originOf, resourceUrnInput } from "./resource-urn";
 import { unclaimedVersionsOf } from "../store/adoption";
@@ -38,7 +38,7 @@ export interface CertificateArgs {
   readonly profile?: pulumi.Input<ValidationProfile>;
 }
 
-export class Certificate extends pulumi.dynamic.Resource {
+export class Certificate extends CertstageResource {
   declare readonly name: pulumi.Output<string>;
   /** Same as `name`: the identifier other resources and servers refer to. */
   declare readonly certificateId: pulumi.Output<string>;
@@ -67,7 +67,8 @@ export class Certificate extends pulumi.dynamic.Resource {
 
   constructor(resourceName: string, args: CertificateArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      providerObject(kindProvider),
+      "Certificate",
+      kindProvider,
       resourceName,
       {
         resourceUrn: resourceUrnInput("Certificate", resourceName, opts),
@@ -84,8 +85,6 @@ export class Certificate extends pulumi.dynamic.Resource {
         unclaimedVersions: undefined,
       },
       opts,
-      "certstage",
-      "Certificate",
     );
     this.typeInput = args.type ?? "server";
     this.profileInput = args.profile;

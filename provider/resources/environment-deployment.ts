@@ -20,7 +20,7 @@ import type { ProviderSettings } from "../settings/stack-settings";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { CertificateVersion } from "./certificate-version";
-import { providerObject } from "./dynamic-provider";
+import { CertstageResource } from "./certstage-resource";
 import * as kindProvider from "./kind-providers/environment-deployment";
 import { resourceUrnInput } from "./resource-urn";
 import { accessProblem, refusalOf, requireCertificateAccess } from "./certificate-access";
@@ -52,7 +52,7 @@ export interface EnvironmentDeploymentArgs {
   }>;
 }
 
-export class EnvironmentDeployment extends pulumi.dynamic.Resource {
+export class EnvironmentDeployment extends CertstageResource {
   declare readonly certificate: pulumi.Output<string>;
   declare readonly environment: pulumi.Output<string>;
   declare readonly deployedVersion: pulumi.Output<number>;
@@ -75,7 +75,8 @@ export class EnvironmentDeployment extends pulumi.dynamic.Resource {
       });
     }
     super(
-      providerObject(kindProvider),
+      "EnvironmentDeployment",
+      kindProvider,
       resourceName,
       {
         certificate,
@@ -92,8 +93,6 @@ export class EnvironmentDeployment extends pulumi.dynamic.Resource {
         jwk: undefined,
       },
       opts,
-      "certstage",
-      "EnvironmentDeployment",
     );
   }
 }
