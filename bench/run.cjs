@@ -5,8 +5,10 @@
  * built on) with a peer in the same run (the `openssl` command line; lego and certbot for ACME
  * issuance), so both sides share machine and load.
  *
- *   node bench/run.cjs                   run all, write BENCHMARKS.md
- *   node bench/run.cjs key-generation    run only the named ones, print only (BENCHMARKS.md untouched)
+ *   node bench/run.cjs                           run all, write BENCHMARKS.md
+ *   node bench/run.cjs key-generation            run only the named ones, print only (BENCHMARKS.md untouched)
+ *   node bench/run.cjs --write pulumi-scale      run only the named ones and replace their sections
+ *                                                of BENCHMARKS.md (a long benchmark re-measured alone)
  */
 "use strict";
 
@@ -70,10 +72,36 @@ function describeLoad(load, seconds) {
   return `Over these ${Math.round(seconds)} s the ${cores} cores were ${load.busyPercent.toFixed(0)} % busy on average, ${other} % with work other than the benchmark's own processes (from /proc/stat).`;
 }
 
+function renderSection(result, measuredAlone) {
+  return [
+    `## ${result.title}`,
+    "",
+    result.description,
+    "",
+    ...(measuredAlone ? [`Measured alone (\`node bench/run.cjs --write\`) ${measuredAlone.date} at certstage commit ${measuredAlone.commit}, ${process.version}.`, ""] : []),
+    describeLoad(result.load, result.seconds),
+    "",
+    ...result.tables.map((table) => lib.markdownTable(table.headers, table.rows)),
+  ].join("\n");
+}
+
+/**
+ * BENCHMARKS.md with the sections of `results` replaced (matched by title) or, for a benchmark it
+ * did not have, added at the end; every other section stays as the last full run wrote it.
+ */
+function replaceSections(markdown, results, measuredAlone) {
+  const parts = markdown.split(/\n(?=## )/);
+  for (const result of results) {
+    const section = renderSection(result, measuredAlone) + "\n";
+    const index = parts.findIndex((part) => part.startsWith(`## ${result.title}\n`));
+    if (index === -1) parts.push(section);
+    else parts[index] = section;
+  }
+  return parts.join("\n");
+}
+
 function renderMarkdown({ date, facts, results, totalSeconds, load }) {
-  const sections = results.map((result) =>
-    [`## ${result.title}`, "", result.description, "", describeLoad(result.load, result.seconds), "", ...result.tables.map((table) => lib.markdownTable(table.headers, table.rows))].join("\n"),
-  );
+  const sections = results.map((result) => renderSection(result));
   const quiet = load.otherPercent < 5;
   return [
     "# Benchmarks",
@@ -94,7 +122,9 @@ function renderMarkdown({ date, facts, results, totalSeconds, load }) {
 }
 
 async function main() {
-  const requested = process.argv.slice(2);
+  const write = process.argv.includes("--write");
+  const requested = process.argv.slice(2).filter((argument) => argument !== "--write");
+  if (write && requested.length === 0) throw new Error("--write needs the names of the benchmarks whose sections to replace");
   const unknown = requested.filter((name) => !(name in BENCHMARKS));
   if (unknown.length > 0) throw new Error(`unknown benchmark(s) ${unknown.join(", ")}; known: ${Object.keys(BENCHMARKS).join(", ")}`);
   const names = requested.length > 0 ? requested : Object.keys(BENCHMARKS);
@@ -121,8 +151,14 @@ async function main() {
   const load = lib.cpuLoadBetween(runStart, lib.cpuReading());
   console.log(`done in ${totalSeconds.toFixed(0)} s`);
 
+  if (write) {
+    const commit = facts.find(([fact]) => fact === "certstage commit")[1];
+    fs.writeFileSync(OUTPUT, replaceSections(fs.readFileSync(OUTPUT, "utf8"), results, { date, commit }));
+    console.log(`replaced the sections of ${names.join(", ")} in ${path.relative(process.cwd(), OUTPUT) || OUTPUT}`);
+    return;
+  }
   if (requested.length > 0) {
-    console.log("only some benchmarks ran, so BENCHMARKS.md was left as it is");
+    console.log("only some benchmarks ran, so BENCHMARKS.md was left as it is (--write replaces their sections)");
     return;
   }
   fs.writeFileSync(OUTPUT, renderMarkdown({ date, facts, results, totalSeconds, load }));
