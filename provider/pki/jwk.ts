@@ -58,3 +58,17 @@ export function publicJwk(leaf: X509Certificate, chain: readonly X509Certificate
     "x5t#S256": createHash("sha256").update(leaf.raw).digest("base64url"),
   };
 }
+
+/** A JWK without its certificate chain: what a verifier needs, as a JWKS carries it. */
+export type PublicKeyJwk = Omit<PublicJwk, "x5c">;
+
+/**
+ * The JWK as a deployment's and a certificate's outputs carry it: without `x5c`. The chain is the
+ * version's (`certificatePem` and `chainPem`, and its own `jwk`), and repeating it in every
+ * deployment put it in Pulumi's state four times per certificate, paid again at every checkpoint.
+ * `x5t#S256` still names the certificate.
+ */
+export function withoutChain(jwk: PublicJwk): PublicKeyJwk {
+  const { x5c: _chain, ...key } = jwk;
+  return key;
+}

@@ -75,7 +75,7 @@ const SECRET_OUTPUTS = ["privateKeyPem"];
 
 const OUTPUT_NAMES = [
   "version", "method", "serial", "subject", "issuer", "sans", "notBefore", "notAfter", "keyAlgorithm", "fingerprintSha256",
-  "publicKeySha256", "chainFingerprints", "certificatePem", "chainPem", "fullchainPem", "privateKeyPem", "csrPem", "jwk", "contentDigest", "sansUnicode", "notes",
+  "publicKeySha256", "chainFingerprints", "certificatePem", "chainPem", "privateKeyPem", "csrPem", "jwk", "contentDigest", "sansUnicode", "notes",
 ] as const;
 
 export class CertificateVersion extends CertstageResource {
@@ -105,7 +105,11 @@ export class CertificateVersion extends CertstageResource {
   declare readonly chainFingerprints: pulumi.Output<string[]>;
   declare readonly certificatePem: pulumi.Output<string>;
   declare readonly chainPem: pulumi.Output<string>;
-  declare readonly fullchainPem: pulumi.Output<string>;
+  /**
+   * `certificatePem` followed by `chainPem`. Made here in the program from those two rather than
+   * kept in state: it would repeat the certificate there, paid again at every checkpoint.
+   */
+  readonly fullchainPem: pulumi.Output<string>;
   /** Secret; empty for a CA certificate saved without its key. */
   declare readonly privateKeyPem: pulumi.Output<string>;
   /** The CSR to send to a CA (`generate` versions; empty otherwise). */
@@ -133,6 +137,7 @@ export class CertificateVersion extends CertstageResource {
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: SECRET_OUTPUTS }),
     );
+    this.fullchainPem = pulumi.all([this.certificatePem, this.chainPem]).apply(([certificatePem, chainPem]) => certificatePem + chainPem);
   }
 }
 
@@ -188,7 +193,7 @@ function parseVersionId(id: string): { certificate: string; version: number } {
   return { certificate: id.slice(0, slash), version: Number(id.slice(slash + 1)) };
 }
 
-function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<VersionMaterial, "certificatePem" | "chainPem" | "fullchainPem" | "privateKeyPem" | "csrPem">, contentDigest: string) {
+function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<VersionMaterial, "certificatePem" | "chainPem" | "privateKeyPem" | "csrPem">, contentDigest: string) {
   return {
     certificate: record.certificate,
     version: record.version,
@@ -206,7 +211,6 @@ function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<
     chainFingerprints: record.chainFingerprints,
     certificatePem: material.certificatePem,
     chainPem: material.chainPem,
-    fullchainPem: material.fullchainPem,
     privateKeyPem: material.privateKeyPem ?? "",
     csrPem: material.csrPem ?? "",
     jwk: record.jwk,

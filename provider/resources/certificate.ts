@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CertstageError } from "../errors";
 import type { CertificateAction } from "../lifecycle/authorization";
 import { CERTIFICATE_RULES, decideDiff, known, sameValue } from "../lifecycle/diff";
-import type { PublicJwk } from "../pki/jwk";
+import { withoutChain, type PublicKeyJwk } from "../pki/jwk";
 import type { CertificateRecord, CertificateType, Store } from "../store";
 import type { ValidationProfile } from "../validation/profiles";
 import { validateAgainstSchema } from "../validation/schema";
@@ -51,7 +51,7 @@ export class Certificate extends CertstageResource {
   declare readonly latestVersion: pulumi.Output<number>;
   /**
    * Per environment, a JWKS (RFC 7517 §5) of the version it serves, as of this resource's last
-   * create, update or refresh. Services that must follow every swap read the store's
+   * create, update or refresh; its keys carry no `x5c` (each version's `jwk` has the chain). Services that must follow every swap read the store's
    * `environments/<env>/<name>/jwk.json` instead, or an EnvironmentDeployment's `jwk`.
    */
   declare readonly jwks: pulumi.Output<Record<string, { keys: Record<string, unknown>[] }>>;
@@ -115,10 +115,10 @@ function desiredState(inputs: CertificateInputs) {
 }
 
 async function jwksOf(name: string, store: Store) {
-  const jwks: Record<string, { keys: PublicJwk[] }> = {};
+  const jwks: Record<string, { keys: PublicKeyJwk[] }> = {};
   for (const deployment of await store.listDeployments(name)) {
     const version = await store.getVersion(name, deployment.version);
-    if (version) jwks[deployment.environment] = { keys: [version.jwk] };
+    if (version) jwks[deployment.environment] = { keys: [withoutChain(version.jwk)] };
   }
   return jwks;
 }

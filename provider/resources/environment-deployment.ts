@@ -15,6 +15,7 @@ import { definitionOf, promotionCheck, rollout, RolloutContext } from "../target
 import { cancelPendingTasks, queueStandby } from "../targets/standby";
 import type { DeploymentTask, Store } from "../store";
 import { readDnsName } from "../pki/dns-names";
+import { withoutChain } from "../pki/jwk";
 import { agentVerificationProblem, endpointProblem, EnvironmentDefinition, VerificationDefinition, verificationTimingProblem } from "../settings/environments";
 import type { ProviderSettings } from "../settings/stack-settings";
 import { validateAgainstSchema } from "../validation/schema";
@@ -61,7 +62,10 @@ export class EnvironmentDeployment extends CertstageResource {
   declare readonly status: pulumi.Output<string>;
   /** The last standby task: its id, state (`pending`, `running`, `done`, `failed`, `cancelled`) and what happened. */
   declare readonly task: pulumi.Output<{ id: string; state: string; notBefore?: string; detail?: string } | undefined>;
-  /** The public key of the version served, as a JWK: it changes in the same run as the swap. */
+  /**
+   * The public key of the version served, as a JWK without `x5c` (the version's `jwk` has the
+   * chain): it changes in the same run as the swap.
+   */
   declare readonly jwk: pulumi.Output<Record<string, unknown>>;
 
   constructor(resourceName: string, args: EnvironmentDeploymentArgs, opts?: pulumi.CustomResourceOptions) {
@@ -121,8 +125,13 @@ async function outputsOf(inputs: DeploymentInputs, store: Store, task: Deploymen
     deployedAt: live?.deployedAt ?? "",
     status: waiting ? "pending" : live ? "deployed" : "undeployed",
     ...(task ? { task: { id: task.id, state: task.state, ...(task.notBefore ? { notBefore: task.notBefore } : {}), ...(task.detail ? { detail: task.detail } : {}) } } : {}),
-    jwk: live ? ((await store.getVersion(inputs.certificate, live.version))?.jwk ?? {}) : {},
+    jwk: await servedJwk(inputs, live, store),
   };
+}
+
+async function servedJwk(inputs: DeploymentInputs, live: { version: number } | undefined, store: Store) {
+  const record = live ? await store.getVersion(inputs.certificate, live.version) : undefined;
+  return record ? withoutChain(record.jwk) : {};
 }
 
 function parseDeploymentId(id: string): { certificate: string; environment: string } {

@@ -99,6 +99,23 @@ describe("certificate lifecycle through the Pulumi CLI", () => {
     expect(exported).toContain("ciphertext");
   });
 
+  it("state holds each certificate once: no fullchainPem, and the deployments' JWKs without the chain", async () => {
+    const resources = (JSON.parse((await workspace.pulumiOk(["stack", "export"])).stdout).deployment.resources ?? []) as Array<{ type: string; outputs?: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const versions = resources.filter((resource) => resource.type === VERSION_TYPE);
+    const deployments = resources.filter((resource) => resource.type === DEPLOYMENT_TYPE);
+    expect(versions.length).toBeGreaterThan(0);
+    expect(deployments.length).toBeGreaterThan(0);
+    for (const version of versions) {
+      expect(version.outputs?.certificatePem).toContain("BEGIN CERTIFICATE");
+      expect(version.outputs).not.toHaveProperty("fullchainPem");
+      expect(version.outputs?.jwk.x5c.length).toBeGreaterThan(0);
+    }
+    for (const deployment of deployments) {
+      expect(deployment.outputs?.jwk.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(deployment.outputs?.jwk).not.toHaveProperty("x5c");
+    }
+  });
+
   it("pinning production to version 1 rolls it back and leaves staging on version 2", async () => {
     await workspace.pulumiOk(["config", "set", "--path", "pinnedVersions.production", "1"]);
     expect(await previewSteps()).toEqual([{ op: "update", type: DEPLOYMENT_TYPE, name: "api-production" }]);

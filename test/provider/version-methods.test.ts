@@ -99,9 +99,13 @@ describe("JWK outputs", () => {
     await certificates.create({ name: "api" });
     const version = await versions.create({ certificate: "api", upload: { certificatePem: stranger.certificatePem, privateKeyPem: stranger.privateKeyPem, chainPem: stranger.chainPem } });
     const deployed = await deployments.create({ certificate: "api", environment: "production", version: 1 });
-    expect(deployed.outs.jwk).toEqual(version.outs.jwk);
     expect(version.outs.jwk).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256" });
+    // The version's JWK carries the chain; the deployment's and the certificate's the key alone.
+    expect(version.outs.jwk.x5c).toHaveLength(2);
+    const { x5c: _chain, ...keyOnly } = version.outs.jwk;
+    expect(deployed.outs.jwk).toEqual(keyOnly);
+    expect(deployed.outs.jwk["x5t#S256"]).toBe(version.outs.jwk["x5t#S256"]);
     const read = await certificates.read("api", {});
-    expect(read.props?.jwks).toEqual({ production: { keys: [version.outs.jwk] } });
+    expect(read.props?.jwks).toEqual({ production: { keys: [keyOnly] } });
   });
 });
