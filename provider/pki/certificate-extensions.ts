@@ -77,6 +77,18 @@ export function readExtensions(certificate: X509Certificate): CertificateExtensi
 }
 
 /**
+ * DNS names and IP addresses of the subjectAltName, in certificate order, read with
+ * @peculiar/x509: for a certificate whose subjectAltName Node will not render (Node 22 throws
+ * "Failed to format subject alternative name" for one that holds no names at all, where Node 20
+ * gave an empty string).
+ */
+export function alternativeNamesOf(certificate: X509Certificate): string[] {
+  const x509 = require("@peculiar/x509") as typeof import("@peculiar/x509");
+  const alternativeNames = new x509.X509Certificate(certificate.raw).getExtension(x509.SubjectAlternativeNameExtension);
+  return alternativeNames ? alternativeNames.names.items.filter((name) => name.type === "dns" || name.type === "ip").map((name) => name.value) : [];
+}
+
+/**
  * The outer signatureAlgorithm of a DER certificate (RFC 5280 §4.1.1.2): the OID that begins the
  * second element of the Certificate SEQUENCE. A structure der.ts cannot read gives "unknown".
  */

@@ -4,6 +4,7 @@
  */
 import { createHash, createPublicKey, KeyObject, X509Certificate } from "node:crypto";
 import { CertstageError } from "../errors";
+import { alternativeNamesOf } from "./certificate-extensions";
 import { DER_TAG, readElement, sequenceChildren } from "./der";
 import { encodePem, expectLabels, splitPem } from "./pem";
 
@@ -69,6 +70,17 @@ function hasExplicitCurve(key: KeyObject): boolean {
 export function publicKeySha256(key: KeyObject): string {
   const publicKey = key.type === "private" ? createPublicKey(key) : key;
   return createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex");
+}
+
+/** The certificate's DNS names and IP addresses: Node's rendering, or ours where Node refuses. */
+function subjectAltNames(x509: X509Certificate): string[] {
+  let rendered: string | undefined;
+  try {
+    rendered = x509.subjectAltName;
+  } catch {
+    return alternativeNamesOf(x509);
+  }
+  return parseSubjectAltName(rendered);
 }
 
 /**
@@ -153,7 +165,7 @@ export function describeCertificate(x509: X509Certificate, field = "certificate"
     // ACME CAs may issue with an empty subject (names live in the SAN only): Node gives undefined.
     subject: displayedName(x509.subject),
     issuer: displayedName(x509.issuer),
-    sans: parseSubjectAltName(x509.subjectAltName),
+    sans: subjectAltNames(x509),
     notBefore,
     notAfter,
     keyAlgorithm: describeKeyAlgorithm(publicKey),

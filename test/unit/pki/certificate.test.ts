@@ -86,3 +86,12 @@ describe("validityTime", () => {
     expect(validityTime(printed)).toBe(expected);
   });
 });
+
+describe("a subjectAltName Node will not render", () => {
+  it("an empty one (no names at all) is described as no names, not a crash", async () => {
+    const { craftCertificate } = await import("../../support/crafted-certificates");
+    const crafted = await craftCertificate({ sans: [] });
+    // What validation then refuses with SAN_MISSING, as for any certificate without a name.
+    expect(parseCertificatePem(crafted.pem, "certificatePem").facts.sans).toEqual([]);
+  });
+});
