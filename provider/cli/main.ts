@@ -40,23 +40,25 @@ import type { StoreAction } from "./store-admin";
 
 // Every other command's module is loaded when that command runs (`load`): `certstage status` and
 // `history` are run in loops and scripts, and loading all of them (with yaml, the agent, the HTML
-// report) cost every invocation more than the command itself.
+// report) cost every invocation more than the command itself. `import()` rather than `require`:
+// compiled to CommonJS it is a require when called, and it also loads the TypeScript sources
+// when a test runner runs this file as they are.
 const load = {
-  agent: () => require("./agent") as typeof import("./agent"),
-  prComment: () => require("./pr-comment") as typeof import("./pr-comment"),
-  report: () => require("./report") as typeof import("./report"),
-  notify: () => require("./notify") as typeof import("./notify"),
-  metrics: () => require("./metrics") as typeof import("./metrics"),
-  previewSummary: () => require("./preview-summary") as typeof import("./preview-summary"),
-  tasks: () => require("./tasks") as typeof import("./tasks"),
-  storeAdmin: () => require("./store-admin") as typeof import("./store-admin"),
-  versions: () => require("./versions") as typeof import("./versions"),
-  expiring: () => require("./expiring") as typeof import("./expiring"),
-  expiryWindow: () => require("../lifecycle/expiry-window") as typeof import("../lifecycle/expiry-window"),
-  stackSettings: () => require("../settings/stack-settings") as typeof import("../settings/stack-settings"),
-  stackConfigFile: () => require("../settings/stack-config-file") as typeof import("../settings/stack-config-file"),
+  agent: () => import("./agent"),
+  prComment: () => import("./pr-comment"),
+  report: () => import("./report"),
+  notify: () => import("./notify"),
+  metrics: () => import("./metrics"),
+  previewSummary: () => import("./preview-summary"),
+  tasks: () => import("./tasks"),
+  storeAdmin: () => import("./store-admin"),
+  versions: () => import("./versions"),
+  expiring: () => import("./expiring"),
+  expiryWindow: () => import("../lifecycle/expiry-window"),
+  stackSettings: () => import("../settings/stack-settings"),
+  stackConfigFile: () => import("../settings/stack-config-file"),
   // lint runs the resources' own checks, which load @pulumi/pulumi (about 0.6 s of start-up).
-  lint: () => require("./lint") as typeof import("./lint"),
+  lint: () => import("./lint"),
 };
 
 const USAGE = `Usage: certstage <command> [options]
@@ -117,12 +119,12 @@ Options:
 `;
 
 export async function main(argv: string[], output: NodeJS.WritableStream = process.stdout): Promise<number> {
-  if (argv[0] === "agent" || argv[0] === "agents") return load.agent().agentCommand(argv[0], argv.slice(1), output);
-  if (argv[0] === "pr-comment") return load.prComment().prCommentMain(argv.slice(1), output);
-  if (argv[0] === "report") return load.report().reportMain(argv.slice(1), output);
-  if (argv[0] === "notify") return load.notify().notifyMain(argv.slice(1), output);
-  if (argv[0] === "metrics") return load.metrics().metricsMain(argv.slice(1), output);
-  if (argv[0] === "preview-summary") return load.previewSummary().previewSummaryMain(argv.slice(1), output);
+  if (argv[0] === "agent" || argv[0] === "agents") return (await load.agent()).agentCommand(argv[0], argv.slice(1), output);
+  if (argv[0] === "pr-comment") return (await load.prComment()).prCommentMain(argv.slice(1), output);
+  if (argv[0] === "report") return (await load.report()).reportMain(argv.slice(1), output);
+  if (argv[0] === "notify") return (await load.notify()).notifyMain(argv.slice(1), output);
+  if (argv[0] === "metrics") return (await load.metrics()).metricsMain(argv.slice(1), output);
+  if (argv[0] === "preview-summary") return (await load.previewSummary()).previewSummaryMain(argv.slice(1), output);
   let parsed;
   try {
     parsed = parseArgs({
@@ -180,7 +182,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
     return 2;
   }
   if (command === "store") {
-    const { STORE_ACTIONS, runStoreCommand } = load.storeAdmin();
+    const { STORE_ACTIONS, runStoreCommand } = await load.storeAdmin();
     const action = subcommand;
     if (!STORE_ACTIONS.includes(action as StoreAction)) {
       process.stderr.write(`certstage: store needs ${STORE_ACTIONS.join(", ")}\n\n${USAGE}`);
@@ -195,9 +197,10 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
   if (command === "expiring") return expiringCommand(parsed.values, output);
   if (command === "lint") {
     const manifestProject = projectDirectory(path.dirname(path.resolve(lintFile ?? ".")));
-    const config = () => (parsed.values.stack === undefined ? () => undefined : load.stackConfigFile().stackConfigReader(manifestProject, parsed.values.stack));
-    const settings = () => load.stackSettings().readProviderSettings(config(), process.env, manifestProject);
-    return load.lint().lintCommand({ file: lintFile, format: parsed.values.format, json: parsed.values.json }, settings, () => actor, output);
+    const [{ stackConfigReader }, { readProviderSettings }] = await Promise.all([load.stackConfigFile(), load.stackSettings()]);
+    const config = () => (parsed.values.stack === undefined ? () => undefined : stackConfigReader(manifestProject, parsed.values.stack));
+    const settings = () => readProviderSettings(config(), process.env, manifestProject);
+    return (await load.lint()).lintCommand({ file: lintFile, format: parsed.values.format, json: parsed.values.json }, settings, () => actor, output);
   }
   const store = openStore(parseStoreSetting(parsed.values.store ?? process.env.CERTSTAGE_STORE), projectDirectory());
   try {
@@ -214,19 +217,19 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
       case "tasks": {
         if (subcommand === "list") {
           const tasks = await store.listTasks({ environment: parsed.values.environment, certificate: parsed.values.certificate, state: parsed.values.state as TaskState | undefined });
-          output.write(parsed.values.json ? `${JSON.stringify({ tasks }, null, 2)}\n` : load.tasks().formatTasks(tasks));
+          output.write(parsed.values.json ? `${JSON.stringify({ tasks }, null, 2)}\n` : (await load.tasks()).formatTasks(tasks));
           return 0;
         }
         if (subcommand === "cancel") {
           const queued = await store.getTask(argument!);
-          const refusal = queued ? await load.tasks().deployRefusal(store, actor, queued.certificate) : undefined;
+          const refusal = queued ? await (await load.tasks()).deployRefusal(store, actor, queued.certificate) : undefined;
           if (refusal) throw refusal;
           const task = await store.finishTask(argument!, { state: "cancelled", detail: `cancelled by ${actor.principal}` }, actor);
-          output.write(parsed.values.json ? `${JSON.stringify({ task }, null, 2)}\n` : load.tasks().formatTasks([task]));
+          output.write(parsed.values.json ? `${JSON.stringify({ task }, null, 2)}\n` : (await load.tasks()).formatTasks([task]));
           return 0;
         }
         const progress = parsed.values.json ? undefined : (line: string) => output.write(`${line}\n`);
-        const { runDueTasks, formatTasks } = load.tasks();
+        const { runDueTasks, formatTasks } = await load.tasks();
         const { ran, skipped } = await runDueTasks(store, actor, now(), { only: parsed.values.task, progress });
         if (parsed.values.json) output.write(`${JSON.stringify({ ran: ran.map((outcome) => outcome.task), skipped: skipped.map(({ task, reason }) => ({ task: task.id, reason })) }, null, 2)}\n`);
         else output.write(ran.length === 0 ? "No task is due.\n" : formatTasks(ran.map((outcome) => outcome.task)));
@@ -234,7 +237,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
       }
       case "versions": {
         const version = Number(versionsArguments!.version);
-        await load.versions().removeUnclaimedVersion(store, versionsArguments!.certificate!, version, actor);
+        await (await load.versions()).removeUnclaimedVersion(store, versionsArguments!.certificate!, version, actor);
         output.write(parsed.values.json ? `${JSON.stringify({ removed: { certificate: versionsArguments!.certificate, version } })}\n` : `Removed version ${version} of ${versionsArguments!.certificate}.\n`);
         return 0;
       }
@@ -255,8 +258,8 @@ async function expiringCommand(values: { store?: string; environment?: string; w
       process.stderr.write(`certstage: expiring needs --within, e.g. --within 30d or --within 33%\n`);
       return 2;
     }
-    const window = load.expiryWindow().parseExpiryWindow(values.within);
-    const { buildExpiringReport, formatExpiringReport } = load.expiring();
+    const window = (await load.expiryWindow()).parseExpiryWindow(values.within);
+    const { buildExpiringReport, formatExpiringReport } = await load.expiring();
     store = openStore(parseStoreSetting(values.store ?? process.env.CERTSTAGE_STORE), projectDirectory());
     const report = await buildExpiringReport(store, window, now(), values.environment);
     output.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatExpiringReport(report));
