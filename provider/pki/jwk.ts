@@ -59,6 +59,19 @@ export function publicJwk(leaf: X509Certificate, chain: readonly X509Certificate
   };
 }
 
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * The version's JWK from its `certificatePem` and `chainPem` outputs, as the program makes it
+ * (resources/certificate-version.ts): equal to the store's `jwk.json`, and not kept in Pulumi's
+ * state, where its `x5c` would repeat the certificate and chain at every checkpoint. The PEMs are
+ * a stored version's, which `check` already proved have a JWK form.
+ */
+export function publicJwkOfPems(certificatePem: string, chainPem: string): PublicJwk {
+  const chain = (chainPem.match(CERTIFICATE_BLOCK) ?? []).map((block) => new X509Certificate(block));
+  return publicJwk(new X509Certificate(certificatePem), chain);
+}
+
 /** A JWK without its certificate chain: what a verifier needs, as a JWKS carries it. */
 export type PublicKeyJwk = Omit<PublicJwk, "x5c">;
 

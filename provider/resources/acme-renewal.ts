@@ -30,7 +30,7 @@ import { assembleMaterial, parseVersionParts } from "../pki/version-material";
 import type { AcmeRenewalRecord, ResourceOrigin, VersionRecord } from "../store";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
-import { CertstageResource } from "./certstage-resource";
+import { registration, withoutPromiseStacks } from "./certstage-resource";
 import * as kindProvider from "./kind-providers/acme-renewal";
 import { originOf, resourceUrnInput } from "./resource-urn";
 import { releaseVersion, versionToAdopt } from "../store/adoption";
@@ -65,7 +65,7 @@ export interface AcmeRenewalArgs {
 
 const OUTPUTS = ["version", "notBefore", "notAfter", "serial", "fingerprintSha256", "ariCertificateId", "renewal", "renewalDueAt", "accountUrl", "domainsUnicode"] as const;
 
-export class AcmeRenewal extends CertstageResource {
+export class AcmeRenewal extends pulumi.dynamic.Resource {
   declare readonly certificate: pulumi.Output<string>;
   /** The version issued last: feed it to EnvironmentDeployments. */
   declare readonly version: pulumi.Output<number>;
@@ -81,19 +81,26 @@ export class AcmeRenewal extends CertstageResource {
   declare readonly domainsUnicode: pulumi.Output<string[]>;
 
   constructor(resourceName: string, args: AcmeRenewalArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      "AcmeRenewal",
-      kindProvider,
-      resourceName,
-      {
-        ...args,
-        resourceUrn: resourceUrnInput("AcmeRenewal", resourceName, opts),
-        certificate: args.certificate instanceof Certificate ? args.certificate.name : args.certificate,
-        externalAccountBinding: args.externalAccountBinding === undefined ? undefined : pulumi.secret(args.externalAccountBinding),
-        ...Object.fromEntries(OUTPUTS.map((name) => [name, undefined])),
-      },
-      opts,
-    );
+    const restoreStackLimit = withoutPromiseStacks();
+    try {
+      super(
+        ...registration(
+          "AcmeRenewal",
+          kindProvider,
+          resourceName,
+          {
+            ...args,
+            resourceUrn: resourceUrnInput("AcmeRenewal", resourceName, opts),
+            certificate: args.certificate instanceof Certificate ? args.certificate.name : args.certificate,
+            externalAccountBinding: args.externalAccountBinding === undefined ? undefined : pulumi.secret(args.externalAccountBinding),
+            ...Object.fromEntries(OUTPUTS.map((name) => [name, undefined])),
+          },
+          opts,
+        ),
+      );
+    } finally {
+      restoreStackLimit();
+    }
   }
 }
 

@@ -15,13 +15,14 @@ import { CERTIFICATE_VERSION_RULES, decideDiff, known, unknown } from "../lifecy
 import type { SubjectInput } from "../pki/certificate-request";
 import { readNameInputs, unicodeForm } from "../pki/dns-names";
 import type { KeyAlgorithm } from "../pki/key-generation";
+import { publicJwkOfPems, type PublicJwk } from "../pki/jwk";
 import type { VersionMaterial } from "../pki/version-material";
 import type { CertificateType, VersionRecord } from "../store";
 import { stillDeployed } from "../store/store-errors";
 import { checkAcknowledgements } from "../validation/certificate-policy";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
-import { CertstageResource } from "./certstage-resource";
+import { registration, withoutPromiseStacks } from "./certstage-resource";
 import * as kindProvider from "./kind-providers/certificate-version";
 import { originOf, resourceUrnInput } from "./resource-urn";
 import { checkResult, HandlerContext, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
@@ -75,10 +76,10 @@ const SECRET_OUTPUTS = ["privateKeyPem"];
 
 const OUTPUT_NAMES = [
   "version", "method", "serial", "subject", "issuer", "sans", "notBefore", "notAfter", "keyAlgorithm", "fingerprintSha256",
-  "publicKeySha256", "chainFingerprints", "certificatePem", "chainPem", "privateKeyPem", "csrPem", "jwk", "contentDigest", "sansUnicode", "notes",
+  "publicKeySha256", "chainFingerprints", "certificatePem", "chainPem", "privateKeyPem", "csrPem", "contentDigest", "sansUnicode", "notes",
 ] as const;
 
-export class CertificateVersion extends CertstageResource {
+export class CertificateVersion extends pulumi.dynamic.Resource {
   declare readonly certificate: pulumi.Output<string>;
   /** The version number: 1, 2, 3… per certificate. */
   declare readonly version: pulumi.Output<number>;
@@ -114,30 +115,46 @@ export class CertificateVersion extends CertstageResource {
   declare readonly privateKeyPem: pulumi.Output<string>;
   /** The CSR to send to a CA (`generate` versions; empty otherwise). */
   declare readonly csrPem: pulumi.Output<string>;
-  /** The public key as a JWK (RFC 7517): `kid` is its RFC 7638 thumbprint, `x5c` the chain. */
-  declare readonly jwk: pulumi.Output<Record<string, unknown>>;
+  /**
+   * The public key as a JWK (RFC 7517): `kid` is its RFC 7638 thumbprint, `x5c` the chain. Made
+   * here in the program from `certificatePem` and `chainPem`, like `fullchainPem`: in state its
+   * `x5c` would repeat them. Equal to the store's `jwk.json`.
+   */
+  readonly jwk: pulumi.Output<PublicJwk>;
 
   constructor(resourceName: string, args: CertificateVersionArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = Object.fromEntries(OUTPUT_NAMES.map((name) => [name, undefined]));
-    super(
-      "CertificateVersion",
-      kindProvider,
-      resourceName,
-      {
-        resourceUrn: resourceUrnInput("CertificateVersion", resourceName, opts),
-        certificate: args.certificate instanceof Certificate ? args.certificate.name : args.certificate,
-        certificateType: args.certificate instanceof Certificate ? args.certificate.typeInput : undefined,
-        certificateProfile: args.certificate instanceof Certificate ? args.certificate.profileInput : undefined,
-        upload: args.upload === undefined ? undefined : secretUpload(args.upload),
-        generate: args.generate,
-        signed: args.signed === undefined ? undefined : resolveKeyFromVersion(args.signed),
-        domains: args.domains,
-        acknowledge: args.acknowledge,
-        ...outputs,
-      },
-      pulumi.mergeOptions(opts, { additionalSecretOutputs: SECRET_OUTPUTS }),
-    );
+    const restoreStackLimit = withoutPromiseStacks();
+    try {
+      super(
+        ...registration(
+          "CertificateVersion",
+          kindProvider,
+          resourceName,
+          {
+            resourceUrn: resourceUrnInput("CertificateVersion", resourceName, opts),
+            certificate: args.certificate instanceof Certificate ? args.certificate.name : args.certificate,
+            certificateType: args.certificate instanceof Certificate ? args.certificate.typeInput : undefined,
+            certificateProfile: args.certificate instanceof Certificate ? args.certificate.profileInput : undefined,
+            upload: args.upload === undefined ? undefined : secretUpload(args.upload),
+            generate: args.generate,
+            signed: args.signed === undefined ? undefined : resolveKeyFromVersion(args.signed),
+            domains: args.domains,
+            acknowledge: args.acknowledge,
+            ...outputs,
+          },
+          pulumi.mergeOptions(opts, { additionalSecretOutputs: SECRET_OUTPUTS }),
+        ),
+      );
+    } finally {
+      restoreStackLimit();
+    }
     this.fullchainPem = pulumi.all([this.certificatePem, this.chainPem]).apply(([certificatePem, chainPem]) => certificatePem + chainPem);
+    // Every stored version has a certificate; only a test's mocked engine may answer without one,
+    // and then the JWK is missing as any output the mock left out would be.
+    this.jwk = pulumi
+      .all([this.certificatePem, this.chainPem])
+      .apply(([certificatePem, chainPem]) => (certificatePem ? publicJwkOfPems(certificatePem, chainPem ?? "") : (undefined as unknown as PublicJwk)));
   }
 }
 
@@ -213,7 +230,6 @@ function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<
     chainPem: material.chainPem,
     privateKeyPem: material.privateKeyPem ?? "",
     csrPem: material.csrPem ?? "",
-    jwk: record.jwk,
     contentDigest,
     domains: inputs.domains ?? [],
     acknowledge: inputs.acknowledge ?? [],

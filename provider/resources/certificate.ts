@@ -11,7 +11,7 @@ import { withoutChain, type PublicKeyJwk } from "../pki/jwk";
 import type { CertificateRecord, CertificateType, Store } from "../store";
 import type { ValidationProfile } from "../validation/profiles";
 import { validateAgainstSchema } from "../validation/schema";
-import { CertstageResource } from "./certstage-resource";
+import { registration, withoutPromiseStacks } from "./certstage-resource";
 import * as kindProvider from "./kind-providers/certificate";
 import { originOf, resourceUrnInput } from "./resource-urn";
 import { unclaimedVersionsOf } from "../store/adoption";
@@ -38,7 +38,7 @@ export interface CertificateArgs {
   readonly profile?: pulumi.Input<ValidationProfile>;
 }
 
-export class Certificate extends CertstageResource {
+export class Certificate extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   /** Same as `name`: the identifier other resources and servers refer to. */
   declare readonly certificateId: pulumi.Output<string>;
@@ -66,26 +66,33 @@ export class Certificate extends CertstageResource {
   readonly profileInput: pulumi.Input<ValidationProfile> | undefined;
 
   constructor(resourceName: string, args: CertificateArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      "Certificate",
-      kindProvider,
-      resourceName,
-      {
-        resourceUrn: resourceUrnInput("Certificate", resourceName, opts),
-        name: args.name,
-        displayName: args.displayName,
-        type: args.type,
-        owner: args.owner,
-        shareWith: args.shareWith,
-        description: args.description,
-        profile: args.profile,
-        certificateId: undefined,
-        latestVersion: undefined,
-        jwks: undefined,
-        unclaimedVersions: undefined,
-      },
-      opts,
-    );
+    const restoreStackLimit = withoutPromiseStacks();
+    try {
+      super(
+        ...registration(
+          "Certificate",
+          kindProvider,
+          resourceName,
+          {
+            resourceUrn: resourceUrnInput("Certificate", resourceName, opts),
+            name: args.name,
+            displayName: args.displayName,
+            type: args.type,
+            owner: args.owner,
+            shareWith: args.shareWith,
+            description: args.description,
+            profile: args.profile,
+            certificateId: undefined,
+            latestVersion: undefined,
+            jwks: undefined,
+            unclaimedVersions: undefined,
+          },
+          opts,
+        ),
+      );
+    } finally {
+      restoreStackLimit();
+    }
     this.typeInput = args.type ?? "server";
     this.profileInput = args.profile;
   }

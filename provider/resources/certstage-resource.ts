@@ -11,30 +11,34 @@
  * time in a preview: 50 certificates × 3 environments previewed in 10.5 s, and in 6.6 s without
  * them, against 6.5 s for a floor program of no-op resources (bench/pulumi-scale.cjs measures it).
  *
- * So the constructor lowers `Error.stackTraceLimit` to 0 while the SDK registers the resource,
- * and puts it back afterwards, also when registration throws. Nothing a user sees changes: the
- * SDK records the resource's source position with a limit of its own, error messages keep their
- * text, and with PULUMI_DEBUG_PROMISE_LEAKS set (someone is debugging a leak and needs the
- * stacks) the limit is left alone.
+ * So each resource class lowers `Error.stackTraceLimit` to 0 while the SDK registers the resource,
+ * and puts it back afterwards, also when registration throws:
+ *
+ *     const restoreStackLimit = withoutPromiseStacks();
+ *     try { super(...registration("Certificate", kindProvider, name, props, opts)); } finally { restoreStackLimit(); }
+ *
+ * Nothing a user sees changes: the SDK records the resource's source position with a limit of its
+ * own, error messages keep their text, and with PULUMI_DEBUG_PROMISE_LEAKS set (someone is
+ * debugging a leak and needs the stacks) the limit is left alone.
+ *
+ * Why no shared base class: the SDK records a resource's stack trace in state, skipping a fixed
+ * number of frames (its own constructors), so the first frame kept is the constructor of the class
+ * right below `dynamic.Resource`. A base class with a constructor of its own added a frame to every
+ * resource's state (about 110 bytes each, paid again at every checkpoint) and made each resource's
+ * `sourcePosition` name the base class instead of its kind.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { providerObject, type ResourceKind } from "./dynamic-provider";
 
-export abstract class CertstageResource extends pulumi.dynamic.Resource {
-  protected constructor(
-    kind: ResourceKind,
-    kindProvider: pulumi.dynamic.ResourceProvider,
-    resourceName: string,
-    props: pulumi.Inputs,
-    opts?: pulumi.CustomResourceOptions,
-  ) {
-    const restoreStackLimit = withoutPromiseStacks();
-    try {
-      super(providerObject(kindProvider), resourceName, props, opts, "certstage", kind);
-    } finally {
-      restoreStackLimit();
-    }
-  }
+/** The arguments of `dynamic.Resource`'s constructor for a certstage kind. */
+export function registration(
+  kind: ResourceKind,
+  kindProvider: pulumi.dynamic.ResourceProvider,
+  resourceName: string,
+  props: pulumi.Inputs,
+  opts?: pulumi.CustomResourceOptions,
+): ConstructorParameters<typeof pulumi.dynamic.Resource> {
+  return [providerObject(kindProvider), resourceName, props, opts, "certstage", kind];
 }
 
 /** Lowers the stack limit for a registration; returns what puts it back. */

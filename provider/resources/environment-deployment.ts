@@ -21,7 +21,7 @@ import type { ProviderSettings } from "../settings/stack-settings";
 import { validateAgainstSchema } from "../validation/schema";
 import { Certificate } from "./certificate";
 import { CertificateVersion } from "./certificate-version";
-import { CertstageResource } from "./certstage-resource";
+import { registration, withoutPromiseStacks } from "./certstage-resource";
 import * as kindProvider from "./kind-providers/environment-deployment";
 import { resourceUrnInput } from "./resource-urn";
 import { accessProblem, refusalOf, requireCertificateAccess } from "./certificate-access";
@@ -53,7 +53,7 @@ export interface EnvironmentDeploymentArgs {
   }>;
 }
 
-export class EnvironmentDeployment extends CertstageResource {
+export class EnvironmentDeployment extends pulumi.dynamic.Resource {
   declare readonly certificate: pulumi.Output<string>;
   declare readonly environment: pulumi.Output<string>;
   declare readonly deployedVersion: pulumi.Output<number>;
@@ -78,26 +78,33 @@ export class EnvironmentDeployment extends CertstageResource {
         fix: "pass the Certificate (or its name), or pass a CertificateVersion as 'version'",
       });
     }
-    super(
-      "EnvironmentDeployment",
-      kindProvider,
-      resourceName,
-      {
-        certificate,
-        resourceUrn: resourceUrnInput("EnvironmentDeployment", resourceName, opts),
-        environment: args.environment,
-        version: fromVersion ? fromVersion.version : args.version,
-        mode: args.mode,
-        notBefore: args.notBefore,
-        verify: args.verify,
-        deployedVersion: undefined,
-        deployedAt: undefined,
-        status: undefined,
-        task: undefined,
-        jwk: undefined,
-      },
-      opts,
-    );
+    const restoreStackLimit = withoutPromiseStacks();
+    try {
+      super(
+        ...registration(
+          "EnvironmentDeployment",
+          kindProvider,
+          resourceName,
+          {
+            certificate,
+            resourceUrn: resourceUrnInput("EnvironmentDeployment", resourceName, opts),
+            environment: args.environment,
+            version: fromVersion ? fromVersion.version : args.version,
+            mode: args.mode,
+            notBefore: args.notBefore,
+            verify: args.verify,
+            deployedVersion: undefined,
+            deployedAt: undefined,
+            status: undefined,
+            task: undefined,
+            jwk: undefined,
+          },
+          opts,
+        ),
+      );
+    } finally {
+      restoreStackLimit();
+    }
   }
 }
 

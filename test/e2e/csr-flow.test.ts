@@ -41,6 +41,7 @@ if (signedDirectory) {
   });
   exports.signedVersion = signed.version;
   exports.jwkKid = signed.jwk.apply((jwk) => jwk.kid);
+  exports.signedJwk = signed.jwk;
   for (const environment of ["staging", "production"]) {
     new EnvironmentDeployment("api-" + environment, { version: signed, environment });
   }
@@ -130,6 +131,12 @@ describe("generate -> CA signs the CSR -> signed version reusing the key", () =>
       expect(readFileSync(path.join(served, "fullchain.pem"), "utf8")).toBe(readFileSync(path.join(served, "cert.pem"), "utf8") + readFileSync(path.join(served, "chain.pem"), "utf8"));
       expect(JSON.parse(readFileSync(path.join(served, "jwk.json"), "utf8")).kty).toBe("RSA");
     }
+  });
+
+  it("the version's jwk, made in the program rather than kept in state, is the store's jwk.json", async () => {
+    const stored = JSON.parse(readFileSync(path.join(storeRoot, "certificates", "api", "versions", await stackOutput("signedVersion"), "jwk.json"), "utf8"));
+    expect(JSON.parse((await workspace.pulumiOk(["stack", "output", "signedJwk", "--json"])).stdout)).toEqual(stored);
+    expect(stored.x5c.length).toBeGreaterThan(1);
   });
 
   it("a re-key generates version 3 with a new key while version 2 keeps serving", async () => {

@@ -8,6 +8,7 @@ import { createHash, createPublicKey } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { publicJwkOfPems } from "../../provider/pki/jwk";
 import { configure, providerFor } from "../../provider/resources/runtime";
 import { makeTestCertificate, temporaryDirectory, TestCertificate } from "../support/certificates";
 
@@ -59,7 +60,7 @@ describe("generate and signed", () => {
     const signed = await versions.create(signedInputs);
     expect(signed.outs).toMatchObject({ version: 2, method: "signed", csrPem: "" });
     expect(signed.outs.privateKeyPem).toBe(generated.outs.privateKeyPem);
-    expect(signed.outs.jwk.kid).toBe(generated.outs.jwk.kid);
+    expect(publicJwkOfPems(signed.outs.certificatePem, signed.outs.chainPem).kid).toBe(publicJwkOfPems(generated.outs.certificatePem, generated.outs.chainPem).kid);
     // The public key's SHA-256: unknown at the generate's preview (its key is made at up), known
     // at the signed one's, and equal across the two, so a reviewer sees the key reused.
     expect((await versions.check({}, generateInputs)).inputs!.publicKeySha256).toBeUndefined();
@@ -99,12 +100,16 @@ describe("JWK outputs", () => {
     await certificates.create({ name: "api" });
     const version = await versions.create({ certificate: "api", upload: { certificatePem: stranger.certificatePem, privateKeyPem: stranger.privateKeyPem, chainPem: stranger.chainPem } });
     const deployed = await deployments.create({ certificate: "api", environment: "production", version: 1 });
-    expect(version.outs.jwk).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256" });
+    // The version's JWK is made in the program from its PEMs (not kept in state), equal to the store's jwk.json.
+    expect(version.outs).not.toHaveProperty("jwk");
+    const versionJwk = publicJwkOfPems(version.outs.certificatePem, version.outs.chainPem);
+    expect(JSON.parse(readFileSync(path.join(storeRoot, "certificates", "api", "versions", "1", "jwk.json"), "utf8"))).toEqual(versionJwk);
+    expect(versionJwk).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256" });
     // The version's JWK carries the chain; the deployment's and the certificate's the key alone.
-    expect(version.outs.jwk.x5c).toHaveLength(2);
-    const { x5c: _chain, ...keyOnly } = version.outs.jwk;
+    expect(versionJwk.x5c).toHaveLength(2);
+    const { x5c: _chain, ...keyOnly } = versionJwk;
     expect(deployed.outs.jwk).toEqual(keyOnly);
-    expect(deployed.outs.jwk["x5t#S256"]).toBe(version.outs.jwk["x5t#S256"]);
+    expect(deployed.outs.jwk["x5t#S256"]).toBe(versionJwk["x5t#S256"]);
     const read = await certificates.read("api", {});
     expect(read.props?.jwks).toEqual({ production: { keys: [keyOnly] } });
   });
