@@ -11,6 +11,10 @@
  * why state size costs time on every step).
  *
  *   CERTSTAGE_BENCH_SCALE_SIZES=100,300,1000   certificates per run (default), × 3 environments
+ *   CERTSTAGE_BENCH_SCALE_CHECKPOINTS=skip     a diagnosis, not a way to run: both sides with
+ *                                              PULUMI_SKIP_CHECKPOINTS=true, so what is left is
+ *                                              the providers' and the engine's work per step
+ *                                              without the checkpoint rewrites (its own section)
  *
  * The Pulumi CLI is the toolchain's (scripts/pulumi-toolchain.sh), with a file:// backend, a
  * passphrase and a PULUMI_HOME of the run's own, as the e2e tier runs it. Nothing leaves loopback.
@@ -25,6 +29,10 @@ const { execFileSync, spawnSync } = require("node:child_process");
 const REPOSITORY = path.join(__dirname, "..");
 const SIZES = (process.env.CERTSTAGE_BENCH_SCALE_SIZES ?? "100,300,1000").split(",").map(Number);
 const ENVIRONMENTS = 3;
+// Never what users should do (checkpoints are what lets an interrupted `up` recover): it separates
+// the cost that grows with the stack (the engine rewriting the whole state after every step, on
+// the file backend) from the cost per resource.
+const SKIP_CHECKPOINTS = process.env.CERTSTAGE_BENCH_SCALE_CHECKPOINTS === "skip";
 
 const CERTSTAGE_PROGRAM = `"use strict";
 const pulumi = require("@pulumi/pulumi");
@@ -111,6 +119,7 @@ function makeProject({ root, name, program, config, pulumiBin, certstagePackage 
     PULUMI_SKIP_CONFIRMATIONS: "true",
     NO_COLOR: "1",
     CERTSTAGE_PRINCIPAL: "bench",
+    ...(SKIP_CHECKPOINTS ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}),
   };
   const pulumi = (args) => {
     const started = process.hrtime.bigint();
@@ -188,8 +197,11 @@ module.exports = async function pulumiScale() {
     return [`${result.certificates} × ${ENVIRONMENTS}`, String(result.resources), `${(ours / 1024 ** 2).toFixed(2)} MiB`, `${(floor / 1024 ** 2).toFixed(2)} MiB`, `${Math.round(ours / result.resources)} B`, `${Math.round(floor / result.resources)} B`, ratio(ours, floor)];
   });
   return {
-    title: "Pulumi at scale: certstage against a floor program",
+    title: SKIP_CHECKPOINTS ? "Pulumi at scale without checkpoints (a diagnosis): certstage against a floor program" : "Pulumi at scale: certstage against a floor program",
     description: [
+      ...(SKIP_CHECKPOINTS
+        ? ["Both sides ran with `PULUMI_SKIP_CHECKPOINTS=true` (`CERTSTAGE_BENCH_SCALE_CHECKPOINTS=skip`): not a setting to run with, since the checkpoints are what lets an interrupted `up` recover, but it takes away the one cost that grows with the stack (the file backend rewrites the whole state after every step), so time per resource shows what each resource itself costs."]
+        : []),
       `N certificates (\`generate\`, ECDSA P-256), one version each, deployed to staging, production (which requires staging) and dr, on the file store: 5 resources per certificate. The floor is the same number of dynamic resources in the same dependency shape, whose provider only returns its inputs. Pulumi CLI ${version}, @pulumi/pulumi ${sdk}, ${process.version}, file:// backend, certstage installed from its \`npm pack\` tarball. One run of each command; each row ran certstage's command and then the floor's.`,
       "Time per resource is the command's wall time over its resources: it stays flat only while nothing grows faster than the stack (the engine rewrites the whole checkpoint after every step, for the floor too).",
     ].join(" "),
