@@ -65,13 +65,13 @@ export function readExtensions(certificate: X509Certificate): CertificateExtensi
   const parsed = new x509.X509Certificate(certificate.raw);
   const keyUsage = parsed.getExtension(x509.KeyUsagesExtension);
   const extendedKeyUsage = parsed.getExtension(x509.ExtendedKeyUsageExtension);
-  const alternativeNames = parsed.getExtension(x509.SubjectAlternativeNameExtension);
+  const alternativeNames = alternativeNameEntries(parsed);
   const oid = signatureAlgorithmOid(certificate.raw);
   return {
     ...(keyUsage ? { keyUsage: KEY_USAGE_BITS.filter(([bit]) => (keyUsage.usages & bit) !== 0).map(([, name]) => name) } : {}),
     ...(extendedKeyUsage ? { extendedKeyUsage: extendedKeyUsage.usages.map(String) } : {}),
-    hasSubjectAltName: alternativeNames !== null,
-    dnsNames: alternativeNames ? alternativeNames.names.items.filter((name) => name.type === "dns").map((name) => name.value) : [],
+    hasSubjectAltName: alternativeNames !== undefined,
+    dnsNames: (alternativeNames ?? []).filter((name) => name.type === "dns").map((name) => name.value),
     signatureAlgorithm: { oid, name: SIGNATURE_ALGORITHMS[oid] ?? oid },
   };
 }
@@ -84,8 +84,13 @@ export function readExtensions(certificate: X509Certificate): CertificateExtensi
  */
 export function alternativeNamesOf(certificate: X509Certificate): string[] {
   const x509 = require("@peculiar/x509") as typeof import("@peculiar/x509");
-  const alternativeNames = new x509.X509Certificate(certificate.raw).getExtension(x509.SubjectAlternativeNameExtension);
-  return alternativeNames ? alternativeNames.names.items.filter((name) => name.type === "dns" || name.type === "ip").map((name) => name.value) : [];
+  return (alternativeNameEntries(new x509.X509Certificate(certificate.raw)) ?? []).filter((name) => name.type === "dns" || name.type === "ip").map((name) => name.value);
+}
+
+/** The subjectAltName's entries (type and value, in certificate order); undefined without the extension. */
+function alternativeNameEntries(parsed: import("@peculiar/x509").X509Certificate): ReadonlyArray<{ readonly type: string; readonly value: string }> | undefined {
+  const x509 = require("@peculiar/x509") as typeof import("@peculiar/x509");
+  return parsed.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? undefined;
 }
 
 /**
