@@ -93,8 +93,8 @@ export class AcmeRenewal extends pulumi.dynamic.Resource {
             resourceUrn: resourceUrnInput("AcmeRenewal", resourceName, opts),
             certificate: args.certificate instanceof Certificate ? args.certificate.name : args.certificate,
             externalAccountBinding: args.externalAccountBinding === undefined ? undefined : pulumi.secret(args.externalAccountBinding),
-            ...Object.fromEntries(OUTPUTS.map((name) => [name, undefined])),
           },
+          ["certificate", ...OUTPUTS],
           opts,
         ),
       );

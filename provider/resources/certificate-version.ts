@@ -75,7 +75,7 @@ export interface CertificateVersionArgs {
 const SECRET_OUTPUTS = ["privateKeyPem"];
 
 const OUTPUT_NAMES = [
-  "version", "method", "serial", "subject", "issuer", "sans", "notBefore", "notAfter", "keyAlgorithm", "fingerprintSha256",
+  "certificate", "version", "method", "serial", "subject", "issuer", "sans", "notBefore", "notAfter", "keyAlgorithm", "fingerprintSha256",
   "publicKeySha256", "chainFingerprints", "certificatePem", "chainPem", "privateKeyPem", "csrPem", "contentDigest", "sansUnicode", "notes",
 ] as const;
 
@@ -123,7 +123,6 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
   readonly jwk: pulumi.Output<PublicJwk>;
 
   constructor(resourceName: string, args: CertificateVersionArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = Object.fromEntries(OUTPUT_NAMES.map((name) => [name, undefined]));
     const restoreStackLimit = withoutPromiseStacks();
     try {
       super(
@@ -141,8 +140,8 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
             signed: args.signed === undefined ? undefined : resolveKeyFromVersion(args.signed),
             domains: args.domains,
             acknowledge: args.acknowledge,
-            ...outputs,
           },
+          OUTPUT_NAMES,
           pulumi.mergeOptions(opts, { additionalSecretOutputs: SECRET_OUTPUTS }),
         ),
       );

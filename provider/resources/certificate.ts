@@ -38,6 +38,9 @@ export interface CertificateArgs {
   readonly profile?: pulumi.Input<ValidationProfile>;
 }
 
+/** The declared outputs: what the provider reports, the inputs it echoes among them. */
+const OUTPUTS = ["name", "certificateId", "displayName", "type", "owner", "shareWith", "description", "latestVersion", "jwks", "unclaimedVersions"];
+
 export class Certificate extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   /** Same as `name`: the identifier other resources and servers refer to. */
@@ -82,11 +85,8 @@ export class Certificate extends pulumi.dynamic.Resource {
             shareWith: args.shareWith,
             description: args.description,
             profile: args.profile,
-            certificateId: undefined,
-            latestVersion: undefined,
-            jwks: undefined,
-            unclaimedVersions: undefined,
           },
+          OUTPUTS,
           opts,
         ),
       );

@@ -15,7 +15,7 @@
  * and puts it back afterwards, also when registration throws:
  *
  *     const restoreStackLimit = withoutPromiseStacks();
- *     try { super(...registration("Certificate", kindProvider, name, props, opts)); } finally { restoreStackLimit(); }
+ *     try { super(...registration("Certificate", kindProvider, name, inputs, OUTPUTS, opts)); } finally { restoreStackLimit(); }
  *
  * Nothing a user sees changes: the SDK records the resource's source position with a limit of its
  * own, error messages keep their text, and with PULUMI_DEBUG_PROMISE_LEAKS set (someone is
@@ -30,15 +30,28 @@
 import * as pulumi from "@pulumi/pulumi";
 import { providerObject, type ResourceKind } from "./dynamic-provider";
 
-/** The arguments of `dynamic.Resource`'s constructor for a certstage kind. */
+/**
+ * The arguments of `dynamic.Resource`'s constructor for a certstage kind. The SDK makes an output
+ * (and its four promises) for every property it is given, so `props` holds the inputs that are set
+ * and the names in `outputs` (the class's declared outputs, some of which are inputs too), and no
+ * input left undefined: the engine would never see one anyway, since undefined is not sent.
+ */
 export function registration(
   kind: ResourceKind,
   kindProvider: pulumi.dynamic.ResourceProvider,
   resourceName: string,
-  props: pulumi.Inputs,
+  inputs: pulumi.Inputs,
+  outputs: readonly string[],
   opts?: pulumi.CustomResourceOptions,
 ): ConstructorParameters<typeof pulumi.dynamic.Resource> {
-  return [providerObject(kindProvider), resourceName, props, opts, "certstage", kind];
+  return [providerObject(kindProvider), resourceName, registeredProperties(inputs, outputs), opts, "certstage", kind];
+}
+
+/** The declared outputs (undefined until the engine answers), then every input that is set. */
+export function registeredProperties(inputs: pulumi.Inputs, outputs: readonly string[]): pulumi.Inputs {
+  const properties: pulumi.Inputs = Object.fromEntries(outputs.map((name) => [name, undefined]));
+  for (const [name, value] of Object.entries(inputs)) if (value !== undefined) properties[name] = value;
+  return properties;
 }
 
 /** Lowers the stack limit for a registration; returns what puts it back. */

@@ -53,6 +53,9 @@ export interface EnvironmentDeploymentArgs {
   }>;
 }
 
+/** The declared outputs: what the provider reports, the inputs it echoes among them. */
+const OUTPUTS = ["certificate", "environment", "deployedVersion", "deployedAt", "status", "task", "jwk"];
+
 export class EnvironmentDeployment extends pulumi.dynamic.Resource {
   declare readonly certificate: pulumi.Output<string>;
   declare readonly environment: pulumi.Output<string>;
@@ -93,12 +96,8 @@ export class EnvironmentDeployment extends pulumi.dynamic.Resource {
             mode: args.mode,
             notBefore: args.notBefore,
             verify: args.verify,
-            deployedVersion: undefined,
-            deployedAt: undefined,
-            status: undefined,
-            task: undefined,
-            jwk: undefined,
           },
+          OUTPUTS,
           opts,
         ),
       );

@@ -73,3 +73,19 @@ describe("resource registration", () => {
     expect(Error.stackTraceLimit).toBe(limit);
   });
 });
+
+describe("registered properties", () => {
+  it("are the declared outputs and the inputs that are set: an input left undefined costs the SDK nothing", async () => {
+    const { registeredProperties } = await import("../../provider/resources/certstage-resource");
+    const properties = registeredProperties({ name: "api", displayName: undefined, profile: undefined, owner: "team-a" }, ["name", "displayName", "latestVersion"]);
+    expect(properties).toEqual({ name: "api", displayName: undefined, latestVersion: undefined, owner: "team-a" });
+    expect(Object.keys(properties).sort()).toEqual(["displayName", "latestVersion", "name", "owner"]);
+  });
+
+  it("still gives every declared output, also one whose input was not set", () => {
+    const certificate = new certstage.Certificate("outputs-api", { name: "outputs-api" });
+    for (const output of [certificate.displayName, certificate.owner, certificate.description, certificate.latestVersion, certificate.jwks]) expect(pulumi.Output.isInstance(output)).toBe(true);
+    const deployment = new certstage.EnvironmentDeployment("outputs-api-staging", { version: 1, certificate: "outputs-api", environment: "staging" });
+    for (const output of [deployment.certificate, deployment.deployedVersion, deployment.status, deployment.task, deployment.jwk]) expect(pulumi.Output.isInstance(output)).toBe(true);
+  });
+});
