@@ -76,7 +76,7 @@ export function keystoreProblems(value: unknown, resource: string | undefined, f
   const request = value as Record<string, unknown>;
   const problems: CertstageError[] = [];
   const passwordProblem = (problem: string) =>
-    new CertstageError("PKCS12_PASSWORD_INVALID", problem, {
+    new CertstageError("KEYSTORE_PASSWORD_INVALID", problem, {
       resource,
       field: `${field}.password`,
       fix: `give a password of ${PKCS12_PASSWORD_MIN_LENGTH} to ${PKCS12_PASSWORD_MAX_LENGTH} printable ASCII characters, as a Pulumi secret (pulumi config set --secret, then config.requireSecret)`,

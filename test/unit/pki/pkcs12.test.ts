@@ -77,11 +77,11 @@ describe("buildPkcs12", () => {
 
 describe("keystoreProblems", () => {
   it.each([
-    ["a password missing", {}, "PKCS12_PASSWORD_INVALID", "keystore.password", /missing/],
-    ["an empty password", { password: "" }, "PKCS12_PASSWORD_INVALID", "keystore.password", /empty/],
-    ["a password too short", { password: "short7!" }, "PKCS12_PASSWORD_INVALID", "keystore.password", /too short \(7 characters; at least 8\)/],
-    ["a password of other than printable ASCII", { password: "pässwörd-long" }, "PKCS12_PASSWORD_INVALID", "keystore.password", /printable ASCII/],
-    ["a password that is not a string", { password: 12345678 }, "PKCS12_PASSWORD_INVALID", "keystore.password", /must be a string/],
+    ["a password missing", {}, "KEYSTORE_PASSWORD_INVALID", "keystore.password", /missing/],
+    ["an empty password", { password: "" }, "KEYSTORE_PASSWORD_INVALID", "keystore.password", /empty/],
+    ["a password too short", { password: "short7!" }, "KEYSTORE_PASSWORD_INVALID", "keystore.password", /too short \(7 characters; at least 8\)/],
+    ["a password of other than printable ASCII", { password: "pässwörd-long" }, "KEYSTORE_PASSWORD_INVALID", "keystore.password", /printable ASCII/],
+    ["a password that is not a string", { password: 12345678 }, "KEYSTORE_PASSWORD_INVALID", "keystore.password", /must be a string/],
     ["an unknown profile", { password: PASSWORD, profile: "strong" }, "INPUT_SCHEMA", "keystore.profile", /"modern" or "legacy"/],
     ["a friendly name too long", { password: PASSWORD, friendlyName: "x".repeat(65) }, "INPUT_SCHEMA", "keystore.friendlyName", /1 to 64/],
     ["an unknown setting", { password: PASSWORD, pasword: "x" }, "INPUT_SCHEMA", "keystore.pasword", /not a setting/],
