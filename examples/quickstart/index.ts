@@ -9,6 +9,8 @@
  *                       the newest version. Pinning production to an older number is a rollback.
  *   manageCertificate   false when another stack owns the certificate and this one only deploys
  *                       pinned versions of it (default true)
+ *   keystorePassword    a secret (pulumi config set --secret): also save each version as a PKCS#12
+ *                       keystore under this password (keystore.p12; the `pkcs12` output)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -21,6 +23,7 @@ const certificateDir = path.resolve(projectDirectory(), config.get("certificateD
 const environments = config.getObject<string[]>("environments") ?? ["staging", "production"];
 const pinnedVersions = config.getObject<Record<string, number>>("pinnedVersions") ?? {};
 const manageCertificate = config.getBoolean("manageCertificate") ?? true;
+const keystorePassword = config.getSecret("keystorePassword");
 
 const readPem = (file: string) => fs.readFileSync(path.join(certificateDir, file), "utf8");
 
@@ -39,6 +42,7 @@ if (manageCertificate) {
       privateKeyPem: pulumi.secret(readPem("key.pem")),
       chainPem: readPem("chain.pem"),
     },
+    ...(keystorePassword ? { keystore: { password: keystorePassword } } : {}),
   });
 }
 

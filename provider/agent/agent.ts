@@ -14,6 +14,7 @@ import { CertstageError } from "../errors";
 import { AGENT_ID_PATTERN, NAME_PATTERN, type Store } from "../store";
 import { agentIdInvalid } from "../store/agent-reports";
 import { nameInvalid } from "../store/store-errors";
+import { keyFileAccess, type KeyFileSetting } from "../settings/key-file";
 import { followEnvironment, FollowingAgent, FollowTiming, syncOnce } from "./follow";
 import type { CoalescingTiming } from "./pass-scheduler";
 import type { ReloadCommands } from "./reloader";
@@ -37,6 +38,8 @@ export interface AgentOptions {
   readonly reload?: ReloadCommands;
   /** A local address serving the certificates, for the handshake that finds what is served. */
   readonly serveCheck?: ServeCheck;
+  /** The installed privkey.pem's group and mode (--key-group, --key-mode); default 0600. */
+  readonly keyFile?: KeyFileSetting;
   readonly resyncIntervalMs?: number;
   readonly pollIntervalMs?: number;
   readonly coalescing?: CoalescingTiming;
@@ -84,6 +87,7 @@ export async function agentSettings(options: AgentOptions): Promise<AgentSetting
   if (haproxy !== undefined && !haproxy.certificatePath.includes("{certificate}") && options.certificates?.length !== 1) {
     throw configInvalid("--haproxy-crt", `--haproxy-crt '${haproxy.certificatePath}' names one crt file, and the agent may follow several certificates`, "put {certificate} in it (e.g. '/etc/haproxy/certs/{certificate}.pem'), or follow one certificate with --certificate");
   }
+  const keyFile = options.keyFile === undefined ? undefined : keyFileAccess(options.keyFile, options.keyFile.group !== undefined ? "--key-group" : "--key-mode");
   const directory = path.resolve(options.directory);
   await prepareDirectory(directory);
   return {
@@ -95,6 +99,7 @@ export async function agentSettings(options: AgentOptions): Promise<AgentSetting
     host: os.hostname(),
     reload: options.reload ?? {},
     ...(options.serveCheck !== undefined ? { serveCheck: options.serveCheck } : {}),
+    ...(keyFile !== undefined ? { keyFile } : {}),
     log: options.log ?? stderrLog(options.environment),
     now: options.now ?? (() => new Date()),
     timing: { resyncIntervalMs, pollIntervalMs, ...(options.coalescing ? { coalescing: options.coalescing } : {}) },

@@ -24,11 +24,13 @@ import {
   publishedVersionOf,
   publishedVersionsOf,
   publishVersion,
+  keyFileHas,
   removeAbandonedStaging,
   removePublishedVersions,
 } from "../targets/published-versions";
 import { versionsToRemove } from "../lifecycle/retention";
 import { unitProblems } from "./unit-check";
+import type { KeyFileAccess } from "../settings/key-file";
 
 /** PEM files of a version are a few kilobytes; anything larger is not one. */
 const MAX_UNIT_FILE_BYTES = 1024 * 1024;
@@ -91,6 +93,8 @@ export interface InstallVersion {
   readonly now: Date;
   /** Called once the unit is on disk and verified, right before the link is switched. */
   readonly beforeSwitch?: () => Promise<void>;
+  /** privkey.pem's mode and group (--key-mode, --key-group); default 0600. */
+  readonly keyFile?: KeyFileAccess;
 }
 
 /**
@@ -98,7 +102,7 @@ export interface InstallVersion {
  * the one on disk if it still checks out) and switches the link. Throws the unit's problems as a
  * CertstageError, having changed nothing, when it is unfit to serve.
  */
-export async function installVersion({ directory, record, load, now, beforeSwitch }: InstallVersion): Promise<void> {
+export async function installVersion({ directory, record, load, now, beforeSwitch, keyFile }: InstallVersion): Promise<void> {
   const { certificate, version } = record;
   const foreign = await foreignEntry(directory, certificate);
   if (foreign !== undefined) {
@@ -117,6 +121,7 @@ export async function installVersion({ directory, record, load, now, beforeSwitc
     verify: check,
     // A version on disk is reused only if it is still that version, whole (a hand edit, a disk error).
     reusable: async (published) => unitProblems(await readUnit(published), record, now).length === 0,
+    ...(keyFile ? { keyFile } : {}),
   });
   await beforeSwitch?.();
   await pointCertificateAt(directory, certificate, versionDirectory);
@@ -127,9 +132,11 @@ export async function installVersion({ directory, record, load, now, beforeSwitc
  * not changed or damaged since. Its validity is not judged here: an expired version that is
  * deployed is still what the environment serves.
  */
-export async function installedUnitIntact(directory: string, record: VersionRecord, now: Date): Promise<boolean> {
-  const problems = unitProblems(await readUnit(publishedVersionDirectory(directory, record.certificate, record.version)), record, now);
-  return problems.every((problem) => VALIDITY_CODES.has(problem.code));
+export async function installedUnitIntact(directory: string, record: VersionRecord, now: Date, keyFile?: KeyFileAccess): Promise<boolean> {
+  const versionDirectory = publishedVersionDirectory(directory, record.certificate, record.version);
+  const problems = unitProblems(await readUnit(versionDirectory), record, now);
+  // A key left with another mode or group than the agent now sets is installed again.
+  return problems.every((problem) => VALIDITY_CODES.has(problem.code)) && (keyFile === undefined || (await keyFileHas(versionDirectory, keyFile)));
 }
 
 /** Points the certificate back at a version still on disk (after a failed configuration check), or removes the link. */

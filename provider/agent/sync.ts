@@ -23,6 +23,7 @@ import { AGENT_ERROR_LIMIT } from "../store/agent-reports";
 import { fsyncDirectory, replaceFileAtomically } from "../store/atomic-file";
 import { certificatesOnDisk, installedUnitIntact, installedVersions, installVersion, pruneVersions, removeCertificate, restoreVersion, UnitRefused } from "./install";
 import type { PassKind } from "./pass-scheduler";
+import type { KeyFileAccess } from "../settings/key-file";
 import { removeAbandonedStaging } from "../targets/published-versions";
 import { ReloadCommands, ReloadFailure, reloadServers, reloadsServers } from "./reloader";
 import { pushToHaproxy } from "./haproxy-socket";
@@ -33,6 +34,8 @@ export interface AgentSettings {
   readonly environment: string;
   /** Absolute; made by the caller. */
   readonly directory: string;
+  /** privkey.pem's mode and group; default 0600, the agent's group. */
+  readonly keyFile?: KeyFileAccess;
   /** Only these certificates; undefined: every certificate deployed in the environment. */
   readonly certificates?: readonly string[];
   readonly agentId: string;
@@ -159,7 +162,7 @@ export async function runPass(settings: AgentSettings, state: AgentState, kind: 
         continue;
       }
       records.set(name, record);
-      if (have === want && (kind === "change" || (await installedUnitIntact(directory, record, now)))) {
+      if (have === want && (kind === "change" || (await installedUnitIntact(directory, record, now, settings.keyFile)))) {
         // Served as deployed (a refused version was replaced by a deploy of this one, say): nothing is owed for it.
         state.refused.delete(name);
         state.problems.delete(name);
@@ -167,7 +170,7 @@ export async function runPass(settings: AgentSettings, state: AgentState, kind: 
       }
       if (kind === "change" && state.refused.get(name) === want) continue;
       try {
-        await installVersion({ directory, record, load: () => store.readVersionFiles(name, want), now, beforeSwitch });
+        await installVersion({ directory, record, load: () => store.readVersionFiles(name, want), now, beforeSwitch, ...(settings.keyFile ? { keyFile: settings.keyFile } : {}) });
       } catch (error) {
         if (!(error instanceof UnitRefused)) throw error;
         state.refused.set(name, want);

@@ -5,7 +5,7 @@
  *   certstage agent --store <location> --environment <name> --directory <dir>
  *                   [--reload "nginx -s reload"] [--check "nginx -t"] [--reload-timeout 30s]
  *                   [--haproxy-socket /run/haproxy/admin.sock --haproxy-crt '/etc/haproxy/certs/{certificate}.pem']
- *                   [--certificate <name> …] [--serve-check 127.0.0.1:443] [--agent-id <id>]
+ *                   [--certificate <name> …] [--serve-check 127.0.0.1:443] [--agent-id <id>] [--key-group ssl-cert --key-mode 0640]
  *                   [--resync-interval 60s] [--poll-interval 2s] [--metrics-listen 127.0.0.1:9793] [--once]
  *   certstage agents [--environment <name>] [--certificate <name>] [--resync-interval 60s] [--json] [--store <location>]
  *
@@ -53,6 +53,8 @@ Options of agent:
   --haproxy-crt <path>      the crt path HAProxy loaded each certificate from; {certificate} is its name
   --serve-check <host:port> a local TLS address: the agent reports the leaf it serves (SNI: the certificate's first DNS name)
   --agent-id <id>           how reports name this agent (default: the host name)
+  --key-group <group>       give each installed privkey.pem this group, for a server that reads it as a non-root user (e.g. ssl-cert)
+  --key-mode <mode>         privkey.pem's mode, at most 0640 (default 0640 with --key-group, else 0600)
   --resync-interval <time>  read everything again this often, whatever else happens (default 60s)
   --poll-interval <time>    how often to look for changes when the store does not push them (default 2s)
   --metrics-listen <host:port>
@@ -131,6 +133,8 @@ export async function agentCommand(command: "agent" | "agents", argv: string[], 
         "haproxy-socket": { type: "string" },
         "haproxy-crt": { type: "string" },
         "agent-id": { type: "string" },
+        "key-group": { type: "string" },
+        "key-mode": { type: "string" },
         "resync-interval": { type: "string" },
         "poll-interval": { type: "string" },
         "metrics-listen": { type: "string" },
@@ -190,6 +194,7 @@ async function runAgent(store: Store, values: Values): Promise<number> {
         ...haproxyOptions(text("haproxy-socket"), text("haproxy-crt")),
       },
       ...(text("serve-check") !== undefined ? { serveCheck: parseServeCheck(text("serve-check")!) } : {}),
+      ...(text("key-group") !== undefined || text("key-mode") !== undefined ? { keyFile: { ...(text("key-group") !== undefined ? { group: text("key-group") } : {}), ...(text("key-mode") !== undefined ? { mode: text("key-mode") } : {}) } } : {}),
       resyncIntervalMs: text("resync-interval") === undefined ? DEFAULT_RESYNC_INTERVAL_MS : parseDuration(text("resync-interval")!, "--resync-interval"),
       pollIntervalMs: text("poll-interval") === undefined ? DEFAULT_POLL_INTERVAL_MS : parseDuration(text("poll-interval")!, "--poll-interval"),
       log,

@@ -77,6 +77,8 @@ export const CERTIFICATE_VERSION_RULES: readonly FieldRule[] = [
   { field: "certificate", onChange: "replace" },
   { field: "method", onChange: "replace" },
   { field: "contentDigest", onChange: "replace" },
+  // A version's files never change: another keystore password or profile is a new version.
+  { field: "keystore", onChange: "replace" },
   { field: "domains", onChange: "update" },
   { field: "acknowledge", onChange: "update" },
 ];

@@ -30,6 +30,8 @@ export interface VersionMaterial {
   readonly privateKeyPem?: string;
   /** The CSR of a generated version. */
   readonly csrPem?: string;
+  /** The version as a PKCS#12 keystore (pki/pkcs12.ts), base64; only when the version asked for one. Secret. */
+  readonly pkcs12?: string;
   readonly facts: CertificateFacts;
   readonly chainFingerprints: string[];
   readonly jwk: PublicJwk;

@@ -16,6 +16,7 @@ import type { SubjectInput } from "../pki/certificate-request";
 import { readNameInputs, unicodeForm } from "../pki/dns-names";
 import type { KeyAlgorithm } from "../pki/key-generation";
 import { publicJwkOfPems, type PublicJwk } from "../pki/jwk";
+import { buildPkcs12, keystoreProblems, type Pkcs12Profile } from "../pki/pkcs12";
 import type { VersionMaterial } from "../pki/version-material";
 import type { CertificateType, VersionRecord } from "../store";
 import { stillDeployed } from "../store/store-errors";
@@ -58,6 +59,16 @@ export interface SignedArgs {
   readonly chainPem?: pulumi.Input<string>;
 }
 
+/** The version also as a PKCS#12 keystore (keystore.p12), for Java, Windows and appliances. */
+export interface KeystoreArgs {
+  /** At least 8 printable ASCII characters; give it as a Pulumi secret. It is kept as one in state. */
+  readonly password: pulumi.Input<string>;
+  /** "modern" (default): AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC. "legacy": 3DES, SHA-1 MAC, for Java 8 and older Windows. */
+  readonly profile?: pulumi.Input<Pkcs12Profile>;
+  /** The entry's alias (Java's keytool shows it); default: the certificate's name. */
+  readonly friendlyName?: pulumi.Input<string>;
+}
+
 export interface CertificateVersionArgs {
   /** The certificate (a `Certificate` resource or its name). */
   readonly certificate: Certificate | pulumi.Input<string>;
@@ -69,14 +80,16 @@ export interface CertificateVersionArgs {
   readonly domains?: pulumi.Input<pulumi.Input<string>[]>;
   /** Warning codes accepted for this version (errors cannot be acknowledged). */
   readonly acknowledge?: pulumi.Input<pulumi.Input<WarningCode>[]>;
+  /** Also save the version as a PKCS#12 keystore: the `pkcs12` output, and keystore.p12 in the store. */
+  readonly keystore?: pulumi.Input<KeystoreArgs>;
 }
 
-/** Outputs that carry key material; Pulumi encrypts them in state and hides them in output. */
-const SECRET_OUTPUTS = ["privateKeyPem"];
+/** Outputs that carry key material or its password; Pulumi encrypts them in state and hides them in output. */
+const SECRET_OUTPUTS = ["privateKeyPem", "pkcs12", "keystore"];
 
 const OUTPUT_NAMES = [
   "certificate", "version", "method", "serial", "subject", "issuer", "sans", "notBefore", "notAfter", "keyAlgorithm", "fingerprintSha256",
-  "publicKeySha256", "chainFingerprints", "certificatePem", "chainPem", "privateKeyPem", "csrPem", "contentDigest", "sansUnicode", "notes",
+  "publicKeySha256", "chainFingerprints", "certificatePem", "chainPem", "privateKeyPem", "csrPem", "contentDigest", "sansUnicode", "notes", "pkcs12",
 ] as const;
 
 export class CertificateVersion extends pulumi.dynamic.Resource {
@@ -121,6 +134,8 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
    * `x5c` would repeat them. Equal to the store's `jwk.json`.
    */
   readonly jwk: pulumi.Output<PublicJwk>;
+  /** Secret: keystore.p12 as base64, when `keystore` is set; undefined otherwise. */
+  declare readonly pkcs12: pulumi.Output<string | undefined>;
 
   constructor(resourceName: string, args: CertificateVersionArgs, opts?: pulumi.CustomResourceOptions) {
     const restoreStackLimit = withoutPromiseStacks();
@@ -140,6 +155,8 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
             signed: args.signed === undefined ? undefined : resolveKeyFromVersion(args.signed),
             domains: args.domains,
             acknowledge: args.acknowledge,
+            // A secret as a whole, like upload: it holds the password.
+            keystore: args.keystore === undefined ? undefined : pulumi.secret(pulumi.output(args.keystore).apply((unwrapped) => withoutUndefined(unwrapped))),
           },
           OUTPUT_NAMES,
           pulumi.mergeOptions(opts, { additionalSecretOutputs: SECRET_OUTPUTS }),
@@ -176,6 +193,33 @@ function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 }
 
+/** What is wrong with the `keystore` input, once it is known; a CA certificate saved without its key has none to put in one. */
+function keystoreInputProblems(inputs: VersionInputs, certificateType: CertificateType | undefined): CertstageError[] {
+  const keystore = inputs.keystore as unknown;
+  if (keystore === undefined || isUnknown(keystore) || Object.values(keystore as object).some(isUnknown)) return [];
+  const problems = keystoreProblems(keystore, inputs.certificate);
+  if (certificateType === "ca" && inputs.upload !== undefined && !isUnknown(inputs.upload) && inputs.upload.privateKeyPem === undefined) problems.push(keystoreKeyMissing(inputs.certificate));
+  return problems;
+}
+
+function keystoreKeyMissing(certificate: string): CertstageError {
+  return new CertstageError("KEYSTORE_KEY_MISSING", "a keystore needs the version's private key, and this version has none", {
+    resource: certificate,
+    field: "keystore",
+    fix: "give upload.privateKeyPem too, or remove keystore",
+  });
+}
+
+/** The material with keystore.p12 added when the inputs ask for it. */
+function withKeystore(material: VersionMaterial, inputs: VersionInputs): VersionMaterial {
+  if (inputs.keystore === undefined) return material;
+  const problems = keystoreProblems(inputs.keystore, inputs.certificate);
+  if (problems.length > 0) throw problems[0];
+  if (material.privateKeyPem === undefined) throw keystoreKeyMissing(inputs.certificate);
+  const pkcs12 = buildPkcs12({ certificatePem: material.certificatePem, chainPem: material.chainPem, privateKeyPem: material.privateKeyPem }, { ...inputs.keystore, friendlyName: inputs.keystore.friendlyName ?? inputs.certificate });
+  return { ...material, pkcs12: pkcs12.toString("base64") };
+}
+
 const METHODS: Record<"upload" | "generate" | "signed", VersionMethodHandler> = { upload: uploadMethod, generate: generateMethod, signed: signedMethod };
 
 function chosenMethod(inputs: VersionInputs): VersionMethodHandler | CertstageError {
@@ -209,7 +253,7 @@ function parseVersionId(id: string): { certificate: string; version: number } {
   return { certificate: id.slice(0, slash), version: Number(id.slice(slash + 1)) };
 }
 
-function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<VersionMaterial, "certificatePem" | "chainPem" | "privateKeyPem" | "csrPem">, contentDigest: string) {
+function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<VersionMaterial, "certificatePem" | "chainPem" | "privateKeyPem" | "csrPem" | "pkcs12">, contentDigest: string) {
   return {
     certificate: record.certificate,
     version: record.version,
@@ -229,7 +273,10 @@ function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<
     chainPem: material.chainPem,
     privateKeyPem: material.privateKeyPem ?? "",
     csrPem: material.csrPem ?? "",
+    // Only with a keystore: an empty secret would still be a ciphertext in every version's state.
+    ...(material.pkcs12 ? { pkcs12: material.pkcs12 } : {}),
     contentDigest,
+    ...(inputs.keystore !== undefined ? { keystore: inputs.keystore } : {}),
     domains: inputs.domains ?? [],
     acknowledge: inputs.acknowledge ?? [],
   };
@@ -249,6 +296,7 @@ export const certificateVersionHandler: ResourceHandler = {
     if (method instanceof CertstageError) return checkResult(news, [method]);
     if (Array.isArray(inputs.domains) && !isUnknown(inputs.domains) && inputs.domains.every((domain) => !isUnknown(domain))) problems.push(...readNameInputs(inputs.domains, "domains").problems);
     const methodInputs = await methodContext(inputs, context);
+    problems.push(...keystoreInputProblems(inputs, methodInputs.certificateType));
     problems.push(...checkAcknowledgements(isUnknown(inputs.acknowledge) ? [] : (inputs.acknowledge ?? []), methodInputs.profile));
     const examination = await method.examine(methodInputs);
     problems.push(...examination.problems);
@@ -267,12 +315,14 @@ export const certificateVersionHandler: ResourceHandler = {
   async diff(id, olds, news, context) {
     const inputs = news as VersionInputs & { method?: string; contentDigest?: string };
     // Versions saved before contentDigest existed were uploads: derive theirs the same way.
-    const previous = olds.contentDigest ? olds : { ...olds, contentDigest: digestOf({ method: "upload", leaf: olds.fingerprintSha256, chain: olds.chainFingerprints }) };
+    const digested = olds.contentDigest ? olds : { ...olds, contentDigest: digestOf({ method: "upload", leaf: olds.fingerprintSha256, chain: olds.chainFingerprints }) };
+    const previous = { ...digested, keystore: olds.keystore ?? null };
     const decision = decideDiff(CERTIFICATE_VERSION_RULES, previous, {
       certificate: planned(inputs.certificate),
       method: planned(inputs.method),
       // `check` adds the digest whenever the content is known, so a missing one is not known yet.
       contentDigest: inputs.contentDigest === undefined ? unknown : known(inputs.contentDigest),
+      keystore: planned(inputs.keystore ?? null),
       domains: planned(inputs.domains ?? []),
       acknowledge: planned(inputs.acknowledge ?? []),
     });
@@ -303,7 +353,7 @@ export const certificateVersionHandler: ResourceHandler = {
       const files = await context.store.readVersionFiles(adopted.certificate, adopted.version);
       return { id: versionId(adopted), outs: { ...outputsOf(inputs, adopted, files, contentDigest), notes: examination.notes ?? [] } };
     }
-    const material = await method.materialize(methodInputs);
+    const material = withKeystore(await method.materialize(methodInputs), inputs);
     const record = await context.store.createVersion(inputs.certificate, method.method, material, context.actor, origin);
     return { id: versionId(record), outs: { ...outputsOf(inputs, record, material, contentDigest), notes: examination.notes ?? [] } };
   },

@@ -10,6 +10,7 @@ import { readDnsName } from "../pki/dns-names";
 import { NAME_PATTERN } from "../store";
 import { nameInvalid } from "../store/store-errors";
 import type { TaskRetention } from "../lifecycle/retention";
+import { keyFileAccess, type KeyFileSetting } from "./key-file";
 import { finishedTasksProblem, keepVersionsProblem } from "./retention";
 
 /** Where a deployment materialises, beyond the store's own environment links. */
@@ -22,6 +23,8 @@ export type TargetDefinition =
       readonly path?: string;
       /** With `path`: published versions kept besides the served one and those still needed (default 3, settings/retention.ts). */
       readonly keepVersions?: number;
+      /** With `path`: the published privkey.pem's group and mode (settings/key-file.ts), e.g. {"group": "ssl-cert", "mode": "0640"}. */
+      readonly keyFile?: KeyFileSetting;
     }
   | { readonly type: "haproxy"; readonly socket: string; readonly certificatePath: string };
 
@@ -115,7 +118,7 @@ export function environmentDefinitionsFrom(parsed: unknown, shown: string = JSON
 type Invalid = (problem: string) => CertstageError;
 
 const DEFINITION_MEMBERS = ["name", "target", "verify", "promotion", "finishedTasks"];
-const TARGET_MEMBERS = { directory: ["type", "reload", "reloadTimeoutMs", "path", "keepVersions"], haproxy: ["type", "socket", "certificatePath"] };
+const TARGET_MEMBERS = { directory: ["type", "reload", "reloadTimeoutMs", "path", "keepVersions", "keyFile"], haproxy: ["type", "socket", "certificatePath"] };
 const VERIFY_MEMBERS = ["endpoints", "agents", "serverName", "timeoutMs", "settleMs"];
 const AGENT_MEMBERS = ["minimum", "liveWithinMs"];
 
@@ -142,6 +145,8 @@ function definitionFrom(entry: unknown, invalid: Invalid, baseDirectory: string)
   const extra = unknownMember(object, DEFINITION_MEMBERS);
   if (extra !== undefined) throw problem(`${quoted(extra)} is not a setting of an environment (${DEFINITION_MEMBERS.join(", ")})`);
   const target = targetFrom(object.target ?? { type: "directory" }, problem, baseDirectory);
+  // The group must exist where the key is written, which is where the stack's settings are read.
+  if (target.type === "directory" && target.keyFile) keyFileAccess(target.keyFile, `${SETTING} (environment '${name}', target.keyFile)`);
   const verify = object.verify === undefined ? undefined : verificationFrom(object.verify, problem);
   if (object.promotion !== undefined && !(isObject(object.promotion) && typeof object.promotion.requires === "string" && unknownMember(object.promotion, ["requires"]) === undefined)) {
     throw problem(`promotion must be {"requires": "<environment>"}`);
@@ -178,12 +183,18 @@ function targetFrom(target: unknown, problem: Invalid, baseDirectory: string): T
   const keepProblem = keepVersionsProblem(target.keepVersions);
   if (keepProblem) throw problem(keepProblem);
   if (target.keepVersions !== undefined && target.path === undefined) throw problem("target.keepVersions applies to the versions published under path: set path too, or remove keepVersions");
+  if (target.keyFile !== undefined) {
+    if (!isObject(target.keyFile) || unknownMember(target.keyFile, ["group", "mode"]) !== undefined || Object.keys(target.keyFile).length === 0) throw problem(`target.keyFile must be {"group": "<group>", "mode": "0640"} (either or both)`);
+    // The store's own copy stays its owner's: servers that read as another user read the published copy.
+    if (target.path === undefined) throw problem("target.keyFile applies to the key published under path: set path too (servers then read <path>/<certificate>/privkey.pem), or remove keyFile");
+  }
   return {
     type: "directory",
     ...(target.reload !== undefined ? { reload: target.reload as string[] } : {}),
     ...(target.reloadTimeoutMs !== undefined ? { reloadTimeoutMs: target.reloadTimeoutMs as number } : {}),
     ...(target.path !== undefined ? { path: path.resolve(baseDirectory, target.path) } : {}),
     ...(target.keepVersions !== undefined ? { keepVersions: target.keepVersions as number } : {}),
+    ...(target.keyFile !== undefined ? { keyFile: { ...(target.keyFile as KeyFileSetting) } } : {}),
   };
 }
 

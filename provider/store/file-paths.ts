@@ -54,7 +54,7 @@ async function refuseUnlessKind(current: string, found: Stats | Dirent, wanted: 
  * when opened gives whole lines but perhaps the last (which historyFrom skips as torn). Should the
  * file have grown since the fstat, what was appended is read too.
  */
-function readToSize(descriptor: number, size: number): string {
+function readToSize(descriptor: number, size: number, encoding: BufferEncoding): string {
   // One byte more than the size: a read that fills it says the file grew, and reading goes on.
   let buffer = Buffer.allocUnsafe(size + 1);
   let filled = 0;
@@ -70,7 +70,7 @@ function readToSize(descriptor: number, size: number): string {
     buffer.copy(larger, 0, 0, filled);
     buffer = larger;
   }
-  return buffer.toString("utf8", 0, filled);
+  return buffer.toString(encoding, 0, filled);
 }
 
 function lstatIfPresent(file: string): Stats | undefined {
@@ -151,10 +151,10 @@ export class StorePaths {
     if (stats !== undefined) await refuseUnlessKind(full, stats, kind);
   }
 
-  /** A file's text, or undefined when it does not exist. */
-  async readFile(file: string, maxBytes?: number): Promise<string | undefined> {
+  /** A file's text (or, with "base64", its bytes as base64), or undefined when it does not exist. */
+  async readFile(file: string, maxBytes?: number, encoding: "utf8" | "base64" = "utf8"): Promise<string | undefined> {
     await this.check(path.dirname(file), "directory");
-    return this.readFileInCheckedDirectory(file, maxBytes);
+    return this.readFileInCheckedDirectory(file, maxBytes, encoding);
   }
 
   /**
@@ -162,7 +162,7 @@ export class StorePaths {
    * checkEntry()): the file itself is still opened without following a link and refused unless it
    * is a plain file.
    */
-  async readFileInCheckedDirectory(file: string, maxBytes?: number): Promise<string | undefined> {
+  async readFileInCheckedDirectory(file: string, maxBytes?: number, encoding: "utf8" | "base64" = "utf8"): Promise<string | undefined> {
     let descriptor: number;
     try {
       // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
@@ -177,7 +177,7 @@ export class StorePaths {
       const stats = fstatSync(descriptor);
       if (!stats.isFile()) throw storeCorrupt(`${file} is ${describe(stats)}, where the store keeps a file`);
       if (maxBytes !== undefined && stats.size > maxBytes) throw storeCorrupt(`${file} is ${stats.size} bytes; certstage writes such files at a few kilobytes and reads at most ${maxBytes}`);
-      return readToSize(descriptor, stats.size);
+      return readToSize(descriptor, stats.size, encoding);
     } finally {
       closeSync(descriptor);
     }

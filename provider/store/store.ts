@@ -93,6 +93,8 @@ export interface VersionFiles {
   readonly privateKeyPem?: string;
   /** Generated versions only. */
   readonly csrPem?: string;
+  /** keystore.p12 as base64, for versions saved with a keystore; secret (it holds the key). */
+  readonly pkcs12?: string;
 }
 
 export interface DeploymentRecord {

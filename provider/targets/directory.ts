@@ -23,6 +23,7 @@ import { versionsToRemove } from "../lifecycle/retention";
 import { DEFAULT_PUBLISHED_VERSIONS_KEPT, VERSIONS_REMOVED_PER_RUN } from "../settings/retention";
 import { pointCertificateAt, publishedVersionNumbers, publishedVersionOf, publishVersion, removeAbandonedStaging, removePublishedVersions, withPublishedVersionsLock } from "./published-versions";
 import type { DeploymentTarget, TargetContext } from "./target";
+import { keyFileAccess, type KeyFileSetting } from "../settings/key-file";
 
 const run = promisify(execFile);
 
@@ -34,11 +35,15 @@ export interface DirectoryTargetOptions {
   readonly path?: string;
   /** Published versions kept under `path` besides the served one and those still needed. */
   readonly keepVersions?: number;
+  /** The published privkey.pem's group and mode (settings/key-file.ts). */
+  readonly keyFile?: KeyFileSetting;
 }
 
-async function pointAt(directory: string, context: TargetContext, version: number | undefined): Promise<void> {
+async function pointAt(directory: string, context: TargetContext, version: number | undefined, keyFile: KeyFileSetting | undefined): Promise<void> {
+  // Looked up again here: a standby task may run on another machine than the preview did.
+  const access = version === undefined ? undefined : keyFileAccess(keyFile, `certstage:environments (environment '${context.environment}', target.keyFile)`, context.certificate);
   await withPublishedVersionsLock(directory, context.certificate, async () => {
-    const versionDirectory = version === undefined ? undefined : await publishVersion(directory, context.certificate, version, () => context.store.readVersionFiles(context.certificate, version));
+    const versionDirectory = version === undefined ? undefined : await publishVersion(directory, context.certificate, version, () => context.store.readVersionFiles(context.certificate, version), { ...(access ? { keyFile: access } : {}) });
     await pointCertificateAt(directory, context.certificate, versionDirectory);
   });
 }
@@ -57,7 +62,7 @@ export async function prunePublishedVersions(directory: string, context: TargetC
 }
 
 export function directoryTarget(options: DirectoryTargetOptions = {}): DeploymentTarget {
-  const { reload, reloadTimeoutMs = 30_000, path: directory, keepVersions = DEFAULT_PUBLISHED_VERSIONS_KEPT } = options;
+  const { reload, reloadTimeoutMs = 30_000, path: directory, keepVersions = DEFAULT_PUBLISHED_VERSIONS_KEPT, keyFile } = options;
   // The swap has succeeded: a prune that fails (a permission, a full disk) leaves more on disk, and the next swap tries again.
   const prune = (context: TargetContext) => (directory ? prunePublishedVersions(directory, context, keepVersions).catch(() => []) : Promise.resolve([]));
   const reloadServers = async (context: TargetContext) => {
@@ -79,13 +84,13 @@ export function directoryTarget(options: DirectoryTargetOptions = {}): Deploymen
       const previous = await context.store.getDeployment(context.certificate, context.environment);
       const record = await context.store.deploy(context.certificate, context.environment, version, context.actor);
       try {
-        if (directory) await pointAt(directory, context, version);
+        if (directory) await pointAt(directory, context, version, keyFile);
         await reloadServers(context);
       } catch (error) {
         // Servers may have read nothing, or the new files: point the links back and reload again.
         if (previous) await context.store.deploy(context.certificate, context.environment, previous.version, context.actor);
         else await context.store.undeploy(context.certificate, context.environment, context.actor);
-        if (directory) await pointAt(directory, context, previous?.version).catch(() => undefined);
+        if (directory) await pointAt(directory, context, previous?.version, keyFile).catch(() => undefined);
         await reloadServers(context).catch(() => undefined);
         throw error;
       }
@@ -94,7 +99,7 @@ export function directoryTarget(options: DirectoryTargetOptions = {}): Deploymen
     },
     async undeploy(context) {
       await context.store.undeploy(context.certificate, context.environment, context.actor);
-      if (directory) await pointAt(directory, context, undefined);
+      if (directory) await pointAt(directory, context, undefined, keyFile);
       await reloadServers(context);
       await prune(context);
     },

@@ -11,7 +11,7 @@ export type { DeploymentTarget, TargetContext } from "./target";
 export function targetFor(definition: TargetDefinition): DeploymentTarget {
   switch (definition.type) {
     case "directory":
-      return directoryTarget({ reload: definition.reload, reloadTimeoutMs: definition.reloadTimeoutMs, path: definition.path, keepVersions: definition.keepVersions });
+      return directoryTarget({ reload: definition.reload, reloadTimeoutMs: definition.reloadTimeoutMs, path: definition.path, keepVersions: definition.keepVersions, keyFile: definition.keyFile });
     case "haproxy":
       return haproxyTarget(definition.socket, definition.certificatePath);
   }

@@ -2,7 +2,7 @@
  * A directory servers read certificates from, laid out like the store's environments, shared by
  * the `directory` target (its `path`) and `certstage agent`:
  *
- *   <directory>/.versions/<certificate>/<n>/{cert.pem,chain.pem,fullchain.pem,privkey.pem (0600),jwk.json}
+ *   <directory>/.versions/<certificate>/<n>/{cert.pem,chain.pem,fullchain.pem,privkey.pem (0600, or keyFile's),jwk.json}
  *   <directory>/<certificate>  -> .versions/<certificate>/<n>
  *
  * A version's files are written once under a staging name on the same filesystem, fsynced, and
@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { fsyncDirectory, replaceSymlinkAtomically, writeFileDurably } from "../store/atomic-file";
 import { processIsAlive, withFileLock } from "../store/file-lock";
 import type { VersionFiles } from "../store";
+import { PRIVATE_KEY_MODE, type KeyFileAccess } from "../settings/key-file";
 
 /** File names inside a published version; servers are configured with these. */
 export const PUBLISHED_FILES = {
@@ -43,6 +44,8 @@ export interface PublishOptions {
   readonly verify?: (stagedDirectory: string) => Promise<void>;
   /** Whether a version directory published earlier may stay as it is (default: it holds fullchain.pem). */
   readonly reusable?: (publishedDirectory: string) => Promise<boolean>;
+  /** privkey.pem's mode and group (settings/key-file.ts); default 0600 and the writer's group. */
+  readonly keyFile?: KeyFileAccess;
 }
 
 export function publishedVersionDirectory(directory: string, certificate: string, version: number): string {
@@ -63,6 +66,24 @@ async function holdsFullchain(versionDirectory: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether a published privkey.pem has the access asked for: a version published before the
+ * environment's keyFile changed is published again rather than kept with the old mode or group.
+ */
+export async function keyFileHas(versionDirectory: string, access: KeyFileAccess): Promise<boolean> {
+  const stats = await fs.lstat(path.join(versionDirectory, PUBLISHED_FILES.privateKey)).catch(() => undefined);
+  if (stats === undefined) return true;
+  return (stats.mode & 0o777) === access.mode && (access.gid === undefined || stats.gid === access.gid);
+}
+
+/** Writes privkey.pem with `access`: the mode set exactly (not narrowed by the umask), the group given before anyone can open it. */
+async function writePrivateKey(file: string, pem: string, access: KeyFileAccess): Promise<void> {
+  // Written 0600 first, so the key is never readable by a group it does not belong to yet.
+  await writeFileDurably(file, pem, PRIVATE_KEY_MODE);
+  if (access.gid !== undefined) await fs.chown(file, -1, access.gid);
+  if (access.mode !== PRIVATE_KEY_MODE) await fs.chmod(file, access.mode);
+}
+
 async function exists(entry: string): Promise<boolean> {
   return fs.lstat(entry).then(
     () => true,
@@ -78,7 +99,8 @@ export async function publishVersion(directory: string, certificate: string, ver
   const versionDirectory = publishedVersionDirectory(directory, certificate, version);
   const published = await exists(versionDirectory);
   // Versions never change: what was published once is still right, unless the caller says otherwise.
-  if (published && (await (options.reusable ?? holdsFullchain)(versionDirectory))) return versionDirectory;
+  const keyFile = options.keyFile ?? { mode: PRIVATE_KEY_MODE };
+  if (published && (await (options.reusable ?? holdsFullchain)(versionDirectory)) && (await keyFileHas(versionDirectory, keyFile))) return versionDirectory;
   const unit = await load();
   // The pid in the name tells an abandoned staging directory (its writer died) from one being written.
   const staging = path.join(path.dirname(versionDirectory), `.${version}.${process.pid}.${randomBytes(6).toString("hex")}.partial`);
@@ -89,7 +111,7 @@ export async function publishVersion(directory: string, certificate: string, ver
     await writeFileDurably(path.join(staging, PUBLISHED_FILES.certificate), unit.certificatePem);
     await writeFileDurably(path.join(staging, PUBLISHED_FILES.chain), unit.chainPem);
     await writeFileDurably(path.join(staging, PUBLISHED_FILES.fullchain), unit.fullchainPem);
-    if (unit.privateKeyPem !== undefined) await writeFileDurably(path.join(staging, PUBLISHED_FILES.privateKey), unit.privateKeyPem, 0o600);
+    if (unit.privateKeyPem !== undefined) await writePrivateKey(path.join(staging, PUBLISHED_FILES.privateKey), unit.privateKeyPem, keyFile);
     if (unit.jwkJson !== undefined) await writeFileDurably(path.join(staging, PUBLISHED_FILES.jwk), unit.jwkJson);
     await fsyncDirectory(staging);
     await options.verify?.(staging);

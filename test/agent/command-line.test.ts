@@ -25,6 +25,8 @@ describe("certstage agent: configuration errors exit 2 and name the flag", () =>
     ["a reload program that does not exist", ["--store", "/tmp/unused-store", "--environment", "production", "--directory", "/tmp/unused-dir", "--reload", "no-such-nginx -s reload"], "the program 'no-such-nginx' of --reload cannot be run"],
     ["an agent id that cannot be a name", ["--store", "/tmp/unused-store", "--environment", "production", "--directory", "/tmp/unused-dir", "--agent-id", "Edge 1"], "[NAME_INVALID] field 'agentId'"],
     ["an unknown flag", ["--store", "/tmp/unused-store", "--enviroment", "production"], "Unknown option '--enviroment'"],
+    ["a world-readable key mode", ["--store", "/tmp/unused-store", "--environment", "production", "--directory", "/tmp/unused-dir", "--key-mode", "0644"], "[KEY_FILE_MODE_INVALID] field '--key-mode': mode 0644 would let every user on the machine read or change the private key"],
+    ["a key group this machine does not have", ["--store", "/tmp/unused-store", "--environment", "production", "--directory", "/tmp/unused-dir", "--key-group", "no-such-group-xyz"], "[KEY_FILE_GROUP_UNKNOWN] field '--key-group': group 'no-such-group-xyz' does not exist on this machine"],
   ])("%s", async (_case, args, message) => {
     const result = await certstage(["agent", ...args], { CERTSTAGE_STORE: "" });
     expect(result.code, result.stderr).toBe(2);

@@ -4,7 +4,8 @@
  * deployed, undeploy, destroy. After every step the store on disk matches `certstage status`,
  * and no private key ever appears in CLI output, state or history.
  */
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { StatusReport } from "../../provider/cli/status";
@@ -21,6 +22,8 @@ let workspace: PulumiWorkspace;
 let storeRoot: string;
 let pkiDirectory: string;
 const privateKeys: string[] = [];
+/** The keystore password, a stack secret: found nowhere but in `stack export --show-secrets`. */
+const KEYSTORE_PASSWORD = "lifecycle-keystore-3f9c1e";
 
 async function status(): Promise<StatusReport> {
   return statusMatchingDisk(workspace, storeRoot);
@@ -52,7 +55,15 @@ beforeAll(async () => {
   pkiDirectory = path.join(workspace.root, "pki");
   newLeaf();
   await workspace.initStack({ certificateDir: path.join(pkiDirectory, "api") });
+  await workspace.pulumiOk(["config", "set", "--secret", "keystorePassword", KEYSTORE_PASSWORD]);
 });
+
+/** `openssl pkcs12 -info` of a stored keystore under the stack's password: what it printed, or a failure. */
+function openKeystore(file: string): string {
+  const run = spawnSync("openssl", ["pkcs12", "-info", "-nodes", "-in", file, "-passin", "env:P12_PASSWORD"], { encoding: "utf8", env: { ...process.env, P12_PASSWORD: KEYSTORE_PASSWORD } });
+  expect(run.status, run.stderr).toBe(0);
+  return run.stdout + run.stderr;
+}
 
 describe("certificate lifecycle through the Pulumi CLI", () => {
   it("up creates version 1 and deploys it to staging and production in the default store", async () => {
@@ -62,6 +73,13 @@ describe("certificate lifecycle through the Pulumi CLI", () => {
     expect(servedVersions(report)).toEqual({ production: 1, staging: 1 });
     const stored = readFileSync(path.join(storeRoot, "environments", "production", "api", "cert.pem"), "utf8");
     expect(stored).toBe(readFileSync(path.join(pkiDirectory, "api", "cert.pem"), "utf8"));
+    // The keystore beside the PEMs, readable by its owner only, holding this version's key and leaf.
+    const keystore = path.join(storeRoot, "certificates", "api", "versions", "1", "keystore.p12");
+    expect(statSync(keystore).mode & 0o777).toBe(0o600);
+    const opened = openKeystore(keystore);
+    expect(opened).toMatch(/MAC: sha256/);
+    expect(opened).toContain(stored.trim());
+    expect(opened).toContain("friendlyName: api");
   });
 
   it("a replaced certificate file previews as a new version and two swaps, nothing else", async () => {
@@ -94,8 +112,19 @@ describe("certificate lifecycle through the Pulumi CLI", () => {
     const exported = (await workspace.pulumiOk(["stack", "export"])).stdout;
     const revealed = (await workspace.pulumiOk(["stack", "export", "--show-secrets"])).stdout;
     expectNoPrivateKeyMaterial(exported, privateKeys, "stack export");
+    // The keystore password and the keystore itself (it holds the key) are secrets too.
+    const outputsOfVersion = (text: string) => JSON.parse(text).deployment.resources.find((resource: { type: string }) => resource.type === VERSION_TYPE).outputs;
+    // `--show-secrets` writes a secret as {<signature>, "plaintext": <its JSON>}.
+    const plaintext = (secret: { plaintext: string }) => JSON.parse(secret.plaintext);
+    const keystoreBase64 = plaintext(outputsOfVersion(revealed).pkcs12) as string;
+    expect(Buffer.from(keystoreBase64, "base64").length).toBeGreaterThan(1000);
+    expect(plaintext(outputsOfVersion(revealed).keystore).password).toBe(KEYSTORE_PASSWORD);
+    expect(exported).not.toContain(KEYSTORE_PASSWORD);
+    expect(exported).not.toContain(keystoreBase64.slice(0, 64));
+    expect(outputsOfVersion(exported).pkcs12).toHaveProperty("ciphertext");
     // The same scan finds the key once secrets are decrypted: the check above is not vacuous.
     expect(revealed).toContain("PRIVATE KEY");
+    expect(revealed).toContain(KEYSTORE_PASSWORD);
     expect(exported).toContain("ciphertext");
   });
 
@@ -164,7 +193,11 @@ describe("certificate lifecycle through the Pulumi CLI", () => {
     // `stack export --show-secrets` asks for the keys on purpose; every other command must not show one.
     const outputs = workspace.transcript.filter((entry) => !entry.command.includes("--show-secrets"));
     expect(outputs.length).toBeGreaterThan(20);
-    for (const { command, output } of outputs) expectNoPrivateKeyMaterial(output, privateKeys, command);
+    for (const { command, output } of outputs) {
+      expectNoPrivateKeyMaterial(output, privateKeys, command);
+      expect(output, command).not.toContain(KEYSTORE_PASSWORD);
+    }
     expectNoPrivateKeyMaterial(history, privateKeys, "history.jsonl");
+    expect(history).not.toContain(KEYSTORE_PASSWORD);
   });
 });

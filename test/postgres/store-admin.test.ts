@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildPkcs12 } from "../../provider/pki/pkcs12";
 import type { Actor } from "../../provider/store";
 import { createFileStore } from "../../provider/store/drivers/file";
 import { makeTestMaterials, REPO_ROOT, temporaryDirectory } from "../support/certificates";
@@ -118,18 +119,19 @@ describe("certstage store copy", () => {
 });
 
 describe("certstage store rekey", () => {
-  it("re-wraps every key under the ring's first key; the old key can then be dropped", async () => {
+  it("re-wraps every key, and every keystore, under the ring's first key; the old key can then be dropped", async () => {
     const materials = makeTestMaterials(temporaryDirectory("rekey-pki"), ["one.rekey.test"]);
     const database = await world.newStoreDatabase();
     const store = world.open(database, world.login("edge-ci"));
     await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "team-edge", shareWith: [], description: "" }, { principal: "edge-ci" });
-    await store.createVersion("api", "upload", materials[0], { principal: "edge-ci" });
+    const pkcs12 = buildPkcs12({ ...materials[0], privateKeyPem: materials[0].privateKeyPem! }, { password: "rekey-keystore", friendlyName: "api" }).toString("base64");
+    await store.createVersion("api", "upload", { ...materials[0], pkcs12 }, { principal: "edge-ci" });
     await store.close();
     const next = randomBytes(32).toString("base64");
     const url = world.url(database, world.login("edge-ci"));
     const rekeyed = await certstage(["store", "rekey", "--store", url, "--json"], { CERTSTAGE_STORE_KEY: `${next},${world.keyText}` });
     expect(rekeyed.code, rekeyed.stderr).toBe(0);
-    expect(JSON.parse(rekeyed.stdout)).toEqual({ rewrapped: 1, total: 1 });
+    expect(JSON.parse(rekeyed.stdout)).toEqual({ rewrapped: 2, total: 2 });
     const status = await certstage(["status", "--store", url, "--json"], { CERTSTAGE_STORE_KEY: next });
     expect(status.code, status.stderr).toBe(0);
     const oldOnly = world.open(database, world.login("edge-ci"));

@@ -68,7 +68,7 @@ async function sqlError(database: string, user: string, text: string, params: un
 
 /** Every row of every certstage table, as the superuser sees them: the "nothing changed" witness. */
 async function snapshot(database: string): Promise<string> {
-  const tables = ["certificates", "versions", "version_keys", "version_removals", "environments", "deployments", "history", "tasks", "acme_accounts", "acme_orders", "acme_renewals"];
+  const tables = ["certificates", "versions", "version_keys", "version_keystores", "version_removals", "environments", "deployments", "history", "tasks", "acme_accounts", "acme_orders", "acme_renewals"];
   const parts: string[] = [];
   for (const table of tables) {
     const rows = await world.cluster.sql(`SELECT * FROM certstage.${table} ORDER BY 1, 2`, [], { database });
@@ -407,7 +407,7 @@ describe("postgres store: previews run read-only, without keys", () => {
   });
 
   it("is refused by the database when it reads the key tables or writes anything", async () => {
-    for (const table of ["version_keys", "acme_accounts", "acme_orders"]) {
+    for (const table of ["version_keys", "version_keystores", "acme_accounts", "acme_orders"]) {
       const read = await sqlError(database, "preview", `SELECT * FROM certstage.${table}`);
       expect(read.message, table).toMatch(/permission denied/);
     }
@@ -544,10 +544,12 @@ describe("postgres store: migrations", () => {
       await runner.deploy("api", "production", 2, edge);
       const before = { versions: await runner.listVersions("api"), all: await runner.listAllVersions() };
       // Schema 1's shape: the versions table without the summary column migration 2 adds, no
-      // notifications table (migration 3), no task retention (migration 4), and no record of any.
+      // notifications table (migration 3), no task retention (migration 4), no keystores table
+      // (migration 5), and no record of any.
       // Row triggers do not fire on DDL, so a saved version stays as it was.
       await world.cluster.sql("ALTER TABLE certstage.versions DROP COLUMN summary", [], { database });
       await world.cluster.sql("DROP TABLE certstage.notifications", [], { database });
+      await world.cluster.sql("DROP TABLE certstage.version_keystores", [], { database });
       for (const statement of ["DROP TRIGGER tasks_keep_unfinished ON certstage.tasks", "DROP FUNCTION certstage.keep_unfinished_tasks()", "DROP POLICY tasks_remove ON certstage.tasks", "REVOKE DELETE ON certstage.tasks FROM certstage_runner, certstage_admin"]) {
         await world.cluster.sql(statement, [], { database });
       }

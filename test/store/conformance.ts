@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CertstageError } from "../../provider/errors";
+import { buildPkcs12 } from "../../provider/pki/pkcs12";
 import { inspectUpload, VersionMaterial } from "../../provider/pki/version-material";
 import type { Actor, AgentReport, NewCertificate, Store } from "../../provider/store";
 import { makeTestCertificate, temporaryDirectory } from "../support/certificates";
@@ -108,6 +109,16 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
         await store.deploy("api", "staging", 1, actor);
         expect(sha256(JSON.stringify(await store.readVersionFiles("api", 1)))).toBe(digest);
         expect(await store.getVersion("api", 1)).toEqual(first);
+      });
+
+      it("keeps a version's keystore (keystore.p12) with its files, byte for byte, and none for a version saved without one", async () => {
+        await store.createCertificate(certificate("api"), actor);
+        const pkcs12 = buildPkcs12({ ...materials[0], privateKeyPem: materials[0].privateKeyPem! }, { password: "conformance-keystore", friendlyName: "api" }).toString("base64");
+        const withKeystore = await store.createVersion("api", "upload", { ...materials[0], pkcs12 }, actor);
+        const without = await store.createVersion("api", "upload", materials[1], actor);
+        expect((await store.readVersionFiles("api", withKeystore.version)).pkcs12).toBe(pkcs12);
+        expect(await subject.reopen().readVersionFiles("api", withKeystore.version)).toMatchObject({ pkcs12, privateKeyPem: materials[0].privateKeyPem });
+        expect(await store.readVersionFiles("api", without.version)).not.toHaveProperty("pkcs12");
       });
 
       it("records the certificate's facts with the version", async () => {

@@ -9,6 +9,7 @@ import type { CertificateFacts } from "../../pki/certificate";
 import type { SubjectInput } from "../../pki/certificate-request";
 import { unicodeForm } from "../../pki/dns-names";
 import type { KeyAlgorithm } from "../../pki/key-generation";
+import type { KeystoreRequest } from "../../pki/pkcs12";
 import type { UploadInput, VersionMaterial } from "../../pki/version-material";
 import type { Store, VersionMethod } from "../../store";
 import type { ValidationProfile } from "../../validation/profiles";
@@ -38,6 +39,8 @@ export interface VersionInputs {
   readonly signed?: SignedInput;
   readonly domains?: string[];
   readonly acknowledge?: string[];
+  /** Also save the version as keystore.p12 (pki/pkcs12.ts). */
+  readonly keystore?: KeystoreRequest;
 }
 
 export interface MethodContext {

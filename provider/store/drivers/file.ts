@@ -3,7 +3,7 @@
  *
  *   <root>/certificates/<name>/certificate.json
  *   <root>/certificates/<name>/versions/<n>/{cert.pem,chain.pem,fullchain.pem,privkey.pem,jwk.json,version.json}
- *                                               (+ csr.pem for generated versions)
+ *                                               (+ csr.pem for generated versions, keystore.p12 (0600) for versions saved with a keystore)
  *   <root>/certificates/<name>/versions.json  every version's summary, for listings (see below)
  *   <root>/environments/<environment>/<name>  -> ../../certificates/<name>/versions/<n>
  *   <root>/store.json                         the store's identity, made by its first write
@@ -137,6 +137,8 @@ export const VERSION_FILES = {
   privateKey: "privkey.pem",
   /** Only for generated versions: the request to send to a CA. */
   csr: "csr.pem",
+  /** Only for versions saved with a keystore: PKCS#12 (pki/pkcs12.ts), 0600 like the key it holds. */
+  pkcs12: "keystore.p12",
   /** The public key as a JWK (RFC 7517); through an environment link it follows every rotation. */
   jwk: "jwk.json",
   metadata: "version.json",
@@ -312,6 +314,7 @@ class FileStore implements Store {
         await writeFileDurably(path.join(staging, VERSION_FILES.fullchain), material.fullchainPem);
         if (material.privateKeyPem !== undefined) await writeFileDurably(path.join(staging, VERSION_FILES.privateKey), material.privateKeyPem, 0o600);
         if (material.csrPem !== undefined) await writeFileDurably(path.join(staging, VERSION_FILES.csr), material.csrPem);
+        if (material.pkcs12 !== undefined) await writeFileDurably(path.join(staging, VERSION_FILES.pkcs12), Buffer.from(material.pkcs12, "base64"), 0o600);
         await writeFileDurably(path.join(staging, VERSION_FILES.jwk), `${JSON.stringify(material.jwk, null, 2)}\n`);
         await writeFileDurably(path.join(staging, VERSION_FILES.metadata), `${JSON.stringify({ format: STORE_FORMAT, ...record }, null, 2)}\n`);
         await fsyncDirectory(staging);
@@ -434,12 +437,14 @@ class FileStore implements Store {
     };
     const privateKeyPem = await readIfPresent(VERSION_FILES.privateKey);
     const csrPem = await readIfPresent(VERSION_FILES.csr);
+    const pkcs12 = await this.paths.readFile(path.join(directory, VERSION_FILES.pkcs12), undefined, "base64");
     return {
       certificatePem: await read(VERSION_FILES.certificate),
       chainPem: await read(VERSION_FILES.chain),
       fullchainPem: await read(VERSION_FILES.fullchain),
       ...(privateKeyPem !== undefined ? { privateKeyPem } : {}),
       ...(csrPem !== undefined ? { csrPem } : {}),
+      ...(pkcs12 !== undefined ? { pkcs12 } : {}),
     };
   }
 

@@ -349,7 +349,7 @@ export class PostgresStore implements Store {
 
   async createVersion(certificate: string, method: VersionMethod, material: VersionMaterial, actor: Actor, origin?: ResourceOrigin): Promise<VersionRecord> {
     assertName(certificate, "certificate");
-    if (material.privateKeyPem !== undefined) this.requireKeyRing(`save a version of '${certificate}' with its private key`);
+    if (material.privateKeyPem !== undefined || material.pkcs12 !== undefined) this.requireKeyRing(`save a version of '${certificate}' with its private key`);
     return this.write(`save a version of '${certificate}'`, certificate, async (client) => {
       const owner = await this.requireOwned(client, certificate);
       const version = owner.last_version + 1;
@@ -372,6 +372,7 @@ export class PostgresStore implements Store {
         const sealed = seal(material.privateKeyPem, await this.versionContext(client, owner.id, version), this.requireKeyRing("seal the private key"));
         await client.query("INSERT INTO certstage.version_keys (certificate_id, version, kek_id, wrapped_key, ciphertext) VALUES ($1, $2, $3, $4, $5)", [owner.id, version, sealed.kekId, sealed.wrappedKey, sealed.ciphertext]);
       }
+      if (material.pkcs12 !== undefined) await this.sealKeystore(client, owner.id, version, material.pkcs12);
       await this.appendHistory(client, "version.create", certificate, { toVersion: version });
       return record;
     });
@@ -430,12 +431,15 @@ export class PostgresStore implements Store {
         if (!sealed) throw new CertstageError("STORE_CORRUPT", `the private key of version ${version} of '${certificate}' is missing from ${this.description}`, { resource: certificate, fix: "restore certstage.version_keys from a backup of the database" });
         privateKeyPem = open(sealedFrom(sealed), await this.versionContext(client, row.certificate_id, version), ring);
       }
+      // A keystore holds the key: there is none without one, and only roles that may read keys ask.
+      const pkcs12 = row.has_private_key ? await this.openKeystore(client, row.certificate_id, version, certificate) : undefined;
       return {
         certificatePem: row.certificate_pem,
         chainPem: row.chain_pem,
         fullchainPem: row.fullchain_pem,
         ...(privateKeyPem !== undefined ? { privateKeyPem } : {}),
         ...(row.csr_pem !== null ? { csrPem: row.csr_pem } : {}),
+        ...(pkcs12 !== undefined ? { pkcs12 } : {}),
       };
     }, certificate);
     if (!files) throw versionNotFound(certificate, version);
@@ -474,6 +478,14 @@ export class PostgresStore implements Store {
         if (row.kek_id === ring.currentKeyId) continue;
         const moved = rewrap(sealedFrom(row), versionContextOf(storeId, row.certificate_id, row.version), ring);
         await client.query("UPDATE certstage.version_keys SET kek_id = $3, wrapped_key = $4 WHERE certificate_id = $1 AND version = $2", [row.certificate_id, row.version, moved.kekId, moved.wrappedKey]);
+        rewrapped += 1;
+      }
+      const keystores = await client.query<SealedRow & { certificate_id: string; version: number }>("SELECT certificate_id, version, kek_id, wrapped_key, ciphertext FROM certstage.version_keystores FOR UPDATE");
+      for (const row of keystores.rows) {
+        total += 1;
+        if (row.kek_id === ring.currentKeyId) continue;
+        const moved = rewrap(sealedFrom(row), keystoreContextOf(storeId, row.certificate_id, row.version), ring);
+        await client.query("UPDATE certstage.version_keystores SET kek_id = $3, wrapped_key = $4 WHERE certificate_id = $1 AND version = $2", [row.certificate_id, row.version, moved.kekId, moved.wrappedKey]);
         rewrapped += 1;
       }
       for (const table of ["acme_accounts", "acme_orders"] as const) {
@@ -892,6 +904,7 @@ export class PostgresStore implements Store {
             const sealed = seal(files.privateKeyPem, versionContextOf(storeId, id, record.version), this.requireKeyRing("seal"));
             await client.query("INSERT INTO certstage.version_keys (certificate_id, version, kek_id, wrapped_key, ciphertext) VALUES ($1, $2, $3, $4, $5)", [id, record.version, sealed.kekId, sealed.wrappedKey, sealed.ciphertext]);
           }
+          if (files.pkcs12 !== undefined) await this.sealKeystore(client, id, record.version, files.pkcs12);
         }
         await client.query("UPDATE certstage.certificates SET last_version = $2 WHERE id = $1 AND last_version < $2", [id, certificate.lastVersion]);
         for (const deployment of entry.deployments) {
@@ -1135,6 +1148,20 @@ export class PostgresStore implements Store {
     return row ? deploymentFrom(row) : undefined;
   }
 
+  /** Saves a version's keystore (base64) sealed under its own data key, bound to its version. */
+  private async sealKeystore(client: Query, certificateId: string, version: number, pkcs12: string): Promise<void> {
+    const sealed = seal(pkcs12, keystoreContextOf(await this.requireStoreId(client), certificateId, version), this.requireKeyRing("seal the keystore"));
+    await client.query("INSERT INTO certstage.version_keystores (certificate_id, version, kek_id, wrapped_key, ciphertext) VALUES ($1, $2, $3, $4, $5)", [certificateId, version, sealed.kekId, sealed.wrappedKey, sealed.ciphertext]);
+  }
+
+  /** The version's keystore (base64), or undefined when it was saved without one. */
+  private async openKeystore(client: Query, certificateId: string, version: number, certificate: string): Promise<string | undefined> {
+    const sealed = (await client.query<SealedRow>("SELECT kek_id, wrapped_key, ciphertext FROM certstage.version_keystores WHERE certificate_id = $1 AND version = $2", [certificateId, version])).rows[0];
+    if (!sealed) return undefined;
+    const context = keystoreContextOf(await this.requireStoreId(client), certificateId, version);
+    return open(sealedFrom(sealed), context, this.requireKeyRing(`open the keystore of version ${version} of '${certificate}'`), `the keystore of version ${version} of '${certificate}'`);
+  }
+
   private async versionContext(client: Query, certificateId: string, version: number): Promise<string> {
     return versionContextOf(await this.requireStoreId(client), certificateId, version);
   }
@@ -1236,6 +1263,10 @@ function sealedFrom(row: SealedRow): SealedValue {
 /** Where a sealed key lives; part of its associated data, so a copy into another row does not open. */
 function versionContextOf(storeId: string, certificateId: string, version: number): string {
   return `version|${storeId}|${certificateId}|${version}`;
+}
+
+function keystoreContextOf(storeId: string, certificateId: string, version: number): string {
+  return `keystore|${storeId}|${certificateId}|${version}`;
 }
 
 function accountContextOf(storeId: string, directoryUrl: string): string {

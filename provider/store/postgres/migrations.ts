@@ -507,11 +507,40 @@ CREATE POLICY tasks_remove ON certstage.tasks FOR DELETE USING (certificate_id I
 GRANT DELETE ON certstage.tasks TO ${GROUP_ROLES.runner}, ${GROUP_ROLES.admin};
 `;
 
+/**
+ * A version's PKCS#12 keystore (keystore.p12, pki/pkcs12.ts), base64. It holds the private key
+ * under its password, and is sealed like the key itself (key-envelope.ts): the same guards (its
+ * bytes never change, a rekey re-wraps its data key only), the same row-level security, and the
+ * same roles may read it; previews (the reader group) may not.
+ */
+const VERSION_KEYSTORES = `
+CREATE TABLE certstage.version_keystores (
+  certificate_id bigint NOT NULL,
+  version int NOT NULL,
+  kek_id text NOT NULL,
+  wrapped_key bytea NOT NULL,
+  ciphertext bytea NOT NULL,
+  PRIMARY KEY (certificate_id, version),
+  FOREIGN KEY (certificate_id, version) REFERENCES certstage.versions (certificate_id, version) ON DELETE CASCADE
+);
+CREATE TRIGGER version_keystore_guard BEFORE UPDATE ON certstage.version_keystores FOR EACH ROW EXECUTE FUNCTION certstage.version_key_guard();
+CREATE TRIGGER version_keystore_immutable BEFORE DELETE ON certstage.version_keystores FOR EACH ROW EXECUTE FUNCTION certstage.version_immutable();
+ALTER TABLE certstage.version_keystores ENABLE ROW LEVEL SECURITY;
+ALTER TABLE certstage.version_keystores FORCE ROW LEVEL SECURITY;
+CREATE POLICY keystores_read ON certstage.version_keystores FOR SELECT USING (certificate_id IN ${VISIBLE});
+CREATE POLICY keystores_create ON certstage.version_keystores FOR INSERT WITH CHECK (certificate_id IN ${OWNED});
+CREATE POLICY keystores_rewrap ON certstage.version_keystores FOR UPDATE USING (certificate_id IN ${OWNED}) WITH CHECK (certificate_id IN ${OWNED});
+CREATE POLICY keystores_remove ON certstage.version_keystores FOR DELETE USING (certificate_id IN ${OWNED});
+GRANT SELECT, INSERT, UPDATE, DELETE ON certstage.version_keystores TO ${GROUP_ROLES.runner}, ${GROUP_ROLES.admin};
+GRANT SELECT ON certstage.version_keystores TO ${GROUP_ROLES.agent};
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial schema: certificates, versions, deployments, history, tasks, ACME", sql: INITIAL },
   { version: 2, name: "versions.summary: what a listing of every version reads", sql: VERSION_SUMMARY },
   { version: 3, name: "notifications: what certstage notify sent, once per notice", sql: NOTIFICATIONS },
   { version: 4, name: "task retention: finished tasks may be removed by their owners, unfinished ones by nobody", sql: TASK_RETENTION },
+  { version: 5, name: "version_keystores: a version's PKCS#12 keystore, sealed like its key", sql: VERSION_KEYSTORES },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
