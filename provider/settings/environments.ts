@@ -11,6 +11,7 @@ import { NAME_PATTERN } from "../store";
 import { nameInvalid } from "../store/store-errors";
 import type { TaskRetention } from "../lifecycle/retention";
 import { finishedTasksProblem, keepVersionsProblem } from "./retention";
+import { httpTargetFrom, type HttpTargetDefinition } from "./http-target";
 
 /** Where a deployment materialises, beyond the store's own environment links. */
 export type TargetDefinition =
@@ -23,7 +24,9 @@ export type TargetDefinition =
       /** With `path`: published versions kept besides the served one and those still needed (default 3, settings/retention.ts). */
       readonly keepVersions?: number;
     }
-  | { readonly type: "haproxy"; readonly socket: string; readonly certificatePath: string };
+  | { readonly type: "haproxy"; readonly socket: string; readonly certificatePath: string }
+  /** A request to a certificate platform's API (settings/http-target.ts), or a preset for one. */
+  | HttpTargetDefinition;
 
 export interface VerificationDefinition {
   /** `host:port` endpoints that terminate TLS with this environment's certificate. */
@@ -161,7 +164,8 @@ function definitionFrom(entry: unknown, invalid: Invalid, baseDirectory: string)
 }
 
 function targetFrom(target: unknown, problem: Invalid, baseDirectory: string): TargetDefinition {
-  if (!isObject(target) || (target.type !== "directory" && target.type !== "haproxy")) throw problem("target type must be directory or haproxy");
+  if (!isObject(target) || (target.type !== "directory" && target.type !== "haproxy" && target.type !== "http")) throw problem("target type must be directory, haproxy or http");
+  if (target.type === "http") return httpTargetFrom(target, problem, baseDirectory);
   const extra = unknownMember(target, TARGET_MEMBERS[target.type]);
   if (extra !== undefined) throw problem(`${quoted(extra)} is not a setting of a ${target.type} target (${TARGET_MEMBERS[target.type].join(", ")})`);
   if (target.type === "haproxy") {
