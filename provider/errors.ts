@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   ENVIRONMENT_UNKNOWN: "the environment is not configured for this stack",
   RENEWAL_WINDOW_INVALID: "the renewal window can never be satisfied or is not a window",
   RELOAD_FAILED: "the servers of an environment did not take the new certificate; the previous one was put back",
+  TARGET_HTTP_FAILED: "an http target's API refused a request, or kept failing (429, 5xx, timeouts) after bounded retries; the previous version was put back in the store",
+  TARGET_CREDENTIAL_MISSING: "the token an http target's auth.tokenFrom names is set in none of its sources (stack config secret, environment variable); nothing was changed",
   PROMOTION_REFUSED: "the environment only takes versions deployed and verified in another environment first",
   VERIFICATION_FAILED: "the endpoints kept serving another certificate after a swap, which was rolled back",
   CONFIG_INVALID: "a certstage stack configuration value is invalid",

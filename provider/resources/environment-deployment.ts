@@ -155,7 +155,12 @@ function environmentsFor(inputs: Pick<DeploymentInputs, "environment" | "verify"
 
 function rolloutContext(inputs: Pick<DeploymentInputs, "environment" | "verify">, { store, settings, actor }: HandlerContext): RolloutContext {
   // Progress goes to stderr, which the engine passes through to the `pulumi up` output.
-  return { store, actor, environments: environmentsFor(inputs, settings), progress: (line) => console.error(`certstage: ${line}`) };
+  return { store, actor, environments: environmentsFor(inputs, settings), progress: (line) => console.error(`certstage: ${line}`), secrets: secretSourcesOf(settings) };
+}
+
+/** An http target's token: a `certstage:` stack config secret, or an environment variable. */
+function secretSourcesOf(settings: ProviderSettings) {
+  return { config: settings.stackConfig, env: process.env };
 }
 
 async function problemsWithDeployment(inputs: DeploymentInputs, context: HandlerContext): Promise<CertstageError[]> {
@@ -279,7 +284,7 @@ export const environmentDeploymentHandler: ResourceHandler = {
     const outputs = await outputsOf({ ...(props as DeploymentInputs), certificate, environment, version }, store, lastTask);
     // Where the servers can be asked (HAProxy), they are the truth: a hand-made swap, or a swap
     // cut short by a crash, shows as drift, and the next `up` puts the program's version back.
-    const target = targetFor(definitionOf(settings.environmentDefinitions, environment).target);
+    const target = targetFor(definitionOf(settings.environmentDefinitions, environment).target, secretSourcesOf(settings));
     if (live && !waiting && target.live) {
       // A server that cannot be asked does not fail the refresh: the store's word stands, and we say so.
       const seen = await target.live({ store, certificate, environment, actor }).catch((error: Error) => {
@@ -308,6 +313,6 @@ export const environmentDeploymentHandler: ResourceHandler = {
     const refusal = await refusalOf(context, record, ["undeploy"]);
     if (refusal) throw refusal;
     await cancelPendingTasks(store, certificate, environment, actor, "its EnvironmentDeployment was deleted");
-    await targetFor(definitionOf(settings.environmentDefinitions, environment).target).undeploy({ store, certificate, environment, actor });
+    await targetFor(definitionOf(settings.environmentDefinitions, environment).target, secretSourcesOf(settings)).undeploy({ store, certificate, environment, actor });
   },
 };

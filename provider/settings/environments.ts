@@ -12,6 +12,7 @@ import { nameInvalid } from "../store/store-errors";
 import type { TaskRetention } from "../lifecycle/retention";
 import { keyFileAccess, type KeyFileSetting } from "./key-file";
 import { finishedTasksProblem, keepVersionsProblem } from "./retention";
+import { httpTargetFrom, type HttpTargetDefinition } from "./http-target";
 
 /** Where a deployment materialises, beyond the store's own environment links. */
 export type TargetDefinition =
@@ -26,7 +27,9 @@ export type TargetDefinition =
       /** With `path`: the published privkey.pem's group and mode (settings/key-file.ts), e.g. {"group": "ssl-cert", "mode": "0640"}. */
       readonly keyFile?: KeyFileSetting;
     }
-  | { readonly type: "haproxy"; readonly socket: string; readonly certificatePath: string };
+  | { readonly type: "haproxy"; readonly socket: string; readonly certificatePath: string }
+  /** A request to a certificate platform's API (settings/http-target.ts), or a preset for one. */
+  | HttpTargetDefinition;
 
 export interface VerificationDefinition {
   /** `host:port` endpoints that terminate TLS with this environment's certificate. */
@@ -166,7 +169,8 @@ function definitionFrom(entry: unknown, invalid: Invalid, baseDirectory: string)
 }
 
 function targetFrom(target: unknown, problem: Invalid, baseDirectory: string): TargetDefinition {
-  if (!isObject(target) || (target.type !== "directory" && target.type !== "haproxy")) throw problem("target type must be directory or haproxy");
+  if (!isObject(target) || (target.type !== "directory" && target.type !== "haproxy" && target.type !== "http")) throw problem("target type must be directory, haproxy or http");
+  if (target.type === "http") return httpTargetFrom(target, problem, baseDirectory);
   const extra = unknownMember(target, TARGET_MEMBERS[target.type]);
   if (extra !== undefined) throw problem(`${quoted(extra)} is not a setting of a ${target.type} target (${TARGET_MEMBERS[target.type].join(", ")})`);
   if (target.type === "haproxy") {

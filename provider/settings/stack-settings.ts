@@ -40,6 +40,8 @@ export interface ProviderSettings {
   readonly profile: ValidationProfile;
   /** Secrets the store driver needs (postgres): never outputs, never logged. */
   readonly storeSecrets: { readonly storeKey?: string; readonly storePassword?: string };
+  /** The stack's configuration, for the secrets an http target names (`auth.tokenFrom`); never logged. */
+  readonly stackConfig?: ConfigReader;
 }
 
 export const DEFAULT_ENVIRONMENTS = ["staging", "production"];
@@ -61,6 +63,7 @@ export function readProviderSettings(
     acmeAccountKeyPem: acmeAccountKey(config("certstage:acmeAccountKey")),
     profile: parseProfile(config("certstage:profile")),
     storeSecrets: { storeKey: config("certstage:storeKey"), storePassword: config("certstage:storePassword") },
+    stackConfig: config,
   };
 }
 

@@ -15,7 +15,7 @@ import { DeploymentFact, promotionProblems } from "../lifecycle/promotion";
 import { aLabelOf } from "../pki/dns-names";
 import { DEFAULT_VERIFY_SETTLE_MS, DEFAULT_VERIFY_TIMEOUT_MS, EnvironmentDefinition, type VerificationDefinition } from "../settings/environments";
 import type { Actor, DeploymentRecord, Store } from "../store";
-import { targetFor } from ".";
+import { SecretSources, targetFor } from ".";
 import { describeAgents, waitForAgents } from "./agent-verification";
 import { describeServed, describeSettled, Endpoint, waitUntilServed } from "./verify";
 
@@ -26,6 +26,8 @@ export interface RolloutContext {
   readonly environments: readonly EnvironmentDefinition[];
   /** One line per step, for the Pulumi output or the terminal; never key material. */
   readonly progress?: (line: string) => void;
+  /** Where an http target finds its token (default: the environment only). */
+  readonly secrets?: SecretSources;
 }
 
 export interface RolloutRequest {
@@ -81,7 +83,7 @@ export async function rollout(context: RolloutContext, request: RolloutRequest):
   if (problems.length > 0) throw problems[0];
 
   const definition = definitionOf(context.environments, environment);
-  const target = targetFor(definition.target);
+  const target = targetFor(definition.target, context.secrets);
   const targetContext = { store, certificate, environment, actor };
   const previous = await store.getDeployment(certificate, environment);
   const started = Date.now();

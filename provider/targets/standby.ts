@@ -6,7 +6,7 @@
 import type { EnvironmentDefinition } from "../settings/environments";
 import { taskRetentionOf, TASKS_REMOVED_PER_RUN } from "../settings/retention";
 import type { Actor, DeploymentTask, Store } from "../store";
-import { targetFor } from ".";
+import { SecretSources, targetFor } from ".";
 import { definitionOf, promotionCheck, RolloutRequest } from "./rollout";
 
 export interface StandbyRequest extends RolloutRequest {
@@ -19,6 +19,8 @@ export interface StandbyContext {
   readonly actor: Actor;
   /** The stack's environments; the task keeps a copy, since its runner has no stack config. */
   readonly environments: readonly EnvironmentDefinition[];
+  /** Where an http target finds its token, to ask what it serves. */
+  readonly secrets?: SecretSources;
 }
 
 /** Cancels the pending tasks of a certificate in an environment, e.g. when `up` swaps it now. */
@@ -46,7 +48,7 @@ export async function pruneFinishedTasksOf(store: Store, environments: readonly 
  * that cannot be asked hold nothing we know of, so a standby swap to them is queued, not skipped.
  */
 async function servedVersion(context: StandbyContext, request: RolloutRequest): Promise<number | undefined> {
-  const target = targetFor(definitionOf(context.environments, request.environment).target);
+  const target = targetFor(definitionOf(context.environments, request.environment).target, context.secrets);
   const targetContext = { store: context.store, certificate: request.certificate, environment: request.environment, actor: context.actor };
   if (target.live) return (await target.live(targetContext).catch(() => undefined))?.version;
   return (await context.store.getDeployment(request.certificate, request.environment))?.version;

@@ -45,7 +45,7 @@ describe("readProviderSettings", () => {
     const refused = (value: unknown) => () => readProviderSettings(config({ "certstage:environments": JSON.stringify(value) }), {}, "/");
     expect(refused([{ name: "p", target: { type: "haproxy", socket: "/s" } }])).toThrow(/\[CONFIG_INVALID\].*an haproxy target needs socket and certificatePath/);
     expect(refused([{ name: "s", target: { type: "directory", reload: "nginx -s reload" } }])).toThrow(/reload must be a command as a list/);
-    expect(refused([{ name: "s", target: { type: "ftp" } }])).toThrow(/target type must be directory or haproxy/);
+    expect(refused([{ name: "s", target: { type: "ftp" } }])).toThrow(/target type must be directory, haproxy or http/);
     expect(refused([{ name: "s", verify: { endpoints: ["localhost"] } }])).toThrow(/verify\.endpoints must be a list of "host:port"/);
     expect(refused([{ name: "p", promotion: { requires: "qa" } }])).toThrow(/'p' requires "qa", which is not defined/);
     expect(refused(["s", "s"])).toThrow(/environment 's' is defined twice/);
