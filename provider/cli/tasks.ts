@@ -17,7 +17,7 @@ export function formatTasks(tasks: readonly DeploymentTask[]): string {
     const change = `${task.fromVersion !== undefined ? `v${task.fromVersion}` : "none"} -> ${task.action === "undeploy" ? "undeploy" : `v${task.version}`}`;
     const when = task.notBefore ? `not before ${task.notBefore}` : "when run";
     const outcome = task.detail ? `  ${task.detail}` : "";
-    return `${task.id}  ${task.state.padEnd(10)}${task.environment.padEnd(12)}${task.certificate.padEnd(16)}${change.padEnd(12)}${when.padEnd(36)}${task.createdBy}${outcome}`;
+    return `${task.id}  ${task.state.padEnd(10)}${task.environment.padEnd(12)}${task.certificate.padEnd(16)}${`${change} `.padEnd(12)}${when.padEnd(36)}${task.createdBy}${outcome}`;
   });
   return `${lines.join("\n")}\n`;
 }
