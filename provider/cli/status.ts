@@ -30,7 +30,8 @@ export interface CertificateStatus {
   }>;
   readonly deployments: Record<string, { readonly version: number; readonly deployedAt: string }>;
   /** Standby swaps still waiting, per environment (at most one each). */
-  readonly pending: Record<string, { readonly version: number; readonly notBefore?: string; readonly task: string }>;
+  /** A standby swap names its version; a standby undeploy says `action: "undeploy"` instead. */
+  readonly pending: Record<string, { readonly version?: number; readonly action?: "undeploy"; readonly notBefore?: string; readonly task: string }>;
   /** What each `certstage agent` following an environment reports it serves (see `certstage agents`). */
   readonly agents: AgentStatus[];
 }
@@ -73,7 +74,7 @@ export async function buildStatusReport(store: Store): Promise<StatusReport> {
     const pending: CertificateStatus["pending"] = {};
     for (const task of tasksOf.get(certificate.name) ?? []) {
       if (task.state !== "pending" && task.state !== "running") continue;
-      pending[task.environment] = { version: task.version, ...(task.notBefore ? { notBefore: task.notBefore } : {}), task: task.id };
+      pending[task.environment] = { ...(task.action === "undeploy" ? { action: "undeploy" as const } : { version: task.version }), ...(task.notBefore ? { notBefore: task.notBefore } : {}), task: task.id };
     }
     certificates.push({
       name: certificate.name,
@@ -134,7 +135,7 @@ export function formatStatusReport(report: StatusReport, storeDescription: strin
     }
     for (const [environment, waiting] of Object.entries(certificate.pending)) {
       const when = waiting.notBefore ? `not before ${waiting.notBefore}` : "at the next `certstage tasks run`";
-      lines.push(`  ${environment.padEnd(12)} standby: version ${waiting.version} ${when}  (task ${waiting.task})`);
+      lines.push(`  ${environment.padEnd(12)} standby: ${waiting.action === "undeploy" ? "undeploy" : `version ${waiting.version}`} ${when}  (task ${waiting.task})`);
     }
     for (const version of certificate.versions) {
       const names = version.sans.length > 0 ? version.sans.join(", ") : version.subject;

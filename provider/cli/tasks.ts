@@ -1,22 +1,23 @@
 /**
  * `certstage tasks list|run|cancel`: the standby queue. `pulumi up` with `mode: "standby"` records
- * a swap as a task; a scheduled job (or an operator in a change window) runs the due ones here,
- * through the same rollout as `pulumi up`: promotion rule, target, verification, rollback.
+ * a swap (or, with `state: "undeployed"`, an undeploy) as a task; a scheduled job (or an operator
+ * in a change window) runs the due ones here, through the same path as `pulumi up`: a swap's
+ * promotion rule, target, verification and rollback, an undeploy's target.
  */
 import { CertstageError, isCertstageError, quoted } from "../errors";
 import { accessRefusal } from "../lifecycle/authorization";
 import { EnvironmentDefinition, environmentDefinitionsFrom } from "../settings/environments";
 import type { Actor, DeploymentTask, Store } from "../store";
-import { rollout } from "../targets/rollout";
+import { rollout, undeployThroughTarget } from "../targets/rollout";
 import { pruneFinishedTasksOf } from "../targets/standby";
 
 export function formatTasks(tasks: readonly DeploymentTask[]): string {
   if (tasks.length === 0) return "No tasks.\n";
   const lines = tasks.map((task) => {
-    const change = `${task.fromVersion !== undefined ? `v${task.fromVersion}` : "none"} -> v${task.version}`;
+    const change = `${task.fromVersion !== undefined ? `v${task.fromVersion}` : "none"} -> ${task.action === "undeploy" ? "undeploy" : `v${task.version}`}`;
     const when = task.notBefore ? `not before ${task.notBefore}` : "when run";
     const outcome = task.detail ? `  ${task.detail}` : "";
-    return `${task.id}  ${task.state.padEnd(10)}${task.environment.padEnd(12)}${task.certificate.padEnd(16)}${change.padEnd(12)}${when.padEnd(36)}${task.createdBy}${outcome}`;
+    return `${task.id}  ${task.state.padEnd(10)}${task.environment.padEnd(12)}${task.certificate.padEnd(16)}${`${change} `.padEnd(12)}${when.padEnd(36)}${task.createdBy}${outcome}`;
   });
   return `${lines.join("\n")}\n`;
 }
@@ -85,12 +86,18 @@ export async function runDueTasks(
     }
     const task = await store.claimTask(candidate.id, actor);
     if (!task) continue;
-    options.progress?.(`task ${task.id}: ${task.environment}/${task.certificate} -> v${task.version}`);
+    options.progress?.(`task ${task.id}: ${task.environment}/${task.certificate} -> ${task.action === "undeploy" ? "undeploy" : `v${task.version}`}`);
     let environments: EnvironmentDefinition[] = [];
     try {
       environments = environmentDefinitionsFrom(task.environments);
-      await rollout({ store, actor, environments, progress: options.progress }, task);
-      outcomes.push({ task: await store.finishTask(task.id, { state: "done", detail: `${task.environment} serves version ${task.version}` }, actor), ok: true });
+      const context = { store, actor, environments, progress: options.progress };
+      if (task.action === "undeploy") {
+        await undeployThroughTarget(context, task);
+        outcomes.push({ task: await store.finishTask(task.id, { state: "done", detail: `${task.environment} no longer serves ${task.certificate}` }, actor), ok: true });
+      } else {
+        await rollout(context, task);
+        outcomes.push({ task: await store.finishTask(task.id, { state: "done", detail: `${task.environment} serves version ${task.version}` }, actor), ok: true });
+      }
     } catch (error) {
       const detail = isCertstageError(error) ? error.message : `unexpected error: ${(error as Error).message}`;
       outcomes.push({ task: await store.finishTask(task.id, { state: "failed", detail }, actor), ok: false });

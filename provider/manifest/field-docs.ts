@@ -82,7 +82,8 @@ export const FIELD_DOCS: Readonly<Record<string, FieldDoc>> = {
 
   deployment: { title: "Deployment", description: "Which version an environment serves. Changing the version swaps it atomically.", example: { version: "v2", mode: "standby", notBefore: "2026-12-01T02:00:00Z" } },
   "deployment.version": { title: "Version", description: "The version to serve: its name in this manifest, or its number in the store (a rollback to a version made elsewhere).", example: "v2" },
-  "deployment.mode": { title: "Mode", description: "When the swap happens. Default: now.", example: "now", values: { now: "swap during `pulumi up`", standby: "record the swap as a task that `certstage tasks run` performs" } },
+  "deployment.state": { title: "State", description: "Whether the environment serves the certificate. undeployed keeps the deployment in the stack; with mode standby, a task undeploys it. Default: deployed.", example: "undeployed", values: { deployed: "serve version", undeployed: "stop serving the certificate in this environment" } },
+  "deployment.mode": { title: "Mode", description: "When the swap (or undeploy) happens. Default: now.", example: "now", values: { now: "swap or undeploy during `pulumi up`", standby: "record it as a task that `certstage tasks run` performs" } },
   "deployment.notBefore": { title: "Not before", description: "With mode standby, the task does not run before this RFC 3339 time.", example: "2026-12-01T02:00:00Z" },
   verify: { title: "Verify", description: "What must show the new version after the swap: TLS endpoints, the environment's live agents, or both. Failing, the previous version is put back.", example: { endpoints: ["127.0.0.1:8443"] } },
   "verify.endpoints": { title: "Endpoints", description: "host:port endpoints that terminate TLS for this certificate.", example: ["127.0.0.1:8443"] },

@@ -56,6 +56,7 @@ export interface DeploymentPlanArgs {
   readonly certificate: string;
   readonly environment: string;
   readonly version: number | ResourceReference;
+  readonly state?: "deployed" | "undeployed";
   readonly mode?: "now" | "standby";
   readonly notBefore?: string;
   readonly verify?: ManifestVerify;
@@ -114,7 +115,7 @@ export function planManifest(manifest: ManifestFile, contents: ReadonlyMap<strin
         kind: "EnvironmentDeployment",
         name: deploymentResourceName(name, environment),
         source: ["certificates", name, "deployments", environment],
-        args: withoutUndefined({ certificate: name, environment, version, mode: deployment.mode, notBefore: deployment.notBefore, verify: deployment.verify && structuredClone(deployment.verify) }),
+        args: withoutUndefined({ certificate: name, environment, version, state: deployment.state, mode: deployment.mode, notBefore: deployment.notBefore, verify: deployment.verify && structuredClone(deployment.verify) }),
       });
     }
   }

@@ -90,7 +90,7 @@ export function manifestSchema(): JsonSchema {
       { ...sameAs(acme, ["domains", "directory", "contact", "acceptTermsOfService", "keyAlgorithm", "keyPolicy", "renewBefore", "renewBeforePercent", "profile", "preferredChain", "revokeOnDelete"]), directoryCaFile: path },
     ),
     challenge: object("challenge", { type: undefined, listen: undefined, webroot: undefined, hook: undefined }, challenge.required, challenge.properties),
-    deployment: object("deployment", { version: versionReference("deployment.version", deployment.properties!.version), mode: undefined, notBefore: undefined, verify: { $ref: "#/definitions/verify" } }, ["version"], sameAs(deployment, ["mode", "notBefore"])),
+    deployment: object("deployment", { version: versionReference("deployment.version", deployment.properties!.version), state: undefined, mode: undefined, notBefore: undefined, verify: { $ref: "#/definitions/verify" } }, ["version"], sameAs(deployment, ["state", "mode", "notBefore"])),
     verify: object("verify", { endpoints: undefined, agents: { $ref: "#/definitions/agents" }, serverName: undefined, timeoutMs: undefined, settleMs: undefined }, [], verify.properties),
     agents: object("agents", { minimum: undefined, liveWithinMs: undefined }, [], verify.properties!.agents.properties),
   };

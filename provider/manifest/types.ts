@@ -93,6 +93,7 @@ export interface ManifestChallenge {
 export interface ManifestDeployment {
   /** The name of a version in the manifest, or a version number in the store. */
   readonly version: string | number;
+  readonly state?: "deployed" | "undeployed";
   readonly mode?: "now" | "standby";
   readonly notBefore?: string;
   readonly verify?: ManifestVerify;

@@ -106,7 +106,8 @@ export function buildReportModel(inputs: ReportInputs, now: Date, environment?: 
   const deployments = inputs.deployments.filter((deployment) => inScope(deployment.environment));
   const versions = new Map(inputs.versions.map((version) => [versionKey(version.certificate, version.version), version]));
   const pendingSwaps = inputs.tasks
-    .filter((task): task is DeploymentTask & { state: "pending" | "running" } => (task.state === "pending" || task.state === "running") && inScope(task.environment))
+    // Swaps only: a standby undeploy installs no version to show.
+    .filter((task): task is DeploymentTask & { state: "pending" | "running"; action?: "deploy"; version: number } => (task.state === "pending" || task.state === "running") && task.action !== "undeploy" && inScope(task.environment))
     .map(pendingSwapOf)
     .sort((a, b) => compare(a.notBefore ?? "", b.notBefore ?? "") || compare(a.certificate, b.certificate) || compare(a.environment, b.environment));
 
@@ -191,7 +192,7 @@ function servedVersionOf(deployment: DeploymentRecord, version: VersionSummary, 
   };
 }
 
-function pendingSwapOf(task: DeploymentTask & { state: "pending" | "running" }): PendingSwap {
+function pendingSwapOf(task: DeploymentTask & { state: "pending" | "running"; version: number }): PendingSwap {
   return {
     task: task.id,
     certificate: task.certificate,

@@ -6,13 +6,17 @@
  * With `mode: "standby"` the swap is recorded as a task instead (the seeds' standby queue):
  * `certstage tasks run` performs it once `notBefore` has passed, and the resource reports
  * `pending` until `pulumi refresh` sees the task finished.
+ *
+ * With `state: "undeployed"` the environment stops serving the certificate while the resource
+ * stays in the stack: at once, or with `mode: "standby"` through a task, as seed 001's "Undeploy
+ * ... at a later time" allows. Deleting the resource afterwards only removes it from the stack.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CertstageError, quoted } from "../errors";
 import { decideDiff, ENVIRONMENT_DEPLOYMENT_RULES } from "../lifecycle/diff";
 import { targetFor } from "../targets";
-import { definitionOf, promotionCheck, rollout, RolloutContext } from "../targets/rollout";
-import { cancelPendingTasks, queueStandby } from "../targets/standby";
+import { definitionOf, promotionCheck, rollout, RolloutContext, undeployThroughTarget } from "../targets/rollout";
+import { cancelPendingTasks, queueStandby, queueStandbyUndeploy } from "../targets/standby";
 import type { DeploymentTask, Store } from "../store";
 import { readDnsName } from "../pki/dns-names";
 import { withoutChain } from "../pki/jwk";
@@ -34,7 +38,13 @@ export interface EnvironmentDeploymentArgs {
   readonly certificate?: Certificate | pulumi.Input<string>;
   /** A configured environment: `staging` and `production` unless `certstage:environments` says otherwise. */
   readonly environment: pulumi.Input<string>;
-  /** `now` (default) swaps during `pulumi up`; `standby` queues the swap for `certstage tasks run`. */
+  /**
+   * `deployed` (default) serves `version`; `undeployed` stops serving the certificate there while
+   * the resource stays in the stack (with `mode: "standby"`, through a task). Setting `deployed`
+   * again serves `version` again and cancels a pending undeploy.
+   */
+  readonly state?: pulumi.Input<"deployed" | "undeployed">;
+  /** `now` (default) swaps (or undeploys) during `pulumi up`; `standby` queues it for `certstage tasks run`. */
   readonly mode?: pulumi.Input<"now" | "standby">;
   /** With `standby`: the task does not run before this time (RFC 3339). */
   readonly notBefore?: pulumi.Input<string>;
@@ -93,6 +103,7 @@ export class EnvironmentDeployment extends pulumi.dynamic.Resource {
             resourceUrn: resourceUrnInput("EnvironmentDeployment", resourceName, opts),
             environment: args.environment,
             version: fromVersion ? fromVersion.version : args.version,
+            state: args.state,
             mode: args.mode,
             notBefore: args.notBefore,
             verify: args.verify,
@@ -111,6 +122,7 @@ interface DeploymentInputs {
   certificate: string;
   environment: string;
   version: number;
+  state?: "deployed" | "undeployed";
   mode?: "now" | "standby";
   notBefore?: string;
   verify?: VerificationDefinition;
@@ -124,6 +136,7 @@ async function outputsOf(inputs: DeploymentInputs, store: Store, task: Deploymen
     certificate: inputs.certificate,
     environment: inputs.environment,
     version: inputs.version,
+    ...(inputs.state !== undefined ? { state: inputs.state } : {}),
     ...(inputs.mode !== undefined ? { mode: inputs.mode } : {}),
     ...(inputs.notBefore !== undefined ? { notBefore: inputs.notBefore } : {}),
     ...(inputs.verify !== undefined ? { verify: inputs.verify } : {}),
@@ -199,8 +212,9 @@ async function problemsWithDeployment(inputs: DeploymentInputs, context: Handler
     const problem = endpointProblem(endpoint);
     if (problem !== undefined && problem !== "form") problems.push(new CertstageError("INPUT_SCHEMA", problem, { field: `verify.endpoints.${index}`, fix: "write host:port with a port from 1 to 65535, e.g. 127.0.0.1:8443" }));
   }
-  // A literal version (a rollback, say) can be checked now; one computed by this run cannot.
-  if (!isUnknown(inputs.certificate) && !isUnknown(inputs.version) && !isUnknown(inputs.environment)) {
+  // A literal version (a rollback, say) can be checked now; one computed by this run cannot. An
+  // undeploy installs no version: the promotion rule has nothing to say about it.
+  if (inputs.state !== "undeployed" && !isUnknown(inputs.certificate) && !isUnknown(inputs.version) && !isUnknown(inputs.environment)) {
     problems.push(...(await promotionCheck(rolloutContext(inputs, context), inputs)));
   }
   // A literal version of an existing certificate can be checked now; a version computed by this
@@ -219,9 +233,16 @@ async function problemsWithDeployment(inputs: DeploymentInputs, context: Handler
   return problems;
 }
 
-/** What create and update do: swap now, or queue a standby task. */
+/** What create and update do: swap or undeploy now, or queue a standby task. */
 async function apply(inputs: DeploymentInputs, context: HandlerContext): Promise<DeploymentTask | undefined> {
   const { store, actor } = context;
+  if (inputs.state === "undeployed") {
+    await requireCertificateAccess(context, inputs.certificate, "undeploy");
+    if (inputs.mode === "standby") return queueStandbyUndeploy(rolloutContext(inputs, context), inputs);
+    await cancelPendingTasks(store, inputs.certificate, inputs.environment, actor, "superseded by undeploying now");
+    await undeployThroughTarget(rolloutContext(inputs, context), inputs);
+    return undefined;
+  }
   // A standby task is a deploy decided now: only the owner queues one.
   await requireCertificateAccess(context, inputs.certificate, "deploy");
   if (inputs.mode === "standby") return queueStandby(rolloutContext(inputs, context), inputs);
@@ -248,6 +269,7 @@ export const environmentDeploymentHandler: ResourceHandler = {
       certificate: planned(inputs.certificate),
       environment: planned(inputs.environment),
       version: planned(inputs.version),
+      state: planned(inputs.state),
       mode: planned(inputs.mode),
       notBefore: planned(inputs.notBefore),
       verify: planned(inputs.verify),
@@ -277,11 +299,17 @@ export const environmentDeploymentHandler: ResourceHandler = {
     const lastTask = props.task?.id ? await store.getTask(props.task.id) : undefined;
     const waiting = lastTask !== undefined && (lastTask.state === "pending" || lastTask.state === "running");
     const live = await store.getDeployment(certificate, environment);
+    const undeployed = props.state === "undeployed";
+    // Undeployed as the program says: the resource stays, reporting `undeployed`.
+    if (undeployed && !live && !waiting) return { id, props: { ...props, ...(await outputsOf({ ...(props as DeploymentInputs), certificate, environment }, store, lastTask)) } };
     if (!live && !waiting) return {}; // Undeployed outside Pulumi: refresh drops it, the next `up` deploys again.
     // The live version goes into `version` too, so the next preview shows a swap back to the
     // program's version (drift), unless a standby task is still to make the program's version live.
-    let version = waiting ? lastTask.version : live!.version;
+    let version = waiting ? (lastTask.version ?? props.version) : live!.version;
     const outputs = await outputsOf({ ...(props as DeploymentInputs), certificate, environment, version }, store, lastTask);
+    // Served although the program says undeployed (its undeploy task failed, or a deploy by hand):
+    // `state` shows the drift, so the next `up` undeploys again.
+    if (undeployed && live && !waiting) return { id, props: { ...props, ...outputs, state: "deployed" } };
     // Where the servers can be asked (HAProxy), they are the truth: a hand-made swap, or a swap
     // cut short by a crash, shows as drift, and the next `up` puts the program's version back.
     const target = targetFor(definitionOf(settings.environmentDefinitions, environment).target, secretSourcesOf(settings));
@@ -305,14 +333,18 @@ export const environmentDeploymentHandler: ResourceHandler = {
     return { outs: await outputsOf(news as DeploymentInputs, context.store, task) };
   },
 
-  async delete(id, _props, context) {
-    const { store, settings, actor } = context;
+  async delete(id, props, context) {
+    const { store, actor } = context;
     const { certificate, environment } = parseDeploymentId(id);
     const record = await store.getCertificate(certificate);
     if (!record) return;
     const refusal = await refusalOf(context, record, ["undeploy"]);
     if (refusal) throw refusal;
+    const pending = await store.listTasks({ certificate, environment, state: "pending" });
+    // Already undeployed as the program said: the stack forgets the resource, the target is not asked again.
+    if (props.state === "undeployed" && pending.length === 0 && !(await store.getDeployment(certificate, environment))) return;
+    // A pending undeploy is not left to run later: deleting means gone now, as for any deployment.
     await cancelPendingTasks(store, certificate, environment, actor, "its EnvironmentDeployment was deleted");
-    await targetFor(definitionOf(settings.environmentDefinitions, environment).target, secretSourcesOf(settings)).undeploy({ store, certificate, environment, actor });
+    await undeployThroughTarget(rolloutContext({ environment }, context), { certificate, environment });
   },
 };

@@ -93,7 +93,9 @@ const TASK: Record<string, Check> = {
   id: text,
   certificate: name,
   environment: name,
-  version: count(1),
+  // Absent in tasks written before undeploy tasks existed: those are swaps.
+  action: optional(oneOf("deploy", "undeploy")),
+  version: optional(count(1)),
   fromVersion: optional(count(1)),
   notBefore: optional(time),
   createdAt: time,
@@ -190,7 +192,12 @@ export function versionIndexFrom(contents: string, file: string, certificate: st
   }
 }
 
-export const taskFileFrom = (contents: string, file: string, id: string) => recordFrom<DeploymentTask>(contents, file, TASK, { id });
+export function taskFileFrom(contents: string, file: string, id: string): DeploymentTask {
+  const task = recordFrom<DeploymentTask>(contents, file, TASK, { id });
+  // A swap names its version, an undeploy none.
+  if ((task.action === "undeploy") !== (task.version === undefined)) throw corrupt(file, task.action === "undeploy" ? "is an undeploy task with a 'version'" : "has no 'version'");
+  return task;
+}
 
 export const renewalFileFrom = (contents: string, file: string, certificate: string) => recordFrom<AcmeRenewalRecord>(contents, file, RENEWAL, { certificate });
 

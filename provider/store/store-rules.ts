@@ -10,7 +10,7 @@ import { CertstageError } from "../errors";
 import { finishedTasksToRemove, type RetainedTask } from "../lifecycle/retention";
 import { processIsAlive } from "./file-lock";
 import { nameInvalid } from "./store-errors";
-import { NAME_PATTERN, type DeploymentTask, type HistoryAction, type HistoryEntry, type HistoryFilter, type TaskPruning, type TaskState, type VersionRecord, type VersionSummary } from "./store";
+import { actionOf, NAME_PATTERN, type DeploymentTask, type TaskChange, type HistoryAction, type HistoryEntry, type HistoryFilter, type TaskPruning, type TaskState, type VersionRecord, type VersionSummary } from "./store";
 
 export function assertName(name: string, kind: "certificate" | "environment"): void {
   if (!NAME_PATTERN.test(name)) throw nameInvalid(kind, name);
@@ -31,8 +31,8 @@ export function matchesHistoryFilter(entry: HistoryEntry, filter: HistoryFilter)
   );
 }
 
-/** Task ids become file names in the file store: only the form `newTaskId` makes (time, environment-certificate, version, random). */
-const TASK_ID_FORM = /^\d{8}T\d{6}Z-([a-z0-9._-]{3,129})-v[1-9]\d{0,8}-[0-9a-f]{6}$/;
+/** Task ids become file names in the file store: only the form `newTaskId` makes (time, environment-certificate, version or `undeploy`, random). */
+const TASK_ID_FORM = /^\d{8}T\d{6}Z-([a-z0-9._-]{3,129})-(?:v[1-9]\d{0,8}|undeploy)-[0-9a-f]{6}$/;
 
 export function isTaskId(id: string): boolean {
   const names = TASK_ID_FORM.exec(id)?.[1];
@@ -45,8 +45,8 @@ export function assertTaskId(id: string): void {
 }
 
 /** Sortable by time, readable in `tasks list`, unique by its random tail. */
-export function newTaskId(now: string, environment: string, certificate: string, version: number): string {
-  return `${now.replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${environment}-${certificate}-v${version}-${randomBytes(3).toString("hex")}`;
+export function newTaskId(now: string, environment: string, certificate: string, version: number | undefined): string {
+  return `${now.replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${environment}-${certificate}-${version === undefined ? "undeploy" : `v${version}`}-${randomBytes(3).toString("hex")}`;
 }
 
 /** A swap to a lower version number than the environment served is a rollback. */
@@ -54,12 +54,17 @@ export function swapAction(servedVersion: number | undefined, version: number): 
   return servedVersion !== undefined && version < servedVersion ? "rollback" : "deploy";
 }
 
-export function supersededDetail(version: number): string {
-  return `superseded by a task for version ${version}`;
+export function supersededDetail(version: number | undefined): string {
+  return version === undefined ? "superseded by a task to undeploy" : `superseded by a task for version ${version}`;
 }
 
-export function queuedSummary(id: string, notBefore: string | undefined): string {
-  return `task ${id}, ${notBefore ? `not before ${notBefore}` : "as soon as a runner picks it up"}`;
+export function queuedSummary(id: string, notBefore: string | undefined, change: TaskChange): string {
+  return `${actionOf(change) === "undeploy" ? "undeploy " : ""}task ${id}, ${notBefore ? `not before ${notBefore}` : "as soon as a runner picks it up"}`;
+}
+
+/** A new task's change as its record holds it: a swap without `action` (as before undeploy tasks), an undeploy without a version. */
+export function taskChangeOf(change: TaskChange): TaskChange {
+  return actionOf(change) === "undeploy" ? { action: "undeploy" } : { version: change.version! };
 }
 
 export function finishedSummary(id: string, detail: string | undefined): string {

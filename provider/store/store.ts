@@ -193,15 +193,28 @@ export interface AcmeRenewalRecord {
 export type TaskState = "pending" | "running" | "done" | "failed" | "cancelled";
 
 /**
- * A standby deployment (the seeds' "standby queue"): a swap recorded now and performed later by
- * `certstage tasks run`, once `notBefore` has passed. At most one task per (certificate,
- * environment) is pending: queueing another cancels the earlier one.
+ * A standby deployment (the seeds' "standby queue"): a swap, or an undeploy, recorded now and
+ * performed later by `certstage tasks run`, once `notBefore` has passed. At most one task per
+ * (certificate, environment) is pending: queueing another cancels the earlier one.
  */
-export interface DeploymentTask {
+export type DeploymentTask = TaskRecord & TaskChange;
+
+/**
+ * What a task changes. A swap names its version; an undeploy has none. Tasks written before
+ * undeploy tasks existed have no `action`: absent means a swap, so a deploy task is still written
+ * without one.
+ */
+export type TaskChange = { readonly action?: "deploy"; readonly version: number } | { readonly action: "undeploy"; readonly version?: undefined };
+
+/** `deploy` or `undeploy`, for records with or without an `action`. */
+export function actionOf(task: TaskChange): "deploy" | "undeploy" {
+  return task.action === "undeploy" ? "undeploy" : "deploy";
+}
+
+interface TaskRecord {
   readonly id: string;
   readonly certificate: string;
   readonly environment: string;
-  readonly version: number;
   /** What the environment served when the task was queued. */
   readonly fromVersion?: number;
   readonly notBefore?: string;
@@ -222,7 +235,7 @@ export interface DeploymentTask {
   readonly detail?: string;
 }
 
-export type NewDeploymentTask = Pick<DeploymentTask, "certificate" | "environment" | "version" | "notBefore" | "environments">;
+export type NewDeploymentTask = Pick<TaskRecord, "certificate" | "environment" | "notBefore" | "environments"> & TaskChange;
 
 export interface TaskFilter {
   readonly certificate?: string;

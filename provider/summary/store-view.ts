@@ -55,7 +55,7 @@ export async function readStoreView(store: Store, names?: ReadonlySet<string>): 
       lastVersion: certificate.lastVersion,
       versions: versions.get(certificate.name) ?? [],
       deployments: deployments.get(certificate.name) ?? {},
-      pendingSwaps: tasks.filter((task) => task.certificate === certificate.name).map((task) => ({ environment: task.environment, version: task.version, ...(task.notBefore ? { notBefore: task.notBefore } : {}) })),
+      pendingSwaps: tasks.flatMap((task) => (task.certificate === certificate.name && task.action !== "undeploy" ? [task] : [])).map((task) => ({ environment: task.environment, version: task.version!, ...(task.notBefore ? { notBefore: task.notBefore } : {}) })),
     })),
   };
 }

@@ -51,7 +51,7 @@ async function pointAt(directory: string, context: TargetContext, version: numbe
 /** Removes what retention lets go of the certificate's published versions; returns the versions removed. */
 export async function prunePublishedVersions(directory: string, context: TargetContext, keepVersions: number): Promise<number[]> {
   const tasks = await context.store.listTasks({ certificate: context.certificate });
-  const needed = tasks.filter((task) => task.state === "pending" || task.state === "running").map((task) => task.version);
+  const needed = tasks.filter((task) => task.state === "pending" || task.state === "running").flatMap((task) => (task.version === undefined ? [] : [task.version]));
   return withPublishedVersionsLock(directory, context.certificate, async () => {
     // What a prune or a publish killed half-way left aside (never under a version's number) goes first.
     await removeAbandonedStaging(directory, context.certificate);

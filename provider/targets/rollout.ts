@@ -123,6 +123,20 @@ export async function rollout(context: RolloutContext, request: RolloutRequest):
   });
 }
 
+/**
+ * Stops serving a certificate in an environment through its target: what deleting an
+ * EnvironmentDeployment does during `pulumi up`, and what a standby undeploy task does when it
+ * runs. Nothing served is nothing to do (the target's undeploy records no history then).
+ */
+export async function undeployThroughTarget(context: RolloutContext, request: Omit<RolloutRequest, "version">): Promise<void> {
+  const { certificate, environment } = request;
+  const definition = definitionOf(context.environments, environment);
+  const previous = await context.store.getDeployment(certificate, environment);
+  const started = Date.now();
+  await targetFor(definition.target, context.secrets).undeploy({ store: context.store, certificate, environment, actor: context.actor });
+  context.progress?.(`${environment}/${certificate}: ${previous ? `v${previous.version}` : "nothing"} -> undeployed through the ${definition.target.type} target (${Date.now() - started} ms)`);
+}
+
 /** TLS handshakes at the endpoints until every one has served the new leaf for the settle period. */
 async function verifyEndpoints(verify: VerificationDefinition, firstName: string, expected: string, say: (line: string) => void, request: { certificate: string; version: number }): Promise<{ ok: boolean; seen: string; verified: string; failure: string }> {
   // SNI carries A-labels (RFC 6066 §3): an internationalized serverName is converted here.

@@ -1,6 +1,7 @@
 /**
  * Standby deployments (the seeds' standby queue): instead of swapping, record a task that
- * `certstage tasks run` performs later through the same rollout. This module decides whether a
+ * `certstage tasks run` performs later through the same rollout; a standby undeploy likewise goes
+ * through the environment's target when its task runs. This module decides whether a
  * task is needed and records it; the store keeps the tasks, `cli/tasks.ts` runs them.
  */
 import type { EnvironmentDefinition } from "../settings/environments";
@@ -75,6 +76,30 @@ export async function queueStandby(context: StandbyContext, request: StandbyRequ
       ...(request.notBefore ? { notBefore: new Date(request.notBefore).toISOString() } : {}),
       environments: context.environments as unknown as Record<string, unknown>[],
     },
+    actor,
+  );
+  await pruneFinishedTasksOf(store, context.environments, request.certificate, request.environment, actor);
+  return queued;
+}
+
+/**
+ * Queues an undeploy (seed 001: "Undeploy the certificate at a later time ... standby queue").
+ * Returns undefined when nothing is deployed there: nothing is left to do, and a pending swap is
+ * cancelled. A pending undeploy with the same notBefore is kept as it is, so an `up` that changes
+ * nothing else (a new version number while undeployed, say) does not queue it again.
+ */
+export async function queueStandbyUndeploy(context: StandbyContext, request: Omit<StandbyRequest, "version">): Promise<DeploymentTask | undefined> {
+  const { store, actor } = context;
+  const notBefore = request.notBefore ? new Date(request.notBefore).toISOString() : undefined;
+  const pending = await store.listTasks({ certificate: request.certificate, environment: request.environment, state: "pending" });
+  const same = pending.find((task) => task.action === "undeploy" && task.notBefore === notBefore);
+  if (same && pending.length === 1) return same;
+  if (!(await store.getDeployment(request.certificate, request.environment))) {
+    await cancelPendingTasks(store, request.certificate, request.environment, actor, "nothing is deployed to undeploy");
+    return undefined;
+  }
+  const queued = await store.queueTask(
+    { certificate: request.certificate, environment: request.environment, action: "undeploy", ...(notBefore ? { notBefore } : {}), environments: context.environments as unknown as Record<string, unknown>[] },
     actor,
   );
   await pruneFinishedTasksOf(store, context.environments, request.certificate, request.environment, actor);

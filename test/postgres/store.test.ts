@@ -171,6 +171,19 @@ describe("postgres store: what the database itself enforces", () => {
     expect((await store.getTask(first.id))?.state).toBe("pending");
   });
 
+  it("holds that a swap task names a version and an undeploy task none, by a check", async () => {
+    const environments = [{ name: "production", target: { type: "directory" } }];
+    const undeploy = await store.queueTask({ certificate: "api", environment: "production", action: "undeploy", environments }, edge);
+    const rows = await world.cluster.sql("SELECT action, version FROM certstage.tasks WHERE id = $1", [undeploy.id], { database });
+    expect(rows.rows).toEqual([{ action: "undeploy", version: null }]);
+    const insert = (action: string, version: number | null) =>
+      sqlError(database, "edge-ci", "INSERT INTO certstage.tasks (id, certificate_id, environment, action, version, state, record) SELECT $1, id, 'staging', $2, $3, 'cancelled', '{}' FROM certstage.certificates WHERE name = 'api'", [`x-${action}-${version}`, action, version]);
+    expect(await insert("undeploy", 2)).toMatchObject({ code: "23514" });
+    expect(await insert("deploy", null)).toMatchObject({ code: "23514" });
+    expect(await insert("retire", null)).toMatchObject({ code: "23514" });
+    expect((await store.getTask(undeploy.id))?.state).toBe("pending");
+  });
+
   it("lets retention remove only finished tasks of certificates a role owns; a pending or running one is refused to anybody, the tables' owner included", async () => {
     const environments = [{ name: "production", target: { type: "directory" } }];
     const done = await store.queueTask({ certificate: "api", environment: "production", version: 2, environments }, edge);
@@ -290,6 +303,7 @@ describe("postgres store: ownership by row-level security", () => {
       ["deploy", () => stranger.deploy("api", "staging", 1, web)],
       ["undeploy", () => stranger.undeploy("api", "production", web)],
       ["queue", () => stranger.queueTask({ certificate: "api", environment: "staging", version: 1, environments: [] }, web)],
+      ["queue an undeploy", () => stranger.queueTask({ certificate: "api", environment: "production", action: "undeploy", environments: [] }, web)],
     ];
     for (const [what, attempt] of attempts) {
       const error = await refusal(attempt());
@@ -305,11 +319,14 @@ describe("postgres store: ownership by row-level security", () => {
       expect((await refusal(attempt())).code, what).toBe("NOT_OWNER");
     }
     expect(await snapshot(database)).toBe(before);
-    // A task of the owner's: a stranger can neither claim it (the row cannot be locked) nor end it.
+    // A task of the owner's, a swap or an undeploy: a stranger can neither claim it (the row cannot be locked) nor end it.
     const task = await owner.queueTask({ certificate: "api", environment: "staging", version: 1, environments: [] }, edge);
+    const undeploy = await owner.queueTask({ certificate: "api", environment: "production", action: "undeploy", environments: [] }, edge);
     const queued = await snapshot(database);
-    expect(await stranger.claimTask(task.id, web)).toBeUndefined();
-    expect((await refusal(stranger.finishTask(task.id, { state: "cancelled" }, web))).code).toBe("NOT_OWNER");
+    for (const id of [task.id, undeploy.id]) {
+      expect(await stranger.claimTask(id, web)).toBeUndefined();
+      expect((await refusal(stranger.finishTask(id, { state: "cancelled" }, web))).code).toBe("NOT_OWNER");
+    }
     expect(await snapshot(database)).toBe(queued);
   });
 
@@ -321,6 +338,7 @@ describe("postgres store: ownership by row-level security", () => {
       "DELETE FROM certstage.deployments",
       "UPDATE certstage.environments SET generation = generation + 1",
       "INSERT INTO certstage.certificates (name, display_name, type, owner) VALUES ('squat', 's', 'server', 'team-edge')",
+      "INSERT INTO certstage.tasks (id, certificate_id, environment, action, state, record) SELECT 'x', id, 'production', 'undeploy', 'pending', '{}' FROM certstage.certificates WHERE name = 'api'",
     ];
     for (const text of statements) {
       await asLogin(database, "web-ci", async (client) => {
@@ -542,6 +560,7 @@ describe("postgres store: migrations", () => {
       await runner.createCertificate(certificate("api"), edge);
       for (const material of materials) await runner.createVersion("api", "upload", material, edge);
       await runner.deploy("api", "production", 2, edge);
+      const swap = await runner.queueTask({ certificate: "api", environment: "staging", version: 1, environments: [] }, edge);
       const before = { versions: await runner.listVersions("api"), all: await runner.listAllVersions() };
       // Schema 1's shape: the versions table without the summary column migration 2 adds, no
       // notifications table (migration 3), no task retention (migration 4), no keystores table
@@ -550,6 +569,10 @@ describe("postgres store: migrations", () => {
       await world.cluster.sql("ALTER TABLE certstage.versions DROP COLUMN summary", [], { database });
       await world.cluster.sql("DROP TABLE certstage.notifications", [], { database });
       await world.cluster.sql("DROP TABLE certstage.version_keystores", [], { database });
+      // No undeploy tasks (migration 6): no action column, and every task names its version.
+      await world.cluster.sql("ALTER TABLE certstage.tasks DROP CONSTRAINT tasks_version_of_action", [], { database });
+      await world.cluster.sql("ALTER TABLE certstage.tasks DROP COLUMN action", [], { database });
+      await world.cluster.sql("ALTER TABLE certstage.tasks ALTER COLUMN version SET NOT NULL", [], { database });
       for (const statement of ["DROP TRIGGER tasks_keep_unfinished ON certstage.tasks", "DROP FUNCTION certstage.keep_unfinished_tasks()", "DROP POLICY tasks_remove ON certstage.tasks", "REVOKE DELETE ON certstage.tasks FROM certstage_runner, certstage_admin"]) {
         await world.cluster.sql(statement, [], { database });
       }
@@ -566,6 +589,10 @@ describe("postgres store: migrations", () => {
       expect(await runner.listAllVersions()).toEqual(before.all);
       expect(before.all.map(({ version }) => version)).toEqual([1, 2]);
       expect((await runner.readVersionFiles("api", 2)).privateKeyPem).toBe(materials[1].privateKeyPem);
+      // The task written before undeploy tasks existed is a swap still, and the database says so.
+      expect(await runner.getTask(swap.id)).toEqual(swap);
+      expect(swap.action).toBeUndefined();
+      expect((await world.cluster.sql("SELECT action FROM certstage.tasks WHERE id = $1", [swap.id], { database })).rows).toEqual([{ action: "deploy" }]);
     } finally {
       await runner.close();
     }

@@ -416,3 +416,110 @@ describe("standby deployments and `certstage tasks`", () => {
     }
   });
 });
+
+describe("a standby undeploy (state: undeployed, mode: standby) through a directory target with a path", () => {
+  let published: string;
+  const link = () => path.join(published, "api");
+
+  async function cli(...args: string[]): Promise<{ code: number; output: string }> {
+    let output = "";
+    const sink = new Writable({ write: (chunk, _encoding, done) => ((output += String(chunk)), done()) });
+    const code = await main([...args, "--store", storeRoot, "--principal", "scheduler@ci", "--teams", "team-edge"], sink);
+    return { code, output };
+  }
+
+  beforeEach(() => {
+    published = temporaryDirectory("undeploy-published");
+    useSettings(JSON.stringify([{ name: "edge", target: { type: "directory", path: published } }]));
+  });
+  afterEach(() => {
+    delete process.env.CERTSTAGE_NOW;
+  });
+
+  it("queues the undeploy at up; the link goes only when the task runs after notBefore; refresh then says undeployed, and delete undeploys nothing again", async () => {
+    const created = await deployments.create({ certificate: "api", environment: "edge", version: 1 });
+    expect(readlinkSync(link())).toBe(path.join(".versions", "api", "1"));
+
+    const inputs = { certificate: "api", environment: "edge", version: 1, state: "undeployed", mode: "standby", notBefore: "2099-01-01T00:00:00Z" };
+    const queued = await deployments.update("edge/api", created.outs, inputs);
+    expect(queued.outs).toMatchObject({ state: "undeployed", deployedVersion: 1, status: "pending", task: { state: "pending", notBefore: "2099-01-01T00:00:00.000Z" } });
+    const id: string = queued.outs.task.id;
+    expect(id).toMatch(/-edge-api-undeploy-[0-9a-f]{6}$/);
+    expect(await store.getTask(id)).toMatchObject({ action: "undeploy", fromVersion: 1, createdBy: actor.principal });
+    expect(readlinkSync(link())).toBe(path.join(".versions", "api", "1"));
+    expect((await store.getDeployment("api", "edge"))?.version).toBe(1);
+    // The same inputs again (an `up` that changed something else) keep the task as it is.
+    expect((await deployments.update("edge/api", queued.outs, inputs)).outs.task.id).toBe(id);
+
+    expect((await cli("tasks", "list", "--state", "pending")).output).toMatch(new RegExp(`${id}  pending\\s+edge\\s+api\\s+v1 -> undeploy\\s+not before 2099-01-01T00:00:00.000Z\\s+targets-tester`));
+    expect((await cli("status")).output).toContain(`standby: undeploy not before 2099-01-01T00:00:00.000Z  (task ${id})`);
+    expect((await cli("tasks", "run")).output).toBe("No task is due.\n");
+    expect(readlinkSync(link())).toBe(path.join(".versions", "api", "1"));
+    expect((await deployments.read("edge/api", queued.outs)).props).toMatchObject({ state: "undeployed", status: "pending", deployedVersion: 1 });
+
+    process.env.CERTSTAGE_NOW = "2099-01-01T00:00:01Z";
+    const ran = await cli("tasks", "run");
+    expect(ran.code).toBe(0);
+    expect(ran.output).toMatch(new RegExp(`${id}  done\\s+edge\\s+api\\s+v1 -> undeploy .*edge no longer serves api`));
+    expect(existsSync(link())).toBe(false);
+    expect(await store.getDeployment("api", "edge")).toBeUndefined();
+    const actions = (await store.readHistory({ environment: "edge" })).slice(-3).map(({ action, actor: who, result, detail }) => `${action} ${who} ${result} ${detail ?? ""}`.trim());
+    expect(actions).toEqual([`task.queue targets-tester ok undeploy task ${id}, not before 2099-01-01T00:00:00.000Z`, "undeploy scheduler@ci ok", `task.run scheduler@ci ok task ${id}: edge no longer serves api`]);
+    expect((await cli("history", "--environment", "edge")).output).toMatch(new RegExp(`task\\.run\\s+v1\\s+scheduler@ci  ok  task ${id}: edge no longer serves api`));
+
+    const refreshed = await deployments.read("edge/api", queued.outs);
+    expect(refreshed.id).toBe("edge/api");
+    expect(refreshed.props).toMatchObject({ state: "undeployed", status: "undeployed", deployedVersion: 0, deployedAt: "", task: { id, state: "done" } });
+    // Nothing changed in the program: no diff, so the next `up` does nothing.
+    expect((await deployments.diff("edge/api", refreshed.props, inputs)).changes).toBe(false);
+
+    const linesBefore = (await store.readHistory()).length;
+    await deployments.delete("edge/api", refreshed.props);
+    expect(await store.readHistory()).toHaveLength(linesBefore);
+    expect(existsSync(link())).toBe(false);
+  });
+
+  it("switching back to deployed, now or in standby, cancels the pending undeploy; `tasks cancel` does too; deleting with one pending undeploys now", async () => {
+    const created = await deployments.create({ certificate: "api", environment: "edge", version: 1 });
+    const undeploy = { certificate: "api", environment: "edge", version: 1, state: "undeployed", mode: "standby" };
+    const first = await deployments.update("edge/api", created.outs, { ...undeploy, notBefore: "2099-01-01T00:00:00Z" });
+    const back = await deployments.update("edge/api", first.outs, { certificate: "api", environment: "edge", version: 1, state: "deployed" });
+    expect(await store.getTask(first.outs.task.id)).toMatchObject({ state: "cancelled", detail: "superseded by deploying version 1 now" });
+    expect(back.outs).toMatchObject({ status: "deployed", deployedVersion: 1 });
+    expect(readlinkSync(link())).toBe(path.join(".versions", "api", "1"));
+
+    const second = await deployments.update("edge/api", back.outs, undeploy);
+    const swap = await deployments.update("edge/api", second.outs, { certificate: "api", environment: "edge", version: 2, mode: "standby" });
+    expect(await store.getTask(second.outs.task.id)).toMatchObject({ state: "cancelled", detail: "superseded by a task for version 2" });
+    expect((await store.listTasks({ certificate: "api", environment: "edge", state: "pending" })).map((task) => task.id)).toEqual([swap.outs.task.id]);
+
+    const third = await deployments.update("edge/api", swap.outs, undeploy);
+    expect(await store.getTask(swap.outs.task.id)).toMatchObject({ state: "cancelled", detail: "superseded by a task to undeploy" });
+    expect((await cli("tasks", "cancel", third.outs.task.id)).output).toMatch(/cancelled\s+edge\s+api\s+v1 -> undeploy/);
+    expect((await cli("tasks", "list", "--state", "pending")).output).toBe("No tasks.\n");
+    expect(readlinkSync(link())).toBe(path.join(".versions", "api", "1"));
+
+    // Deleting the resource means gone now, even with an undeploy waiting for its time.
+    const fourth = await deployments.update("edge/api", third.outs, { ...undeploy, notBefore: "2099-01-01T00:00:00Z" });
+    await deployments.delete("edge/api", fourth.outs);
+    expect(await store.getTask(fourth.outs.task.id)).toMatchObject({ state: "cancelled", detail: "its EnvironmentDeployment was deleted" });
+    expect(existsSync(link())).toBe(false);
+    expect((await store.readHistory({ environment: "edge" })).at(-1)).toMatchObject({ action: "undeploy", actor: actor.principal, fromVersion: 1 });
+  });
+
+  it("undeploys during up without standby, keeping the resource; refuses a notBefore that is not RFC 3339 and a state it does not know, writing nothing", async () => {
+    const created = await deployments.create({ certificate: "api", environment: "edge", version: 2 });
+    const now = await deployments.update("edge/api", created.outs, { certificate: "api", environment: "edge", version: 2, state: "undeployed" });
+    expect(now.outs).toMatchObject({ state: "undeployed", status: "undeployed", deployedVersion: 0 });
+    expect(now.outs.task).toBeUndefined();
+    expect(existsSync(link())).toBe(false);
+    expect((await deployments.read("edge/api", now.outs)).props).toMatchObject({ status: "undeployed" });
+
+    const tasksBefore = await store.listTasks();
+    const notRfc3339 = await deployments.check({}, { certificate: "api", environment: "edge", version: 2, state: "undeployed", mode: "standby", notBefore: "next saturday" });
+    expect(notRfc3339.failures?.map((failure) => failure.reason)).toEqual([expect.stringMatching(/^\[INPUT_SCHEMA\] field 'notBefore': .*RFC 3339/)]);
+    const unknownState = await deployments.check({}, { certificate: "api", environment: "edge", version: 2, state: "retired" });
+    expect(unknownState.failures?.map((failure) => failure.reason)).toEqual([expect.stringMatching(/^\[INPUT_SCHEMA\] field 'state': .*deployed.*undeployed/)]);
+    expect(await store.listTasks()).toEqual(tasksBefore);
+  });
+});

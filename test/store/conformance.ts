@@ -332,6 +332,39 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
         expect(history.map((entry) => entry.action)).toEqual(["deploy", "task.queue", "task.cancel", "task.queue"]);
       });
 
+      it("queues an undeploy task with no version; one pending task per pair holds across swaps and undeploys", async () => {
+        await apiWithVersions(2);
+        await store.deploy("api", "production", 1, actor);
+        const undeploy = await store.queueTask({ certificate: "api", environment: "production", action: "undeploy", notBefore: "2030-01-01T00:00:00.000Z", environments }, actor);
+        expect(undeploy).toMatchObject({ certificate: "api", environment: "production", action: "undeploy", fromVersion: 1, notBefore: "2030-01-01T00:00:00.000Z", state: "pending" });
+        expect(undeploy.version).toBeUndefined();
+        expect(undeploy.id).toMatch(/-production-api-undeploy-[0-9a-f]{6}$/);
+        expect(await subject.reopen().getTask(undeploy.id)).toEqual(undeploy);
+        expect((await store.getDeployment("api", "production"))?.version).toBe(1);
+
+        // A swap queued after it supersedes it, and an undeploy queued after a swap supersedes the swap.
+        const swap = await store.queueTask({ certificate: "api", environment: "production", version: 2, environments }, actor);
+        expect(await store.getTask(undeploy.id)).toMatchObject({ state: "cancelled", detail: "superseded by a task for version 2" });
+        const again = await store.queueTask({ certificate: "api", environment: "production", action: "undeploy", environments }, actor);
+        expect(await store.getTask(swap.id)).toMatchObject({ state: "cancelled", detail: "superseded by a task to undeploy" });
+        expect(await subject.reopen().listTasks({ state: "pending" })).toEqual([again]);
+
+        const claimed = await store.claimTask(again.id, actor);
+        expect(claimed).toMatchObject({ action: "undeploy", state: "running" });
+        await store.undeploy("api", "production", actor);
+        expect(await store.finishTask(again.id, { state: "done", detail: "production no longer serves api" }, actor)).toMatchObject({ action: "undeploy", state: "done" });
+        const history = (await store.readHistory({ environment: "production" })).map(({ action, fromVersion, toVersion, detail }) => ({ action, fromVersion, toVersion, detail }));
+        expect(history.slice(1)).toEqual([
+          { action: "task.queue", fromVersion: 1, toVersion: undefined, detail: `undeploy task ${undeploy.id}, not before 2030-01-01T00:00:00.000Z` },
+          { action: "task.cancel", fromVersion: 1, toVersion: undefined, detail: `task ${undeploy.id} superseded` },
+          { action: "task.queue", fromVersion: 1, toVersion: 2, detail: `task ${swap.id}, as soon as a runner picks it up` },
+          { action: "task.cancel", fromVersion: 1, toVersion: 2, detail: `task ${swap.id} superseded` },
+          { action: "task.queue", fromVersion: 1, toVersion: undefined, detail: `undeploy task ${again.id}, as soon as a runner picks it up` },
+          { action: "undeploy", fromVersion: 1, toVersion: undefined, detail: undefined },
+          { action: "task.run", fromVersion: 1, toVersion: undefined, detail: `task ${again.id}: production no longer serves api` },
+        ]);
+      });
+
       it("refuses a task for a version that does not exist and records nothing", async () => {
         await apiWithVersions(1);
         const error = await failure(store.queueTask({ certificate: "api", environment: "production", version: 9, environments }, actor));

@@ -199,6 +199,24 @@ describe("file driver specifics", () => {
     expect(readdirSync(path.join(root, "certificates", "api", "versions")).filter((entry) => entry.startsWith("."))).toEqual([]);
   });
 
+  it("reads a task file written before undeploy tasks as a swap, and refuses one whose action and version disagree", async () => {
+    const { root, store } = await storeWithTwoVersions();
+    // The form of a task file before undeploy tasks existed: no action.
+    const id = "20261201T020000Z-staging-api-v2-0a0b0c";
+    const old = { id, certificate: "api", environment: "staging", version: 2, createdAt: "2026-12-01T02:00:00.000Z", createdBy: "ci", state: "pending", environments: [{ name: "staging" }] };
+    writeFileSync(path.join(root, "tasks", `${id}.json`), JSON.stringify(old));
+    expect(await store.getTask(id)).toEqual(old);
+    expect(await store.listTasks({ state: "pending" })).toEqual([old]);
+
+    const undeploy = await store.queueTask({ certificate: "api", environment: "production", action: "undeploy", environments: [{ name: "production" }] }, actor);
+    const file = path.join(root, "tasks", `${undeploy.id}.json`);
+    expect(JSON.parse(readFileSync(file, "utf8"))).not.toHaveProperty("version");
+    writeFileSync(file, JSON.stringify({ ...undeploy, version: 2 }));
+    await expect(store.getTask(undeploy.id)).rejects.toThrow(/^\[STORE_CORRUPT\] .*tasks\/.*-undeploy-[0-9a-f]{6}\.json is an undeploy task with a 'version'/);
+    writeFileSync(file, JSON.stringify({ ...old, id: undeploy.id, version: undefined }));
+    await expect(store.getTask(undeploy.id)).rejects.toThrow(/has no 'version'/);
+  });
+
   it("a standby task left running by a runner that died can be claimed again; a live runner's cannot", async () => {
     const { root, store } = await storeWithTwoVersions();
     const task = await store.queueTask({ certificate: "api", environment: "staging", version: 2, environments: [{ name: "staging" }] }, actor);

@@ -106,6 +106,7 @@ import {
   runnerDied,
   supersededDetail,
   swapAction,
+  taskChangeOf,
   taskNotFound,
   tasksToPrune,
   versionSummaryOf,
@@ -585,7 +586,7 @@ class FileStore implements Store {
     assertName(task.environment, "environment");
     return this.locked(async () => {
       await this.requireCertificate(task.certificate);
-      if (!(await this.getVersion(task.certificate, task.version))) throw versionNotFound(task.certificate, task.version);
+      if (task.version !== undefined && !(await this.getVersion(task.certificate, task.version))) throw versionNotFound(task.certificate, task.version);
       const now = new Date().toISOString();
       const superseded = await this.listTasks({ certificate: task.certificate, environment: task.environment, state: "pending" });
       for (const earlier of superseded) {
@@ -598,7 +599,7 @@ class FileStore implements Store {
         id,
         certificate: task.certificate,
         environment: task.environment,
-        version: task.version,
+        ...taskChangeOf(task),
         ...definedOnly({ fromVersion: current?.version, notBefore: task.notBefore }),
         createdAt: now,
         createdBy: actor.principal,
@@ -606,7 +607,7 @@ class FileStore implements Store {
         environments: task.environments,
       };
       await this.writeTask(queued);
-      await this.appendHistory(actor, "task.queue", task.certificate, { environment: task.environment, fromVersion: current?.version, toVersion: task.version }, queuedSummary(id, task.notBefore));
+      await this.appendHistory(actor, "task.queue", task.certificate, { environment: task.environment, fromVersion: current?.version, toVersion: task.version }, queuedSummary(id, task.notBefore, task));
       return queued;
     });
   }
@@ -660,7 +661,7 @@ class FileStore implements Store {
   async pruneFinishedTasks(pruning: TaskPruning, _actor: Actor): Promise<string[]> {
     return this.locked(async () => {
       // A task's id names its environment and certificate: a prune of one pair reads only the files that may be its.
-      const pair = pruning.certificate !== undefined && pruning.environment !== undefined ? `-${pruning.environment}-${pruning.certificate}-v` : "";
+      const pair = pruning.certificate !== undefined && pruning.environment !== undefined ? `-${pruning.environment}-${pruning.certificate}-` : "";
       const tasks: DeploymentTask[] = [];
       for (const entry of await this.paths.list(path.join(this.root, "tasks"))) {
         const id = entry.slice(0, -".json".length);

@@ -43,8 +43,10 @@ import {
   runnerDied,
   supersededDetail,
   swapAction,
+  taskChangeOf,
   tasksToPrune,
 } from "../store-rules";
+import { actionOf } from "../store";
 import type { RetainedTask } from "../../lifecycle/retention";
 import type {
   AgentReport,
@@ -670,8 +672,10 @@ export class PostgresStore implements Store {
     assertName(task.environment, "environment");
     return this.write(`queue a standby deployment of '${task.certificate}' to ${task.environment}`, task.certificate, async (client) => {
       const owner = await this.requireOwned(client, task.certificate);
-      const exists = await client.query("SELECT 1 FROM certstage.versions WHERE certificate_id = $1 AND version = $2", [owner.id, task.version]);
-      if (exists.rowCount === 0) throw versionNotFound(task.certificate, task.version);
+      if (task.version !== undefined) {
+        const exists = await client.query("SELECT 1 FROM certstage.versions WHERE certificate_id = $1 AND version = $2", [owner.id, task.version]);
+        if (exists.rowCount === 0) throw versionNotFound(task.certificate, task.version);
+      }
       const now = new Date().toISOString();
       const principal = this.role ?? actor.principal;
       const superseded = await client.query<{ record: DeploymentTask }>("SELECT record FROM certstage.tasks WHERE certificate_id = $1 AND environment = $2 AND state = 'pending' FOR UPDATE", [owner.id, task.environment]);
@@ -685,15 +689,15 @@ export class PostgresStore implements Store {
         id,
         certificate: task.certificate,
         environment: task.environment,
-        version: task.version,
+        ...taskChangeOf(task),
         ...definedOnly({ fromVersion: current?.version, notBefore: task.notBefore }),
         createdAt: now,
         createdBy: principal,
         state: "pending",
         environments: task.environments,
       };
-      await client.query("INSERT INTO certstage.tasks (id, certificate_id, environment, version, state, record) VALUES ($1, $2, $3, $4, $5, $6)", [id, owner.id, task.environment, task.version, "pending", queued]);
-      await this.appendHistory(client, "task.queue", task.certificate, { environment: task.environment, fromVersion: current?.version, toVersion: task.version }, queuedSummary(id, task.notBefore));
+      await client.query("INSERT INTO certstage.tasks (id, certificate_id, environment, action, version, state, record) VALUES ($1, $2, $3, $4, $5, $6, $7)", [id, owner.id, task.environment, actionOf(queued), queued.version ?? null, "pending", queued]);
+      await this.appendHistory(client, "task.queue", task.certificate, { environment: task.environment, fromVersion: current?.version, toVersion: task.version }, queuedSummary(id, task.notBefore, task));
       return queued;
     });
   }
@@ -937,7 +941,7 @@ export class PostgresStore implements Store {
         ]);
       }
       for (const task of snapshot.tasks) {
-        await client.query("INSERT INTO certstage.tasks (id, certificate_id, environment, version, state, record) SELECT $1, id, $3, $4, $5, $6 FROM certstage.certificates WHERE name = $2", [task.id, task.certificate, task.environment, task.version, task.state, task]);
+        await client.query("INSERT INTO certstage.tasks (id, certificate_id, environment, action, version, state, record) SELECT $1, id, $3, $4, $5, $6, $7 FROM certstage.certificates WHERE name = $2", [task.id, task.certificate, task.environment, actionOf(task), task.version ?? null, task.state, task]);
       }
       for (const account of snapshot.accounts) {
         const sealed = seal(account.accountKeyPem, accountContextOf(storeId, account.directoryUrl), this.requireKeyRing("seal"));

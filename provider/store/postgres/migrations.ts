@@ -535,12 +535,25 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON certstage.version_keystores TO ${GROUP_R
 GRANT SELECT ON certstage.version_keystores TO ${GROUP_ROLES.agent};
 `;
 
+/**
+ * Undeploy tasks (a standby undeploy, queued by an EnvironmentDeployment with state undeployed):
+ * a task is a swap to a version or an undeploy, which has none. Rows written before are swaps,
+ * which the default says. The table's row-level security and the one-pending-task index apply to
+ * both alike: only the certificate's owner queues, runs or cancels an undeploy.
+ */
+const UNDEPLOY_TASKS = `
+ALTER TABLE certstage.tasks ADD COLUMN action text NOT NULL DEFAULT 'deploy' CHECK (action IN ('deploy', 'undeploy'));
+ALTER TABLE certstage.tasks ALTER COLUMN version DROP NOT NULL;
+ALTER TABLE certstage.tasks ADD CONSTRAINT tasks_version_of_action CHECK ((action = 'undeploy') = (version IS NULL));
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial schema: certificates, versions, deployments, history, tasks, ACME", sql: INITIAL },
   { version: 2, name: "versions.summary: what a listing of every version reads", sql: VERSION_SUMMARY },
   { version: 3, name: "notifications: what certstage notify sent, once per notice", sql: NOTIFICATIONS },
   { version: 4, name: "task retention: finished tasks may be removed by their owners, unfinished ones by nobody", sql: TASK_RETENTION },
   { version: 5, name: "version_keystores: a version's PKCS#12 keystore, sealed like its key", sql: VERSION_KEYSTORES },
+  { version: 6, name: "undeploy tasks: a task undeploys, or swaps to its version", sql: UNDEPLOY_TASKS },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -22,7 +22,7 @@ describe("planManifest", () => {
           uploaded: { upload: { certificateFile: "certs/api.pem", privateKeyFile: "certs/api.key" } },
           le: { acme: { domains: ["api.example.test"], directory: "letsencrypt", acceptTermsOfService: true, challenge: { type: "http-01", listen: "127.0.0.1:80" } } },
         },
-        deployments: { staging: { version: "le" }, production: { version: 3, mode: "standby" } },
+        deployments: { staging: { version: "le" }, production: { version: 3, state: "undeployed", mode: "standby" } },
       },
     },
   };
@@ -51,7 +51,7 @@ describe("planManifest", () => {
     expect(byName("api/uploaded").args).toEqual({ certificate: "api", upload: { certificatePem: "CERT", privateKeyPem: "KEY" } });
     expect(byName("api/signed").args).toEqual({ certificate: "api", signed: { keyFromVersion: { resource: "api/request" }, certificatePem: "SIGNED" } });
     expect(byName("api/staging").args).toEqual({ certificate: "api", environment: "staging", version: { resource: "api/le" } });
-    expect(byName("api/production").args).toEqual({ certificate: "api", environment: "production", version: 3, mode: "standby" });
+    expect(byName("api/production").args).toEqual({ certificate: "api", environment: "production", version: 3, state: "undeployed", mode: "standby" });
   });
 
   it("lists the files to read, with where each is named", () => {
