@@ -3,7 +3,8 @@
  * token comes from the stack config (`certstage:gcoreToken`, a secret), a failed request fails
  * the update and leaves the previous version, refresh reads the served certificate back, and a
  * standby task keeps the name of the secret, never the secret, and runs with an environment
- * variable as its source. The API is a local stand-in (test/support/certificate-apis.ts).
+ * variable as its source; a standby undeploy reaches the API only when its task runs. The API is
+ * a local stand-in (test/support/certificate-apis.ts), or a listener of the test's own.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
@@ -117,5 +118,54 @@ describe("EnvironmentDeployment through an http target", () => {
     expect(gcore.resource.service_ssl_crt).toBe(fullchainOf(2));
     expect((await store.getDeployment("api", "production"))?.version).toBe(3);
     for (const file of filesUnder(storeRoot)) expect(readFileSync(file, "utf8"), file).not.toContain(TOKEN);
+  });
+
+  it("a standby undeploy: up queues it and the API hears nothing, then tasks run sends the undeploy request with the runner's token", async () => {
+    const seen: string[] = [];
+    const { createServer } = await import("node:http");
+    const server = createServer((request, response) => {
+      request.resume();
+      request.on("end", () => {
+        seen.push(`${request.method} ${request.url} ${request.headers["x-api-key"] === TOKEN ? "with the token" : "without the token"}`);
+        response.writeHead(request.method === "DELETE" ? 204 : 200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const edge = {
+        name: "edge",
+        target: {
+          type: "http",
+          deploy: { method: "PUT", url: `${base}/certificates/{certificate}`, body: { type: "json", pem: { cert: "certificate", key: "privateKey" } } },
+          undeploy: { method: "DELETE", url: `${base}/certificates/{certificate}` },
+          auth: { tokenFrom: ["certstage:edgeToken", `env:${RUNNER_VARIABLE}`], header: "X-API-Key" },
+        },
+      };
+      const settings: Record<string, string | undefined> = { "certstage:store": storeRoot, "certstage:principal": actor.principal, "certstage:teams": "team-edge", "certstage:environments": JSON.stringify([edge]), "certstage:edgeToken": TOKEN };
+      configure({ get: (key) => settings[key], require: (key) => settings[key]! });
+
+      const created = await deployments.create({ certificate: "api", environment: "edge", version: 1 });
+      expect(seen).toEqual(["PUT /certificates/api with the token"]);
+      const queued = await deployments.update(created.id, created.outs, { certificate: "api", environment: "edge", version: 1, state: "undeployed", mode: "standby" });
+      expect(queued.outs.status).toBe("pending");
+      expect(seen).toHaveLength(1);
+      expect((await store.getDeployment("api", "edge"))?.version).toBe(1);
+
+      process.env[RUNNER_VARIABLE] = TOKEN;
+      expect((await tasksRun()).code).toBe(0);
+      expect(seen).toEqual(["PUT /certificates/api with the token", "DELETE /certificates/api with the token"]);
+      expect(await store.getDeployment("api", "edge")).toBeUndefined();
+      expect((await store.getTask(queued.outs.task.id))?.state).toBe("done");
+      const refreshed = await deployments.read!(created.id, queued.outs);
+      expect(refreshed.props).toMatchObject({ status: "undeployed" });
+      // Deleting the resource afterwards asks the API nothing more.
+      await deployments.delete!(created.id, refreshed.props!);
+      expect(seen).toHaveLength(2);
+      for (const file of filesUnder(storeRoot)) expect(readFileSync(file, "utf8"), file).not.toContain(TOKEN);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
