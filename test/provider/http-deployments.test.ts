@@ -11,12 +11,10 @@ import * as path from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../provider/cli/main";
-import { inspectUpload } from "../../provider/pki/version-material";
 import { configure, providerFor } from "../../provider/resources/runtime";
 import type { Store } from "../../provider/store";
-import { createFileStore } from "../../provider/store/drivers/file";
 import { GcoreEmulator } from "../support/certificate-apis";
-import { makeTestCertificate, temporaryDirectory, TestCertificate } from "../support/certificates";
+import { makeTestCertificate, storeWithVersions, temporaryDirectory, TestCertificate } from "../support/certificates";
 
 const deployments = providerFor("EnvironmentDeployment");
 const actor = { principal: "http-tester" };
@@ -54,13 +52,7 @@ beforeAll(async () => {
   const pki = temporaryDirectory("http-provider-pki");
   leaves = [makeTestCertificate(pki), makeTestCertificate(pki), makeTestCertificate(pki)];
   storeRoot = temporaryDirectory("http-provider-store");
-  store = createFileStore({ root: storeRoot });
-  await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "team-edge", shareWith: [], description: "" }, actor);
-  for (const leaf of leaves) {
-    const material = inspectUpload(leaf);
-    if (!material.ok) throw new Error("bad test certificate");
-    await store.createVersion("api", "upload", material.value, actor);
-  }
+  store = await storeWithVersions(storeRoot, leaves, actor);
   gcore = await new GcoreEmulator(TOKEN, "/ddos", "4711").start();
 });
 afterAll(async () => gcore?.stop());

@@ -10,11 +10,9 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { inspectUpload } from "../../provider/pki/version-material";
 import { environmentDefinitionsFrom } from "../../provider/settings/environments";
 import type { HttpTargetDefinition } from "../../provider/settings/http-target";
 import type { Store } from "../../provider/store";
-import { createFileStore } from "../../provider/store/drivers/file";
 import { httpTarget } from "../../provider/targets/http";
 import type { RetryWait } from "../../provider/targets/http-request";
 import { ApinizerEmulator, GcoreEmulator } from "../support/certificate-apis";
@@ -69,13 +67,7 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 beforeAll(async () => {
   const pki = temporaryDirectory("http-target-pki");
   leaves = [makeTestCertificate(pki), makeTestCertificate(pki), makeTestCertificate(pki)];
-  store = createFileStore({ root: temporaryDirectory("http-target-store") });
-  await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "team-edge", shareWith: [], description: "" }, actor);
-  for (const leaf of leaves) {
-    const material = inspectUpload(leaf);
-    if (!material.ok) throw new Error("bad test certificate");
-    await store.createVersion("api", "upload", material.value, actor);
-  }
+  store = await storeWithVersions(temporaryDirectory("http-target-store"), leaves, actor);
   gcore = await new GcoreEmulator(TOKEN, "/ddos", "4711").start();
   apinizer = await new ApinizerEmulator(TOKEN, "MyProject", ["my-certificate"]).start();
 });

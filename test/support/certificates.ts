@@ -87,3 +87,16 @@ export function makeTestChain(directory: string, intermediates: number, dnsName 
     leafKeyPem: read("leaf.key"),
   };
 }
+
+/** A file store at `root` holding certificate `api` (owner team-edge) with one upload version per leaf. */
+export async function storeWithVersions(root: string, leaves: readonly TestCertificate[], actor: { principal: string }): Promise<import("../../provider/store").Store> {
+  const { createFileStore } = await import("../../provider/store/drivers/file");
+  const store = createFileStore({ root });
+  await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "team-edge", shareWith: [], description: "" }, actor);
+  for (const leaf of leaves) {
+    const material = inspectUpload(leaf);
+    if (!material.ok) throw new Error(`bad test certificate: ${material.problems.map((problem) => problem.message).join("; ")}`);
+    await store.createVersion("api", "upload", material.value, actor);
+  }
+  return store;
+}
