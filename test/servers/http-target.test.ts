@@ -16,7 +16,7 @@ import type { Store } from "../../provider/store";
 import { httpTarget } from "../../provider/targets/http";
 import type { RetryWait } from "../../provider/targets/http-request";
 import { ApinizerEmulator, GcoreEmulator } from "../support/certificate-apis";
-import { makeTestCertificate, openssl, temporaryDirectory, TestCertificate } from "../support/certificates";
+import { makeTestCertificate, openssl, storeWithVersions, temporaryDirectory, TestCertificate } from "../support/certificates";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
 
 const actor = { principal: "http-tester" };
