@@ -31,6 +31,7 @@ const BENCHMARKS = {
   "metrics-export": require("./metrics-export.cjs"),
   "pulumi-scale": require("./pulumi-scale.cjs"),
   "directory-retention": require("./directory-retention.cjs"),
+  "pkcs12-export": require("./pkcs12-export.cjs"),
 };
 
 const REPOSITORY = path.join(__dirname, "..");
