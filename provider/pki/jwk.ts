@@ -5,6 +5,7 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { CertstageError } from "../errors";
 import { describeKeyAlgorithm } from "./certificate";
+import { certificateBlocks } from "./pem";
 
 export interface PublicJwk {
   readonly kty: string;
@@ -59,8 +60,6 @@ export function publicJwk(leaf: X509Certificate, chain: readonly X509Certificate
   };
 }
 
-const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
 /**
  * The version's JWK from its `certificatePem` and `chainPem` outputs, as the program makes it
  * (resources/certificate-version.ts): equal to the store's `jwk.json`, and not kept in Pulumi's
@@ -68,7 +67,7 @@ const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICA
  * a stored version's, which `check` already proved have a JWK form.
  */
 export function publicJwkOfPems(certificatePem: string, chainPem: string): PublicJwk {
-  const chain = (chainPem.match(CERTIFICATE_BLOCK) ?? []).map((block) => new X509Certificate(block));
+  const chain = certificateBlocks(chainPem).map((block) => new X509Certificate(block));
   return publicJwk(new X509Certificate(certificatePem), chain);
 }
 

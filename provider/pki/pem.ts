@@ -125,3 +125,14 @@ function malformed(context: PemContext, problem: string): CertstageError {
     fix: "pass the PEM text exactly as the CA or OpenSSL wrote it, including the BEGIN and END lines",
   });
 }
+
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * The CERTIFICATE blocks of PEM text certstage made or stored itself (a version's chainPem, a
+ * platform's answer), in order and without what lies between them: no checks, since the text has
+ * been checked once (splitPem is for input), and nothing more than Node's X509Certificate reads.
+ */
+export function certificateBlocks(text: string): string[] {
+  return text.match(CERTIFICATE_BLOCK) ?? [];
+}

@@ -12,8 +12,9 @@
  * which Java's keytool shows as the entry's alias.
  */
 import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
-import forge from "node-forge";
+import type * as Forge from "node-forge";
 import { CertstageError } from "../errors";
+import { certificateBlocks } from "./pem";
 
 export type Pkcs12Profile = "modern" | "legacy";
 
@@ -101,44 +102,55 @@ export function keystoreProblems(value: unknown, resource: string | undefined, f
   return problems;
 }
 
-const { asn1, pki } = forge;
-const { UNIVERSAL, CONTEXT_SPECIFIC } = asn1.Class;
+let loadedForge: typeof Forge | undefined;
 
-const sequence = (items: forge.Asn1[]) => asn1.create(UNIVERSAL, asn1.Type.SEQUENCE, true, items);
-const set = (items: forge.Asn1[]) => asn1.create(UNIVERSAL, asn1.Type.SET, true, items);
-const oid = (name: string) => asn1.create(UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(pki.oids[name]).getBytes());
-const octets = (bytes: string) => asn1.create(UNIVERSAL, asn1.Type.OCTETSTRING, false, bytes);
-const explicit = (item: forge.Asn1) => asn1.create(CONTEXT_SPECIFIC, 0, true, [item]);
-const der = (item: forge.Asn1) => asn1.toDer(item).getBytes();
+/**
+ * node-forge, loaded when the first keystore is built: this module is loaded by every Pulumi
+ * program, provider process and command that reads a version (through resources/), and forge
+ * costs each of them about 30 ms to load (far more from a cold disk).
+ */
+function forge(): typeof Forge {
+  return (loadedForge ??= require("node-forge") as typeof Forge);
+}
+
+const asn1 = () => forge().asn1;
+const pki = () => forge().pki;
+
+const sequence = (items: Forge.Asn1[]) => asn1().create(asn1().Class.UNIVERSAL, asn1().Type.SEQUENCE, true, items);
+const set = (items: Forge.Asn1[]) => asn1().create(asn1().Class.UNIVERSAL, asn1().Type.SET, true, items);
+const oid = (name: string) => asn1().create(asn1().Class.UNIVERSAL, asn1().Type.OID, false, asn1().oidToDer(pki().oids[name]).getBytes());
+const octets = (bytes: string) => asn1().create(asn1().Class.UNIVERSAL, asn1().Type.OCTETSTRING, false, bytes);
+const explicit = (item: Forge.Asn1) => asn1().create(asn1().Class.CONTEXT_SPECIFIC, 0, true, [item]);
+const der = (item: Forge.Asn1) => asn1().toDer(item).getBytes();
 const binary = (buffer: Buffer) => buffer.toString("binary");
 
 /** A PKCS#7 `data` ContentInfo around DER bytes. */
-function dataContent(bytes: string): forge.Asn1 {
+function dataContent(bytes: string): Forge.Asn1 {
   return sequence([oid("data"), explicit(octets(bytes))]);
 }
 
-function bagAttributes(localKeyId: string, friendlyName: string): forge.Asn1 {
+function bagAttributes(localKeyId: string, friendlyName: string): Forge.Asn1 {
   return set([
     sequence([oid("localKeyId"), set([octets(localKeyId)])]),
-    sequence([oid("friendlyName"), set([asn1.create(UNIVERSAL, asn1.Type.BMPSTRING, false, friendlyName)])]),
+    sequence([oid("friendlyName"), set([asn1().create(asn1().Class.UNIVERSAL, asn1().Type.BMPSTRING, false, friendlyName)])]),
   ]);
 }
 
-function certificateBag(certificate: X509Certificate, attributes?: forge.Asn1): forge.Asn1 {
+function certificateBag(certificate: X509Certificate, attributes?: Forge.Asn1): Forge.Asn1 {
   const bag = explicit(sequence([oid("x509Certificate"), explicit(octets(binary(certificate.raw)))]));
   return sequence([oid("certBag"), bag, ...(attributes ? [attributes] : [])]);
 }
 
 /** RFC 7292 §5.1 MacData: HMAC over the AuthenticatedSafe's DER, keyed by PKCS#12's KDF (ID 3). */
-function macData(authenticatedSafe: string, password: string, digest: ProfileAlgorithms["macDigest"]): forge.Asn1 {
-  const md = () => forge.md[digest].create();
-  const salt = forge.random.getBytesSync(SALT_BYTES);
-  const key = pki.pbe.generatePkcs12Key(password, new forge.util.ByteStringBuffer(salt), 3, ITERATIONS, md().digestLength, md());
-  const hmac = forge.hmac.create();
+function macData(authenticatedSafe: string, password: string, digest: ProfileAlgorithms["macDigest"]): Forge.Asn1 {
+  const md = () => forge().md[digest].create();
+  const salt = forge().random.getBytesSync(SALT_BYTES);
+  const key = pki().pbe.generatePkcs12Key(password, new (forge().util.ByteStringBuffer)(salt), 3, ITERATIONS, md().digestLength, md());
+  const hmac = forge().hmac.create();
   hmac.start(md(), key);
   hmac.update(authenticatedSafe);
-  const digestInfo = sequence([sequence([oid(digest), asn1.create(UNIVERSAL, asn1.Type.NULL, false, "")]), octets(hmac.getMac().getBytes())]);
-  return sequence([digestInfo, octets(salt), asn1.create(UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(ITERATIONS).getBytes())]);
+  const digestInfo = sequence([sequence([oid(digest), asn1().create(asn1().Class.UNIVERSAL, asn1().Type.NULL, false, "")]), octets(hmac.getMac().getBytes())]);
+  return sequence([digestInfo, octets(salt), asn1().create(asn1().Class.UNIVERSAL, asn1().Type.INTEGER, false, asn1().integerToDer(ITERATIONS).getBytes())]);
 }
 
 /**
@@ -148,18 +160,18 @@ function macData(authenticatedSafe: string, password: string, digest: ProfileAlg
 export function buildPkcs12(contents: KeystoreContents, request: KeystoreRequest & { readonly friendlyName: string }): Buffer {
   const algorithms = PROFILES[request.profile ?? "modern"];
   const leaf = new X509Certificate(contents.certificatePem);
-  const chain = (contents.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((block) => new X509Certificate(block));
+  const chain = certificateBlocks(contents.chainPem).map((block) => new X509Certificate(block));
   const localKeyId = binary(createHash("sha1").update(leaf.raw).digest());
   const attributes = bagAttributes(localKeyId, request.friendlyName);
 
-  const privateKeyInfo = asn1.fromDer(binary(createPrivateKey(contents.privateKeyPem).export({ type: "pkcs8", format: "der" })));
-  const shrouded = pki.encryptPrivateKeyInfo(privateKeyInfo, request.password, { ...algorithms.keyEncryption, count: ITERATIONS, saltSize: SALT_BYTES });
+  const privateKeyInfo = asn1().fromDer(binary(createPrivateKey(contents.privateKeyPem).export({ type: "pkcs8", format: "der" })));
+  const shrouded = pki().encryptPrivateKeyInfo(privateKeyInfo, request.password, { ...algorithms.keyEncryption, count: ITERATIONS, saltSize: SALT_BYTES });
   const keyBag = sequence([oid("pkcs8ShroudedKeyBag"), explicit(shrouded), attributes]);
 
   const certificates = sequence([certificateBag(leaf, attributes), ...chain.map((certificate) => certificateBag(certificate))]);
   const authenticatedSafe = der(sequence([dataContent(der(certificates)), dataContent(der(sequence([keyBag])))]));
   const pfx = sequence([
-    asn1.create(UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(3).getBytes()),
+    asn1().create(asn1().Class.UNIVERSAL, asn1().Type.INTEGER, false, asn1().integerToDer(3).getBytes()),
     dataContent(authenticatedSafe),
     macData(authenticatedSafe, request.password, algorithms.macDigest),
   ]);

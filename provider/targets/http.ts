@@ -14,6 +14,7 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { CertstageError } from "../errors";
+import { certificateBlocks } from "../pki/pem";
 import { DEFAULT_HTTP_ATTEMPTS, DEFAULT_HTTP_TIMEOUT_MS, type HttpRequestDefinition, type HttpTargetDefinition, type PemPart } from "../settings/http-target";
 import { httpRequestsOf } from "../settings/http-presets";
 import type { VersionFiles } from "../store";
@@ -197,7 +198,7 @@ export function httpTarget(definition: HttpTargetDefinition, options: HttpTarget
             const live = requests.live!;
             const session = await open(context);
             const served = valueAtPath(await get(context, session, live.url, live.headers, valuesOf(context, undefined)), live.path);
-            const pem = typeof served === "string" ? /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(served)?.[0] : undefined;
+            const pem = typeof served === "string" ? certificateBlocks(served)[0] : undefined;
             if (!pem) return { description: `the API serves no certificate at ${live.path}` };
             let fingerprint: string;
             try {

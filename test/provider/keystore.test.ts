@@ -84,3 +84,14 @@ describe("CertificateVersion keystore", () => {
     }
   });
 });
+
+describe("node-forge", () => {
+  it("is loaded when a keystore is built, not by a program that only loads certstage", async () => {
+    const { REPO_ROOT } = await import("../support/certificates");
+    const dist = (...parts: string[]) => JSON.stringify(path.join(REPO_ROOT, "dist", "provider", ...parts));
+    // A Pulumi program's require("certstage"), and a keystore built after it, each in a fresh process.
+    const forgeLoaded = (script: string) => spawnSync(process.execPath, ["-e", `${script}; console.log(Object.keys(require.cache).some((file) => file.includes("node-forge")))`], { encoding: "utf8" }).stdout.trim();
+    expect(forgeLoaded(`require(${dist("index.js")})`)).toBe("false");
+    expect(forgeLoaded(`require(${dist("index.js")}); require(${dist("pki", "pkcs12.js")}).buildPkcs12(${JSON.stringify({ certificatePem: leaf.certificatePem, chainPem: leaf.chainPem, privateKeyPem: leaf.privateKeyPem })}, { password: "long enough", friendlyName: "api" })`)).toBe("true");
+  });
+});
