@@ -150,13 +150,12 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
             certificate: args.certificate instanceof Certificate ? args.certificate.name : args.certificate,
             certificateType: args.certificate instanceof Certificate ? args.certificate.typeInput : undefined,
             certificateProfile: args.certificate instanceof Certificate ? args.certificate.profileInput : undefined,
-            upload: args.upload === undefined ? undefined : secretUpload(args.upload),
+            upload: args.upload === undefined ? undefined : wholeSecret(args.upload),
             generate: args.generate,
             signed: args.signed === undefined ? undefined : resolveKeyFromVersion(args.signed),
             domains: args.domains,
             acknowledge: args.acknowledge,
-            // A secret as a whole, like upload: it holds the password.
-            keystore: args.keystore === undefined ? undefined : pulumi.secret(pulumi.output(args.keystore).apply((unwrapped) => withoutUndefined(unwrapped))),
+            keystore: args.keystore === undefined ? undefined : wholeSecret(args.keystore),
           },
           OUTPUT_NAMES,
           pulumi.mergeOptions(opts, { additionalSecretOutputs: SECRET_OUTPUTS }),
@@ -175,11 +174,12 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
 }
 
 /**
- * The whole upload is one secret: it holds the key and passphrase, and Pulumi's Node SDK tracks
- * secrecy per top-level input anyway. Fields left undefined are dropped rather than sent as null.
+ * An input that is one secret as a whole: `upload` holds the key and passphrase, `keystore` its
+ * password, and Pulumi's Node SDK tracks secrecy per top-level input anyway. Fields left
+ * undefined are dropped rather than sent as null.
  */
-function secretUpload(upload: pulumi.Input<UploadArgs>) {
-  return pulumi.secret(pulumi.output(upload).apply((unwrapped) => withoutUndefined(unwrapped)));
+function wholeSecret<T extends object>(input: pulumi.Input<T>) {
+  return pulumi.secret(pulumi.output(input).apply((unwrapped) => withoutUndefined(unwrapped as T)));
 }
 
 /** `keyFromVersion` may be a CertificateVersion: use its number, keeping the dependency on it. */
