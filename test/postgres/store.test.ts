@@ -476,7 +476,8 @@ describe("postgres store: private keys at rest", () => {
     expect(movedRows.rowCount).toBe(1);
     const moved = await refusal(store.readVersionFiles("api", 2));
     expect(moved.code).toBe("KEY_DECRYPT_FAILED");
-    await world.cluster.sql("UPDATE certstage.version_keys SET ciphertext = overlay(ciphertext placing '\\xff'::bytea from 20 for 1) WHERE version = 1", [], { database });
+    // Flip one bit: writing a fixed byte would change nothing whenever the ciphertext already held it.
+    await world.cluster.sql("UPDATE certstage.version_keys SET ciphertext = set_byte(ciphertext, 19, get_byte(ciphertext, 19) # 1) WHERE version = 1", [], { database });
     const tampered = await refusal(store.readVersionFiles("api", 1));
     expect(tampered.code).toBe("KEY_DECRYPT_FAILED");
     expectNoPrivateKeyMaterial(`${moved.message}\n${tampered.message}`, materials.map((material) => material.privateKeyPem!), "errors");
