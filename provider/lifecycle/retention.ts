@@ -15,6 +15,8 @@
  *   piled up (a retention lowered by hand, a store that never pruned); the next run goes on.
  */
 
+import { compareText } from "../code-point-order";
+
 /** How long finished tasks (done, failed, cancelled) stay, per certificate and environment. */
 export interface TaskRetention {
   /** A finished task older than this many days (by finishedAt) may go… */
@@ -52,10 +54,10 @@ export function finishedTasksToRemove(tasks: readonly RetainedTask[], retention:
   const removable: { task: RetainedTask; finished: number }[] = [];
   for (const finishedTasks of byPair.values()) {
     // Newest first; ids break ties (they begin with the time they were queued).
-    finishedTasks.sort((a, b) => b.finished - a.finished || b.task.createdAt.localeCompare(a.task.createdAt) || b.task.id.localeCompare(a.task.id));
+    finishedTasks.sort((a, b) => b.finished - a.finished || compareText(b.task.createdAt, a.task.createdAt) || compareText(b.task.id, a.task.id));
     removable.push(...finishedTasks.slice(retention.keepLast).filter(({ finished }) => finished < cutoff));
   }
-  removable.sort((a, b) => a.finished - b.finished || a.task.id.localeCompare(b.task.id));
+  removable.sort((a, b) => a.finished - b.finished || compareText(a.task.id, b.task.id));
   return removable.slice(0, Math.max(0, limit)).map(({ task }) => task.id);
 }
 

@@ -4,6 +4,7 @@
  * named and described. Every driver applies them from here, so the file store and the postgres
  * store refuse the same things with the same words.
  */
+import { compareText } from "../code-point-order";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { CertstageError } from "../errors";
@@ -111,7 +112,7 @@ export function runnerDied(task: DeploymentTask): boolean {
 
 /** listAllVersions's order: certificate names by code point (not a database's collation), then version. */
 export function byCertificateAndVersion(a: VersionSummary, b: VersionSummary): number {
-  return (a.certificate < b.certificate ? -1 : a.certificate > b.certificate ? 1 : 0) || a.version - b.version;
+  return compareText(a.certificate, b.certificate) || a.version - b.version;
 }
 
 /** What listAllVersions gives of a version (the postgres schema derives the same, as versions.summary). */
@@ -122,7 +123,7 @@ export function versionSummaryOf(record: VersionRecord): VersionSummary {
 
 /** Tasks oldest first; ids break ties (they begin with the time). */
 export function byCreation(a: DeploymentTask, b: DeploymentTask): number {
-  return a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
+  return compareText(a.createdAt, b.createdAt) || compareText(a.id, b.id);
 }
 
 export function definedOnly<T extends object>(value: T): Partial<T> {
