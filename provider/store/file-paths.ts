@@ -15,7 +15,6 @@
  * 40,000 of them. Writes (atomic-file.ts) stay asynchronous: they wait for the disk.
  */
 import { closeSync, constants, Dirent, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, Stats } from "node:fs";
-import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { CertstageError } from "../errors";
@@ -40,10 +39,14 @@ export function storeCorrupt(problem: string, fix: string = REPAIR): CertstageEr
   return new CertstageError("STORE_CORRUPT", problem, { fix });
 }
 
-/** Refuses what is at `current` unless it is a `wanted` (never a link: certstage does not follow one). */
-async function refuseUnlessKind(current: string, found: Stats | Dirent, wanted: Kind): Promise<void> {
+/**
+ * Refuses what is at `current` unless it is a `wanted` (never a link: certstage does not follow
+ * one). Synchronous, like the lookups before it: status makes some 40,000 of these checks, and
+ * a promise for each cost more than the check.
+ */
+function refuseUnlessKind(current: string, found: Stats | Dirent, wanted: Kind): void {
   const keeps = wanted === "file" ? "a file" : "a directory";
-  if (found.isSymbolicLink()) throw storeCorrupt(`${current} is a symbolic link to ${await linkTarget(current)}, where the store keeps ${keeps}; certstage does not follow it`);
+  if (found.isSymbolicLink()) throw storeCorrupt(`${current} is a symbolic link to ${linkTarget(current)}, where the store keeps ${keeps}; certstage does not follow it`);
   if (wanted === "directory" ? !found.isDirectory() : !found.isFile()) throw storeCorrupt(`${current} is ${describe(found)}, where the store keeps ${keeps}`);
 }
 
@@ -75,20 +78,21 @@ function readToSize(descriptor: number, size: number, encoding: BufferEncoding):
 
 function lstatIfPresent(file: string): Stats | undefined {
   try {
-    return lstatSync(file);
+    // throwIfNoEntry: a missing file is an answer, not an exception (whose stack cost more than the call).
+    return lstatSync(file, { throwIfNoEntry: false });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
     throw error;
   }
 }
 
 /** What a planted link points at, for the message (never followed). */
-async function linkTarget(link: string): Promise<string> {
-  return fs.readlink(link).then(
-    (target) => `'${target}'`,
-    () => "an unreadable target",
-  );
+function linkTarget(link: string): string {
+  try {
+    return `'${readlinkSync(link)}'`;
+  } catch {
+    return "an unreadable target";
+  }
 }
 
 export class StorePaths {
@@ -104,20 +108,35 @@ export class StorePaths {
    * added to it and not looked at again within that listing.
    */
   async check(target: string, kind: Kind, checked?: Set<string>): Promise<void> {
-    const relative = path.relative(this.root, target);
-    if (relative.startsWith("..") || path.isAbsolute(relative)) throw storeCorrupt(`${target} is outside the store ${this.root}`);
-    const segments = relative === "" ? [] : relative.split(path.sep);
+    const segments = this.segmentsBelowRoot(target);
     let current = this.root;
-    for (const [index, segment] of segments.entries()) {
-      current = path.join(current, segment);
-      const last = index === segments.length - 1;
-      const wanted = last ? kind : "directory";
+    for (let index = 0; index < segments.length; index += 1) {
+      current = index === 0 && this.root.endsWith(path.sep) ? current + segments[index] : current + path.sep + segments[index];
+      const wanted = index === segments.length - 1 ? kind : "directory";
       if (wanted === "directory" && checked?.has(current)) continue;
       const stats = lstatIfPresent(current);
       if (stats === undefined) return;
-      await refuseUnlessKind(current, stats, wanted);
+      refuseUnlessKind(current, stats, wanted);
       if (wanted === "directory") checked?.add(current);
     }
+  }
+
+  /**
+   * The components of `target` below the root. The store's own paths are path.join()s below the
+   * root, so they are a slice of the string: path.relative and a path.join per component (which
+   * normalize again) were much of status's time. A path with an empty, `.` or `..` component goes
+   * the long way, and one that leads outside the store is refused.
+   */
+  private segmentsBelowRoot(target: string): string[] {
+    if (target === this.root) return [];
+    const prefix = this.root.endsWith(path.sep) ? this.root : this.root + path.sep;
+    if (target.startsWith(prefix)) {
+      const segments = target.slice(prefix.length).split(path.sep);
+      if (segments.every((segment) => segment !== "" && segment !== "." && segment !== "..")) return segments;
+    }
+    const relative = path.relative(this.root, target);
+    if (relative.startsWith("..") || path.isAbsolute(relative)) throw storeCorrupt(`${target} is outside the store ${this.root}`);
+    return relative === "" ? [] : relative.split(path.sep);
   }
 
   /**
@@ -144,11 +163,11 @@ export class StorePaths {
   async checkEntry(directory: string, entry: Dirent, kind: Kind): Promise<void> {
     const full = path.join(directory, entry.name);
     if (entry.isDirectory() || entry.isFile() || entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isBlockDevice() || entry.isCharacterDevice()) {
-      await refuseUnlessKind(full, entry, kind);
+      refuseUnlessKind(full, entry, kind);
       return;
     }
     const stats = lstatIfPresent(full);
-    if (stats !== undefined) await refuseUnlessKind(full, stats, kind);
+    if (stats !== undefined) refuseUnlessKind(full, stats, kind);
   }
 
   /** A file's text (or, with "base64", its bytes as base64), or undefined when it does not exist. */
@@ -170,7 +189,7 @@ export class StorePaths {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT") return undefined;
-      if (code === "ELOOP") throw storeCorrupt(`${file} is a symbolic link to ${await linkTarget(file)}, where the store keeps a file; certstage does not follow it`);
+      if (code === "ELOOP") throw storeCorrupt(`${file} is a symbolic link to ${linkTarget(file)}, where the store keeps a file; certstage does not follow it`);
       throw error;
     }
     try {
@@ -197,7 +216,7 @@ export class StorePaths {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT") return;
-      if (code === "ELOOP") throw storeCorrupt(`${file} is a symbolic link to ${await linkTarget(file)}, where the store keeps a file; certstage does not follow it`);
+      if (code === "ELOOP") throw storeCorrupt(`${file} is a symbolic link to ${linkTarget(file)}, where the store keeps a file; certstage does not follow it`);
       throw error;
     }
     try {

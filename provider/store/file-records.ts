@@ -21,7 +21,14 @@ type Check = (value: unknown) => boolean;
 
 const text: Check = (value) => typeof value === "string";
 const name: Check = (value) => typeof value === "string" && NAME_PATTERN.test(value);
-const time: Check = (value) => typeof value === "string" && !Number.isNaN(Date.parse(value));
+/**
+ * What toISOString writes, with every field in range: a subset of what Date.parse accepts, and
+ * tested first because it is several times cheaper (status checks some 40,000 times). Anything
+ * else is still whatever Date.parse reads.
+ */
+const ISO_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,3})?Z$/;
+export const isTime = (value: unknown): boolean => typeof value === "string" && (ISO_TIME.test(value) || !Number.isNaN(Date.parse(value)));
+const time: Check = isTime;
 const flag: Check = (value) => typeof value === "boolean";
 const count = (minimum: number): Check => (value) => Number.isSafeInteger(value) && (value as number) >= minimum;
 const oneOf = (...allowed: readonly string[]): Check => (value) => typeof value === "string" && allowed.includes(value);

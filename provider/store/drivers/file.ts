@@ -27,6 +27,7 @@
  * version.json. The next version saved writes the index whole again. It sits beside `versions/`,
  * not in it, so that directory holds only versions (scripts list it).
  */
+import { compareText } from "../../code-point-order";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
@@ -245,7 +246,7 @@ class FileStore implements Store {
     const certificatesRoot = path.join(this.root, "certificates");
     const entries = (await this.paths.listEntries(certificatesRoot)).filter((entry) => NAME_PATTERN.test(entry.name));
     const records: CertificateRecord[] = [];
-    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const entry of entries.sort((a, b) => compareText(a.name, b.name))) {
       await this.paths.checkEntry(certificatesRoot, entry, "directory");
       const file = await this.readCertificateFileInCheckedDirectory(entry.name);
       if (file && file.deletedAt === undefined) records.push(toCertificateRecord(file));
@@ -380,10 +381,20 @@ class FileStore implements Store {
   async listAllVersions(): Promise<VersionSummary[]> {
     const summaries: VersionSummary[] = [];
     const checked = new Set<string>();
-    for (const certificate of await this.listCertificates()) {
+    // Every certificate directory, without reading its certificate.json: a delete moves the
+    // versions directory aside before it marks the certificate deleted, so a deleted certificate
+    // has none to list, and callers that want the certificates list them anyway (status did, and
+    // this read all of them a second time).
+    const certificatesRoot = path.join(this.root, "certificates");
+    // In name order, so the summaries come sorted and the sort below has nothing to move.
+    const certificates = (await this.paths.listEntries(certificatesRoot, checked)).filter((entry) => NAME_PATTERN.test(entry.name)).sort((a, b) => compareText(a.name, b.name));
+    for (const certificate of certificates) {
+      await this.paths.checkEntry(certificatesRoot, certificate, "directory");
+      checked.add(childPath(certificatesRoot, certificate.name));
       // Every version directory is checked as listVersions checks it; the summaries come from the index.
       const versionsDirectory = this.versionsDirectory(certificate.name);
       const entries = (await this.paths.listEntries(versionsDirectory, checked)).filter((entry) => isVersionDirectoryName(entry.name));
+      if (entries.length === 0) continue;
       for (const entry of entries) await this.paths.checkEntry(versionsDirectory, entry, "directory");
       summaries.push(...(await this.indexedSummaries(certificate.name, entries.map((entry) => Number(entry.name)), { rebuild: false })));
     }
