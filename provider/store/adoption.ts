@@ -53,7 +53,10 @@ export async function unclaimedVersionsByCertificate(
   const candidates = certificates.filter((entry) => unclaimedVersions(entry.versions, new Set(), entry.deployments).length > 0);
   if (candidates.length === 0) return unclaimed;
   const historyOf = new Map<string, HistoryEntry[]>();
-  for await (const entry of store.streamHistory({ actions: RELEASES })) {
+  // Read whole, not streamed: a version is released once (twice at most, by a run retried after
+  // an interruption), so these lines grow with the versions status lists anyway, not with history; and one query is a single round trip where a
+  // cursor (postgres) made eight.
+  for (const entry of await store.readHistory({ actions: RELEASES })) {
     const lines = historyOf.get(entry.certificate);
     if (lines) lines.push(entry);
     else historyOf.set(entry.certificate, [entry]);

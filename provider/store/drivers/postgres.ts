@@ -1301,16 +1301,18 @@ function deploymentFrom(row: DeploymentRow): DeploymentRecord {
   return { certificate: row.name, environment: row.environment, version: row.version, deployedAt: row.deployed_at.toISOString() };
 }
 
+/**
+ * Member by member, in the order the file store writes them, and only those set: built with
+ * spreads of definedOnly() this took a tenth of reading history's rows.
+ */
 function historyEntryFrom(row: HistoryRow): HistoryEntry {
-  return {
-    at: row.at.toISOString(),
-    actor: row.actor,
-    action: row.action,
-    certificate: row.certificate,
-    ...definedOnly({ environment: row.environment ?? undefined, fromVersion: row.from_version ?? undefined, toVersion: row.to_version ?? undefined }),
-    result: row.result,
-    ...definedOnly({ detail: row.detail ?? undefined }),
-  };
+  const entry: { -readonly [K in keyof HistoryEntry]?: HistoryEntry[K] } = { at: row.at.toISOString(), actor: row.actor, action: row.action, certificate: row.certificate };
+  if (row.environment !== null) entry.environment = row.environment;
+  if (row.from_version !== null) entry.fromVersion = row.from_version;
+  if (row.to_version !== null) entry.toVersion = row.to_version;
+  entry.result = row.result;
+  if (row.detail !== null) entry.detail = row.detail;
+  return entry as HistoryEntry;
 }
 
 /** Everything `certstage store copy` moves from another store, read whole before anything is written. */
