@@ -26,6 +26,7 @@
  * nearest directory with Pulumi.yaml), where a program keeps it unless `certstage:store` says
  * otherwise. Relative paths resolve against that directory too.
  */
+import "./compile-cache";
 import { parseArgs } from "node:util";
 import { now } from "../clock";
 import { isCertstageError } from "../errors";
