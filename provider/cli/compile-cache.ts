@@ -1,17 +1,35 @@
 /**
  * Imported first by the command line, before any other module of certstage: Node (22.1 and
- * later) keeps the code it compiles for the modules loaded after this on disk, in its own
- * directory under the system's temporary one (NODE_COMPILE_CACHE chooses another,
- * NODE_DISABLE_COMPILE_CACHE turns it off), and the next `certstage` reuses it instead of
- * compiling them again. Each command runs once per process, so compiling was a good share of
- * a short one such as `certstage status`. A stale entry is never used: entries are keyed by
- * each file's contents. Node 20 has no such cache and skips this.
+ * later) keeps the code it compiles for the modules loaded after this on disk, and the next
+ * `certstage` reuses it instead of compiling them again (some 5–8 ms of each short command such
+ * as `certstage status`). Entries are keyed by each file's contents, so a stale one is never used.
+ *
+ * The cache is the user's own, `$XDG_CACHE_HOME/certstage/compile-cache` (or `~/.cache/…`), made
+ * 0700, never Node's default under the shared temporary directory: code read from there would run
+ * as whoever runs certstage, root on an edge server. A directory that is not the user's alone is
+ * not used. NODE_DISABLE_COMPILE_CACHE turns it off; Node 20 has no such cache and skips this.
  */
+import { lstatSync, mkdirSync } from "node:fs";
 import * as nodeModule from "node:module";
+import { homedir } from "node:os";
+import * as path from "node:path";
 
-const withCache = nodeModule as typeof nodeModule & { enableCompileCache?: () => unknown };
-try {
-  withCache.enableCompileCache?.();
-} catch {
-  // A cache that cannot be written (a read-only temporary directory) only costs the compile.
+function privateCacheDirectory(): string | undefined {
+  const base = process.env.XDG_CACHE_HOME || path.join(homedir(), ".cache");
+  if (!path.isAbsolute(base)) return undefined;
+  const directory = path.join(base, "certstage", "compile-cache");
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  const stats = lstatSync(directory);
+  const ownedAlone = stats.isDirectory() && (process.getuid === undefined || stats.uid === process.getuid()) && (stats.mode & 0o077) === 0;
+  return ownedAlone ? directory : undefined;
+}
+
+const withCache = nodeModule as typeof nodeModule & { enableCompileCache?: (directory: string) => unknown };
+if (withCache.enableCompileCache !== undefined && !process.env.NODE_DISABLE_COMPILE_CACHE) {
+  try {
+    const directory = privateCacheDirectory();
+    if (directory !== undefined) withCache.enableCompileCache(directory);
+  } catch {
+    // No cache (a read-only home, no home at all) only costs the compile.
+  }
 }

@@ -149,4 +149,27 @@ describe("the command's start-up", () => {
     expect(modules.filter((file) => file.includes(`${path.sep}@pulumi${path.sep}`) || file.includes(`${path.sep}dist${path.sep}provider${path.sep}resources${path.sep}`))).toEqual([]);
     expect(modules.some((file) => file.endsWith(path.join("cli", "main.js")))).toBe(true);
   });
+
+  it("keeps its compiled code in the user's own 0700 cache, and uses no cache directory that others may write", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { chmodSync, mkdirSync, readdirSync, statSync } = await import("node:fs");
+    const path = await import("node:path");
+    const { REPO_ROOT } = await import("../support/certificates");
+    const cli = path.join(REPO_ROOT, "dist", "provider", "cli", "main.js");
+    const { NODE_COMPILE_CACHE: _chosen, NODE_DISABLE_COMPILE_CACHE: _disabled, ...environment } = process.env;
+    const help = (cacheHome: string) => execFileSync(process.execPath, [cli, "--help"], { encoding: "utf8", env: { ...environment, XDG_CACHE_HOME: cacheHome } });
+    const own = temporaryDirectory("cli-compile-cache");
+    expect(help(own)).toContain("Usage: certstage");
+    const directory = path.join(own, "certstage", "compile-cache");
+    expect(statSync(directory).mode & 0o777).toBe(0o700);
+    const supportsCache = Number(process.versions.node.split(".")[0]) >= 22;
+    expect(readdirSync(directory).length > 0).toBe(supportsCache);
+    // A cache directory others may write is left alone: code read from it would run as this user.
+    const shared = temporaryDirectory("cli-compile-cache-shared");
+    const sharedDirectory = path.join(shared, "certstage", "compile-cache");
+    mkdirSync(sharedDirectory, { recursive: true });
+    chmodSync(sharedDirectory, 0o777);
+    expect(help(shared)).toContain("Usage: certstage");
+    expect(readdirSync(sharedDirectory)).toEqual([]);
+  });
 });
