@@ -1,7 +1,8 @@
 /**
  * One warning line per risk, each rule alone: a certificate close to expiry, names a swap drops,
  * a key used again, a renewal due, a swap held back (standby, promotion, a queued task), an
- * environment left without a certificate, and a preview that failed.
+ * environment left without a certificate (by the change, or by a standby undeploy already queued),
+ * and a preview that failed.
  */
 import { describe, expect, it } from "vitest";
 import { planFromPreview } from "../../../provider/summary/plan";
@@ -29,7 +30,7 @@ function facts(version: number, overrides: Partial<VersionFacts> = {}): VersionF
 }
 
 function api(overrides: Partial<CertificateView> = {}): CertificateView {
-  return { name: "api", lastVersion: 1, versions: [facts(1)], deployments: { staging: 1, production: 1 }, pendingSwaps: [], ...overrides };
+  return { name: "api", lastVersion: 1, versions: [facts(1)], deployments: { staging: 1, production: 1 }, pendingSwaps: [], pendingUndeploys: [], ...overrides };
 }
 
 /** A new version of api (facts as check adds them to its inputs) that `environments` are swapped to. */
@@ -93,6 +94,25 @@ describe("risk lines", () => {
       "an environment undeployed",
       () => risks([step("delete", "EnvironmentDeployment", "api/staging", undefined, { old: { inputs: { certificate: "api", environment: "staging", version: 1 } } })]),
       ["undeploy: staging would stop serving api (v1 is undeployed)"],
+    ],
+    [
+      "a standby undeploy already queued, in an environment the change leaves alone",
+      () => risks(newVersion(V2), api({ pendingUndeploys: [{ environment: "staging", task: "20261130T100000Z-staging-api-undeploy-0a1b2c", notBefore: "2026-12-24T02:00:00.000Z" }] })),
+      ["undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, not before 2026-12-24T02:00:00.000Z (task 20261130T100000Z-staging-api-undeploy-0a1b2c); this change leaves it queued"],
+    ],
+    [
+      "a standby undeploy already queued with no notBefore, its deployment deleted by the change (and the change's own undeploy said too)",
+      () =>
+        risks([step("delete", "EnvironmentDeployment", "api/staging", undefined, { old: { inputs: { certificate: "api", environment: "staging", version: 1 } } })], api({ pendingUndeploys: [{ environment: "staging", task: "t-1" }] })),
+      [
+        "undeploy: staging would stop serving api (v1 is undeployed)",
+        "undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, at the next `certstage tasks run` (task t-1); this change deletes the deployment, which undeploys at once and cancels the task",
+      ],
+    ],
+    [
+      "a standby undeploy already queued, its deployment updated by the change",
+      () => risks(newVersion(V2, { staging: {} }), api({ pendingUndeploys: [{ environment: "staging", task: "t-2" }] })),
+      ["undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, at the next `certstage tasks run` (task t-2); this change updates the deployment: `state: deployed` cancels the undeploy, a new `notBefore` queues it again"],
     ],
     [
       "an ACME renewal due",
