@@ -187,6 +187,10 @@ function served(environment: EnvironmentPlan): string {
 function holds(certificate: CertificatePlan, environment: EnvironmentPlan): string {
   const undeploy = certificate.view?.pendingUndeploys.find((queued) => queued.environment === environment.environment);
   const queuedUndeploy = undeploy ? `a standby undeploy is queued${undeploy.notBefore ? ` for ${text(undeploy.notBefore)}` : ""} (task ${code(undeploy.task)})` : undefined;
+  if (environment.state === "undeployed" && environment.mode === "standby" && environment.op !== "same" && environment.served !== undefined) {
+    const queues = `standby: a task undeploys it${environment.notBefore ? ` not before ${text(environment.notBefore)}` : ""} (\`certstage tasks run\`)`;
+    return queuedUndeploy ? `${queuedUndeploy}; ${queues}` : queues;
+  }
   if (environment.planned === undefined || environment.planned === environment.served) return queuedUndeploy ?? "–";
   const parts: string[] = queuedUndeploy ? [queuedUndeploy] : [];
   if (environment.promotionRequires) parts.push(`promotion: ${code(environment.promotionRequires)} must serve v${environment.planned} first`);

@@ -5,7 +5,7 @@
  * change, or by a standby undeploy already queued in the store). Each rule
  * is `(plan, now, options) -> risks`, so a table of cases tests each alone.
  */
-import { factsOfVersion, type CertificatePlan, type PreviewPlan } from "./plan";
+import { factsOfVersion, type CertificatePlan, type EnvironmentPlan, type PreviewPlan } from "./plan";
 
 export type RiskKind = "preview-failed" | "expiring" | "names-dropped" | "key-reused" | "renewal-due" | "swap-held" | "undeploy" | "undeploy-queued";
 
@@ -107,11 +107,24 @@ const swapHeld: Rule = (certificate) =>
   });
 
 const undeploy: Rule = (certificate) =>
-  certificate.environments.flatMap((environment) =>
-    environment.served !== undefined && environment.planned === undefined
-      ? [{ kind: "undeploy" as const, certificate: certificate.name, text: `${environment.environment} would stop serving ${certificate.name} (v${environment.served} is undeployed)` }]
-      : [],
-  );
+  certificate.environments.flatMap((environment): Risk[] => {
+    if (environment.served === undefined) return [];
+    if (environment.planned === undefined) return [{ kind: "undeploy", certificate: certificate.name, text: `${environment.environment} would stop serving ${certificate.name} (v${environment.served} is undeployed)` }];
+    // `state: undeployed` in standby: up queues the undeploy (or keeps the one queued with the same notBefore).
+    if (environment.state !== "undeployed" || environment.mode !== "standby" || environment.op === "same" || queuedUndeployKept(certificate, environment)) return [];
+    const when = environment.notBefore ? `not before ${environment.notBefore}` : "when `certstage tasks run` next runs";
+    return [{ kind: "undeploy", certificate: certificate.name, text: `${environment.environment} keeps serving ${certificate.name} v${environment.served} after up, then stops: the undeploy is a standby task, ${when}` }];
+  });
+
+/** The queued undeploy this change keeps as it is: a standby undeploy with the same notBefore (queueStandbyUndeploy's rule). */
+function queuedUndeployKept(certificate: CertificatePlan, environment: EnvironmentPlan): boolean {
+  const queued = certificate.view?.pendingUndeploys.find((task) => task.environment === environment.environment);
+  return queued !== undefined && sameTime(queued.notBefore, environment.notBefore);
+}
+
+function sameTime(a: string | undefined, b: string | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : Date.parse(a) === Date.parse(b);
+}
 
 /**
  * A standby undeploy queued by an earlier `up` is no change of this preview, but the reviewer is
@@ -127,8 +140,12 @@ const undeployQueued: Rule = (certificate) =>
       plan === undefined || plan.op === "same"
         ? "; this change leaves it queued"
         : plan.planned === undefined
-          ? "; this change deletes the deployment, which undeploys at once and cancels the task"
-          : "; this change updates the deployment: `state: deployed` cancels the undeploy, a new `notBefore` queues it again";
+          ? "; this change undeploys at once instead and cancels the task"
+          : plan.state === "deployed"
+            ? "; this change sets it deployed again, which cancels the task"
+            : queuedUndeployKept(certificate, plan)
+              ? "; this change keeps it queued"
+              : `; this change queues it again, ${plan.notBefore ? `not before ${plan.notBefore}` : "for the next `certstage tasks run`"}`;
     return {
       kind: "undeploy-queued" as const,
       certificate: certificate.name,

@@ -64,6 +64,13 @@ describe("renderSummary", () => {
     expect(body).toContain("| `production` | v1 → **v2** | nothing: swapped during up |\n");
   });
 
+  it("shows an undeploy this change queues in standby: still served after up, then undeployed by a task", () => {
+    const view: StoreView = { store: "file store", certificates: [{ name: "api", lastVersion: 1, versions: [], deployments: { staging: 1 }, pendingSwaps: [], pendingUndeploys: [] }] };
+    const body = render([step("update", "EnvironmentDeployment", "api/staging", { certificate: "api", environment: "staging", version: 1, state: "undeployed", mode: "standby", notBefore: "2026-12-24T02:00:00Z" }, { old: { outputs: { deployedVersion: 1 } } })], {}, view);
+    expect(body).toContain("- :warning: staging keeps serving api v1 after up, then stops: the undeploy is a standby task, not before 2026-12-24T02:00:00Z\n");
+    expect(body).toContain("| `staging` | v1 (unchanged) | standby: a task undeploys it not before 2026-12-24T02:00:00Z (`certstage tasks run`) |\n");
+  });
+
   it("refuses a project or stack name that would break the marker", () => {
     expect(() => renderSummary(planFromPreview(parsePreviewJson("{}"), EMPTY), { project: "a -->", stack: "s", now: NOW, expiringWithinDays: 30 })).toThrow(/SUMMARY_ARGUMENT_INVALID/);
   });

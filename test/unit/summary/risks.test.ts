@@ -43,6 +43,11 @@ function newVersion(inputs: Record<string, unknown>, environments: Record<string
   ];
 }
 
+/** An update of api's staging deployment that keeps version 1, with `inputs` (state, mode…). */
+function deployment(inputs: Record<string, unknown>) {
+  return step("update", "EnvironmentDeployment", "api/staging", { certificate: "api", environment: "staging", version: 1, ...inputs }, { old: { outputs: { deployedVersion: 1 } } });
+}
+
 const V2 = { sans: ["api.example.test", "www.example.test"], subject: "CN=api.example.test", issuer: "CN=Example CA", notAfter: "2027-09-01T00:00:00.000Z", keyAlgorithm: "ECDSA P-256", publicKeySha256: "key2" };
 
 function risks(steps: Record<string, unknown>[], view: CertificateView = api(), extra: Record<string, unknown> = {}, within = 30) {
@@ -106,13 +111,41 @@ describe("risk lines", () => {
         risks([step("delete", "EnvironmentDeployment", "api/staging", undefined, { old: { inputs: { certificate: "api", environment: "staging", version: 1 } } })], api({ pendingUndeploys: [{ environment: "staging", task: "t-1" }] })),
       [
         "undeploy: staging would stop serving api (v1 is undeployed)",
-        "undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, at the next `certstage tasks run` (task t-1); this change deletes the deployment, which undeploys at once and cancels the task",
+        "undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, at the next `certstage tasks run` (task t-1); this change undeploys at once instead and cancels the task",
       ],
     ],
     [
-      "a standby undeploy already queued, its deployment updated by the change",
+      "a standby undeploy already queued, its deployment set deployed again by the change",
       () => risks(newVersion(V2, { staging: {} }), api({ pendingUndeploys: [{ environment: "staging", task: "t-2" }] })),
-      ["undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, at the next `certstage tasks run` (task t-2); this change updates the deployment: `state: deployed` cancels the undeploy, a new `notBefore` queues it again"],
+      ["undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, at the next `certstage tasks run` (task t-2); this change sets it deployed again, which cancels the task"],
+    ],
+    [
+      "state: undeployed, now: up undeploys (a planned undeploy, as a delete is)",
+      () => risks([deployment({ state: "undeployed" })]),
+      ["undeploy: staging would stop serving api (v1 is undeployed)"],
+    ],
+    [
+      "state: undeployed in standby: up queues the undeploy and keeps serving until it runs",
+      () => risks([deployment({ state: "undeployed", mode: "standby", notBefore: "2026-12-24T02:00:00Z" })]),
+      ["undeploy: staging keeps serving api v1 after up, then stops: the undeploy is a standby task, not before 2026-12-24T02:00:00Z"],
+    ],
+    [
+      "state: undeployed in standby with the queued task's notBefore: up keeps that task, said once",
+      () => risks([deployment({ state: "undeployed", mode: "standby", notBefore: "2026-12-24T02:00:00Z", verify: { endpoints: ["127.0.0.1:443"] } })], api({ pendingUndeploys: [{ environment: "staging", task: "t-3", notBefore: "2026-12-24T02:00:00.000Z" }] })),
+      ["undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, not before 2026-12-24T02:00:00.000Z (task t-3); this change keeps it queued"],
+    ],
+    [
+      "state: undeployed in standby with another notBefore: up queues it again",
+      () => risks([deployment({ state: "undeployed", mode: "standby", notBefore: "2026-12-31T02:00:00Z" })], api({ pendingUndeploys: [{ environment: "staging", task: "t-4", notBefore: "2026-12-24T02:00:00.000Z" }] })),
+      [
+        "undeploy: staging keeps serving api v1 after up, then stops: the undeploy is a standby task, not before 2026-12-31T02:00:00Z",
+        "undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, not before 2026-12-24T02:00:00.000Z (task t-4); this change queues it again, not before 2026-12-31T02:00:00Z",
+      ],
+    ],
+    [
+      "an undeployed deployment up leaves alone is no swap and no undeploy",
+      () => risks([step("same", "EnvironmentDeployment", "api/staging", { certificate: "api", environment: "staging", version: 1, state: "undeployed" }, { old: { outputs: { deployedVersion: 0 } } })], api({ deployments: { production: 1 } })),
+      [],
     ],
     [
       "an ACME renewal due",
