@@ -110,6 +110,17 @@ export function factsOfVersion(plan: CertificatePlan, version: number | undefine
   return saved ? { facts: saved } : undefined;
 }
 
+/** Whether `up` keeps the undeploy already queued in this environment as it is: a standby undeploy with the same notBefore (queueStandbyUndeploy's rule). */
+export function queuedUndeployKept(plan: CertificatePlan, environment: EnvironmentPlan): boolean {
+  if (environment.state !== "undeployed" || environment.mode !== "standby") return false;
+  const queued = plan.view?.pendingUndeploys.find((task) => task.environment === environment.environment);
+  return queued !== undefined && sameTime(queued.notBefore, environment.notBefore);
+}
+
+function sameTime(a: string | undefined, b: string | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : Date.parse(a) === Date.parse(b);
+}
+
 function certificateOf(step: PreviewStep): string | undefined {
   if (step.kind === undefined || step.kind === "Manifest") return undefined;
   const inputs = step.new?.inputs ?? step.old?.inputs ?? {};

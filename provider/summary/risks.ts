@@ -5,7 +5,7 @@
  * change, or by a standby undeploy already queued in the store). Each rule
  * is `(plan, now, options) -> risks`, so a table of cases tests each alone.
  */
-import { factsOfVersion, type CertificatePlan, type EnvironmentPlan, type PreviewPlan } from "./plan";
+import { factsOfVersion, queuedUndeployKept, type CertificatePlan, type PreviewPlan } from "./plan";
 
 export type RiskKind = "preview-failed" | "expiring" | "names-dropped" | "key-reused" | "renewal-due" | "swap-held" | "undeploy" | "undeploy-queued";
 
@@ -115,16 +115,6 @@ const undeploy: Rule = (certificate) =>
     const when = environment.notBefore ? `not before ${environment.notBefore}` : "when `certstage tasks run` next runs";
     return [{ kind: "undeploy", certificate: certificate.name, text: `${environment.environment} keeps serving ${certificate.name} v${environment.served} after up, then stops: the undeploy is a standby task, ${when}` }];
   });
-
-/** The queued undeploy this change keeps as it is: a standby undeploy with the same notBefore (queueStandbyUndeploy's rule). */
-function queuedUndeployKept(certificate: CertificatePlan, environment: EnvironmentPlan): boolean {
-  const queued = certificate.view?.pendingUndeploys.find((task) => task.environment === environment.environment);
-  return queued !== undefined && sameTime(queued.notBefore, environment.notBefore);
-}
-
-function sameTime(a: string | undefined, b: string | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : Date.parse(a) === Date.parse(b);
-}
 
 /**
  * A standby undeploy queued by an earlier `up` is no change of this preview, but the reviewer is
