@@ -51,8 +51,9 @@ const CHUNK_CHARACTERS = 64 * 1024;
 
 /**
  * Writes the entries as they come, as text (formatHistory's lines) or as JSON (the bytes of
- * `JSON.stringify({ history: entries.map(historyOutputOf) }, null, 2)`), waiting whenever `output` asks to (write()
- * returning false) so a slow reader holds the store's stream back instead of filling memory.
+ * `JSON.stringify({ history: entries.map(historyOutputOf) }, null, 2)`), waiting whenever
+ * `output` asks to (write() returning false) so a slow reader holds the store's stream back
+ * instead of filling memory.
  */
 export async function writeHistory(entries: AsyncIterable<HistoryEntry>, json: boolean, output: NodeJS.WritableStream): Promise<void> {
   let chunk = "";

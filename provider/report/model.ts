@@ -1,8 +1,8 @@
 /**
  * What `certstage report --html` shows, as data: certificates × environments with the version each
- * serves, the standby swaps and undeploys still waiting, and one timeline bar per served version. Pure: it takes
- * what the store listed and a clock, so the page's content is decided (and tested) without a file
- * or a browser; html.ts only draws it.
+ * serves, the standby swaps and undeploys still waiting, and one timeline bar per served version.
+ * Pure: it takes what the store listed and a clock, so the page's content is decided (and tested)
+ * without a file or a browser; html.ts only draws it.
  *
  * It is built from version summaries (facts of the public certificate) and never from a version's
  * files: no private key is ever read for a report.

@@ -42,9 +42,9 @@ import {
   queuedSummary,
   runnerDied,
   supersededDetail,
-  taskHistoryChange,
   swapAction,
   taskChangeOf,
+  taskHistoryChange,
   tasksToPrune,
 } from "../store-rules";
 import { actionOf } from "../store";
