@@ -8,6 +8,7 @@
  * the first lines at once. The output is the same bytes as formatting the whole list would give.
  */
 import type { HistoryEntry } from "../store";
+import { historyTaskAction } from "../store/store-rules";
 
 export function formatHistory(entries: readonly HistoryEntry[]): string {
   if (entries.length === 0) return "No history.\n";
@@ -16,16 +17,33 @@ export function formatHistory(entries: readonly HistoryEntry[]): string {
 
 function formatHistoryLine(entry: HistoryEntry): string {
   const where = entry.environment ? `${entry.environment.padEnd(12)}` : "".padEnd(12);
-  const change =
-    entry.fromVersion !== undefined && entry.toVersion !== undefined
-      ? `v${entry.fromVersion} -> v${entry.toVersion}`
-      : entry.toVersion !== undefined
-        ? `v${entry.toVersion}`
-        : entry.fromVersion !== undefined
-          ? `v${entry.fromVersion}`
-          : "";
   const detail = entry.detail ? `  ${entry.detail}` : "";
-  return `${entry.at}  ${where}${entry.certificate.padEnd(16)}${entry.action.padEnd(20)}${change.padEnd(14)}${entry.actor}  ${entry.result}${detail}`;
+  // At least one space after the change, as long as `v12 -> undeploy` runs.
+  return `${entry.at}  ${where}${entry.certificate.padEnd(16)}${entry.action.padEnd(20)}${`${changeOf(entry)} `.padEnd(14)}${entry.actor}  ${entry.result}${detail}`;
+}
+
+/**
+ * The versions an entry moves between. A standby undeploy's task entries name only what the
+ * environment served: shown as a lone `v1` they read as a swap to v1, so they say `v1 -> undeploy`,
+ * as `tasks list` does.
+ */
+function changeOf(entry: HistoryEntry): string {
+  const from = entry.fromVersion === undefined ? undefined : `v${entry.fromVersion}`;
+  if (historyTaskAction(entry) === "undeploy") return `${from ?? "none"} -> undeploy`;
+  const to = entry.toVersion === undefined ? undefined : `v${entry.toVersion}`;
+  return from !== undefined && to !== undefined ? `${from} -> ${to}` : (to ?? from ?? "");
+}
+
+/**
+ * An entry as `history --json` prints it: the store's fields, and for a task's entries what the
+ * task does (`taskAction`: `deploy` or `undeploy`), which the store's record says only by having
+ * a toVersion or not.
+ */
+export function historyOutputOf(entry: HistoryEntry): HistoryEntry & { readonly taskAction?: "deploy" | "undeploy" } {
+  const taskAction = historyTaskAction(entry);
+  if (taskAction === undefined) return entry;
+  const { at, actor, action, ...rest } = entry;
+  return { at, actor, action, taskAction, ...rest };
 }
 
 /** Output is gathered into chunks of about this many characters: one write per line would cost more than the line. */
@@ -33,8 +51,9 @@ const CHUNK_CHARACTERS = 64 * 1024;
 
 /**
  * Writes the entries as they come, as text (formatHistory's lines) or as JSON (the bytes of
- * `JSON.stringify({ history: entries }, null, 2)`), waiting whenever `output` asks to (write()
- * returning false) so a slow reader holds the store's stream back instead of filling memory.
+ * `JSON.stringify({ history: entries.map(historyOutputOf) }, null, 2)`), waiting whenever
+ * `output` asks to (write() returning false) so a slow reader holds the store's stream back
+ * instead of filling memory.
  */
 export async function writeHistory(entries: AsyncIterable<HistoryEntry>, json: boolean, output: NodeJS.WritableStream): Promise<void> {
   let chunk = "";
@@ -46,7 +65,7 @@ export async function writeHistory(entries: AsyncIterable<HistoryEntry>, json: b
     if (!ready) await new Promise<void>((resolve) => output.once("drain", resolve));
   };
   for await (const entry of entries) {
-    if (json) chunk += `${count === 0 ? '{\n  "history": [\n' : ",\n"}    ${entryJson(entry)}`;
+    if (json) chunk += `${count === 0 ? '{\n  "history": [\n' : ",\n"}    ${entryJson(historyOutputOf(entry))}`;
     else chunk += `${formatHistoryLine(entry)}\n`;
     count += 1;
     if (chunk.length >= CHUNK_CHARACTERS) await flush();
@@ -61,7 +80,7 @@ export async function writeHistory(entries: AsyncIterable<HistoryEntry>, json: b
  * member by member, since an entry is flat (texts and numbers), instead of stringified and then
  * indented again by a replace over the text, which was most of the command's own time.
  */
-function entryJson(entry: HistoryEntry): string {
+function entryJson(entry: ReturnType<typeof historyOutputOf>): string {
   let text = "{";
   let first = true;
   for (const [key, value] of Object.entries(entry)) {

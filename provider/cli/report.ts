@@ -1,8 +1,8 @@
 /**
  * `certstage report --html <file> [--store <location>] [--environment <name>]`: one
  * self-contained HTML page of what the store holds (certificates × environments, the served
- * versions, pending standby swaps, an expiry timeline) for people who do not run commands: a CI
- * job keeps it as an artifact, a team opens it from a shared drive. The page is decided in
+ * versions, pending standby swaps and undeploys, an expiry timeline) for people who do not run
+ * commands: a CI job keeps it as an artifact, a team opens it from a shared drive. The page is decided in
  * report/model.ts and drawn in report/html.ts; this file only reads the store and writes the file.
  *
  * Read-only: it lists the store and reads no version's files, so no private key is read, and a
@@ -24,7 +24,8 @@ import { replaceFileAtomically } from "../store/atomic-file";
 export const REPORT_USAGE = `Usage: certstage report --html <file> [--store <location>] [--environment <name>]
 
 Writes one self-contained HTML page: certificates × environments with the version each serves,
-pending standby swaps, and an expiry timeline. Reads the store only; no private key is read.
+pending standby swaps and undeploys, and an expiry timeline. Reads the store only; no private
+key is read.
 
   --html <file>        where to write the page (replaced atomically)
   --store <location>   the store (default: $CERTSTAGE_STORE or .certstage in the Pulumi project)
@@ -91,5 +92,5 @@ async function writeReport(file: string, html: string): Promise<void> {
 function summaryLine(file: string, model: ReportModel): string {
   const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
   const urgent = model.counts.expired + model.counts.critical + model.counts.warning;
-  return `Wrote ${file}: ${plural(model.certificates.length, "certificate")}, ${plural(model.environments.length, "environment")}, ${plural(model.timeline.bars.length, "served version")} (${urgent} to renew), ${plural(model.pendingSwaps.length, "pending swap")}.`;
+  return `Wrote ${file}: ${plural(model.certificates.length, "certificate")}, ${plural(model.environments.length, "environment")}, ${plural(model.timeline.bars.length, "served version")} (${urgent} to renew), ${plural(model.pendingSwaps.length, "pending swap")}, ${plural(model.pendingUndeploys.length, "pending undeploy")}.`;
 }

@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { CertstageError } from "../errors";
 import { containsPrivateKeyBlock, escapeHtml } from "./escape";
-import type { PendingSwap, ReportCertificate, ReportCell, ReportModel } from "./model";
+import type { PendingSwap, PendingUndeploy, ReportCertificate, ReportCell, ReportModel } from "./model";
 import { renderTimeline } from "./timeline";
 import { URGENCY_BANDS, URGENCY_LABELS, type Urgency } from "./urgency";
 
@@ -38,6 +38,7 @@ td.critical { border-left-color: var(--critical); background: #fdece4; } td.expi
 .flag { font-weight: 600; font-size: 12px; display: block; }
 td.warning .flag { color: #8a6200; } td.critical .flag { color: #b23a0b; } td.expired .flag { color: var(--expired); }
 .swap { display: block; margin-top: 4px; font-size: 12px; color: #1f4fa3; }
+.undeploy { display: block; margin-top: 4px; font-size: 12px; font-weight: 600; color: #8f1d1d; }
 .none { color: #9aa1ab; }
 .display { color: var(--muted); display: block; font-size: 12px; }
 th[scope="row"] { max-width: 340px; }
@@ -97,6 +98,10 @@ ${renderServedTable(model)}
 <h2>Pending swaps</h2>
 ${renderPendingSwaps(model.pendingSwaps)}
 </section>
+<section id="undeploys">
+<h2>Pending undeploys</h2>
+${renderPendingUndeploys(model.pendingUndeploys)}
+</section>
 <section id="timeline">
 <h2>Expiry timeline</h2>
 <div class="plot">
@@ -121,7 +126,7 @@ ${renderLegend()}
 function renderCounts(model: ReportModel): string {
   const order: Urgency[] = ["expired", "critical", "warning", "ok"];
   const items = order.map((urgency) => `<li class="${urgency}" data-urgency="${urgency}"><b>${model.counts[urgency]}</b>${escapeHtml(URGENCY_LABELS[urgency])}</li>`);
-  return `<ul class="counts" aria-label="served versions by urgency"><li><b>${model.certificates.length}</b>certificate${model.certificates.length === 1 ? "" : "s"}</li>${items.join("")}<li><b>${model.pendingSwaps.length}</b>pending swap${model.pendingSwaps.length === 1 ? "" : "s"}</li></ul>`;
+  return `<ul class="counts" aria-label="served versions by urgency"><li><b>${model.certificates.length}</b>certificate${model.certificates.length === 1 ? "" : "s"}</li>${items.join("")}<li><b>${model.pendingSwaps.length}</b>pending swap${model.pendingSwaps.length === 1 ? "" : "s"}</li><li><b>${model.pendingUndeploys.length}</b>pending undeploy${model.pendingUndeploys.length === 1 ? "" : "s"}</li></ul>`;
 }
 
 function renderServedTable(model: ReportModel): string {
@@ -141,7 +146,9 @@ function renderCertificateRow(certificate: ReportCertificate, environments: read
 
 function renderCell(cell: ReportCell | undefined, environment: string): string {
   const where = `data-environment="${escapeHtml(environment)}"`;
-  const swap = cell?.pending ? `<span class="swap" data-pending-version="${cell.pending.version}">→ v${cell.pending.version} on standby, ${escapeHtml(swapWhen(cell.pending))}</span>` : "";
+  const swap =
+    (cell?.pending ? `<span class="swap" data-pending-version="${cell.pending.version}">→ v${cell.pending.version} on standby, ${escapeHtml(swapWhen(cell.pending))}</span>` : "") +
+    (cell?.undeploy ? `<span class="undeploy" data-pending-undeploy="${escapeHtml(cell.undeploy.task)}">✕ undeploy on standby, ${escapeHtml(swapWhen(cell.undeploy))}${cell.undeploy.state === "running" ? " (running now)" : ""}</span>` : "");
   if (!cell?.served) return `<td class="unserved" ${where}><span class="none">not served</span>${swap}</td>`;
   const served = cell.served;
   const left = served.daysLeft < 0 ? `expired ${-served.daysLeft} d ago` : `${served.daysLeft} d left`;
@@ -171,7 +178,22 @@ function renderPendingSwaps(swaps: readonly PendingSwap[]): string {
   return `<table class="pending"><thead>${header}</thead><tbody>\n${rows.join("\n")}\n</tbody></table>`;
 }
 
-function swapWhen(swap: PendingSwap): string {
+function renderPendingUndeploys(undeploys: readonly PendingUndeploy[]): string {
+  if (undeploys.length === 0) return `<p class="empty">No standby undeploy is waiting.</p>`;
+  const header = `<tr><th scope="col">Certificate</th><th scope="col">Environment</th><th scope="col">Stops serving</th><th scope="col">When</th><th scope="col">Queued</th><th scope="col">Task</th></tr>`;
+  const rows = undeploys.map(
+    (undeploy) =>
+      `<tr data-task="${escapeHtml(undeploy.task)}" data-certificate="${escapeHtml(undeploy.certificate)}" data-environment="${escapeHtml(undeploy.environment)}"${undeploy.servedVersion === undefined ? "" : ` data-version="${undeploy.servedVersion}"`}>` +
+      `<td>${escapeHtml(undeploy.certificate)}</td><td>${escapeHtml(undeploy.environment)}</td>` +
+      `<td>${undeploy.servedVersion === undefined ? "nothing: it serves none now" : `v${undeploy.servedVersion}, served now`}${undeploy.state === "running" ? " (running now)" : ""}</td>` +
+      `<td>${escapeHtml(swapWhen(undeploy))}</td>` +
+      `<td>${formatTime(undeploy.createdAt)}<span class="who">by ${escapeHtml(undeploy.createdBy)}</span></td>` +
+      `<td><code>${escapeHtml(undeploy.task)}</code></td></tr>`,
+  );
+  return `<table class="undeploys"><thead>${header}</thead><tbody>\n${rows.join("\n")}\n</tbody></table>`;
+}
+
+function swapWhen(swap: Pick<PendingSwap, "notBefore">): string {
   return swap.notBefore === undefined ? "at the next certstage tasks run" : `not before ${formatTime(swap.notBefore)}`;
 }
 

@@ -1,8 +1,8 @@
 /**
  * What `certstage report --html` shows, as data: certificates × environments with the version each
- * serves, the standby swaps still waiting, and one timeline bar per served version. Pure: it takes
- * what the store listed and a clock, so the page's content is decided (and tested) without a file
- * or a browser; html.ts only draws it.
+ * serves, the standby swaps and undeploys still waiting, and one timeline bar per served version.
+ * Pure: it takes what the store listed and a clock, so the page's content is decided (and tested)
+ * without a file or a browser; html.ts only draws it.
  *
  * It is built from version summaries (facts of the public certificate) and never from a version's
  * files: no private key is ever read for a report.
@@ -29,8 +29,10 @@ export interface ReportModel {
   readonly environments: readonly string[];
   /** Soonest served expiry first; certificates serving nothing last, by name. */
   readonly certificates: readonly ReportCertificate[];
-  /** Pending and running standby tasks, soonest first (a task without notBefore runs at the next `tasks run`). */
+  /** Pending and running standby swaps, soonest first (a task without notBefore runs at the next `tasks run`). */
   readonly pendingSwaps: readonly PendingSwap[];
+  /** Pending and running standby undeploys, in the same order: environments that will stop serving a certificate. */
+  readonly pendingUndeploys: readonly PendingUndeploy[];
   readonly timeline: Timeline;
   readonly counts: Readonly<Record<Urgency, number>>;
 }
@@ -49,6 +51,8 @@ export interface ReportCell {
   /** Absent when the environment serves nothing yet but a swap waits. */
   readonly served?: ServedVersion;
   readonly pending?: PendingSwap;
+  /** A standby undeploy waits: the served version goes when it runs (one task per pair, so never with `pending`). */
+  readonly undeploy?: PendingUndeploy;
 }
 
 export interface ServedVersion {
@@ -71,6 +75,18 @@ export interface PendingSwap {
   readonly state: "pending" | "running";
   readonly fromVersion?: number;
   readonly version: number;
+  readonly notBefore?: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+}
+
+export interface PendingUndeploy {
+  readonly task: string;
+  readonly certificate: string;
+  readonly environment: string;
+  readonly state: "pending" | "running";
+  /** What the environment serves now, the version that stops being served; absent when it serves nothing any more. */
+  readonly servedVersion?: number;
   readonly notBefore?: string;
   readonly createdAt: string;
   readonly createdBy: string;
@@ -105,15 +121,18 @@ export function buildReportModel(inputs: ReportInputs, now: Date, environment?: 
   const inScope = (name: string) => environment === undefined || name === environment;
   const deployments = inputs.deployments.filter((deployment) => inScope(deployment.environment));
   const versions = new Map(inputs.versions.map((version) => [versionKey(version.certificate, version.version), version]));
-  const pendingSwaps = inputs.tasks
-    // Swaps only: a standby undeploy installs no version to show.
-    .filter((task): task is DeploymentTask & { state: "pending" | "running"; action?: "deploy"; version: number } => (task.state === "pending" || task.state === "running") && task.action !== "undeploy" && inScope(task.environment))
-    .map(pendingSwapOf)
-    .sort((a, b) => compare(a.notBefore ?? "", b.notBefore ?? "") || compare(a.certificate, b.certificate) || compare(a.environment, b.environment));
+  const waiting = inputs.tasks.filter((task): task is DeploymentTask & { state: "pending" | "running" } => (task.state === "pending" || task.state === "running") && inScope(task.environment));
+  const pendingSwaps = waiting
+    .flatMap((task) => (task.action === "undeploy" ? [] : [pendingSwapOf(task)]))
+    .sort(soonestFirst);
+  const servedNow = new Map(deployments.map((deployment) => [pairKey(deployment.certificate, deployment.environment), deployment.version]));
+  const pendingUndeploys = waiting
+    .flatMap((task) => (task.action === "undeploy" ? [pendingUndeployOf(task, servedNow.get(pairKey(task.certificate, task.environment)))] : []))
+    .sort(soonestFirst);
 
-  const environments = orderEnvironments(new Set([...deployments.map((deployment) => deployment.environment), ...pendingSwaps.map((swap) => swap.environment), ...(environment ? [environment] : [])]));
+  const environments = orderEnvironments(new Set([...deployments.map((deployment) => deployment.environment), ...[...pendingSwaps, ...pendingUndeploys].map((task) => task.environment), ...(environment ? [environment] : [])]));
 
-  const cellsOf = new Map<string, Record<string, { served?: ServedVersion; pending?: PendingSwap }>>();
+  const cellsOf = new Map<string, Record<string, { served?: ServedVersion; pending?: PendingSwap; undeploy?: PendingUndeploy }>>();
   const cell = (certificate: string, name: string) => {
     const cells = cellsOf.get(certificate) ?? {};
     cellsOf.set(certificate, cells);
@@ -131,6 +150,7 @@ export function buildReportModel(inputs: ReportInputs, now: Date, environment?: 
     bars.set(key, bar);
   }
   for (const swap of pendingSwaps) cell(swap.certificate, swap.environment).pending = swap;
+  for (const undeploy of pendingUndeploys) cell(undeploy.certificate, undeploy.environment).undeploy = undeploy;
 
   const displayNames = new Map(inputs.certificates.map((certificate) => [certificate.name, certificate.displayName]));
   const timelineBars = [...bars.values()]
@@ -173,6 +193,7 @@ export function buildReportModel(inputs: ReportInputs, now: Date, environment?: 
     environments,
     certificates,
     pendingSwaps,
+    pendingUndeploys,
     timeline: timelineOf(timelineBars, now),
     counts,
   };
@@ -206,6 +227,25 @@ function pendingSwapOf(task: DeploymentTask & { state: "pending" | "running"; ve
   };
 }
 
+/** The version it stops serving is the one served now, not the one served when it was queued: that is what goes. */
+function pendingUndeployOf(task: DeploymentTask & { state: "pending" | "running" }, servedVersion: number | undefined): PendingUndeploy {
+  return {
+    task: task.id,
+    certificate: task.certificate,
+    environment: task.environment,
+    state: task.state,
+    ...(servedVersion !== undefined ? { servedVersion } : {}),
+    ...(task.notBefore !== undefined ? { notBefore: task.notBefore } : {}),
+    createdAt: task.createdAt,
+    createdBy: task.createdBy,
+  };
+}
+
+/** Tasks without notBefore (due at the next run) first, then by time, certificate and environment. */
+function soonestFirst(a: PendingSwap | PendingUndeploy, b: PendingSwap | PendingUndeploy): number {
+  return compare(a.notBefore ?? "", b.notBefore ?? "") || compare(a.certificate, b.certificate) || compare(a.environment, b.environment);
+}
+
 function timelineOf(bars: readonly TimelineBar[], now: Date): Timeline {
   const times = [now.getTime(), ...bars.flatMap((bar) => [Date.parse(bar.notBefore), Date.parse(bar.notAfter)])];
   let start = Math.min(...times);
@@ -227,5 +267,6 @@ export function orderEnvironments(names: ReadonlySet<string>): string[] {
   return [...names].sort((a, b) => rank(a) - rank(b) || compare(a, b));
 }
 
+const pairKey = (certificate: string, environment: string) => `${certificate}\u0000${environment}`;
 const versionKey = (certificate: string, version: number) => `${certificate}\u0000${version}`;
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -68,6 +68,28 @@ export function taskChangeOf(change: TaskChange): TaskChange {
   return actionOf(change) === "undeploy" ? { action: "undeploy" } : { version: change.version! };
 }
 
+/**
+ * The change a task's history entries record (queued, superseded, run, cancelled): from what the
+ * environment served when it was queued to the task's version. An undeploy task has no version, so
+ * its entries carry no toVersion; historyTaskAction reads that back.
+ */
+export function taskHistoryChange(task: Pick<DeploymentTask, "environment" | "fromVersion"> & TaskChange): Pick<HistoryEntry, "environment" | "fromVersion" | "toVersion"> {
+  return { environment: task.environment, fromVersion: task.fromVersion, toVersion: task.version };
+}
+
+const TASK_HISTORY_ACTIONS: ReadonlySet<HistoryAction> = new Set(["task.queue", "task.run", "task.cancel"]);
+
+/**
+ * What the task of a `task.*` history entry does, undefined for any other entry. A swap's
+ * entries always name its version as toVersion (every task had one before undeploy tasks
+ * existed, and a swap still must), so an entry without one is an undeploy task's: entries written
+ * before history said so explicitly read the same way.
+ */
+export function historyTaskAction(entry: Pick<HistoryEntry, "action" | "toVersion">): "deploy" | "undeploy" | undefined {
+  if (!TASK_HISTORY_ACTIONS.has(entry.action)) return undefined;
+  return entry.toVersion === undefined ? "undeploy" : "deploy";
+}
+
 export function finishedSummary(id: string, detail: string | undefined): string {
   return `task ${id}${detail ? `: ${detail}` : ""}`;
 }

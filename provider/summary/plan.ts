@@ -39,6 +39,11 @@ export interface EnvironmentPlan {
   readonly served?: number;
   /** What it serves after `up`: a version number, or undefined when it is undeployed. */
   readonly planned?: number;
+  /**
+   * `undeployed`: the deployment's `state` input. With mode `now` up undeploys (planned is then
+   * undefined); with `standby` it queues an undeploy task and keeps serving (planned = served).
+   */
+  readonly state: "deployed" | "undeployed";
   readonly mode: "now" | "standby";
   readonly notBefore?: string;
   /** Checked after the swap (endpoints or agents), rolled back when the check fails. */
@@ -105,6 +110,17 @@ export function factsOfVersion(plan: CertificatePlan, version: number | undefine
   return saved ? { facts: saved } : undefined;
 }
 
+/** Whether `up` keeps the undeploy already queued in this environment as it is: a standby undeploy with the same notBefore (queueStandbyUndeploy's rule). */
+export function queuedUndeployKept(plan: CertificatePlan, environment: EnvironmentPlan): boolean {
+  if (environment.state !== "undeployed" || environment.mode !== "standby") return false;
+  const queued = plan.view?.pendingUndeploys.find((task) => task.environment === environment.environment);
+  return queued !== undefined && sameTime(queued.notBefore, environment.notBefore);
+}
+
+function sameTime(a: string | undefined, b: string | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : Date.parse(a) === Date.parse(b);
+}
+
 function certificateOf(step: PreviewStep): string | undefined {
   if (step.kind === undefined || step.kind === "Manifest") return undefined;
   const inputs = step.new?.inputs ?? step.old?.inputs ?? {};
@@ -151,17 +167,21 @@ function environmentPlans(
     const inputs = step.new?.inputs ?? step.old!.inputs;
     const environment = known(inputs.environment) ?? known(step.old?.inputs.environment);
     if (environment === undefined) continue;
-    const served = view?.deployments[environment] ?? numberOf(step.old?.outputs.deployedVersion);
+    const served = view?.deployments[environment] ?? versionNumberOf(step.old?.outputs.deployedVersion);
     const deleting = DELETING_OPS.has(step.op) && !plans.has(environment);
     const definition = definitions.get(environment);
+    const mode = inputs.mode === "standby" ? "standby" : "now";
+    const undeployed = inputs.state === "undeployed";
     const plan: EnvironmentPlan = {
       certificate,
       environment,
       resource: step.name,
       op: step.op,
       served,
-      planned: deleting ? undefined : plannedNumber(step, versions) ?? served,
-      mode: inputs.mode === "standby" ? "standby" : "now",
+      // An undeployed deployment up leaves alone (op same) serves what it serves; its version input names what `deployed` would serve.
+      planned: deleting || (undeployed && step.op !== "same" && mode === "now") ? undefined : undeployed ? served : (plannedNumber(step, versions) ?? served),
+      state: undeployed ? "undeployed" : "deployed",
+      mode,
       ...(known(inputs.notBefore) ? { notBefore: known(inputs.notBefore) } : {}),
       verified: (inputs.verify !== undefined && inputs.verify !== null) || definition?.verify !== undefined,
       ...(typeof definition?.promotion?.requires === "string" ? { promotionRequires: definition.promotion.requires } : {}),
@@ -171,7 +191,7 @@ function environmentPlans(
   }
   // Environments the preview leaves alone still serve: a risk there (an expiry) is the reviewer's too.
   for (const [environment, version] of Object.entries(view?.deployments ?? {})) {
-    if (!plans.has(environment)) plans.set(environment, { certificate, environment, op: "same", served: version, planned: version, mode: "now", verified: false });
+    if (!plans.has(environment)) plans.set(environment, { certificate, environment, op: "same", served: version, planned: version, state: "deployed", mode: "now", verified: false });
   }
   return [...plans.values()];
 }
@@ -245,6 +265,7 @@ function knownList(value: unknown): string[] | undefined {
   return Array.isArray(value) && value.every((entry) => typeof entry === "string" && entry !== UNKNOWN) ? (value as string[]) : undefined;
 }
 
-function numberOf(value: unknown): number | undefined {
-  return typeof value === "number" ? value : undefined;
+/** A version number; an undeployed deployment's deployedVersion output is 0, which is none. */
+function versionNumberOf(value: unknown): number | undefined {
+  return typeof value === "number" && value > 0 ? value : undefined;
 }

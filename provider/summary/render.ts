@@ -8,7 +8,7 @@
  */
 import { CertstageError } from "../errors";
 import { refuseKeyMaterial } from "./key-material";
-import { factsOfVersion, type CertificatePlan, type EnvironmentPlan, type PlannedVersion, type PreviewPlan } from "./plan";
+import { factsOfVersion, queuedUndeployKept, type CertificatePlan, type EnvironmentPlan, type PlannedVersion, type PreviewPlan } from "./plan";
 import type { PreviewStep } from "./preview-json";
 import { daysLeft, describeDaysLeft, risksOf, type RiskOptions } from "./risks";
 import type { VersionFacts } from "./store-view";
@@ -185,8 +185,14 @@ function served(environment: EnvironmentPlan): string {
 }
 
 function holds(certificate: CertificatePlan, environment: EnvironmentPlan): string {
-  if (environment.planned === undefined || environment.planned === environment.served) return "–";
-  const parts: string[] = [];
+  const undeploy = certificate.view?.pendingUndeploys.find((queued) => queued.environment === environment.environment);
+  const queuedUndeploy = undeploy ? `a standby undeploy is queued${undeploy.notBefore ? ` for ${text(undeploy.notBefore)}` : ""} (task ${code(undeploy.task)})` : undefined;
+  if (environment.state === "undeployed" && environment.mode === "standby" && environment.op !== "same" && environment.served !== undefined && !queuedUndeployKept(certificate, environment)) {
+    const queues = `standby: a task undeploys it${environment.notBefore ? ` not before ${text(environment.notBefore)}` : ""} (\`certstage tasks run\`)`;
+    return queuedUndeploy ? `${queuedUndeploy}; ${queues}` : queues;
+  }
+  if (environment.planned === undefined || environment.planned === environment.served) return queuedUndeploy ?? "–";
+  const parts: string[] = queuedUndeploy ? [queuedUndeploy] : [];
   if (environment.promotionRequires) parts.push(`promotion: ${code(environment.promotionRequires)} must serve v${environment.planned} first`);
   if (environment.mode === "standby") parts.push(`standby: a task swaps it${environment.notBefore ? ` not before ${text(environment.notBefore)}` : ""} (\`certstage tasks run\`)`);
   if (environment.verified) parts.push("verification after the swap (rolled back if it fails)");

@@ -1,12 +1,13 @@
 /**
  * The warnings a reviewer must not miss, one line each, decided by small rules over the plan: an
  * environment that would serve a certificate close to expiry, names a swap drops, a key used
- * again, a renewal due, a swap held back, an environment left without a certificate. Each rule
+ * again, a renewal due, a swap held back, an environment left without a certificate (by this
+ * change, or by a standby undeploy already queued in the store). Each rule
  * is `(plan, now, options) -> risks`, so a table of cases tests each alone.
  */
-import { factsOfVersion, type CertificatePlan, type PreviewPlan } from "./plan";
+import { factsOfVersion, queuedUndeployKept, type CertificatePlan, type PreviewPlan } from "./plan";
 
-export type RiskKind = "preview-failed" | "expiring" | "names-dropped" | "key-reused" | "renewal-due" | "swap-held" | "undeploy";
+export type RiskKind = "preview-failed" | "expiring" | "names-dropped" | "key-reused" | "renewal-due" | "swap-held" | "undeploy" | "undeploy-queued";
 
 export interface Risk {
   readonly kind: RiskKind;
@@ -106,13 +107,43 @@ const swapHeld: Rule = (certificate) =>
   });
 
 const undeploy: Rule = (certificate) =>
-  certificate.environments.flatMap((environment) =>
-    environment.served !== undefined && environment.planned === undefined
-      ? [{ kind: "undeploy" as const, certificate: certificate.name, text: `${environment.environment} would stop serving ${certificate.name} (v${environment.served} is undeployed)` }]
-      : [],
-  );
+  certificate.environments.flatMap((environment): Risk[] => {
+    if (environment.served === undefined) return [];
+    if (environment.planned === undefined) return [{ kind: "undeploy", certificate: certificate.name, text: `${environment.environment} would stop serving ${certificate.name} (v${environment.served} is undeployed)` }];
+    // `state: undeployed` in standby: up queues the undeploy (or keeps the one queued with the same notBefore).
+    if (environment.state !== "undeployed" || environment.mode !== "standby" || environment.op === "same" || queuedUndeployKept(certificate, environment)) return [];
+    const when = environment.notBefore ? `not before ${environment.notBefore}` : "when `certstage tasks run` next runs";
+    return [{ kind: "undeploy", certificate: certificate.name, text: `${environment.environment} keeps serving ${certificate.name} v${environment.served} after up, then stops: the undeploy is a standby task, ${when}` }];
+  });
 
-const RULES: readonly Rule[] = [expiring, namesDropped, keyReused, renewalDue, swapHeld, undeploy];
+/**
+ * A standby undeploy queued by an earlier `up` is no change of this preview, but the reviewer is
+ * about to approve a stack whose environment stops serving a certificate: said whether or not
+ * this change touches that deployment, and what this change does to the task when it does.
+ */
+const undeployQueued: Rule = (certificate) =>
+  (certificate.view?.pendingUndeploys ?? []).map((queued) => {
+    const served = certificate.view?.deployments[queued.environment];
+    const plan = certificate.environments.find((environment) => environment.environment === queued.environment);
+    const when = queued.notBefore ? `not before ${queued.notBefore}` : "at the next `certstage tasks run`";
+    const effect =
+      plan === undefined || plan.op === "same"
+        ? "; this change leaves it queued"
+        : plan.planned === undefined
+          ? "; this change undeploys at once instead and cancels the task"
+          : plan.state === "deployed"
+            ? "; this change sets it deployed again, which cancels the task"
+            : queuedUndeployKept(certificate, plan)
+              ? "; this change keeps it queued"
+              : `; this change queues it again, ${plan.notBefore ? `not before ${plan.notBefore}` : "for the next `certstage tasks run`"}`;
+    return {
+      kind: "undeploy-queued" as const,
+      certificate: certificate.name,
+      text: `${queued.environment} stops serving ${certificate.name}${served === undefined ? "" : ` (v${served})`} when a standby undeploy already queued runs, ${when} (task ${queued.task})${effect}`,
+    };
+  });
+
+const RULES: readonly Rule[] = [expiring, namesDropped, keyReused, renewalDue, swapHeld, undeploy, undeployQueued];
 
 /** Every risk of the plan, the preview's own failure first. */
 export function risksOf(plan: PreviewPlan, now: Date, options: RiskOptions): Risk[] {

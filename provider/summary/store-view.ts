@@ -1,7 +1,8 @@
 /**
  * What the summary needs from the store, read with read-only calls only (a pull request's preview
  * role may read, never write, and holds no store key): each certificate's last version number,
- * the public facts of its versions, what every environment serves, and pending standby swaps.
+ * the public facts of its versions, what every environment serves, and pending standby swaps and
+ * undeploys.
  * Plain data, so the summary itself is a pure function of the preview and this view, and golden
  * tests can keep a view beside a recorded preview. No file, key or PEM of a version is read.
  */
@@ -28,6 +29,8 @@ export interface CertificateView {
   /** environment -> version served there. */
   readonly deployments: Readonly<Record<string, number>>;
   readonly pendingSwaps: ReadonlyArray<{ readonly environment: string; readonly version: number; readonly notBefore?: string }>;
+  /** Standby undeploys already queued: the environment stops serving what `deployments` says it serves when the task runs. */
+  readonly pendingUndeploys: ReadonlyArray<{ readonly environment: string; readonly task: string; readonly notBefore?: string }>;
 }
 
 export interface StoreView {
@@ -55,7 +58,8 @@ export async function readStoreView(store: Store, names?: ReadonlySet<string>): 
       lastVersion: certificate.lastVersion,
       versions: versions.get(certificate.name) ?? [],
       deployments: deployments.get(certificate.name) ?? {},
-      pendingSwaps: tasks.flatMap((task) => (task.certificate === certificate.name && task.action !== "undeploy" ? [task] : [])).map((task) => ({ environment: task.environment, version: task.version!, ...(task.notBefore ? { notBefore: task.notBefore } : {}) })),
+      pendingSwaps: tasks.flatMap((task) => (task.certificate === certificate.name && task.action !== "undeploy" ? [{ environment: task.environment, version: task.version, ...(task.notBefore ? { notBefore: task.notBefore } : {}) }] : [])),
+      pendingUndeploys: tasks.flatMap((task) => (task.certificate === certificate.name && task.action === "undeploy" ? [{ environment: task.environment, task: task.id, ...(task.notBefore ? { notBefore: task.notBefore } : {}) }] : [])),
     })),
   };
 }

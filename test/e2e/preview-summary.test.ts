@@ -2,8 +2,9 @@
  * `certstage preview-summary` where the preview workflow runs it: after a real `pulumi preview
  * --json` of a team's program, against its PostgreSQL store, as the read-only preview role (a
  * certstage_reader member) with no store key. The summary shows the new version with its number,
- * what changes against what production serves, and the swap; the database is not touched by the
- * preview or the summary; no private key appears in the preview's JSON or the summary.
+ * what changes against what production serves, and the swap, and the standby undeploy of staging
+ * an earlier `up` queued; the database is not touched by the preview or the summary; no private
+ * key appears in the preview's JSON or the summary.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -20,7 +21,8 @@ const fs = require("node:fs");
 const path = require("node:path");
 const pulumi = require("@pulumi/pulumi");
 const { Certificate, CertificateVersion, EnvironmentDeployment } = require("certstage");
-const directory = new pulumi.Config().require("certificateDir");
+const config = new pulumi.Config();
+const directory = config.require("certificateDir");
 const read = (file) => fs.readFileSync(path.join(directory, file), "utf8");
 const api = new Certificate("api", { name: "api", owner: "team-edge" });
 const version = new CertificateVersion("api", {
@@ -28,12 +30,15 @@ const version = new CertificateVersion("api", {
   upload: { certificatePem: read("cert.pem"), privateKeyPem: pulumi.secret(read("key.pem")), chainPem: read("chain.pem") },
 });
 new EnvironmentDeployment("api-production", { version, environment: "production" });
+const stagingMode = config.get("stagingMode") ?? "now";
+new EnvironmentDeployment("api-staging", { version, environment: "staging", state: config.get("stagingState") ?? "deployed", mode: stagingMode, notBefore: stagingMode === "standby" ? "2099-01-01T00:00:00Z" : undefined });
 `;
 
 let world: StoreCluster;
 let database: string;
 let runner: PulumiWorkspace;
 const certificates: TestCertificate[] = [];
+let undeployTask: string;
 
 /** The job's role, as its CI secrets would set it (support.ts's actAs). */
 const actAs = (workspace: PulumiWorkspace, login: string, withKey: boolean) => actAsLogin(world, workspace.env, login, withKey);
@@ -56,6 +61,11 @@ beforeAll(async () => {
   actAs(runner, "edge-ci", true);
   await runner.initStack({ certificateDir: certificates[0].directory });
   await runner.pulumiOk(["up", "--yes", "--skip-preview"]);
+  // An earlier change: staging undeploys later, through the standby queue.
+  await runner.pulumiOk(["config", "set", "stagingState", "undeployed"]);
+  await runner.pulumiOk(["config", "set", "stagingMode", "standby"]);
+  await runner.pulumiOk(["up", "--yes", "--skip-preview"]);
+  undeployTask = (await world.cluster.sql("SELECT id FROM certstage.tasks WHERE action = 'undeploy' AND state = 'pending'", [], { database })).rows[0].id;
 });
 
 afterAll(async () => {
@@ -81,6 +91,9 @@ describe("certstage preview-summary in the preview job", () => {
     expect(summary).toMatch(/\| key \| [^|]+ \| new key \|/);
     // The new certificate runs out inside the 30-day window: the first warning says so.
     expect(summary.slice(0, summary.indexOf("#### "))).toMatch(/:warning: production would serve api v2, which expires in 1[89] days/);
+    // The undeploy queued in the store, which this change (a new version for staging too) keeps.
+    expect(summary).toContain(`- :warning: staging stops serving api (v1) when a standby undeploy already queued runs, not before 2099-01-01T00:00:00.000Z (task ${undeployTask}); this change keeps it queued\n`);
+    expect(summary).toContain(`| \`staging\` | v1 (unchanged) | a standby undeploy is queued for 2099-01-01T00:00:00.000Z (task \`${undeployTask}\`) |`);
     const keys = certificates.map((certificate) => certificate.privateKeyPem);
     expectNoPrivateKeyMaterial(preview.stdout, keys, "pulumi preview --json");
     expectNoPrivateKeyMaterial(summary, keys, "summary.md");

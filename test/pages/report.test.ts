@@ -1,6 +1,7 @@
 /**
  * The HTML report as a person sees it: the built `certstage report --html` writes the page for a
- * store with four certificates, three environments, a pending standby swap and one certificate
+ * store with four certificates, three environments, a pending standby swap, a pending standby
+ * undeploy and one certificate
  * five days from expiry (support/report-store.ts); a headless Chromium with no network opens it,
  * and the assertions read the rendered DOM over the DevTools protocol. A screenshot is kept in
  * test-artifacts/report.png (docs/report.png is a reviewed copy of it).
@@ -97,6 +98,23 @@ describe("the HTML report in a browser", () => {
     const pending = await page.evaluate<string[]>(`[...document.querySelectorAll("table.pending tbody tr")].map((tr) => tr.dataset.task + " " + tr.innerText.replace(/\\s+/g, " "))`);
     expect(pending).toHaveLength(1);
     expect(pending[0]).toMatch(new RegExp(`^${fixture.pendingTask} api production v1 → v2 not before .* by alice ${fixture.pendingTask}$`));
+  });
+
+  it("shows the pending standby undeploy: which environment stops serving which version, when, and its task", async () => {
+    const cell = await page.evaluate<{ text: string; color: string }>(`(() => {
+      const td = document.querySelector('tr[data-certificate="www"] td[data-environment="staging"]');
+      return { text: td.innerText.replace(/\\s+/g, " ").trim(), color: getComputedStyle(td.querySelector(".undeploy")).color };
+    })()`);
+    expect(cell.text).toMatch(/^v1 until \d{4}-\d\d-\d\d · 35 d left ✕ undeploy on standby, not before \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    expect(cell.color).toBe("rgb(143, 29, 29)");
+    const undeploys = await page.evaluate<string[]>(`[...document.querySelectorAll("#undeploys table tbody tr")].map((tr) => tr.dataset.task + " " + tr.innerText.replace(/\\s+/g, " ").trim())`);
+    expect(undeploys).toHaveLength(1);
+    expect(undeploys[0]).toMatch(new RegExp(`^${fixture.pendingUndeploy} www staging v1, served now not before \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC .* by alice ${fixture.pendingUndeploy}$`));
+    const headers = await page.evaluate<string[]>(`[...document.querySelectorAll("#undeploys thead th")].map((th) => th.textContent)`);
+    expect(headers).toEqual(["Certificate", "Environment", "Stops serving", "When", "Queued", "Task"]);
+    // The swap's table keeps to swaps; the counts name both.
+    expect(await page.evaluate<number>(`document.querySelectorAll("#pending table tbody tr").length`)).toBe(1);
+    expect(await page.evaluate<string>(`document.querySelector("ul.counts").innerText.replace(/\\s+/g, " ")`)).toMatch(/1pending swap 1pending undeploy$/);
   });
 
   it("draws one timeline bar per served version, with now inside each, and marks the one near expiry", async () => {

@@ -19,6 +19,7 @@ const CLI = path.join(REPO_ROOT, "dist", "provider", "cli", "main.js");
 let world: StoreCluster;
 let database: string;
 const keys: string[] = [];
+let undeployTask: string;
 
 beforeAll(async () => {
   world = await startStoreCluster();
@@ -38,6 +39,8 @@ beforeAll(async () => {
     await store.deploy("api", "production", 1, actor);
     await store.deploy("api", "staging", 2, actor);
     await store.queueTask({ certificate: "api", environment: "production", version: 2, environments: [] }, actor);
+    await store.deploy("api", "edge", 1, actor);
+    undeployTask = (await store.queueTask({ certificate: "api", environment: "edge", action: "undeploy", notBefore: "2099-01-01T00:00:00.000Z", environments: [] }, actor)).id;
   } finally {
     await store.close();
   }
@@ -53,11 +56,13 @@ describe("certstage report on a postgres store", () => {
     const url = world.url(database, world.login("preview"));
     const { stdout, stderr } = await run(process.execPath, [CLI, "report", "--html", file, "--store", url], { env: { PATH: process.env.PATH, HOME: process.env.HOME } });
     expect(stderr).toBe("");
-    expect(stdout).toBe(`Wrote ${file}: 1 certificate, 2 environments, 2 served versions (0 to renew), 1 pending swap.\n`);
+    expect(stdout).toBe(`Wrote ${file}: 1 certificate, 3 environments, 2 served versions (0 to renew), 1 pending swap, 1 pending undeploy.\n`);
     const html = readFileSync(file, "utf8");
-    expect([...html.matchAll(/<td class="served \w+" data-environment="(\w+)" data-version="(\d+)"/g)].map((match) => `${match[1]} v${match[2]}`)).toEqual(["staging v2", "production v1"]);
+    expect([...html.matchAll(/<td class="served \w+" data-environment="(\w+)" data-version="(\d+)"/g)].map((match) => `${match[1]} v${match[2]}`)).toEqual(["staging v2", "production v1", "edge v1"]);
     expect(html).toContain("Public &lt;API&gt;");
     expect(html).toContain("→ v2 on standby, at the next certstage tasks run");
+    // The preview login reads undeploy tasks too: edge stops serving v1 by this task.
+    expect(html).toContain(`<tr data-task="${undeployTask}" data-certificate="api" data-environment="edge" data-version="1"><td>api</td><td>edge</td><td>v1, served now</td><td>not before 2099-01-01 00:00 UTC</td>`);
     expectNoPrivateKeyMaterial(html + stdout, keys, "the report of a postgres store");
     // The login's password is in the URL it was given; the page names the store without it.
     expect(html).not.toContain(world.login("preview").password);

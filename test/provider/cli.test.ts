@@ -83,6 +83,48 @@ describe("certstage history", () => {
     expect(actions).toEqual(["certificate.create", "version.create", "version.create", "deploy", "deploy", "rollback"]);
   });
 
+  it("says a standby undeploy's task undeploys, and from which version, in text and JSON (not a lone v1, which reads as a swap to it)", async () => {
+    const root = temporaryDirectory("cli-undeploy-history");
+    const store = createFileStore({ root });
+    const actor = { principal: "dave" };
+    await store.createCertificate({ name: "web", displayName: "web", type: "server", owner: "team-b", shareWith: [], description: "" }, actor);
+    const material = inspectUpload(makeTestCertificate(temporaryDirectory("cli-undeploy-history-pki"), "web.example.test"));
+    if (!material.ok) throw new Error("bad test certificate");
+    await store.createVersion("web", "upload", material.value, actor);
+    await store.deploy("web", "production", 1, actor);
+    const task = await store.queueTask({ certificate: "web", environment: "production", action: "undeploy", notBefore: "2030-01-01T00:00:00.000Z", environments: [{ name: "production" }] }, actor);
+    await store.claimTask(task.id, actor);
+    await store.undeploy("web", "production", actor);
+    await store.finishTask(task.id, { state: "done", detail: "production no longer serves web" }, actor);
+    const historyOf = async (args: string[]) => {
+      let output = "";
+      await main([...args, "--store", root], new Writable({ write: (chunk, _encoding, done) => ((output += String(chunk)), done()) }));
+      return output;
+    };
+
+    const lines = (await historyOf(["history", "--environment", "production"])).trim().split("\n");
+    expect(lines.slice(1).map((line) => line.slice(26))).toEqual([
+      `production  web             task.queue          v1 -> undeploy dave  ok  undeploy task ${task.id}, not before 2030-01-01T00:00:00.000Z`,
+      "production  web             undeploy            v1            dave  ok",
+      `production  web             task.run            v1 -> undeploy dave  ok  task ${task.id}: production no longer serves web`,
+    ]);
+    expect(lines[0]).toMatch(/production\s+web\s+deploy\s+v1\s+dave\s+ok$/);
+
+    const entries = JSON.parse(await historyOf(["history", "--environment", "production", "--json"])).history;
+    expect(entries.map((entry: Record<string, unknown>) => [entry.action, entry.taskAction, entry.fromVersion, entry.toVersion])).toEqual([
+      ["deploy", undefined, undefined, 1],
+      ["task.queue", "undeploy", 1, undefined],
+      ["undeploy", undefined, 1, undefined],
+      ["task.run", "undeploy", 1, undefined],
+    ]);
+    // A swap's task entries say what they do too.
+    const swap = await store.queueTask({ certificate: "web", environment: "staging", version: 1, environments: [{ name: "staging" }] }, actor);
+    expect(JSON.parse(await historyOf(["history", "--environment", "staging", "--json"])).history).toEqual([
+      { at: expect.any(String), actor: "dave", action: "task.queue", taskAction: "deploy", certificate: "web", environment: "staging", toVersion: 1, result: "ok", detail: `task ${swap.id}, as soon as a runner picks it up` },
+    ]);
+    expect(await historyOf(["history", "--environment", "staging"])).toMatch(/staging\s+web\s+task\.queue\s+v1\s+dave\s+ok/);
+  });
+
   it("refuses an unknown command with usage and exit code 2", async () => {
     expect((await run(["frobnicate"])).code).toBe(2);
   });

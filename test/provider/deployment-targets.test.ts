@@ -465,7 +465,7 @@ describe("a standby undeploy (state: undeployed, mode: standby) through a direct
     expect(await store.getDeployment("api", "edge")).toBeUndefined();
     const actions = (await store.readHistory({ environment: "edge" })).slice(-3).map(({ action, actor: who, result, detail }) => `${action} ${who} ${result} ${detail ?? ""}`.trim());
     expect(actions).toEqual([`task.queue targets-tester ok undeploy task ${id}, not before 2099-01-01T00:00:00.000Z`, "undeploy scheduler@ci ok", `task.run scheduler@ci ok task ${id}: edge no longer serves api`]);
-    expect((await cli("history", "--environment", "edge")).output).toMatch(new RegExp(`task\\.run\\s+v1\\s+scheduler@ci  ok  task ${id}: edge no longer serves api`));
+    expect((await cli("history", "--environment", "edge")).output).toMatch(new RegExp(`task\\.run\\s+v1 -> undeploy\\s+scheduler@ci  ok  task ${id}: edge no longer serves api`));
 
     const refreshed = await deployments.read("edge/api", queued.outs);
     expect(refreshed.id).toBe("edge/api");

@@ -44,7 +44,7 @@ describe("certstage report --html", () => {
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     const file = path.join(out, "report.html");
-    expect(run.stdout).toBe(`Wrote ${file}: 4 certificates, 3 environments, 4 served versions (1 to renew), 1 pending swap.\n`);
+    expect(run.stdout).toBe(`Wrote ${file}: 4 certificates, 3 environments, 4 served versions (1 to renew), 1 pending swap, 1 pending undeploy.\n`);
     const html = readFileSync(file, "utf8");
     expect(storeFingerprint(fixture.root)).toBe(before);
     expectNoPrivateKeyMaterial(html, fixture.privateKeys, "the report");
@@ -58,6 +58,9 @@ describe("certstage report --html", () => {
     // The only addresses in it: the SVG namespace, and the hostile name's, escaped as text.
     expect(new Set(html.match(/https?:\/\/[^\s"'<&]+/g))).toEqual(new Set(["http://www.w3.org/2000/svg", "http://127.0.0.1:9/x.png"]));
     expect(html).toContain(`data-task="${fixture.pendingTask}"`);
+    // The standby undeploy: www stops serving v1 in staging, in 5 days, by its task.
+    expect(html).toContain(`<tr data-task="${fixture.pendingUndeploy}" data-certificate="www" data-environment="staging" data-version="1"><td>www</td><td>staging</td><td>v1, served now</td><td>not before `);
+    expect(html).toContain(`<span class="undeploy" data-pending-undeploy="${fixture.pendingUndeploy}">✕ undeploy on standby, not before `);
   });
 
   it("replaces an existing report in one rename, and leaves no temporary file", async () => {
@@ -77,7 +80,7 @@ describe("certstage report --html", () => {
     const file = path.join(temporaryDirectory("report-env"), "production.html");
     const run = await report(["--html", file, "--environment", "production"]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(": 4 certificates, 1 environment, 2 served versions (0 to renew), 1 pending swap.");
+    expect(run.stdout).toContain(": 4 certificates, 1 environment, 2 served versions (0 to renew), 1 pending swap, 0 pending undeploys.");
     const html = readFileSync(file, "utf8");
     expect([...html.matchAll(/<th scope="col" data-environment="([^"]+)"/g)].map((match) => match[1])).toEqual(["production"]);
     expect([...html.matchAll(/<g class="row \w+" data-certificate="([^"]+)" data-version="(\d+)"/g)].map((match) => `${match[1]} v${match[2]}`).sort()).toEqual(["api v1", "www v1"]);

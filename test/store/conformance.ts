@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { formatHistory } from "../../provider/cli/history";
 import { CertstageError } from "../../provider/errors";
 import { buildPkcs12 } from "../../provider/pki/pkcs12";
 import { inspectUpload, VersionMaterial } from "../../provider/pki/version-material";
@@ -362,6 +363,17 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
           { action: "task.queue", fromVersion: 1, toVersion: undefined, detail: `undeploy task ${again.id}, as soon as a runner picks it up` },
           { action: "undeploy", fromVersion: 1, toVersion: undefined, detail: undefined },
           { action: "task.run", fromVersion: 1, toVersion: undefined, detail: `task ${again.id}: production no longer serves api` },
+        ]);
+        // What `certstage history` makes of this driver's records: the undeploy task's lines undeploy, the swap's swap.
+        const lines = formatHistory(await subject.reopen().readHistory({ environment: "production" })).trim().split("\n");
+        expect(lines.slice(1).map((line) => /(task\.\w+|undeploy)\s+(\S+(?: -> \S+)?)\s+conformance@test/.exec(line)?.slice(1).join(" "))).toEqual([
+          "task.queue v1 -> undeploy",
+          "task.cancel v1 -> undeploy",
+          "task.queue v1 -> v2",
+          "task.cancel v1 -> v2",
+          "task.queue v1 -> undeploy",
+          "undeploy v1",
+          "task.run v1 -> undeploy",
         ]);
       });
 

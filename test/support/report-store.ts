@@ -6,12 +6,12 @@
  * | certificate | display name          | versions (lifetime) | staging | production          | edge |
  * |-------------|-----------------------|---------------------|---------|---------------------|------|
  * | api         | Public API            | v1, v2 (398 d)      | v2      | v1, standby → v2    |      |
- * | www         | a `<script>` and more | v1 (120 d)          | v1      | v1                  |      |
+ * | www         | a `<script>` and more | v1 (120 d)          | v1, standby undeploy | v1                 |      |
  * | grafana     | grafana               | v1 (90 d): 5 d left |         |                     | v1   |
  * | legacy      | legacy                | v1 (398 d)          |         |                     |      |
  *
  * So: four served versions (www's v1 is one version served twice), one of them critical
- * (grafana), one pending swap, one certificate serving nothing, and store text that must be
+ * (grafana), one pending swap, one pending undeploy (www from staging, in 5 days), one certificate serving nothing, and store text that must be
  * escaped: a display name holding a script element and an owner holding markup.
  */
 import { inspectUpload } from "../../provider/pki/version-material";
@@ -28,6 +28,8 @@ export interface ReportStore {
   /** The report's clock: 84.5 days after the certificates were issued. */
   readonly now: Date;
   readonly pendingTask: string;
+  /** The standby undeploy of www from staging. */
+  readonly pendingUndeploy: string;
 }
 
 const DAY = 86_400_000;
@@ -64,7 +66,8 @@ export async function makeReportStore(prefix = "report"): Promise<ReportStore> {
     await store.deploy("grafana", "edge", 1, actor);
     const now = new Date(issuedAt + 84.5 * DAY);
     const task = await store.queueTask({ certificate: "api", environment: "production", version: 2, notBefore: new Date(now.getTime() + 2 * DAY).toISOString(), environments: [] }, actor);
-    return { root, privateKeys, now, pendingTask: task.id };
+    const undeploy = await store.queueTask({ certificate: "www", environment: "staging", action: "undeploy", notBefore: new Date(now.getTime() + 5 * DAY).toISOString(), environments: [] }, actor);
+    return { root, privateKeys, now, pendingTask: task.id, pendingUndeploy: undeploy.id };
   } finally {
     await store.close();
   }

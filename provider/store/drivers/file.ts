@@ -108,6 +108,7 @@ import {
   supersededDetail,
   swapAction,
   taskChangeOf,
+  taskHistoryChange,
   taskNotFound,
   tasksToPrune,
   versionSummaryOf,
@@ -602,7 +603,7 @@ class FileStore implements Store {
       const superseded = await this.listTasks({ certificate: task.certificate, environment: task.environment, state: "pending" });
       for (const earlier of superseded) {
         await this.writeTask({ ...earlier, state: "cancelled", finishedAt: now, finishedBy: actor.principal, detail: supersededDetail(task.version) });
-        await this.appendHistory(actor, "task.cancel", earlier.certificate, { environment: earlier.environment, fromVersion: earlier.fromVersion, toVersion: earlier.version }, `task ${earlier.id} superseded`);
+        await this.appendHistory(actor, "task.cancel", earlier.certificate, taskHistoryChange(earlier), `task ${earlier.id} superseded`);
       }
       const current = await this.getDeployment(task.certificate, task.environment);
       const id = newTaskId(now, task.environment, task.certificate, task.version);
@@ -618,7 +619,7 @@ class FileStore implements Store {
         environments: task.environments,
       };
       await this.writeTask(queued);
-      await this.appendHistory(actor, "task.queue", task.certificate, { environment: task.environment, fromVersion: current?.version, toVersion: task.version }, queuedSummary(id, task.notBefore, task));
+      await this.appendHistory(actor, "task.queue", task.certificate, taskHistoryChange(queued), queuedSummary(id, task.notBefore, task));
       return queued;
     });
   }
@@ -664,7 +665,7 @@ class FileStore implements Store {
       assertTaskMayFinish(task, outcome.state);
       const finished: DeploymentTask = { ...task, state: outcome.state, finishedAt: new Date().toISOString(), finishedBy: actor.principal, ...definedOnly({ detail: outcome.detail }) };
       await this.writeTask(finished);
-      await this.appendHistory(actor, finishAction(outcome.state), task.certificate, { environment: task.environment, fromVersion: task.fromVersion, toVersion: task.version }, finishedSummary(id, outcome.detail), outcome.state === "failed" ? "failed" : "ok");
+      await this.appendHistory(actor, finishAction(outcome.state), task.certificate, taskHistoryChange(task), finishedSummary(id, outcome.detail), outcome.state === "failed" ? "failed" : "ok");
       return finished;
     });
   }

@@ -44,6 +44,7 @@ import {
   supersededDetail,
   swapAction,
   taskChangeOf,
+  taskHistoryChange,
   tasksToPrune,
 } from "../store-rules";
 import { actionOf } from "../store";
@@ -681,7 +682,7 @@ export class PostgresStore implements Store {
       const superseded = await client.query<{ record: DeploymentTask }>("SELECT record FROM certstage.tasks WHERE certificate_id = $1 AND environment = $2 AND state = 'pending' FOR UPDATE", [owner.id, task.environment]);
       for (const { record: earlier } of superseded.rows) {
         await this.writeTask(client, { ...earlier, state: "cancelled", finishedAt: now, finishedBy: principal, detail: supersededDetail(task.version) });
-        await this.appendHistory(client, "task.cancel", earlier.certificate, { environment: earlier.environment, fromVersion: earlier.fromVersion, toVersion: earlier.version }, `task ${earlier.id} superseded`);
+        await this.appendHistory(client, "task.cancel", earlier.certificate, taskHistoryChange(earlier), `task ${earlier.id} superseded`);
       }
       const current = await this.deploymentOf(client, owner.id, task.certificate, task.environment);
       const id = newTaskId(now, task.environment, task.certificate, task.version);
@@ -697,7 +698,7 @@ export class PostgresStore implements Store {
         environments: task.environments,
       };
       await client.query("INSERT INTO certstage.tasks (id, certificate_id, environment, action, version, state, record) VALUES ($1, $2, $3, $4, $5, $6, $7)", [id, owner.id, task.environment, actionOf(queued), queued.version ?? null, "pending", queued]);
-      await this.appendHistory(client, "task.queue", task.certificate, { environment: task.environment, fromVersion: current?.version, toVersion: task.version }, queuedSummary(id, task.notBefore, task));
+      await this.appendHistory(client, "task.queue", task.certificate, taskHistoryChange(queued), queuedSummary(id, task.notBefore, task));
       return queued;
     });
   }
@@ -746,7 +747,7 @@ export class PostgresStore implements Store {
       const finished: DeploymentTask = { ...row.record, state: outcome.state, finishedAt: new Date().toISOString(), finishedBy: this.role ?? actor.principal, ...definedOnly({ detail: outcome.detail }) };
       await this.writeTask(client, finished);
       const task = row.record;
-      await this.appendHistory(client, finishAction(outcome.state), task.certificate, { environment: task.environment, fromVersion: task.fromVersion, toVersion: task.version }, finishedSummary(id, outcome.detail), outcome.state === "failed" ? "failed" : "ok");
+      await this.appendHistory(client, finishAction(outcome.state), task.certificate, taskHistoryChange(task), finishedSummary(id, outcome.detail), outcome.state === "failed" ? "failed" : "ok");
       return finished;
     });
   }

@@ -68,6 +68,21 @@ describe("renderReportHtml", () => {
     },
   );
 
+  it("shows a pending standby undeploy in its cell, its own table and the counts; none waiting says so", () => {
+    const undeploy = { id: "20270301T000000Z-production-api-undeploy-abc123", certificate: "api", environment: "production", action: "undeploy", fromVersion: 1, notBefore: "2027-03-05T02:00:00.000Z", createdAt: "2027-02-28T09:30:00.000Z", createdBy: "bob <ops>", state: "pending", environments: [] } as const;
+    const html = renderReportHtml(buildReportModel({ ...inputsWith({}), tasks: [undeploy] }, NOW));
+    expect(html).toContain(`<span class="undeploy" data-pending-undeploy="${undeploy.id}">✕ undeploy on standby, not before 2027-03-05 02:00 UTC</span>`);
+    expect(html).toContain(
+      `<tr data-task="${undeploy.id}" data-certificate="api" data-environment="production" data-version="1"><td>api</td><td>production</td><td>v1, served now</td><td>not before 2027-03-05 02:00 UTC</td><td>2027-02-28 09:30 UTC<span class="who">by bob &lt;ops&gt;</span></td><td><code>${undeploy.id}</code></td></tr>`,
+    );
+    expect(html).toContain("<li><b>1</b>pending undeploy</li>");
+    expect(html).toContain("<p class=\"empty\">No standby swap is waiting.</p>");
+    const none = renderReportHtml(buildReportModel(inputsWith({}), NOW));
+    expect(none).toContain("<p class=\"empty\">No standby undeploy is waiting.</p>");
+    expect(none).toContain("<li><b>0</b>pending undeploys</li>");
+    expect(none).not.toContain('class="undeploy"');
+  });
+
   it("lets public PEM and the words themselves through", () => {
     expect(containsPrivateKeyBlock("-----BEGIN CERTIFICATE-----")).toBe(false);
     expect(containsPrivateKeyBlock("-----BEGIN PUBLIC KEY-----")).toBe(false);

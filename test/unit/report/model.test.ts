@@ -1,6 +1,6 @@
 /**
  * The report's content, decided without a file or a browser: which cell shows which version,
- * which swaps wait, one timeline bar per served version, the urgency bands, and the order.
+ * which swaps and undeploys wait, one timeline bar per served version, the urgency bands, and the order.
  */
 import { describe, expect, it } from "vitest";
 import type { CertificateRecord, DeploymentRecord, DeploymentTask, VersionSummary } from "../../../provider/store";
@@ -38,6 +38,10 @@ function task(id: string, certificateName: string, environment: string, number: 
   return { id, certificate: certificateName, environment, version: number, fromVersion: 1, ...(notBefore ? { notBefore } : {}), createdAt: at(-1), createdBy: "bob", state, environments: [] };
 }
 
+function undeployTask(id: string, certificateName: string, environment: string, state: DeploymentTask["state"], notBefore?: string): DeploymentTask {
+  return { id, certificate: certificateName, environment, action: "undeploy", fromVersion: 1, ...(notBefore ? { notBefore } : {}), createdAt: at(-2), createdBy: "carol", state, environments: [] };
+}
+
 const inputs: ReportInputs = {
   storeDescription: "file store /srv/certs",
   certificates: [certificate("api", 2, "Public API"), certificate("web", 1), certificate("idle", 1), certificate("db", 1)],
@@ -48,6 +52,10 @@ const inputs: ReportInputs = {
     task("t-later", "api", "production", 2, "pending", at(3)),
     task("t-next", "web", "qa", 1, "pending"),
     task("t-cancelled", "web", "production", 1, "cancelled"),
+    undeployTask("u-canary", "web", "canary", "pending", at(5)),
+    undeployTask("u-running", "db", "staging", "running"),
+    undeployTask("u-done", "api", "staging", "done"),
+    undeployTask("u-gone", "idle", "qa", "pending", at(9)),
   ],
 };
 
@@ -57,7 +65,7 @@ describe("buildReportModel", () => {
   it("puts the served version of each certificate in its environment's column", () => {
     expect(model.environments).toEqual(["staging", "production", "canary", "qa"]);
     const served = Object.fromEntries(model.certificates.map((entry) => [entry.name, Object.fromEntries(Object.entries(entry.cells).map(([environment, cell]) => [environment, cell.served?.version ?? null]))]));
-    expect(served).toEqual({ api: { production: 1, staging: 2 }, web: { production: 1, staging: 1, canary: 1, qa: null }, idle: {}, db: { staging: 1 } });
+    expect(served).toEqual({ api: { production: 1, staging: 2 }, web: { production: 1, staging: 1, canary: 1, qa: null }, idle: { qa: null }, db: { staging: 1 } });
   });
 
   it("orders certificates by their soonest served expiry, those serving nothing last", () => {
@@ -72,6 +80,24 @@ describe("buildReportModel", () => {
     expect(api.cells.staging.pending).toBeUndefined();
     const web = model.certificates.find((entry) => entry.name === "web")!;
     expect(web.cells.qa).toEqual({ pending: expect.objectContaining({ task: "t-next", state: "pending" }) });
+  });
+
+  it("lists pending and running standby undeploys, the next to run first, with the version each stops serving, in its cell", () => {
+    expect(model.pendingSwaps.map((swap) => swap.task)).not.toContain("u-canary");
+    expect(model.pendingUndeploys).toEqual([
+      { task: "u-running", certificate: "db", environment: "staging", state: "running", servedVersion: 1, createdAt: at(-2), createdBy: "carol" },
+      { task: "u-canary", certificate: "web", environment: "canary", state: "pending", servedVersion: 1, notBefore: at(5), createdAt: at(-2), createdBy: "carol" },
+      // It serves nothing there any more (undeployed since it was queued): nothing stops being served.
+      { task: "u-gone", certificate: "idle", environment: "qa", state: "pending", notBefore: at(9), createdAt: at(-2), createdBy: "carol" },
+    ]);
+    const web = model.certificates.find((entry) => entry.name === "web")!;
+    expect(web.cells.canary).toMatchObject({ served: { version: 1 }, undeploy: { task: "u-canary" } });
+    expect(web.cells.canary.pending).toBeUndefined();
+    expect(web.cells.production.undeploy).toBeUndefined();
+    expect(model.certificates.find((entry) => entry.name === "idle")!.cells).toEqual({ qa: { undeploy: expect.objectContaining({ task: "u-gone" }) } });
+    // Still served until the task runs: the bar stays.
+    expect(model.timeline.bars.find((bar) => bar.certificate === "web")?.environments).toContain("canary");
+    expect(buildReportModel(inputs, NOW, "canary").pendingUndeploys.map((undeploy) => undeploy.task)).toEqual(["u-canary"]);
   });
 
   it("draws one bar per served version, naming every environment that serves it", () => {

@@ -76,6 +76,27 @@ describe("certstage preview-summary", () => {
     expect(tree(storeRoot)).toEqual(before);
   });
 
+  it("warns of a standby undeploy already queued in the store, read-only, beside the change's own rows", async () => {
+    const root = path.join(temporaryDirectory("summary-undeploy-store"), "store");
+    const store = createFileStore({ root });
+    await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "tester", shareWith: [], description: "" }, actor);
+    const [material] = makeTestMaterials(temporaryDirectory("summary-undeploy-pki"), ["api.example.test"]);
+    await store.createVersion("api", "upload", material, actor);
+    await store.deploy("api", "production", 1, actor);
+    await store.deploy("api", "staging", 1, actor);
+    const task = await store.queueTask({ certificate: "api", environment: "staging", action: "undeploy", notBefore: "2026-12-24T02:00:00.000Z", environments: [{ name: "staging" }] }, actor);
+    await store.close();
+    const before = tree(root);
+    const result = await run({ project: "infra", stack: "edge", store: root }, PREVIEW);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`- :warning: staging stops serving api (v1) when a standby undeploy already queued runs, not before 2026-12-24T02:00:00.000Z (task ${task.id}); this change leaves it queued\n`);
+    expect(result.stdout).toContain(`| \`staging\` | v1 (unchanged) | a standby undeploy is queued for 2026-12-24T02:00:00.000Z (task \`${task.id}\`) |`);
+    // The swap the change plans is not mistaken for the undeploy, nor the other way round.
+    expect(result.stdout).toContain("| `production` | v1 → **v2** |");
+    expect(result.stdout).not.toContain("would stop serving");
+    expect(tree(root)).toEqual(before);
+  });
+
   it("writes --output whole, and nothing on stdout", async () => {
     writeFileSync(path.join(work, "preview.json"), `Some warning a plugin printed\n${PREVIEW}`);
     const output = path.join(work, "summary.md");

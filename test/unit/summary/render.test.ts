@@ -45,6 +45,32 @@ describe("renderSummary", () => {
     expect(COMMENT_BODY_LIMIT).toBe(SUMMARY_LIMIT);
   });
 
+  it("shows a standby undeploy already queued in the store: a warning line, and in its environment's row", () => {
+    const view: StoreView = {
+      store: "file store",
+      certificates: [{ name: "api", lastVersion: 1, versions: [], deployments: { staging: 1, production: 1 }, pendingSwaps: [], pendingUndeploys: [{ environment: "staging", task: "20261130T100000Z-staging-api-undeploy-0a1b2c", notBefore: "2026-12-24T02:00:00.000Z" }] }],
+    };
+    const body = render(
+      [
+        step("create", "CertificateVersion", "api/v2", { certificate: "api", method: "upload", sans: ["api.example.test"], notAfter: "2027-06-01T00:00:00.000Z" }),
+        step("update", "EnvironmentDeployment", "api/production", { certificate: "api", environment: "production", version: UNKNOWN }, { old: { outputs: { deployedVersion: 1 } }, dependencies: { version: [urnOf("CertificateVersion", "api/v2")] } }),
+        step("same", "EnvironmentDeployment", "api/staging", { certificate: "api", environment: "staging", version: 1, state: "undeployed", mode: "standby" }),
+      ],
+      {},
+      view,
+    );
+    expect(body).toContain("- :warning: staging stops serving api (v1) when a standby undeploy already queued runs, not before 2026-12-24T02:00:00.000Z (task 20261130T100000Z-staging-api-undeploy-0a1b2c); this change leaves it queued\n");
+    expect(body).toContain("| `staging` | v1 (unchanged) | a standby undeploy is queued for 2026-12-24T02:00:00.000Z (task `20261130T100000Z-staging-api-undeploy-0a1b2c`) |\n");
+    expect(body).toContain("| `production` | v1 → **v2** | nothing: swapped during up |\n");
+  });
+
+  it("shows an undeploy this change queues in standby: still served after up, then undeployed by a task", () => {
+    const view: StoreView = { store: "file store", certificates: [{ name: "api", lastVersion: 1, versions: [], deployments: { staging: 1 }, pendingSwaps: [], pendingUndeploys: [] }] };
+    const body = render([step("update", "EnvironmentDeployment", "api/staging", { certificate: "api", environment: "staging", version: 1, state: "undeployed", mode: "standby", notBefore: "2026-12-24T02:00:00Z" }, { old: { outputs: { deployedVersion: 1 } } })], {}, view);
+    expect(body).toContain("- :warning: staging keeps serving api v1 after up, then stops: the undeploy is a standby task, not before 2026-12-24T02:00:00Z\n");
+    expect(body).toContain("| `staging` | v1 (unchanged) | standby: a task undeploys it not before 2026-12-24T02:00:00Z (`certstage tasks run`) |\n");
+  });
+
   it("refuses a project or stack name that would break the marker", () => {
     expect(() => renderSummary(planFromPreview(parsePreviewJson("{}"), EMPTY), { project: "a -->", stack: "s", now: NOW, expiringWithinDays: 30 })).toThrow(/SUMMARY_ARGUMENT_INVALID/);
   });

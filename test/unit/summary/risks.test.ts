@@ -1,7 +1,8 @@
 /**
  * One warning line per risk, each rule alone: a certificate close to expiry, names a swap drops,
  * a key used again, a renewal due, a swap held back (standby, promotion, a queued task), an
- * environment left without a certificate, and a preview that failed.
+ * environment left without a certificate (by the change, or by a standby undeploy already queued),
+ * and a preview that failed.
  */
 import { describe, expect, it } from "vitest";
 import { planFromPreview } from "../../../provider/summary/plan";
@@ -29,7 +30,7 @@ function facts(version: number, overrides: Partial<VersionFacts> = {}): VersionF
 }
 
 function api(overrides: Partial<CertificateView> = {}): CertificateView {
-  return { name: "api", lastVersion: 1, versions: [facts(1)], deployments: { staging: 1, production: 1 }, pendingSwaps: [], ...overrides };
+  return { name: "api", lastVersion: 1, versions: [facts(1)], deployments: { staging: 1, production: 1 }, pendingSwaps: [], pendingUndeploys: [], ...overrides };
 }
 
 /** A new version of api (facts as check adds them to its inputs) that `environments` are swapped to. */
@@ -40,6 +41,11 @@ function newVersion(inputs: Record<string, unknown>, environments: Record<string
       step("update", "EnvironmentDeployment", `api/${environment}`, { certificate: "api", environment, version: UNKNOWN, ...extra }, { old: { outputs: { deployedVersion: 1 } }, dependencies: { version: [urnOf("CertificateVersion", "api/v2")] } }),
     ),
   ];
+}
+
+/** An update of api's staging deployment that keeps version 1, with `inputs` (state, mode…). */
+function deployment(inputs: Record<string, unknown>) {
+  return step("update", "EnvironmentDeployment", "api/staging", { certificate: "api", environment: "staging", version: 1, ...inputs }, { old: { outputs: { deployedVersion: 1 } } });
 }
 
 const V2 = { sans: ["api.example.test", "www.example.test"], subject: "CN=api.example.test", issuer: "CN=Example CA", notAfter: "2027-09-01T00:00:00.000Z", keyAlgorithm: "ECDSA P-256", publicKeySha256: "key2" };
@@ -93,6 +99,53 @@ describe("risk lines", () => {
       "an environment undeployed",
       () => risks([step("delete", "EnvironmentDeployment", "api/staging", undefined, { old: { inputs: { certificate: "api", environment: "staging", version: 1 } } })]),
       ["undeploy: staging would stop serving api (v1 is undeployed)"],
+    ],
+    [
+      "a standby undeploy already queued, in an environment the change leaves alone",
+      () => risks(newVersion(V2), api({ pendingUndeploys: [{ environment: "staging", task: "20261130T100000Z-staging-api-undeploy-0a1b2c", notBefore: "2026-12-24T02:00:00.000Z" }] })),
+      ["undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, not before 2026-12-24T02:00:00.000Z (task 20261130T100000Z-staging-api-undeploy-0a1b2c); this change leaves it queued"],
+    ],
+    [
+      "a standby undeploy already queued with no notBefore, its deployment deleted by the change (and the change's own undeploy said too)",
+      () =>
+        risks([step("delete", "EnvironmentDeployment", "api/staging", undefined, { old: { inputs: { certificate: "api", environment: "staging", version: 1 } } })], api({ pendingUndeploys: [{ environment: "staging", task: "t-1" }] })),
+      [
+        "undeploy: staging would stop serving api (v1 is undeployed)",
+        "undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, at the next `certstage tasks run` (task t-1); this change undeploys at once instead and cancels the task",
+      ],
+    ],
+    [
+      "a standby undeploy already queued, its deployment set deployed again by the change",
+      () => risks(newVersion(V2, { staging: {} }), api({ pendingUndeploys: [{ environment: "staging", task: "t-2" }] })),
+      ["undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, at the next `certstage tasks run` (task t-2); this change sets it deployed again, which cancels the task"],
+    ],
+    [
+      "state: undeployed, now: up undeploys (a planned undeploy, as a delete is)",
+      () => risks([deployment({ state: "undeployed" })]),
+      ["undeploy: staging would stop serving api (v1 is undeployed)"],
+    ],
+    [
+      "state: undeployed in standby: up queues the undeploy and keeps serving until it runs",
+      () => risks([deployment({ state: "undeployed", mode: "standby", notBefore: "2026-12-24T02:00:00Z" })]),
+      ["undeploy: staging keeps serving api v1 after up, then stops: the undeploy is a standby task, not before 2026-12-24T02:00:00Z"],
+    ],
+    [
+      "state: undeployed in standby with the queued task's notBefore: up keeps that task, said once",
+      () => risks([deployment({ state: "undeployed", mode: "standby", notBefore: "2026-12-24T02:00:00Z", verify: { endpoints: ["127.0.0.1:443"] } })], api({ pendingUndeploys: [{ environment: "staging", task: "t-3", notBefore: "2026-12-24T02:00:00.000Z" }] })),
+      ["undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, not before 2026-12-24T02:00:00.000Z (task t-3); this change keeps it queued"],
+    ],
+    [
+      "state: undeployed in standby with another notBefore: up queues it again",
+      () => risks([deployment({ state: "undeployed", mode: "standby", notBefore: "2026-12-31T02:00:00Z" })], api({ pendingUndeploys: [{ environment: "staging", task: "t-4", notBefore: "2026-12-24T02:00:00.000Z" }] })),
+      [
+        "undeploy: staging keeps serving api v1 after up, then stops: the undeploy is a standby task, not before 2026-12-31T02:00:00Z",
+        "undeploy-queued: staging stops serving api (v1) when a standby undeploy already queued runs, not before 2026-12-24T02:00:00.000Z (task t-4); this change queues it again, not before 2026-12-31T02:00:00Z",
+      ],
+    ],
+    [
+      "an undeployed deployment up leaves alone is no swap and no undeploy",
+      () => risks([step("same", "EnvironmentDeployment", "api/staging", { certificate: "api", environment: "staging", version: 1, state: "undeployed" }, { old: { outputs: { deployedVersion: 0 } } })], api({ deployments: { production: 1 } })),
+      [],
     ],
     [
       "an ACME renewal due",
