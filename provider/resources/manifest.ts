@@ -16,6 +16,8 @@ import { formatDiagnostics, inSourceOrder } from "../manifest/diagnostics";
 import { loadManifest } from "../manifest/load";
 import type { PlannedResource, ResourceReference } from "../manifest/plan";
 import type { KeyAlgorithm } from "../pki/key-generation";
+import type { Pkcs12Profile } from "../pki/pkcs12";
+import { readSecretSource, secretSourceOf } from "../settings/secret-source";
 import type { SubjectInput } from "../pki/certificate-request";
 import { projectDirectory } from "../settings/project-directory";
 import type { WarningCode } from "../validation/profiles";
@@ -65,7 +67,7 @@ export class Manifest extends pulumi.ComponentResource {
         (this.certificates as Record<string, Certificate>)[planned.name] = new Certificate(planned.name, planned.args, options);
         return;
       case "CertificateVersion": {
-        const { certificate: certificateName, upload, generate, signed, domains, acknowledge } = planned.args;
+        const { certificate: certificateName, upload, generate, signed, domains, acknowledge, keystore } = planned.args;
         versions[planned.name] = new CertificateVersion(
           planned.name,
           {
@@ -75,6 +77,7 @@ export class Manifest extends pulumi.ComponentResource {
             signed: signed && { ...signed, keyFromVersion: version(signed.keyFromVersion) as CertificateVersion | number },
             domains,
             acknowledge: acknowledge as WarningCode[] | undefined,
+            keystore: keystore && { password: namedSecret(keystore.passwordFrom, planned.name), profile: keystore.profile as Pkcs12Profile | undefined, friendlyName: keystore.friendlyName },
           },
           options,
         );
@@ -90,4 +93,22 @@ export class Manifest extends pulumi.ComponentResource {
       }
     }
   }
+}
+
+/**
+ * The secret a manifest names (settings/secret-source.ts), as a Pulumi secret: a stack config
+ * secret of the program's stack, or an environment variable of `pulumi up`. Unset, the program
+ * fails before any resource is registered, saying which and how to set it.
+ */
+function namedSecret(source: string, resource: string): pulumi.Output<string> {
+  const named = secretSourceOf(source);
+  const value = named.kind === "config" ? new pulumi.Config("certstage").getSecret(named.key) : readSecretSource(source, { env: process.env });
+  if (value === undefined) {
+    throw new CertstageError("MANIFEST_SECRET_MISSING", `keystore.passwordFrom names ${source}, which is not set`, {
+      resource,
+      field: "keystore.passwordFrom",
+      fix: named.kind === "config" ? `pulumi config set --secret ${source} <password> on this stack` : `export ${named.name} where pulumi up runs (a CI secret), or name a stack config secret: certstage:<key>`,
+    });
+  }
+  return pulumi.secret(value);
 }
