@@ -49,11 +49,12 @@ export class Manifest extends pulumi.ComponentResource {
         fix: "correct them (certstage lint shows the same, with the preview's checks), then run again",
       });
     }
-    for (const planned of loaded.plan) this.declare(planned);
+    const passwords = keystorePasswords(loaded.plan, name);
+    for (const planned of loaded.plan) this.declare(planned, passwords);
     this.registerOutputs({});
   }
 
-  private declare(planned: PlannedResource): void {
+  private declare(planned: PlannedResource, passwords: ReadonlyMap<string, pulumi.Output<string>>): void {
     const options = { parent: this };
     const certificate = (resourceName: string) => this.certificates[resourceName];
     const version = (value: number | ResourceReference) => {
@@ -77,7 +78,7 @@ export class Manifest extends pulumi.ComponentResource {
             signed: signed && { ...signed, keyFromVersion: version(signed.keyFromVersion) as CertificateVersion | number },
             domains,
             acknowledge: acknowledge as WarningCode[] | undefined,
-            keystore: keystore && { password: namedSecret(keystore.passwordFrom, planned.name), profile: keystore.profile as Pkcs12Profile | undefined, friendlyName: keystore.friendlyName },
+            keystore: keystore && { password: passwords.get(planned.name)!, profile: keystore.profile as Pkcs12Profile | undefined, friendlyName: keystore.friendlyName },
           },
           options,
         );
@@ -96,19 +97,32 @@ export class Manifest extends pulumi.ComponentResource {
 }
 
 /**
- * The secret a manifest names (settings/secret-source.ts), as a Pulumi secret: a stack config
- * secret of the program's stack, or an environment variable of `pulumi up`. Unset, the program
- * fails before any resource is registered, saying which and how to set it.
+ * The keystore passwords the plan names (settings/secret-source.ts), by version resource, as
+ * Pulumi secrets: a stack config secret of the program's stack, or an environment variable of
+ * `pulumi up`. Read before any resource is declared, so a source that is not set fails the
+ * program having registered none of the manifest's resources, with every such source at once.
  */
-function namedSecret(source: string, resource: string): pulumi.Output<string> {
-  const named = secretSourceOf(source);
-  const value = named.kind === "config" ? new pulumi.Config("certstage").getSecret(named.key) : readSecretSource(source, { env: process.env });
-  if (value === undefined) {
-    throw new CertstageError("MANIFEST_SECRET_MISSING", `keystore.passwordFrom names ${source}, which is not set`, {
-      resource,
+function keystorePasswords(plan: readonly PlannedResource[], manifest: string): Map<string, pulumi.Output<string>> {
+  const passwords = new Map<string, pulumi.Output<string>>();
+  const missing: Array<{ resource: string; source: string; fix: string }> = [];
+  for (const planned of plan) {
+    if (planned.kind !== "CertificateVersion" || planned.args.keystore === undefined) continue;
+    const source = planned.args.keystore.passwordFrom;
+    const named = secretSourceOf(source);
+    const value = named.kind === "config" ? new pulumi.Config("certstage").getSecret(named.key) : readSecretSource(source, { env: process.env });
+    if (value !== undefined) passwords.set(planned.name, pulumi.secret(value));
+    else missing.push({ resource: planned.name, source, fix: named.kind === "config" ? `pulumi config set --secret ${source} <password> on this stack` : `export ${named.name} where pulumi up runs (a CI secret), or name a stack config secret: certstage:<key>` });
+  }
+  if (missing.length === 1) {
+    const [{ resource, source, fix }] = missing;
+    throw new CertstageError("MANIFEST_SECRET_MISSING", `the keystore password's source ${source} is not set`, { resource, field: "keystore.passwordFrom", fix });
+  }
+  if (missing.length > 1) {
+    throw new CertstageError("MANIFEST_SECRET_MISSING", `the keystore passwords' sources are not set: ${missing.map(({ resource, source }) => `${source} (${resource})`).join(", ")}`, {
+      resource: manifest,
       field: "keystore.passwordFrom",
-      fix: named.kind === "config" ? `pulumi config set --secret ${source} <password> on this stack` : `export ${named.name} where pulumi up runs (a CI secret), or name a stack config secret: certstage:<key>`,
+      fix: [...new Set(missing.map(({ fix }) => fix))].join("; "),
     });
   }
-  return pulumi.secret(value);
+  return passwords;
 }
