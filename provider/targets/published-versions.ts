@@ -105,15 +105,22 @@ async function exists(entry: string): Promise<boolean> {
 
 /**
  * Writes a version's files under `<directory>/.versions/<certificate>/<n>/` once, whole or not at
- * all, and returns that directory. `load` is called only when the version is not published yet.
+ * all, and returns that directory. `load` is called only when the version is not published yet,
+ * or when its published directory holds no keystore.p12: only the store knows whether the version
+ * has one, and a copy published before keystores were is published again with it.
  */
 export async function publishVersion(directory: string, certificate: string, version: number, load: () => Promise<PublishedUnit>, options: PublishOptions = {}): Promise<string> {
   const versionDirectory = publishedVersionDirectory(directory, certificate, version);
   const published = await exists(versionDirectory);
   // Versions never change: what was published once is still right, unless the caller says otherwise.
   const keyFile = options.keyFile ?? { mode: PRIVATE_KEY_MODE };
-  if (published && (await (options.reusable ?? holdsFullchain)(versionDirectory)) && (await keyFileHas(versionDirectory, keyFile))) return versionDirectory;
-  const unit = await load();
+  let unit: PublishedUnit | undefined;
+  if (published && (await (options.reusable ?? holdsFullchain)(versionDirectory)) && (await keyFileHas(versionDirectory, keyFile))) {
+    if (await exists(path.join(versionDirectory, PUBLISHED_FILES.keystore))) return versionDirectory;
+    unit = await load();
+    if (unit.pkcs12 === undefined) return versionDirectory;
+  }
+  unit ??= await load();
   // The pid in the name tells an abandoned staging directory (its writer died) from one being written.
   const staging = path.join(path.dirname(versionDirectory), `.${version}.${process.pid}.${randomBytes(6).toString("hex")}.partial`);
   // Readable parents (a server that drops privileges reads through them), a private staging directory until it is whole.

@@ -4,7 +4,7 @@
  * (or --key-mode), opening with the version's password to the leaf and key it installed as PEMs;
  * a version saved without one installs none, so the switch to it leaves no keystore served.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildPkcs12 } from "../../provider/pki/pkcs12";
@@ -46,6 +46,19 @@ describe("certstage agent and keystore.p12", () => {
     expect(expectWholeVersion(fixture.directory, fingerprints, "after the switch")).toBe(1);
     expect(existsSync(path.join(fixture.directory, "api", "keystore.p12"))).toBe(false);
     expect(readdirSync(path.join(fixture.directory, "api"))).not.toContain("keystore.p12");
+  });
+
+  it("a keystore version on disk without its keystore.p12 (installed before keystores were) is installed again with it", async () => {
+    // Version 3 is the last good one on disk, kept beside the served version 1.
+    const kept = path.join(fixture.directory, ".versions", "api", "3");
+    rmSync(path.join(kept, "keystore.p12"));
+    await fixture.deploy(3);
+    await resyncOnce();
+    expect(expectWholeVersion(fixture.directory, fingerprints, "after switching back")).toBe(3);
+    const served = path.join(fixture.directory, "api");
+    expect(openKeystore(path.join(served, "keystore.p12"), PASSWORD)).toEqual(pemsAsKeystoreSees(path.join(served, "fullchain.pem"), path.join(served, "privkey.pem")));
+    await fixture.deploy(1);
+    await resyncOnce();
   });
 
   it("--key-mode 0640 applies to keystore.p12 as to privkey.pem", async () => {

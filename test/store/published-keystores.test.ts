@@ -2,9 +2,10 @@
  * keystore.p12 under a directory target's path: a version saved with a keystore publishes it
  * beside its PEMs, 0600 like the key (or the target's keyFile mode), and it opens with the
  * version's password to the same leaf, chain and key as the PEMs; a version saved without one
- * publishes none, so swapping to it leaves no keystore served, and swapping back brings it again.
+ * publishes none, so swapping to it leaves no keystore served, and swapping back brings it again;
+ * a keystore version published before keystores were is published again with its keystore.p12.
  */
-import { existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildPkcs12 } from "../../provider/pki/pkcs12";
@@ -64,6 +65,20 @@ describe("keystore.p12 under a directory target's path", () => {
     expect(openKeystore(served, PASSWORD)).toEqual(pemsAsKeystoreSees(path.join(published, "api", "fullchain.pem"), path.join(published, "api", "privkey.pem")));
     await deploy(2);
     expect(existsSync(served)).toBe(false);
+  });
+
+  it("a keystore version published without its keystore.p12 (by a certstage before keystores were published) is published again with it", async () => {
+    const published = temporaryDirectory("published-keystore-upgrade");
+    const deploy = targetPublishingInto(published);
+    await deploy(1);
+    rmSync(path.join(published, ".versions", "api", "1", "keystore.p12"));
+    await deploy(2);
+    await deploy(1);
+    expect(openKeystore(path.join(published, "api", "keystore.p12"), PASSWORD)).toEqual(pemsAsKeystoreSees(path.join(published, "api", "fullchain.pem"), path.join(published, "api", "privkey.pem")));
+    // A version without a keystore stays as it was published.
+    const before = statSync(path.join(published, ".versions", "api", "2", "cert.pem")).ino;
+    await deploy(2);
+    expect(statSync(path.join(published, ".versions", "api", "2", "cert.pem")).ino).toBe(before);
   });
 
   it("takes the target's keyFile mode like privkey.pem, and a version published before keyFile was set is published again", async () => {
