@@ -54,6 +54,8 @@ export const ERROR_CODES = {
   MANIFEST_INVALID: "the manifest does not match schema/manifest.schema.json (an unknown key, a missing field, a value of the wrong form)",
   MANIFEST_REFERENCE_UNKNOWN: "a deployment or signed version names a version the certificate's versions do not declare",
   MANIFEST_FILE_UNREADABLE: "a file the manifest names (a certificate, key or chain) cannot be read",
+  MANIFEST_SECRET_LITERAL: "the manifest holds a secret itself (a keystore password) where it must name one: certstage:<key> (a stack config secret) or env:<NAME>",
+  MANIFEST_SECRET_MISSING: "a secret the manifest names (keystore.passwordFrom) is not set: no such stack config value or environment variable",
 
   // Warnings in some validation profile (validation/profiles.ts says which): they fail `check`
   // too, unless the resource lists them in `acknowledge`.

@@ -1,7 +1,7 @@
 /**
  * `certstage agent`: makes an edge server follow its environment. It keeps, in a directory of its
  * own, the layout of the store's environments (`<directory>/<certificate>/fullchain.pem`,
- * `privkey.pem` 0600, …), installs each deployed version as one verified unit, reloads the
+ * `privkey.pem` 0600, `keystore.p12` for versions saved with a keystore, …), installs each deployed version as one verified unit, reloads the
  * servers once per burst of changes after a configuration check, and reports what it serves.
  *
  * This file checks the settings (a wrong one is a configuration error, the only reason the agent
@@ -38,7 +38,7 @@ export interface AgentOptions {
   readonly reload?: ReloadCommands;
   /** A local address serving the certificates, for the handshake that finds what is served. */
   readonly serveCheck?: ServeCheck;
-  /** The installed privkey.pem's group and mode (--key-group, --key-mode); default 0600. */
+  /** The installed privkey.pem's and keystore.p12's group and mode (--key-group, --key-mode); default 0600. */
   readonly keyFile?: KeyFileSetting;
   readonly resyncIntervalMs?: number;
   readonly pollIntervalMs?: number;

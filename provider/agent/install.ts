@@ -3,6 +3,7 @@
  *
  *   <directory>/<certificate>  -> .versions/<certificate>/<n>
  *   <directory>/.versions/<certificate>/<n>/{cert.pem,chain.pem,fullchain.pem,privkey.pem (0600),jwk.json}
+ *                                             (+ keystore.p12, as privkey.pem, for versions saved with a keystore)
  *
  * A version is installed as one verified unit: its files are written under a staging name,
  * fsynced, read back and checked (unit-check.ts), and only then renamed into place; the link is
@@ -93,7 +94,7 @@ export interface InstallVersion {
   readonly now: Date;
   /** Called once the unit is on disk and verified, right before the link is switched. */
   readonly beforeSwitch?: () => Promise<void>;
-  /** privkey.pem's mode and group (--key-mode, --key-group); default 0600. */
+  /** privkey.pem's and keystore.p12's mode and group (--key-mode, --key-group); default 0600. */
   readonly keyFile?: KeyFileAccess;
 }
 

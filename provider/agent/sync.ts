@@ -34,7 +34,7 @@ export interface AgentSettings {
   readonly environment: string;
   /** Absolute; made by the caller. */
   readonly directory: string;
-  /** privkey.pem's mode and group; default 0600, the agent's group. */
+  /** privkey.pem's and keystore.p12's mode and group; default 0600, the agent's group. */
   readonly keyFile?: KeyFileAccess;
   /** Only these certificates; undefined: every certificate deployed in the environment. */
   readonly certificates?: readonly string[];

@@ -37,7 +37,7 @@ import type { FollowingAgent } from "../agent/follow";
 
 export const AGENT_USAGE = `Usage:
   certstage agent --store <location> --environment <name> --directory <dir> [options]
-      keep the environment's certificates in <dir>/<certificate>/{fullchain.pem,privkey.pem,...}
+      keep the environment's certificates in <dir>/<certificate>/{fullchain.pem,privkey.pem,keystore.p12,...}
   certstage agents [--environment <name>] [--certificate <name>] [--json]
       every agent's report: the version it serves, and whether it lags
 
@@ -53,8 +53,8 @@ Options of agent:
   --haproxy-crt <path>      the crt path HAProxy loaded each certificate from; {certificate} is its name
   --serve-check <host:port> a local TLS address: the agent reports the leaf it serves (SNI: the certificate's first DNS name)
   --agent-id <id>           how reports name this agent (default: the host name)
-  --key-group <group>       give each installed privkey.pem this group, for a server that reads it as a non-root user (e.g. ssl-cert)
-  --key-mode <mode>         privkey.pem's mode, at most 0640 (default 0640 with --key-group, else 0600)
+  --key-group <group>       give each installed privkey.pem (and keystore.p12) this group, for a server that reads it as a non-root user (e.g. ssl-cert)
+  --key-mode <mode>         their mode, at most 0640 (default 0640 with --key-group, else 0600)
   --resync-interval <time>  read everything again this often, whatever else happens (default 60s)
   --poll-interval <time>    how often to look for changes when the store does not push them (default 2s)
   --metrics-listen <host:port>

@@ -40,6 +40,11 @@ export const FIELD_DOCS: Readonly<Record<string, FieldDoc>> = {
   "version.domains": { title: "Domains", description: "Names the certificate must cover; checked at preview (not for acme, which names its own domains).", example: ["api.example.com"] },
   "version.acknowledge": { title: "Acknowledged warnings", description: "Warning codes accepted for this version, as preview printed them; errors cannot be acknowledged.", example: ["CHAIN_ORDER"] },
 
+  keystore: { title: "Keystore", description: "Also save the version as a PKCS#12 keystore (keystore.p12 beside its PEMs, published where they are deployed), for Java, Windows and appliances. Not for acme versions. Another password or profile makes a new version.", example: { passwordFrom: "certstage:apiKeystorePassword", profile: "legacy" } },
+  "keystore.passwordFrom": { title: "Password from", description: "Where the keystore's password is, never the password itself: certstage:<key>, a stack config secret (pulumi config set --secret certstage:<key> …), or env:<NAME>, an environment variable of `pulumi up`. At least 8 printable ASCII characters.", example: "certstage:apiKeystorePassword" },
+  "keystore.profile": { title: "Profile", description: "The keystore's algorithms. Default: modern.", example: "legacy", values: { modern: "AES-256-CBC under PBKDF2-HMAC-SHA256, SHA-256 MAC: OpenSSL 3, Java 12+, Windows 10 1709+", legacy: "3DES, SHA-1 MAC: Java 8, older Windows and appliances" } },
+  "keystore.friendlyName": { title: "Friendly name", description: "The entry's alias (Java's keytool shows it). Default: the certificate's name.", example: "api" },
+
   upload: { title: "Upload", description: "A certificate issued elsewhere, read from files next to the manifest.", example: { certificateFile: "certs/api.pem", privateKeyFile: "certs/api.key", chainFile: "certs/chain.pem" } },
   "upload.certificateFile": { title: "Certificate file", description: "PEM file of the certificate, relative to the manifest.", example: "certs/api.pem" },
   "upload.privateKeyFile": { title: "Private key file", description: "PEM file of its private key, relative to the manifest; required for server certificates, stored as a secret. Keep it out of the repository (write it in CI).", example: "certs/api.key" },

@@ -1,6 +1,7 @@
 /**
  * Reads `certificates.yaml`: YAML with the `yaml` package (keeping every node's place, and
- * refusing a key given twice), then the manifest schema with ajv, then the references between
+ * refusing a key given twice), then the manifest schema with ajv and its secrets, which it must
+ * name and never hold (secret-literals.ts), then the references between
  * entries (references.ts). Every problem is reported at once, each at its line and column; the
  * manifest is only returned when there is none. Pure: the caller reads the file.
  */
@@ -11,6 +12,7 @@ import { SourcePositions } from "./positions";
 import { referenceDiagnostics } from "./references";
 import { manifestSchema } from "./schema";
 import { schemaDiagnostics } from "./schema-errors";
+import { secretLiteralDiagnostics, withoutRestatements } from "./secret-literals";
 import type { ManifestFile } from "./types";
 
 export interface ParsedManifest {
@@ -57,7 +59,10 @@ export function parseManifest(text: string, file: string): ParsedManifest {
   if (document.errors.length > 0) return { file, positions, diagnostics: document.errors.map((error) => yamlDiagnostic(error, file, lineCounter)) };
   const value: unknown = document.toJS() ?? {};
   const { validate, namePattern } = validator();
-  if (!validate(value)) return { file, positions, diagnostics: schemaDiagnostics(validate.errors ?? [], file, positions, namePattern) };
+  const literals = secretLiteralDiagnostics(value, file, positions);
+  if (!validate(value)) return { file, positions, diagnostics: [...withoutRestatements(schemaDiagnostics(validate.errors ?? [], file, positions, namePattern), literals), ...literals] };
+  // The schema refuses every literal too; this only guards against the two drifting apart.
+  if (literals.length > 0) return { file, positions, diagnostics: literals };
   const manifest = value as ManifestFile;
   const diagnostics = referenceDiagnostics(manifest, file, positions);
   return diagnostics.length > 0 ? { file, positions, diagnostics } : { file, manifest, positions, diagnostics };

@@ -48,6 +48,8 @@ export interface VersionPlanArgs {
   readonly signed?: { keyFromVersion: number | ResourceReference; certificatePem: string; chainPem?: string };
   readonly domains?: string[];
   readonly acknowledge?: string[];
+  /** The password's source, as the manifest names it; the Manifest component reads it. */
+  readonly keystore?: { passwordFrom: string; profile?: string; friendlyName?: string };
 }
 
 export type RenewalPlanArgs = { readonly certificate: string; readonly directoryCaPem?: string } & Omit<ManifestAcme, "directoryCaFile">;
@@ -142,6 +144,7 @@ function versionPlan(certificate: string, label: string, version: ManifestVersio
       signed: signed && withoutUndefined({ keyFromVersion: typeof keyFrom === "number" ? keyFrom : { resource: versionResourceName(certificate, keyFrom!) }, certificatePem: read(signed.certificateFile) ?? "", chainPem: read(signed.chainFile) }),
       domains: version.domains && [...version.domains],
       acknowledge: version.acknowledge && [...version.acknowledge],
+      keystore: version.keystore && { ...version.keystore },
     }),
   };
 }

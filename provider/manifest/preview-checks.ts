@@ -39,9 +39,11 @@ export function checkInputsOf(resource: PlannedResource, plan: readonly PlannedR
     case "CertificateVersion": {
       const certificate = plan.find((planned) => planned.kind === "Certificate" && planned.name === resource.args.certificate);
       const declared = certificate?.kind === "Certificate" ? certificate.args : undefined;
-      const { signed, ...args } = resource.args;
+      const { signed, keystore, ...args } = resource.args;
       return {
         ...args,
+        // The password is read where the program runs; offline it is unknown, as any secret is to the check.
+        ...(keystore ? { keystore: { password: UNKNOWN_INPUT, ...(keystore.profile !== undefined ? { profile: keystore.profile } : {}), ...(keystore.friendlyName !== undefined ? { friendlyName: keystore.friendlyName } : {}) } } : {}),
         certificateType: declared?.type ?? "server",
         ...(declared?.profile !== undefined ? { certificateProfile: declared.profile } : {}),
         ...(signed ? { signed: { ...signed, keyFromVersion: resolved(signed.keyFromVersion) } } : {}),
@@ -61,6 +63,7 @@ const MANIFEST_FIELDS: Record<string, string> = {
   "signed.certificatePem": "signed.certificateFile",
   "signed.chainPem": "signed.chainFile",
   directoryCaPem: "directoryCaFile",
+  "keystore.password": "keystore.passwordFrom",
 };
 
 /** Where in the manifest an input field of `resource` is written. */

@@ -26,6 +26,7 @@ export function referenceDiagnostics(manifest: ManifestFile, file: string, posit
         for (const field of ["domains", "acknowledge"] as const) {
           if (version[field] !== undefined) report("MANIFEST_INVALID", [...path, field], "does not apply to an acme version", `remove it; an acme version names its domains in acme.domains`);
         }
+        if (version.keystore !== undefined) report("MANIFEST_INVALID", [...path, "keystore"], "does not apply to an acme version: its renewals make versions without a keystore", "remove it, or make the keystore from a generate, signed or upload version");
       }
       const keyFrom = version.signed?.keyFromVersion;
       if (typeof keyFrom === "string") {

@@ -8,6 +8,8 @@
  * a unit test fails when the two differ (`node dist/provider/manifest/schema.js` prints it).
  */
 import { readFileSync } from "node:fs";
+import { FRIENDLY_NAME_MAX_LENGTH, PKCS12_PROFILES } from "../pki/pkcs12";
+import { SECRET_SOURCE } from "../settings/secret-source";
 import { schemaPath, type SchemaName } from "../validation/schema";
 import { FIELD_DOCS, type FieldDoc } from "./field-docs";
 
@@ -78,7 +80,14 @@ export function manifestSchema(): JsonSchema {
 
   const definitions = {
     certificate: object("certificate", { displayName: undefined, type: undefined, owner: undefined, shareWith: undefined, description: undefined, profile: undefined, versions: namedMap("certificate.versions", { $ref: "#/definitions/version" }), deployments: namedMap("certificate.deployments", { $ref: "#/definitions/deployment" }) }, [], sameAs(certificate, ["displayName", "type", "owner", "shareWith", "description", "profile"])),
-    version: object("version", { upload: { $ref: "#/definitions/upload" }, generate: { $ref: "#/definitions/generate" }, signed: { $ref: "#/definitions/signed" }, acme: { $ref: "#/definitions/acme" }, domains: undefined, acknowledge: undefined }, [], sameAs(version, ["domains", "acknowledge"])),
+    version: object("version", { upload: { $ref: "#/definitions/upload" }, generate: { $ref: "#/definitions/generate" }, signed: { $ref: "#/definitions/signed" }, acme: { $ref: "#/definitions/acme" }, domains: undefined, acknowledge: undefined, keystore: { $ref: "#/definitions/keystore" } }, [], sameAs(version, ["domains", "acknowledge"])),
+    // The resource's schema leaves the keystore's fields to pki/pkcs12.ts (so no message quotes the
+    // password); the manifest names the password's source instead, by the settings' own rule.
+    keystore: object("keystore", { passwordFrom: undefined, profile: undefined, friendlyName: undefined }, ["passwordFrom"], {
+      passwordFrom: { type: "string", pattern: SECRET_SOURCE.source },
+      profile: { enum: [...PKCS12_PROFILES] },
+      friendlyName: { type: "string", minLength: 1, maxLength: FRIENDLY_NAME_MAX_LENGTH, pattern: "^[\\x20-\\x7e]+$" },
+    }),
     upload: object("upload", { certificateFile: undefined, privateKeyFile: undefined, chainFile: undefined }, ["certificateFile"], { certificateFile: path, privateKeyFile: path, chainFile: path }),
     generate: object("generate", { keyAlgorithm: undefined, subject: { $ref: "#/definitions/subject" }, sans: undefined }, generate.required, sameAs(generate, ["keyAlgorithm", "sans"])),
     subject: object("subject", Object.fromEntries(Object.keys(generate.properties!.subject.properties!).map((field) => [field, undefined])), generate.properties!.subject.required, generate.properties!.subject.properties),

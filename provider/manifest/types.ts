@@ -8,6 +8,7 @@
  * the store holds already (a rollback to a version made before the manifest).
  */
 import type { KeyAlgorithm } from "../pki/key-generation";
+import type { Pkcs12Profile } from "../pki/pkcs12";
 import type { CertificateType } from "../store/store";
 import type { ValidationProfile, WarningCode } from "../validation/profiles";
 
@@ -37,6 +38,18 @@ export interface ManifestVersion {
   readonly acme?: ManifestAcme;
   readonly domains?: readonly string[];
   readonly acknowledge?: readonly WarningCode[];
+  /** Also save the version as keystore.p12 (not for acme versions). */
+  readonly keystore?: ManifestKeystore;
+}
+
+/**
+ * A PKCS#12 keystore of the version. The password is named, never written: `certstage:<key>`
+ * (a stack config secret) or `env:<NAME>` (settings/secret-source.ts).
+ */
+export interface ManifestKeystore {
+  readonly passwordFrom: string;
+  readonly profile?: Pkcs12Profile;
+  readonly friendlyName?: string;
 }
 
 export interface ManifestUpload {

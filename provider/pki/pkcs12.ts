@@ -41,7 +41,7 @@ export interface KeystoreContents {
  */
 export const PKCS12_PASSWORD_MIN_LENGTH = 8;
 export const PKCS12_PASSWORD_MAX_LENGTH = 256;
-const FRIENDLY_NAME_MAX_LENGTH = 64;
+export const FRIENDLY_NAME_MAX_LENGTH = 64;
 
 /**
  * Iterations of both key derivations: 2048, as OpenSSL 3's `pkcs12 -export` writes. Older

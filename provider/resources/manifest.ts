@@ -16,6 +16,8 @@ import { formatDiagnostics, inSourceOrder } from "../manifest/diagnostics";
 import { loadManifest } from "../manifest/load";
 import type { PlannedResource, ResourceReference } from "../manifest/plan";
 import type { KeyAlgorithm } from "../pki/key-generation";
+import type { Pkcs12Profile } from "../pki/pkcs12";
+import { readSecretSource, secretSourceOf } from "../settings/secret-source";
 import type { SubjectInput } from "../pki/certificate-request";
 import { projectDirectory } from "../settings/project-directory";
 import type { WarningCode } from "../validation/profiles";
@@ -47,11 +49,12 @@ export class Manifest extends pulumi.ComponentResource {
         fix: "correct them (certstage lint shows the same, with the preview's checks), then run again",
       });
     }
-    for (const planned of loaded.plan) this.declare(planned);
+    const passwords = keystorePasswords(loaded.plan, name);
+    for (const planned of loaded.plan) this.declare(planned, passwords);
     this.registerOutputs({});
   }
 
-  private declare(planned: PlannedResource): void {
+  private declare(planned: PlannedResource, passwords: ReadonlyMap<string, pulumi.Output<string>>): void {
     const options = { parent: this };
     const certificate = (resourceName: string) => this.certificates[resourceName];
     const version = (value: number | ResourceReference) => {
@@ -65,7 +68,7 @@ export class Manifest extends pulumi.ComponentResource {
         (this.certificates as Record<string, Certificate>)[planned.name] = new Certificate(planned.name, planned.args, options);
         return;
       case "CertificateVersion": {
-        const { certificate: certificateName, upload, generate, signed, domains, acknowledge } = planned.args;
+        const { certificate: certificateName, upload, generate, signed, domains, acknowledge, keystore } = planned.args;
         versions[planned.name] = new CertificateVersion(
           planned.name,
           {
@@ -75,6 +78,7 @@ export class Manifest extends pulumi.ComponentResource {
             signed: signed && { ...signed, keyFromVersion: version(signed.keyFromVersion) as CertificateVersion | number },
             domains,
             acknowledge: acknowledge as WarningCode[] | undefined,
+            keystore: keystore && { password: passwords.get(planned.name)!, profile: keystore.profile as Pkcs12Profile | undefined, friendlyName: keystore.friendlyName },
           },
           options,
         );
@@ -90,4 +94,35 @@ export class Manifest extends pulumi.ComponentResource {
       }
     }
   }
+}
+
+/**
+ * The keystore passwords the plan names (settings/secret-source.ts), by version resource, as
+ * Pulumi secrets: a stack config secret of the program's stack, or an environment variable of
+ * `pulumi up`. Read before any resource is declared, so a source that is not set fails the
+ * program having registered none of the manifest's resources, with every such source at once.
+ */
+function keystorePasswords(plan: readonly PlannedResource[], manifest: string): Map<string, pulumi.Output<string>> {
+  const passwords = new Map<string, pulumi.Output<string>>();
+  const missing: Array<{ resource: string; source: string; fix: string }> = [];
+  for (const planned of plan) {
+    if (planned.kind !== "CertificateVersion" || planned.args.keystore === undefined) continue;
+    const source = planned.args.keystore.passwordFrom;
+    const named = secretSourceOf(source);
+    const value = named.kind === "config" ? new pulumi.Config("certstage").getSecret(named.key) : readSecretSource(source, { env: process.env });
+    if (value !== undefined) passwords.set(planned.name, pulumi.secret(value));
+    else missing.push({ resource: planned.name, source, fix: named.kind === "config" ? `pulumi config set --secret ${source} <password> on this stack` : `export ${named.name} where pulumi up runs (a CI secret), or name a stack config secret: certstage:<key>` });
+  }
+  if (missing.length === 1) {
+    const [{ resource, source, fix }] = missing;
+    throw new CertstageError("MANIFEST_SECRET_MISSING", `the keystore password's source ${source} is not set`, { resource, field: "keystore.passwordFrom", fix });
+  }
+  if (missing.length > 1) {
+    throw new CertstageError("MANIFEST_SECRET_MISSING", `the keystore passwords' sources are not set: ${missing.map(({ resource, source }) => `${source} (${resource})`).join(", ")}`, {
+      resource: manifest,
+      field: "keystore.passwordFrom",
+      fix: [...new Set(missing.map(({ fix }) => fix))].join("; "),
+    });
+  }
+  return passwords;
 }

@@ -24,7 +24,7 @@ export type TargetDefinition =
       readonly path?: string;
       /** With `path`: published versions kept besides the served one and those still needed (default 3, settings/retention.ts). */
       readonly keepVersions?: number;
-      /** With `path`: the published privkey.pem's group and mode (settings/key-file.ts), e.g. {"group": "ssl-cert", "mode": "0640"}. */
+      /** With `path`: the published privkey.pem's (and keystore.p12's) group and mode (settings/key-file.ts), e.g. {"group": "ssl-cert", "mode": "0640"}. */
       readonly keyFile?: KeyFileSetting;
     }
   | { readonly type: "haproxy"; readonly socket: string; readonly certificatePath: string }

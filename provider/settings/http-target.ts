@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { quoted } from "../errors";
 import { apiUrlProblem } from "./api-url";
 import { HTTP_PRESETS, HttpPresetName, presetProblem } from "./http-presets";
+import { isSecretSource } from "./secret-source";
 
 /** What part of a version a body field carries. `privateKey` is always PKCS#8 (`BEGIN PRIVATE KEY`). */
 export const PEM_PARTS = ["certificate", "chain", "fullchain", "privateKey"] as const;
@@ -86,7 +87,6 @@ const BODY_MEMBERS = ["type", "pem", "fields", "base"];
 const LIVE_MEMBERS = ["url", "path", "headers"];
 const AUTH_MEMBERS = ["tokenFrom", "header", "scheme"];
 
-export const TOKEN_SOURCE = /^(certstage:[A-Za-z][A-Za-z0-9_.-]*|env:[A-Za-z_][A-Za-z0-9_]*)$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 
@@ -183,7 +183,7 @@ function authFrom(auth: unknown, problem: Problem): HttpAuthDefinition {
   const example = `auth must be {"tokenFrom": "certstage:apiToken"} (a stack config secret) or {"tokenFrom": "env:API_TOKEN"}, optionally a list of both, and "header"/"scheme"`;
   if (!isObject(auth) || unknownMember(auth, AUTH_MEMBERS) !== undefined) throw problem(example);
   const sources = typeof auth.tokenFrom === "string" ? [auth.tokenFrom] : auth.tokenFrom;
-  if (!Array.isArray(sources) || sources.length === 0 || !sources.every((source) => typeof source === "string" && TOKEN_SOURCE.test(source))) throw problem(example);
+  if (!Array.isArray(sources) || sources.length === 0 || !sources.every((source) => isSecretSource(source))) throw problem(example);
   if (auth.header !== undefined && !(typeof auth.header === "string" && HEADER_NAME.test(auth.header))) throw problem("auth.header must be a header name, e.g. \"X-API-Key\"");
   if (auth.scheme !== undefined && !(typeof auth.scheme === "string" && /^[A-Za-z0-9._~+/-]+$/.test(auth.scheme))) throw problem("auth.scheme must be one word, e.g. \"Bearer\"");
   return { tokenFrom: [...sources] as string[], ...(auth.header !== undefined ? { header: auth.header as string } : {}), ...(auth.scheme !== undefined ? { scheme: auth.scheme as string } : {}) };

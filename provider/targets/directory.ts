@@ -4,7 +4,9 @@
  * publishes into a directory of the operator's choosing (say /etc/nginx/certs, or a volume a
  * container mounts): each version's files are written once under `<path>/.versions/<name>/<n>/`
  * and `<path>/<name>` is a symlink swapped in one rename, exactly like the store's own link
- * (published-versions.ts, which `certstage agent` shares).
+ * (published-versions.ts, which `certstage agent` shares). A version saved with a keystore brings
+ * its keystore.p12, with the key's mode and group; one saved without has none, so the swap from
+ * one to the other leaves no keystore served.
  * Then, optionally, a reload command (e.g. `nginx -s reload`) runs without a shell, with a timeout.
  *
  * Retention (lifecycle/retention.ts): once a swap has succeeded (link swapped, servers reloaded),
@@ -35,7 +37,7 @@ export interface DirectoryTargetOptions {
   readonly path?: string;
   /** Published versions kept under `path` besides the served one and those still needed. */
   readonly keepVersions?: number;
-  /** The published privkey.pem's group and mode (settings/key-file.ts). */
+  /** The published privkey.pem's and keystore.p12's group and mode (settings/key-file.ts). */
   readonly keyFile?: KeyFileSetting;
 }
 

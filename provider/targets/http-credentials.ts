@@ -1,7 +1,7 @@
 /**
- * The token of an http target, found where its definition says: `certstage:<key>`, a stack
- * config value (set it with `pulumi config set --secret`), which the provider reads from the
- * configuration Pulumi hands it; or `env:<NAME>`, an environment variable. A list is tried in
+ * The token of an http target, found where its definition says (settings/secret-source.ts):
+ * `certstage:<key>`, a stack config value (set it with `pulumi config set --secret`), which the
+ * provider reads from the configuration Pulumi hands it; or `env:<NAME>`, an environment variable. A list is tried in
  * order: `certstage tasks run` has no stack configuration, so a definition that standby tasks
  * run names an environment variable too (`["certstage:gcoreToken", "env:GCORE_TOKEN"]`).
  * Only the names are ever stored (a task's copy of the environments); the value lives in memory
@@ -9,17 +9,14 @@
  */
 import { CertstageError } from "../errors";
 import type { HttpAuthDefinition } from "../settings/http-target";
+import { readSecretSource, type SecretSources } from "../settings/secret-source";
 
-/** Where secrets come from in this process: the stack's configuration (the provider) and the environment. */
-export interface SecretSources {
-  readonly config?: (key: string) => string | undefined;
-  readonly env?: NodeJS.ProcessEnv;
-}
+export type { SecretSources };
 
 export function resolveToken(auth: HttpAuthDefinition, sources: SecretSources, environment: string): string {
   for (const source of auth.tokenFrom) {
-    const value = source.startsWith("env:") ? (sources.env ?? process.env)[source.slice(4)] : sources.config?.(source);
-    if (value !== undefined && value.trim() !== "") return value.trim();
+    const value = readSecretSource(source, sources);
+    if (value !== undefined) return value;
   }
   const runner = sources.config ? "" : " (certstage tasks run has no stack configuration: name an env: source too)";
   throw new CertstageError("TARGET_CREDENTIAL_MISSING", `the http target of ${environment} found no token in ${auth.tokenFrom.join(", ")}${runner}; nothing was changed`, {

@@ -3,6 +3,7 @@
  * the `directory` target (its `path`) and `certstage agent`:
  *
  *   <directory>/.versions/<certificate>/<n>/{cert.pem,chain.pem,fullchain.pem,privkey.pem (0600, or keyFile's),jwk.json}
+ *                                             (+ keystore.p12, with privkey.pem's mode and group, for versions saved with a keystore)
  *   <directory>/<certificate>  -> .versions/<certificate>/<n>
  *
  * A version's files are written once under a staging name on the same filesystem, fsynced, and
@@ -27,12 +28,20 @@ export const PUBLISHED_FILES = {
   fullchain: "fullchain.pem",
   privateKey: "privkey.pem",
   jwk: "jwk.json",
+  /** Only for versions saved with a keystore: it holds the key, so it is written as privkey.pem is. */
+  keystore: "keystore.p12",
 } as const;
+
+/** The files that hold the private key, and so take the key file's mode and group. */
+const KEY_FILES = [PUBLISHED_FILES.privateKey, PUBLISHED_FILES.keystore] as const;
 
 const VERSIONS = ".versions";
 
-/** What a published version holds: the version's PEM files, and its public JWK if wanted. */
-export interface PublishedUnit extends Pick<VersionFiles, "certificatePem" | "chainPem" | "fullchainPem" | "privateKeyPem"> {
+/**
+ * What a published version holds: the version's PEM files, its keystore (base64, as the store
+ * reads it) when it was saved with one, and its public JWK if wanted.
+ */
+export interface PublishedUnit extends Pick<VersionFiles, "certificatePem" | "chainPem" | "fullchainPem" | "privateKeyPem" | "pkcs12"> {
   readonly jwkJson?: string;
 }
 
@@ -44,7 +53,7 @@ export interface PublishOptions {
   readonly verify?: (stagedDirectory: string) => Promise<void>;
   /** Whether a version directory published earlier may stay as it is (default: it holds fullchain.pem). */
   readonly reusable?: (publishedDirectory: string) => Promise<boolean>;
-  /** privkey.pem's mode and group (settings/key-file.ts); default 0600 and the writer's group. */
+  /** privkey.pem's and keystore.p12's mode and group (settings/key-file.ts); default 0600 and the writer's group. */
   readonly keyFile?: KeyFileAccess;
 }
 
@@ -67,19 +76,22 @@ async function holdsFullchain(versionDirectory: string): Promise<boolean> {
 }
 
 /**
- * Whether a published privkey.pem has the access asked for: a version published before the
- * environment's keyFile changed is published again rather than kept with the old mode or group.
+ * Whether the published files that hold the key (privkey.pem, keystore.p12) have the access asked
+ * for: a version published before the environment's keyFile changed is published again rather
+ * than kept with the old mode or group.
  */
 export async function keyFileHas(versionDirectory: string, access: KeyFileAccess): Promise<boolean> {
-  const stats = await fs.lstat(path.join(versionDirectory, PUBLISHED_FILES.privateKey)).catch(() => undefined);
-  if (stats === undefined) return true;
-  return (stats.mode & 0o777) === access.mode && (access.gid === undefined || stats.gid === access.gid);
+  for (const name of KEY_FILES) {
+    const stats = await fs.lstat(path.join(versionDirectory, name)).catch(() => undefined);
+    if (stats !== undefined && ((stats.mode & 0o777) !== access.mode || (access.gid !== undefined && stats.gid !== access.gid))) return false;
+  }
+  return true;
 }
 
-/** Writes privkey.pem with `access`: the mode set exactly (not narrowed by the umask), the group given before anyone can open it. */
-async function writePrivateKey(file: string, pem: string, access: KeyFileAccess): Promise<void> {
+/** Writes a file that holds the key with `access`: the mode set exactly (not narrowed by the umask), the group given before anyone can open it. */
+async function writeKeyFile(file: string, contents: string | Buffer, access: KeyFileAccess): Promise<void> {
   // Written 0600 first, so the key is never readable by a group it does not belong to yet.
-  await writeFileDurably(file, pem, PRIVATE_KEY_MODE);
+  await writeFileDurably(file, contents, PRIVATE_KEY_MODE);
   if (access.gid !== undefined) await fs.chown(file, -1, access.gid);
   if (access.mode !== PRIVATE_KEY_MODE) await fs.chmod(file, access.mode);
 }
@@ -93,15 +105,22 @@ async function exists(entry: string): Promise<boolean> {
 
 /**
  * Writes a version's files under `<directory>/.versions/<certificate>/<n>/` once, whole or not at
- * all, and returns that directory. `load` is called only when the version is not published yet.
+ * all, and returns that directory. `load` is called only when the version is not published yet,
+ * or when its published directory holds no keystore.p12: only the store knows whether the version
+ * has one, and a copy published before keystores were is published again with it.
  */
 export async function publishVersion(directory: string, certificate: string, version: number, load: () => Promise<PublishedUnit>, options: PublishOptions = {}): Promise<string> {
   const versionDirectory = publishedVersionDirectory(directory, certificate, version);
   const published = await exists(versionDirectory);
   // Versions never change: what was published once is still right, unless the caller says otherwise.
   const keyFile = options.keyFile ?? { mode: PRIVATE_KEY_MODE };
-  if (published && (await (options.reusable ?? holdsFullchain)(versionDirectory)) && (await keyFileHas(versionDirectory, keyFile))) return versionDirectory;
-  const unit = await load();
+  let unit: PublishedUnit | undefined;
+  if (published && (await (options.reusable ?? holdsFullchain)(versionDirectory)) && (await keyFileHas(versionDirectory, keyFile))) {
+    if (await exists(path.join(versionDirectory, PUBLISHED_FILES.keystore))) return versionDirectory;
+    unit = await load();
+    if (unit.pkcs12 === undefined) return versionDirectory;
+  }
+  unit ??= await load();
   // The pid in the name tells an abandoned staging directory (its writer died) from one being written.
   const staging = path.join(path.dirname(versionDirectory), `.${version}.${process.pid}.${randomBytes(6).toString("hex")}.partial`);
   // Readable parents (a server that drops privileges reads through them), a private staging directory until it is whole.
@@ -111,7 +130,9 @@ export async function publishVersion(directory: string, certificate: string, ver
     await writeFileDurably(path.join(staging, PUBLISHED_FILES.certificate), unit.certificatePem);
     await writeFileDurably(path.join(staging, PUBLISHED_FILES.chain), unit.chainPem);
     await writeFileDurably(path.join(staging, PUBLISHED_FILES.fullchain), unit.fullchainPem);
-    if (unit.privateKeyPem !== undefined) await writePrivateKey(path.join(staging, PUBLISHED_FILES.privateKey), unit.privateKeyPem, keyFile);
+    if (unit.privateKeyPem !== undefined) await writeKeyFile(path.join(staging, PUBLISHED_FILES.privateKey), unit.privateKeyPem, keyFile);
+    // A version without a keystore gets none: the link swap then leaves no earlier version's keystore.p12 served.
+    if (unit.pkcs12 !== undefined) await writeKeyFile(path.join(staging, PUBLISHED_FILES.keystore), Buffer.from(unit.pkcs12, "base64"), keyFile);
     if (unit.jwkJson !== undefined) await writeFileDurably(path.join(staging, PUBLISHED_FILES.jwk), unit.jwkJson);
     await fsyncDirectory(staging);
     await options.verify?.(staging);

@@ -3,29 +3,37 @@
  * its certificates.yaml) and the TypeScript program that declares the same resources by hand
  * preview the same steps: same resource names and types (the manifest's sit under the component),
  * same inputs. Both go up; then the same edit, a new version with production swapped to it,
- * previews as the same changes in both, and `up` deploys it. A broken manifest fails the program
- * with every problem at its line:col. No private key appears in any output or in state.
+ * previews as the same changes in both, and `up` deploys it; the new version asks for a keystore
+ * whose password the manifest names (a stack config secret), as the program reads it with
+ * requireSecret. A broken manifest fails the program with every problem at its line:col. No
+ * private key or keystore password appears in any output or in state.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { StatusReport } from "../../provider/cli/status";
 import { REPO_ROOT } from "../support/certificates";
+import { openKeystore } from "../support/keystores";
 import { consumerProject, PulumiWorkspace } from "../support/pulumi";
 import { expectNoPrivateKeyMaterial } from "../support/secrets";
 
 const EXAMPLE = path.join(REPO_ROOT, "examples", "gitops");
 const MANIFEST = readFileSync(path.join(EXAMPLE, "certificates.yaml"), "utf8");
 
-/** A new version of api, and production swapped to it: the edit a rotation pull request makes. */
+/** Both stacks' `certstage:apiKeystorePassword` secret. */
+const KEYSTORE_PASSWORD = "manifest-keystore-7d21c4";
+
+/** A new version of api, with a keystore, and production swapped to it: the edit a rotation pull request makes. */
 const EDITED_MANIFEST = MANIFEST.replace(
   "        domains: [api.example.test]\n",
-  "        domains: [api.example.test]\n      v2:\n        generate:\n          keyAlgorithm: ECDSA-P256\n          subject:\n            commonName: api.example.test\n          sans: [api.example.test, www.example.test]\n",
+  "        domains: [api.example.test]\n      v2:\n        generate:\n          keyAlgorithm: ECDSA-P256\n          subject:\n            commonName: api.example.test\n          sans: [api.example.test, www.example.test]\n        keystore: { passwordFrom: \"certstage:apiKeystorePassword\", profile: legacy }\n",
 ).replace("      production:\n        version: v1\n", "      production:\n        version: v2\n");
 
 /** What an author who writes TypeScript would declare for the example's certificates.yaml. */
 function equivalentProgram(edited: boolean): string {
   return `
+const pulumi = require("@pulumi/pulumi");
 const { Certificate, CertificateVersion, EnvironmentDeployment } = require("certstage");
 const api = new Certificate("api", { name: "api", displayName: "API gateway", description: "TLS certificate of api.example.test" });
 const apiV1 = new CertificateVersion("api/v1", {
@@ -36,6 +44,7 @@ const apiV1 = new CertificateVersion("api/v1", {
 const apiV2 = ${edited} ? new CertificateVersion("api/v2", {
   certificate: api,
   generate: { keyAlgorithm: "ECDSA-P256", subject: { commonName: "api.example.test" }, sans: ["api.example.test", "www.example.test"] },
+  keystore: { password: new pulumi.Config("certstage").requireSecret("apiKeystorePassword"), profile: "legacy" },
 }) : undefined;
 new EnvironmentDeployment("api/staging", { certificate: api, environment: "staging", version: apiV1 });
 new EnvironmentDeployment("api/production", { certificate: api, environment: "production", version: apiV2 ?? apiV1 });
@@ -87,6 +96,7 @@ beforeAll(async () => {
   handWritten = consumerProject(inject("pulumiBinDirectory"), "handwritten", equivalentProgram(false));
   await fromManifest.initStack();
   await handWritten.initStack();
+  for (const workspace of [fromManifest, handWritten]) await workspace.pulumiOk(["config", "set", "--secret", "certstage:apiKeystorePassword", KEYSTORE_PASSWORD]);
 });
 
 describe("a Manifest previews and deploys as the equivalent TypeScript program", () => {
@@ -121,9 +131,13 @@ describe("a Manifest previews and deploys as the equivalent TypeScript program",
     expect(await served(fromManifest)).toEqual({ api: { production: 1, staging: 1 }, grafana: { staging: 1 } });
   });
 
-  it("up makes version 2 and swaps production to it; staging keeps version 1", async () => {
+  it("up makes version 2 with its keystore and swaps production to it; staging keeps version 1", async () => {
     await fromManifest.pulumiOk(["up", "--yes", "--skip-preview"]);
     expect(await served(fromManifest)).toEqual({ api: { production: 2, staging: 1 }, grafana: { staging: 1 } });
+    const versions = path.join(fromManifest.projectDirectory, ".certstage", "certificates", "api", "versions");
+    const leaf = new X509Certificate(readFileSync(path.join(versions, "2", "cert.pem"))).fingerprint256;
+    expect(openKeystore(path.join(versions, "2", "keystore.p12"), KEYSTORE_PASSWORD).certificates).toEqual([leaf]);
+    expect(existsSync(path.join(versions, "1", "keystore.p12"))).toBe(false);
     expect(await previewSteps(fromManifest, { changesOnly: true })).toEqual([]);
   });
 
@@ -141,10 +155,15 @@ describe("a Manifest previews and deploys as the equivalent TypeScript program",
     expect(await served(fromManifest)).toEqual({ api: { production: 2, staging: 1 }, grafana: { staging: 1 } });
   });
 
-  it("no private key appeared in any output or in state", async () => {
+  it("no private key or keystore password appeared in any output or in state", async () => {
     const storeRoot = path.join(fromManifest.projectDirectory, ".certstage");
     const keys = ["api/versions/1", "api/versions/2", "grafana/versions/1"].map((version) => readFileSync(path.join(storeRoot, "certificates", version, "privkey.pem"), "utf8"));
-    expectNoPrivateKeyMaterial((await fromManifest.pulumiOk(["stack", "export"])).stdout, keys, "stack export");
-    for (const { command, output } of fromManifest.transcript) expectNoPrivateKeyMaterial(output, keys, command);
+    const exported = (await fromManifest.pulumiOk(["stack", "export"])).stdout;
+    expectNoPrivateKeyMaterial(exported, keys, "stack export");
+    expect(exported).not.toContain(KEYSTORE_PASSWORD);
+    for (const { command, output } of fromManifest.transcript) {
+      expectNoPrivateKeyMaterial(output, keys, command);
+      expect(output, command).not.toContain(KEYSTORE_PASSWORD);
+    }
   });
 });

@@ -99,6 +99,19 @@ describe("certstage lint", () => {
     expectNoKeys(run);
   });
 
+  it("passes a keystore that names its password's source, and refuses one that writes the password, at its line:col without printing it: exit 1", async () => {
+    const uploaded = BROKEN.replace("other.key", "api.key").replace(', "bad..name"', "").replace("qa:", "production:");
+    const withKeystore = (keystore: string) => uploaded.replace("          chainFile: certs/chain.pem\n", `          chainFile: certs/chain.pem\n        keystore: ${keystore}\n`);
+    writeFileSync(path.join(project, "keystore.yaml"), withKeystore("{ passwordFrom: certstage:apiKeystorePassword, profile: legacy }"));
+    writeFileSync(path.join(project, "keystore-literal.yaml"), withKeystore("{ password: Tr0ub4dor-and-3 }"));
+    const named = await lint(project, ["keystore.yaml"]);
+    expect(named).toEqual({ code: 0, stdout: "keystore.yaml: no problems (4 resources)\n", stderr: "" });
+    const literal = await lint(project, ["keystore-literal.yaml", "--format", "github"]);
+    expect(literal.code).toBe(1);
+    expect(literal.stdout).toMatch(/^::error file=keystore-literal\.yaml,line=9,col=21,title=MANIFEST_SECRET_LITERAL::certificates\.api\.versions\.v1\.keystore\.password: certificate 'api', version 'v1': /m);
+    expect(literal.stdout + literal.stderr).not.toContain("Tr0ub4dor");
+  });
+
   it("prints GitHub annotations with --format github", async () => {
     const run = await lint(project, ["broken.yaml", "--format", "github"]);
     expect(run.code).toBe(1);

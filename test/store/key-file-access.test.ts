@@ -1,13 +1,15 @@
 /**
  * Keys for servers that run as a non-root user (settings/key-file.ts): a directory target with
  * `"keyFile": {"group": "ssl-cert", "mode": "0640"}`, and `certstage agent --key-group ssl-cert`,
- * publish privkey.pem so that a user in ssl-cert reads it and a user outside the group cannot.
+ * publish privkey.pem, and keystore.p12 (the version is saved with one), so that a user in
+ * ssl-cert reads them and a user outside the group cannot.
  * Real users (test/support/system-users.ts) read the files through setpriv.
  */
 import { chmodSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { installVersion } from "../../provider/agent/install";
+import { buildPkcs12 } from "../../provider/pki/pkcs12";
 import { inspectUpload } from "../../provider/pki/version-material";
 import { environmentDefinitionsFrom } from "../../provider/settings/environments";
 import { keyFileAccess } from "../../provider/settings/key-file";
@@ -38,7 +40,8 @@ beforeAll(async () => {
   await store.createCertificate({ name: "api", displayName: "api", type: "server", owner: "o", shareWith: [], description: "" }, actor);
   const material = inspectUpload(leaf);
   if (!material.ok) throw new Error(material.problems.map((problem) => problem.message).join("; "));
-  await store.createVersion("api", "upload", material.value, actor);
+  const pkcs12 = buildPkcs12(leaf, { password: "key-file-keystore-pw", friendlyName: "api" }).toString("base64");
+  await store.createVersion("api", "upload", { ...material.value, pkcs12 }, actor);
 });
 
 function expectReadableByGroupOnly(directory: string): void {
@@ -52,6 +55,12 @@ function expectReadableByGroupOnly(directory: string): void {
   const refused = readAs(outsider, key);
   expect(refused.ok).toBe(false);
   expect(refused).toMatchObject({ error: expect.stringMatching(/Permission denied/) });
+  // The keystore holds the key: the same group and mode.
+  const keystore = path.join(directory, "api", "keystore.p12");
+  expect(statSync(keystore).mode & 0o777).toBe(0o640);
+  expect(statSync(keystore).gid).toBe(sslCertGid);
+  expect(readAs(reader, keystore).ok).toBe(true);
+  expect(readAs(outsider, keystore)).toMatchObject({ ok: false, error: expect.stringMatching(/Permission denied/) });
   // The outsider still reads the certificate: the refusal is the key's mode, not the path.
   expect(readAs(outsider, path.join(directory, "api", "fullchain.pem")).ok).toBe(true);
 }
@@ -71,6 +80,7 @@ describe("a deployed key for a server in group ssl-cert", () => {
     await targetFor(plain.target).deploy({ store, certificate: "api", environment: "staging", actor }, 1);
     expect(statSync(path.join(published, "api", "privkey.pem")).mode & 0o777).toBe(0o600);
     expect(readAs(reader, path.join(published, "api", "privkey.pem")).ok).toBe(false);
+    expect(readAs(reader, path.join(published, "api", "keystore.p12")).ok).toBe(false);
     const [grouped] = environmentDefinitionsFrom([{ name: "staging", target: { type: "directory", path: published, keyFile: { group: GROUP } } }]);
     await targetFor(grouped.target).deploy({ store, certificate: "api", environment: "staging", actor }, 1);
     expectReadableByGroupOnly(published);

@@ -59,6 +59,34 @@ describe("messages", () => {
     expect(parseManifest("", "certificates.yaml").diagnostics.map((diagnostic) => [diagnostic.code, diagnostic.line, diagnostic.column, diagnostic.path])).toEqual([["MANIFEST_INVALID", 1, 1, "certificates"]]);
   });
 
+  it("a keystore password written in the manifest is refused by code, naming the certificate, the version, the field and the fix, and is never repeated", () => {
+    const withKeystore = (keystore: string) => `certificates:\n  web-api:\n    versions:\n      v7:\n        upload: { certificateFile: certs/api.pem, privateKeyFile: certs/api.key }\n        keystore: ${keystore}\n`;
+    for (const [keystore, field] of [
+      ["{ password: s3cret-Passw0rd }", "keystore.password"],
+      ["{ password: s3cret-Passw0rd, passwordFrom: env:API_P12 }", "keystore.password"],
+      ["{ passwordFrom: s3cret-Passw0rd }", "keystore.passwordFrom"],
+      ["{ passwordFrom: 'config:s3cret-Passw0rd' }", "keystore.passwordFrom"],
+      ["s3cret-Passw0rd", "keystore"],
+    ] as const) {
+      const { diagnostics, manifest } = parseManifest(withKeystore(keystore), "certificates.yaml");
+      expect(manifest, keystore).toBeUndefined();
+      // One problem: the schema's own complaints about the same password (unknown key, missing passwordFrom, pattern) would only restate it.
+      expect(diagnostics.map((diagnostic) => [diagnostic.code, diagnostic.path]), keystore).toEqual([["MANIFEST_SECRET_LITERAL", `certificates.web-api.versions.v7.${field}`]]);
+      const [{ problem, fix }] = diagnostics;
+      expect(problem).toMatch(new RegExp(`^certificate 'web-api', version 'v7': ${field.replace(".", "\\.")} `));
+      expect(fix).toContain("passwordFrom: certstage:webApiKeystorePassword after pulumi config set --secret certstage:webApiKeystorePassword <password>, or passwordFrom: env:<NAME>");
+      expect(JSON.stringify(diagnostics)).not.toContain("s3cret");
+    }
+  });
+
+  it("a keystore naming its password's source parses, with an optional profile and friendly name", () => {
+    for (const keystore of ['{ passwordFrom: "certstage:apiKeystorePassword" }', "{ passwordFrom: env:API_P12_PASSWORD, profile: legacy, friendlyName: api }", "{ passwordFrom: certstage:api.p12-password, profile: modern }"]) {
+      const parsed = parseManifest(`certificates:\n  api:\n    versions:\n      v1:\n        upload: { certificateFile: certs/api.pem, privateKeyFile: certs/api.key }\n        keystore: ${keystore}\n`, "certificates.yaml");
+      expect(parsed.diagnostics, keystore).toEqual([]);
+      expect(parsed.manifest!.certificates.api.versions!.v1.keystore!.passwordFrom, keystore).toMatch(/^(certstage|env):/);
+    }
+  });
+
   it("several YAML documents are refused, not half read", () => {
     expect(parseManifest("certificates: {}\n---\ncertificates: {}\n", "certificates.yaml").diagnostics.map((diagnostic) => diagnostic.code)).toEqual(["MANIFEST_YAML_INVALID"]);
   });

@@ -18,7 +18,7 @@ describe("planManifest", () => {
         profile: "private",
         versions: {
           signed: { signed: { keyFromVersion: "request", certificateFile: "certs/signed.pem" } },
-          request: generate("api.example.test"),
+          request: { ...generate("api.example.test"), keystore: { passwordFrom: "certstage:apiKeystorePassword", profile: "legacy" } },
           uploaded: { upload: { certificateFile: "certs/api.pem", privateKeyFile: "certs/api.key" } },
           le: { acme: { domains: ["api.example.test"], directory: "letsencrypt", acceptTermsOfService: true, challenge: { type: "http-01", listen: "127.0.0.1:80" } } },
         },
@@ -50,6 +50,8 @@ describe("planManifest", () => {
     expect(byName("api").args).toEqual({ name: "api", displayName: "API", profile: "private" });
     expect(byName("api/uploaded").args).toEqual({ certificate: "api", upload: { certificatePem: "CERT", privateKeyPem: "KEY" } });
     expect(byName("api/signed").args).toEqual({ certificate: "api", signed: { keyFromVersion: { resource: "api/request" }, certificatePem: "SIGNED" } });
+    // The keystore's password stays a name in the plan; the Manifest component reads it.
+    expect(byName("api/request").args).toMatchObject({ keystore: { passwordFrom: "certstage:apiKeystorePassword", profile: "legacy" } });
     expect(byName("api/staging").args).toEqual({ certificate: "api", environment: "staging", version: { resource: "api/le" } });
     expect(byName("api/production").args).toEqual({ certificate: "api", environment: "production", version: 3, state: "undeployed", mode: "standby" });
   });

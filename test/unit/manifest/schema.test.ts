@@ -11,6 +11,8 @@ import { parse } from "yaml";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { manifestSchema } from "../../../provider/manifest/schema";
+import { PKCS12_PROFILES } from "../../../provider/pki/pkcs12";
+import { SECRET_SOURCE } from "../../../provider/settings/secret-source";
 import { REPO_ROOT } from "../../support/certificates";
 
 type Node = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -84,6 +86,10 @@ describe("the manifest schema", () => {
     expect(definitions.subject.properties.country.pattern).toBe(version.properties.generate.properties.subject.properties.country.pattern);
     expect(definitions.deployment.properties.notBefore.pattern).toBe(deployment.properties.notBefore.pattern);
     expect(definitions.verify.properties.timeoutMs.maximum).toBe(deployment.properties.verify.properties.timeoutMs.maximum);
+    // The keystore's password source is the settings' rule (an http target's tokenFrom takes the same), its profiles pki/pkcs12.ts's.
+    expect(definitions.keystore.properties.passwordFrom.pattern).toBe(SECRET_SOURCE.source);
+    expect(definitions.keystore.properties.profile.oneOf.map((choice: Node) => choice.const)).toEqual([...PKCS12_PROFILES]);
+    expect(definitions.keystore.required).toEqual(["passwordFrom"]);
   });
 
   it("as a file, alone (as an editor or SchemaStore's tests use it), accepts the positive fixtures and refuses the schema's negative ones", () => {
@@ -91,9 +97,13 @@ describe("the manifest schema", () => {
     const fixtures = path.join(REPO_ROOT, "test", "fixtures", "manifest");
     const read = (kind: string, file: string) => parse(readFileSync(path.join(fixtures, kind, file), "utf8"), { uniqueKeys: false }) as unknown;
     for (const file of readdirSync(path.join(fixtures, "positive"))) expect(validate(read("positive", file)), file).toBe(true);
-    const schemaNegatives = readdirSync(path.join(fixtures, "negative")).filter((file) => /^# expect: MANIFEST_INVALID \S+ \S+$/m.test(readFileSync(path.join(fixtures, "negative", file), "utf8")) && !["two-methods.yaml", "no-method.yaml", "signed-key-cycle.yaml", "acme-domains.yaml"].includes(file));
+    const schemaNegatives = readdirSync(path.join(fixtures, "negative")).filter((file) => /^# expect: MANIFEST_INVALID \S+ \S+$/m.test(readFileSync(path.join(fixtures, "negative", file), "utf8")) && !["two-methods.yaml", "no-method.yaml", "signed-key-cycle.yaml", "acme-domains.yaml", "keystore-acme.yaml"].includes(file));
     expect(schemaNegatives.length).toBeGreaterThanOrEqual(7);
     for (const file of schemaNegatives) expect(validate(read("negative", file)), file).toBe(false);
+    // A password written into the manifest is refused by the schema alone too: an editor flags it as it is typed.
+    const literals = readdirSync(path.join(fixtures, "negative")).filter((file) => /^# expect: MANIFEST_SECRET_LITERAL /m.test(readFileSync(path.join(fixtures, "negative", file), "utf8")));
+    expect(literals.length).toBeGreaterThanOrEqual(3);
+    for (const file of literals) expect(validate(read("negative", file)), file).toBe(false);
   });
 
   it("the example repository's modeline points at the schema the package ships", () => {

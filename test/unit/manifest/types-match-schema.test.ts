@@ -52,6 +52,7 @@ describe("manifest types and schema agree", () => {
     ["ManifestFile", schema],
     ["ManifestCertificate", schema.definitions.certificate],
     ["ManifestVersion", schema.definitions.version],
+    ["ManifestKeystore", schema.definitions.keystore],
     ["ManifestUpload", schema.definitions.upload],
     ["ManifestGenerate", schema.definitions.generate],
     ["ManifestSubject", schema.definitions.subject],
@@ -68,6 +69,6 @@ describe("manifest types and schema agree", () => {
   });
 
   it("every definition of the schema has its interface", () => {
-    expect(Object.keys(schema.definitions).sort()).toEqual(["acme", "agents", "certificate", "challenge", "deployment", "generate", "signed", "subject", "upload", "verify", "version"]);
+    expect(Object.keys(schema.definitions).sort()).toEqual(["acme", "agents", "certificate", "challenge", "deployment", "generate", "keystore", "signed", "subject", "upload", "verify", "version"]);
   });
 });
