@@ -4,6 +4,7 @@
  * what is served and what is planned. Pure: the preview, the store view and the stack's
  * environment definitions in; plain data out, for risks.ts and render.ts.
  */
+import { keepsQueuedUndeploy } from "../lifecycle/queued-undeploy";
 import type { ParsedPreview, PreviewStep } from "./preview-json";
 import type { CertificateView, StoreView, VersionFacts } from "./store-view";
 
@@ -110,15 +111,11 @@ export function factsOfVersion(plan: CertificatePlan, version: number | undefine
   return saved ? { facts: saved } : undefined;
 }
 
-/** Whether `up` keeps the undeploy already queued in this environment as it is: a standby undeploy with the same notBefore (queueStandbyUndeploy's rule). */
+/** Whether `up` keeps the undeploy already queued in this environment as it is (lifecycle/queued-undeploy.ts). */
 export function queuedUndeployKept(plan: CertificatePlan, environment: EnvironmentPlan): boolean {
   if (environment.state !== "undeployed" || environment.mode !== "standby") return false;
   const queued = plan.view?.pendingUndeploys.find((task) => task.environment === environment.environment);
-  return queued !== undefined && sameTime(queued.notBefore, environment.notBefore);
-}
-
-function sameTime(a: string | undefined, b: string | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : Date.parse(a) === Date.parse(b);
+  return queued !== undefined && keepsQueuedUndeploy(queued.notBefore, environment.notBefore);
 }
 
 function certificateOf(step: PreviewStep): string | undefined {

@@ -4,6 +4,7 @@
  * through the environment's target when its task runs. This module decides whether a
  * task is needed and records it; the store keeps the tasks, `cli/tasks.ts` runs them.
  */
+import { keepsQueuedUndeploy } from "../lifecycle/queued-undeploy";
 import type { EnvironmentDefinition } from "../settings/environments";
 import { taskRetentionOf, TASKS_REMOVED_PER_RUN } from "../settings/retention";
 import type { Actor, DeploymentTask, Store } from "../store";
@@ -92,7 +93,7 @@ export async function queueStandbyUndeploy(context: StandbyContext, request: Omi
   const { store, actor } = context;
   const notBefore = request.notBefore ? new Date(request.notBefore).toISOString() : undefined;
   const pending = await store.listTasks({ certificate: request.certificate, environment: request.environment, state: "pending" });
-  const same = pending.find((task) => task.action === "undeploy" && task.notBefore === notBefore);
+  const same = pending.find((task) => task.action === "undeploy" && keepsQueuedUndeploy(task.notBefore, notBefore));
   if (same && pending.length === 1) return same;
   if (!(await store.getDeployment(request.certificate, request.environment))) {
     await cancelPendingTasks(store, request.certificate, request.environment, actor, "nothing is deployed to undeploy");
