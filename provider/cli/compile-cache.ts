@@ -24,8 +24,16 @@ function privateCacheDirectory(): string | undefined {
   return ownedAlone ? directory : undefined;
 }
 
+/**
+ * Only when certstage's command line is what this process runs: the cache is process-wide, and a
+ * program or a test that imports the command's module is not the command line's to configure.
+ */
+function isTheCommandLine(): boolean {
+  return typeof require !== "undefined" && require.main?.filename === path.join(__dirname, "main.js");
+}
+
 const withCache = nodeModule as typeof nodeModule & { enableCompileCache?: (directory: string) => unknown };
-if (withCache.enableCompileCache !== undefined && !process.env.NODE_DISABLE_COMPILE_CACHE) {
+if (withCache.enableCompileCache !== undefined && !process.env.NODE_DISABLE_COMPILE_CACHE && isTheCommandLine()) {
   try {
     const directory = privateCacheDirectory();
     if (directory !== undefined) withCache.enableCompileCache(directory);
