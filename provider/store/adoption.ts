@@ -54,8 +54,8 @@ export async function unclaimedVersionsByCertificate(
   if (candidates.length === 0) return unclaimed;
   const historyOf = new Map<string, HistoryEntry[]>();
   // Read whole, not streamed: a version is released once (twice at most, by a run retried after
-  // an interruption), so these lines grow with the versions status lists anyway, not with history; and one query is a single round trip where a
-  // cursor (postgres) made eight.
+  // an interruption), so these lines grow with the versions status lists anyway, not with
+  // history; and one query is a single round trip where a cursor (postgres) made eight.
   for (const entry of await store.readHistory({ actions: RELEASES })) {
     const lines = historyOf.get(entry.certificate);
     if (lines) lines.push(entry);

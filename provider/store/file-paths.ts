@@ -109,9 +109,10 @@ export class StorePaths {
    */
   async check(target: string, kind: Kind, checked?: Set<string>): Promise<void> {
     const segments = this.segmentsBelowRoot(target);
-    let current = this.root;
+    // Built as the target was: the root, then each component after a separator.
+    let current = this.root.endsWith(path.sep) ? this.root.slice(0, -1) : this.root;
     for (let index = 0; index < segments.length; index += 1) {
-      current = index === 0 && this.root.endsWith(path.sep) ? current + segments[index] : current + path.sep + segments[index];
+      current += path.sep + segments[index];
       const wanted = index === segments.length - 1 ? kind : "directory";
       if (wanted === "directory" && checked?.has(current)) continue;
       const stats = lstatIfPresent(current);

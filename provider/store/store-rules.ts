@@ -4,9 +4,9 @@
  * named and described. Every driver applies them from here, so the file store and the postgres
  * store refuse the same things with the same words.
  */
-import { compareText } from "../code-point-order";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import { compareText } from "../code-point-order";
 import { CertstageError } from "../errors";
 import { finishedTasksToRemove, type RetainedTask } from "../lifecycle/retention";
 import { processIsAlive } from "./file-lock";

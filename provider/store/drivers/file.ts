@@ -27,11 +27,11 @@
  * version.json. The next version saved writes the index whole again. It sits beside `versions/`,
  * not in it, so that directory holds only versions (scripts list it).
  */
-import { compareText } from "../../code-point-order";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { compareText } from "../../code-point-order";
 import { CertstageError } from "../../errors";
 import { nextVersionNumber } from "../../lifecycle/version-numbering";
 import type { VersionMaterial } from "../../pki/version-material";
