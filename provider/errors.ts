@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   CHAIN_SIGNATURE_INVALID: "a certificate in the chain is not signed by the next one",
   CHAIN_DUPLICATE: "the same certificate appears twice in the chain",
   KEYSTORE_PASSWORD_INVALID: "the PKCS#12 keystore password is missing, empty, too short or too long, or holds characters other than printable ASCII",
+  PRIVATE_KEY_NOT_EXPORTED: "a program read a CertificateVersion's privateKeyPem, which exists only with exportPrivateKey: true (by default the key is kept in the store, not in state)",
   KEYSTORE_KEY_MISSING: "a PKCS#12 keystore was asked for a version that has no private key (a CA certificate saved without it)",
   KEY_FILE_GROUP_UNKNOWN: "the group a deployed key file should belong to does not exist on this machine",
   KEY_FILE_MODE_INVALID: "a deployed key file's mode is not an octal string, or would let others than its owner and group read it",

@@ -13,7 +13,8 @@
  *      already, and certstage refuses a chain that ends with it (CHAIN_INCLUDES_ROOT).
  *
  * The server's key is a secret in `@pulumi/tls`'s state and stays one: `upload` is sent to the
- * provider as one secret input, and the version's `privateKeyPem` is a secret output. A new
+ * provider as one secret input, and the version itself keeps no `privateKeyPem` output (the store
+ * holds the key; set `exportPrivateKey: true` to have one). A new
  * `LocallySignedCert` (it is replaced before it expires, see `earlyRenewalHours`) gives new PEMs,
  * so `up` makes the next version and swaps the environments to it.
  *

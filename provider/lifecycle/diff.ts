@@ -81,6 +81,8 @@ export const CERTIFICATE_VERSION_RULES: readonly FieldRule[] = [
   { field: "keystore", onChange: "replace" },
   { field: "domains", onChange: "update" },
   { field: "acknowledge", onChange: "update" },
+  // Whether state keeps the key: the version is the same either way.
+  { field: "exportPrivateKey", onChange: "update" },
 ];
 
 /** EnvironmentDeployment: a new version is an in-place atomic swap; a new target is a new deployment. */

@@ -82,6 +82,14 @@ export interface CertificateVersionArgs {
   readonly acknowledge?: pulumi.Input<pulumi.Input<WarningCode>[]>;
   /** Also save the version as a PKCS#12 keystore: the `pkcs12` output, and keystore.p12 in the store. */
   readonly keystore?: pulumi.Input<KeystoreArgs>;
+  /**
+   * Keep the private key in state too, as the secret `privateKeyPem` output, for a program that
+   * hands it to another resource (a cloud load balancer, a secret manager). Default false: the
+   * store holds the key and every target and agent reads it from there, so state holds none, not
+   * even encrypted. A plain boolean, because it decides whether the output exists at all. A
+   * change is an in-place update: the key is added to state or taken out of it.
+   */
+  readonly exportPrivateKey?: boolean;
 }
 
 /** Outputs that carry key material or its password; Pulumi encrypts them in state and hides them in output. */
@@ -89,7 +97,7 @@ const SECRET_OUTPUTS = ["privateKeyPem", "pkcs12", "keystore"];
 
 const OUTPUT_NAMES = [
   "certificate", "version", "method", "serial", "subject", "issuer", "sans", "notBefore", "notAfter", "keyAlgorithm", "fingerprintSha256",
-  "publicKeySha256", "chainFingerprints", "certificatePem", "chainPem", "privateKeyPem", "csrPem", "contentDigest", "sansUnicode", "notes", "pkcs12",
+  "publicKeySha256", "chainFingerprints", "certificatePem", "chainPem", "csrPem", "contentDigest", "sansUnicode", "notes", "pkcs12",
 ] as const;
 
 export class CertificateVersion extends pulumi.dynamic.Resource {
@@ -124,7 +132,10 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
    * kept in state: it would repeat the certificate there, paid again at every checkpoint.
    */
   readonly fullchainPem: pulumi.Output<string>;
-  /** Secret; empty for a CA certificate saved without its key. */
+  /**
+   * Secret; empty for a CA certificate saved without its key. Only with `exportPrivateKey: true`:
+   * without it, reading this property throws PRIVATE_KEY_NOT_EXPORTED, naming the resource and the fix.
+   */
   declare readonly privateKeyPem: pulumi.Output<string>;
   /** The CSR to send to a CA (`generate` versions; empty otherwise). */
   declare readonly csrPem: pulumi.Output<string>;
@@ -156,14 +167,17 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
             domains: args.domains,
             acknowledge: args.acknowledge,
             keystore: args.keystore === undefined ? undefined : wholeSecret(args.keystore),
+            // Sent only when true, so a state written before this input existed reads the same.
+            exportPrivateKey: args.exportPrivateKey === true ? true : undefined,
           },
-          OUTPUT_NAMES,
+          args.exportPrivateKey === true ? [...OUTPUT_NAMES, "privateKeyPem"] : OUTPUT_NAMES,
           pulumi.mergeOptions(opts, { additionalSecretOutputs: SECRET_OUTPUTS }),
         ),
       );
     } finally {
       restoreStackLimit();
     }
+    if (args.exportPrivateKey !== true) refuseUnexportedKey(this, resourceName);
     this.fullchainPem = pulumi.all([this.certificatePem, this.chainPem]).apply(([certificatePem, chainPem]) => certificatePem + chainPem);
     // Every stored version has a certificate; only a test's mocked engine may answer without one,
     // and then the JWK is missing as any output the mock left out would be.
@@ -171,6 +185,24 @@ export class CertificateVersion extends pulumi.dynamic.Resource {
       .all([this.certificatePem, this.chainPem])
       .apply(([certificatePem, chainPem]) => (certificatePem ? publicJwkOfPems(certificatePem, chainPem ?? "") : (undefined as unknown as PublicJwk)));
   }
+}
+
+/**
+ * Without `exportPrivateKey` the version has no `privateKeyPem` output. Reading it throws, so a
+ * program that hands the key to another resource learns why and what to set, instead of passing
+ * undefined along. Not enumerable: spreading or printing the resource does not trip it.
+ */
+function refuseUnexportedKey(version: CertificateVersion, resourceName: string): void {
+  Object.defineProperty(version, "privateKeyPem", {
+    enumerable: false,
+    get() {
+      throw new CertstageError("PRIVATE_KEY_NOT_EXPORTED", "the private key is kept in the store only, so this version has no privateKeyPem output", {
+        resource: resourceName,
+        field: "privateKeyPem",
+        fix: "set exportPrivateKey: true on this CertificateVersion to keep the key in state as a secret, or let a target or `certstage agent` install it from the store",
+      });
+    },
+  });
 }
 
 /**
@@ -271,7 +303,7 @@ function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<
     chainFingerprints: record.chainFingerprints,
     certificatePem: material.certificatePem,
     chainPem: material.chainPem,
-    privateKeyPem: material.privateKeyPem ?? "",
+    ...exportedKey(inputs, material),
     csrPem: material.csrPem ?? "",
     // Only with a keystore: an empty secret would still be a ciphertext in every version's state.
     ...(material.pkcs12 ? { pkcs12: material.pkcs12 } : {}),
@@ -280,6 +312,52 @@ function outputsOf(inputs: VersionInputs, record: VersionRecord, material: Pick<
     domains: inputs.domains ?? [],
     acknowledge: inputs.acknowledge ?? [],
   };
+}
+
+/** The key in state, and the input that asked for it, only when `exportPrivateKey` is set. */
+function exportedKey(inputs: Pick<VersionInputs, "exportPrivateKey">, material: Pick<VersionMaterial, "privateKeyPem">) {
+  return inputs.exportPrivateKey === true ? { exportPrivateKey: true, privateKeyPem: material.privateKeyPem ?? "" } : {};
+}
+
+/** Whether a version's state holds its key: asked for, or written before `exportPrivateKey` existed (then every version held it). */
+function keyInState(outputs: Record<string, unknown>): boolean {
+  return outputs.exportPrivateKey === true || outputs.privateKeyPem !== undefined;
+}
+
+/** The inputs as `check` returned them: the method it chose and, when the content is known, its digest. */
+type CheckedVersionInputs = VersionInputs & { method?: string; contentDigest?: string; notes?: string[] };
+
+/** What a change from `previous` (a version's outputs, or the inputs it was checked with) to `inputs` does to the version. */
+function versionChange(previous: Record<string, unknown>, inputs: CheckedVersionInputs) {
+  // Versions saved before contentDigest existed were uploads: derive theirs the same way.
+  const digested = previous.contentDigest ? previous : { ...previous, contentDigest: digestOf({ method: "upload", leaf: previous.fingerprintSha256, chain: previous.chainFingerprints }) };
+  return decideDiff(CERTIFICATE_VERSION_RULES, { ...digested, keystore: previous.keystore ?? null, exportPrivateKey: keyInState(previous) }, {
+    certificate: planned(inputs.certificate),
+    method: planned(inputs.method),
+    // `check` adds the digest whenever the content is known, so a missing one is not known yet.
+    contentDigest: inputs.contentDigest === undefined ? unknown : known(inputs.contentDigest),
+    keystore: planned(inputs.keystore ?? null),
+    domains: planned(inputs.domains ?? []),
+    acknowledge: planned(inputs.acknowledge ?? []),
+    exportPrivateKey: planned(inputs.exportPrivateKey === true),
+  });
+}
+
+/**
+ * The number of the version a change in place keeps, for `check` to return beside the inputs. A
+ * dynamic provider cannot preview an update, so in a preview the engine takes an update's checked
+ * inputs for its outputs: without the number there, every deployment of the version, and a
+ * `signed` version made from its key, would preview as changing when only `domains`,
+ * `acknowledge` or `exportPrivateKey` did. Inputs checked before the number was carried do not
+ * hold it: then the store names it, as the newest version this resource made from this content.
+ */
+async function numberKeptInPlace(olds: Record<string, unknown>, inputs: CheckedVersionInputs, context: HandlerContext): Promise<number | undefined> {
+  if (olds.certificate === undefined || olds.certificate !== inputs.certificate || versionChange(olds, inputs).replaces.length > 0) return undefined;
+  if (typeof olds.version === "number") return olds.version;
+  const origin = typeof olds.contentDigest === "string" ? originOf(olds, { certificate: inputs.certificate, contentDigest: olds.contentDigest }) : undefined;
+  if (origin === undefined || !(await context.store.getCertificate(inputs.certificate))) return undefined;
+  const made = (await context.store.listVersions(inputs.certificate)).filter((version) => version.origin?.urn === origin.urn && version.origin.inputs === origin.inputs);
+  return made.length === 0 ? undefined : Math.max(...made.map((version) => version.version));
 }
 
 export const certificateVersionHandler: ResourceHandler = {
@@ -309,23 +387,14 @@ export const certificateVersionHandler: ResourceHandler = {
     // Notes show in `preview --diff` as an input, and in the preview's output as a line.
     const notes = examination.notes ?? [];
     for (const note of notes) console.error(`certstage: certificate '${inputs.certificate}': ${note}`);
-    return checkResult({ ...news, ...defaults, method: method.method, ...preview, ...digest, notes }, problems);
+    const checked: CheckedVersionInputs = { ...(news as VersionInputs), ...defaults, method: method.method, ...preview, ...digest, notes };
+    const kept = problems.length === 0 ? await numberKeptInPlace(olds, checked, context) : undefined;
+    return checkResult(kept === undefined ? checked : { ...checked, version: kept }, problems);
   },
 
   async diff(id, olds, news, context) {
-    const inputs = news as VersionInputs & { method?: string; contentDigest?: string };
-    // Versions saved before contentDigest existed were uploads: derive theirs the same way.
-    const digested = olds.contentDigest ? olds : { ...olds, contentDigest: digestOf({ method: "upload", leaf: olds.fingerprintSha256, chain: olds.chainFingerprints }) };
-    const previous = { ...digested, keystore: olds.keystore ?? null };
-    const decision = decideDiff(CERTIFICATE_VERSION_RULES, previous, {
-      certificate: planned(inputs.certificate),
-      method: planned(inputs.method),
-      // `check` adds the digest whenever the content is known, so a missing one is not known yet.
-      contentDigest: inputs.contentDigest === undefined ? unknown : known(inputs.contentDigest),
-      keystore: planned(inputs.keystore ?? null),
-      domains: planned(inputs.domains ?? []),
-      acknowledge: planned(inputs.acknowledge ?? []),
-    });
+    const inputs = news as CheckedVersionInputs;
+    const decision = versionChange(olds, inputs);
     // Name the method input that changed, not the derived digest.
     const replaces = [...new Set(decision.replaces.map((field) => (field === "contentDigest" ? (inputs.method ?? "upload") : field)))];
     // A replacement saves a new version, and its delete releases this one.
@@ -371,9 +440,18 @@ export const certificateVersionHandler: ResourceHandler = {
     return { id, props: { ...props, ...outputsOf(props as VersionInputs, record, files, props.contentDigest ?? "") } };
   },
 
-  async update(_id, olds, news) {
-    // Only `domains` and `acknowledge` change in place (see diff); the version itself is untouched.
-    return { outs: { ...olds, domains: news.domains ?? [], acknowledge: news.acknowledge ?? [] } };
+  async update(id, olds, news, context) {
+    // Only `domains`, `acknowledge` and `exportPrivateKey` change in place (see diff); the version
+    // itself is untouched. A key asked for comes from the store; one no longer asked for (or kept
+    // by a state written before `exportPrivateKey`) leaves state.
+    const { privateKeyPem: _key, exportPrivateKey: _asked, ...kept } = olds;
+    const outs = { ...kept, domains: news.domains ?? [], acknowledge: news.acknowledge ?? [] };
+    if (news.exportPrivateKey !== true) return { outs };
+    const { certificate, version } = parseVersionId(id);
+    const owner = await context.store.getCertificate(certificate);
+    const refusal = owner && (await refusalOf(context, owner, ["reference"]));
+    if (refusal) throw refusal;
+    return { outs: { ...outs, ...exportedKey(news, await context.store.readVersionFiles(certificate, version)) } };
   },
 
   async delete(id, _props, context) {

@@ -248,7 +248,7 @@ function diffLines(step: PreviewStep): string {
 /** The fields a raw diff may show, per resource kind: nothing that can carry a key. */
 const DIFF_FIELDS: Readonly<Record<string, readonly string[]>> = {
   Certificate: ["name", "displayName", "type", "owner", "shareWith", "description", "profile"],
-  CertificateVersion: ["certificate", "method", "sans", "subject", "issuer", "notAfter", "keyAlgorithm", "publicKeySha256", "domains", "acknowledge"],
+  CertificateVersion: ["certificate", "method", "sans", "subject", "issuer", "notAfter", "keyAlgorithm", "publicKeySha256", "domains", "acknowledge", "exportPrivateKey"],
   EnvironmentDeployment: ["certificate", "environment", "version", "mode", "notBefore"],
   AcmeRenewal: ["certificate", "domains", "keyAlgorithm", "keyPolicy", "renewal"],
 };

@@ -47,12 +47,16 @@ if (signedDirectory) {
   }
 }
 if (config.getBoolean("rekey")) {
+  const exportKey = config.getBoolean("exportKey") === true;
   const rekey = new CertificateVersion("api-rekey", {
     certificate: api,
     generate: { keyAlgorithm: "ECDSA-P256", subject: { commonName: "api.example.test" }, sans: names },
+    exportPrivateKey: exportKey,
   });
   exports.rekeyVersion = rekey.version;
   exports.rekeyCsrPem = rekey.csrPem;
+  // A program handing the key on (to a load balancer, say) reads it; without exportPrivateKey that throws.
+  if (exportKey || config.getBoolean("readKeyAnyway")) exports.rekeyKey = rekey.privateKeyPem;
 }
 `;
 
@@ -152,11 +156,96 @@ describe("generate -> CA signs the CSR -> signed version reusing the key", () =>
     expect(JSON.parse(readFileSync(path.join(storeRoot, "environments", "production", "api", "jwk.json"), "utf8")).kid).toBe(kid);
   });
 
-  it("no private key appeared in any output or in state", async () => {
-    const keys = [1, 3].map((version) => readFileSync(path.join(storeRoot, "certificates", "api", "versions", String(version), "privkey.pem"), "utf8"));
+  it("no private key appeared in any output or in state, not even encrypted: the store alone holds the keys", async () => {
+    const keys = storedKeys();
     expectNoPrivateKeyMaterial((await workspace.pulumiOk(["stack", "export"])).stdout, keys, "stack export");
+    const revealed = (await workspace.pulumiOk(["stack", "export", "--show-secrets"])).stdout;
+    expectNoPrivateKeyMaterial(revealed, keys, "stack export --show-secrets");
+    const versionStates = JSON.parse(revealed).deployment.resources.filter((resource: { type: string }) => resource.type.endsWith(":CertificateVersion"));
+    expect(versionStates.map((resource: { outputs: object }) => "privateKeyPem" in resource.outputs)).toEqual([false, false, false]);
     for (const { command, output } of workspace.transcript) {
       if (!command.includes("--show-secrets")) expectNoPrivateKeyMaterial(output, keys, command);
     }
   });
+
+  it("a program that reads privateKeyPem without exportPrivateKey fails with what to set, and nothing changes", async () => {
+    const before = await status();
+    await workspace.pulumiOk(["config", "set", "readKeyAnyway", "true"]);
+    const failed = await workspace.pulumi(["preview"]);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stdout + failed.stderr).toMatch(/\[PRIVATE_KEY_NOT_EXPORTED\] resource 'api-rekey', field 'privateKeyPem': .*Fix: set exportPrivateKey: true/);
+    const up = await workspace.pulumi(["up", "--yes", "--skip-preview"]);
+    expect(up.code).not.toBe(0);
+    expect(await status()).toEqual(before);
+    await workspace.pulumiOk(["config", "rm", "readKeyAnyway"]);
+  });
+
+  it("exportPrivateKey: true keeps the key in state as a secret, in place; taken away, the key leaves state", async () => {
+    const [, rekeyKey] = storedKeys();
+    await workspace.pulumiOk(["config", "set", "exportKey", "true"]);
+    expect(await changedSteps()).toEqual([{ op: "update", name: "api-rekey" }]);
+    await workspace.pulumiOk(["up", "--yes", "--skip-preview"]);
+    expect(await stackOutput("rekeyVersion")).toBe("3");
+    expect(await stackOutput("rekeyKey")).toBe(rekeyKey.trim());
+    const exported = (await workspace.pulumiOk(["stack", "export"])).stdout;
+    expectNoPrivateKeyMaterial(exported, storedKeys(), "stack export");
+    const rekeyState = (text: string) => JSON.parse(text).deployment.resources.find((resource: { urn: string }) => resource.urn.endsWith("::api-rekey")).outputs;
+    expect(rekeyState(exported).privateKeyPem).toHaveProperty("ciphertext");
+    expect(JSON.parse(rekeyState((await workspace.pulumiOk(["stack", "export", "--show-secrets"])).stdout).privateKeyPem.plaintext)).toBe(rekeyKey);
+
+    await workspace.pulumiOk(["config", "rm", "exportKey"]);
+    expect(await changedSteps()).toEqual([{ op: "update", name: "api-rekey" }]);
+    await workspace.pulumiOk(["up", "--yes", "--skip-preview"]);
+    const revealed = (await workspace.pulumiOk(["stack", "export", "--show-secrets"])).stdout;
+    expect(rekeyState(revealed)).not.toHaveProperty("privateKeyPem");
+    expectNoPrivateKeyMaterial(revealed, storedKeys(), "stack export --show-secrets");
+    expect(await changedSteps()).toEqual([]);
+  });
+
+  it("a stack written before exportPrivateKey existed, which holds every key, previews one update per version and up takes the keys out", async () => {
+    // Such a state: each version's outputs hold privateKeyPem (a secret), and no exportPrivateKey;
+    // its inputs do not carry the version's number (the store names it, below).
+    const keys = storedKeys();
+    const state = JSON.parse((await workspace.pulumiOk(["stack", "export", "--show-secrets"])).stdout);
+    const keyOf: Record<string, string> = { "api-request": keys[0], "api-signed": keys[0], "api-rekey": keys[1] };
+    for (const resource of state.deployment.resources) {
+      const name = resource.urn.split("::").at(-1);
+      if (!resource.type.endsWith(":CertificateVersion")) continue;
+      resource.outputs.privateKeyPem = { [SECRET_SIGNATURE]: "1b47061264138c4ac30d75fd1eb44270", plaintext: JSON.stringify(keyOf[name]) };
+      delete resource.inputs.version;
+    }
+    const older = path.join(workspace.root, "older-state.json");
+    writeFileSync(older, JSON.stringify(state), { mode: 0o600 });
+    await workspace.pulumiOk(["stack", "import", "--file", older]);
+    expect(JSON.parse((await workspace.pulumiOk(["stack", "export"])).stdout).deployment.resources.filter((resource: { outputs?: { privateKeyPem?: unknown } }) => resource.outputs?.privateKeyPem).length).toBe(3);
+
+    // Only the versions: their deployments, and the signed version made from api-request's key, keep their number.
+    expect(await changedSteps()).toEqual([
+      { op: "update", name: "api-rekey" },
+      { op: "update", name: "api-request" },
+      { op: "update", name: "api-signed" },
+    ]);
+    await workspace.pulumiOk(["up", "--yes", "--skip-preview"]);
+    const revealed = (await workspace.pulumiOk(["stack", "export", "--show-secrets"])).stdout;
+    expectNoPrivateKeyMaterial(revealed, keys, "stack export --show-secrets");
+    expect(await changedSteps()).toEqual([]);
+    expect(Object.values((await status()).certificates[0].deployments).map((deployment) => deployment.version)).toEqual([2, 2]);
+  });
 });
+
+/** How `pulumi stack export --show-secrets` marks a secret (and `stack import` reads one). */
+const SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d";
+
+/** The keys of the generated versions 1 and 3, as the store holds them (version 2 reuses 1's). */
+function storedKeys(): string[] {
+  return [1, 3].map((version) => readFileSync(path.join(storeRoot, "certificates", "api", "versions", String(version), "privkey.pem"), "utf8"));
+}
+
+/** What a preview would change, from `pulumi preview --json`. */
+async function changedSteps(): Promise<Array<{ op: string; name: string }>> {
+  const steps = (JSON.parse((await workspace.pulumiOk(["preview", "--json"])).stdout).steps ?? []) as Array<{ op: string; urn: string }>;
+  return steps
+    .filter((step) => step.op !== "same")
+    .map((step) => ({ op: step.op, name: step.urn.split("::").at(-1)! }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

@@ -203,7 +203,10 @@ describe("a principal the certificate is shared with (bob, for team-web)", () =>
     expect((await certificates.read("api", held.certificate)).props).toMatchObject({ owner: "team-edge", latestVersion: 1 });
     const referenced = await versions.read(held.version.id, {});
     expect(referenced.props).toMatchObject({ version: 1, fingerprintSha256: held.version.outs.fingerprintSha256, certificatePem: v1.certificatePem });
-    expect(referenced.props?.privateKeyPem).toBe(held.version.outs.privateKeyPem);
+    expect(referenced.props).not.toHaveProperty("privateKeyPem");
+    // Asked for, the key comes too: the store's, as the owner saved it.
+    const withKey = await versions.read(held.version.id, { exportPrivateKey: true });
+    expect(withKey.props?.privateKeyPem).toBe(v1.privateKeyPem);
     expect((await deployments.read(held.staging.id, held.staging.outs)).props).toMatchObject({ deployedVersion: 1 });
   });
 

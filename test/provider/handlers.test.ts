@@ -60,7 +60,9 @@ describe("CertificateVersion", () => {
     const first = await createCertificateWithVersion();
     expect(first.id).toBe("api/1");
     expect(first.outs).toMatchObject({ version: 1, method: "upload", sans: ["api.example.test"], keyAlgorithm: "ECDSA P-256" });
-    expect(first.outs.privateKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    // The key is in the store, not in state, unless exportPrivateKey asks for it (below).
+    expect(first.outs).not.toHaveProperty("privateKeyPem");
+    expect(readFileSync(path.join(storeRoot, "certificates", "api", "versions", "1", "privkey.pem"), "utf8")).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     const second = await versions.create({ certificate: "api", upload: upload(v2) });
     expect(second.outs.version).toBe(2);
     const stored = readFileSync(path.join(storeRoot, "certificates", "api", "versions", "2", "cert.pem"), "utf8");
@@ -76,6 +78,54 @@ describe("CertificateVersion", () => {
     expect(await versions.diff(id, outs, await checked({ certificate: "api", upload: upload(v2) }))).toEqual({ changes: true, replaces: ["upload"] });
     expect(await versions.diff(id, outs, await checked({ certificate: "api", upload: { ...upload(v1), certificatePem: UNKNOWN_INPUT } }))).toEqual({ changes: true, replaces: ["upload"] });
     expect(await versions.diff(id, outs, await checked({ certificate: "api", upload: upload(v1), acknowledge: ["CHAIN_INCLUDES_ROOT"] }))).toEqual({ changes: true, replaces: [] });
+  });
+
+  it("exportPrivateKey keeps the key in state; changing it is an in-place update that adds or removes the key", async () => {
+    const { id, outs } = await createCertificateWithVersion();
+    const storedKey = readFileSync(path.join(storeRoot, "certificates", "api", "versions", "1", "privkey.pem"), "utf8");
+    const checked = async (inputs: Record<string, unknown>) => (await versions.check({}, inputs)).inputs;
+    const exporting = await checked({ certificate: "api", upload: upload(v1), exportPrivateKey: true });
+    expect(await versions.diff(id, outs, exporting)).toEqual({ changes: true, replaces: [] });
+    const exported = await versions.update(id, outs, exporting);
+    expect(exported.outs).toMatchObject({ exportPrivateKey: true, privateKeyPem: storedKey, version: 1 });
+    expect(await versions.diff(id, exported.outs, exporting)).toEqual({ changes: false, replaces: [] });
+    expect((await versions.read(id, exported.outs)).props?.privateKeyPem).toBe(storedKey);
+    const plain = await checked({ certificate: "api", upload: upload(v1) });
+    expect(await versions.diff(id, exported.outs, plain)).toEqual({ changes: true, replaces: [] });
+    const withdrawn = await versions.update(id, exported.outs, plain);
+    expect(withdrawn.outs).not.toHaveProperty("privateKeyPem");
+    expect(withdrawn.outs).not.toHaveProperty("exportPrivateKey");
+    expect(withdrawn.outs).toMatchObject({ version: 1, certificatePem: outs.certificatePem });
+    // A new version made with the input holds its key from the start.
+    const second = await versions.create({ certificate: "api", upload: upload(v2), exportPrivateKey: true });
+    expect(second.outs.privateKeyPem).toBe(readFileSync(path.join(storeRoot, "certificates", "api", "versions", "2", "privkey.pem"), "utf8"));
+  });
+
+  it("check carries the version's number for a change in place, and not for a replacement, so a preview keeps its deployments' version known", async () => {
+    const { id } = await createCertificateWithVersion();
+    const program = { certificate: "api", upload: upload(v1), resourceUrn: "urn:pulumi:s::p::certstage:CertificateVersion::api" };
+    const inputs = (await versions.check({}, program)).inputs!;
+    expect(inputs).not.toHaveProperty("version");
+    // Inputs checked before the number was carried: the store names the version this resource made.
+    const made = await versions.create(inputs);
+    expect((await versions.check(inputs, { ...program, domains: ["api.example.test"] })).inputs).toMatchObject({ version: made.outs.version });
+    const carried = (await versions.check(inputs, { ...program, exportPrivateKey: true })).inputs!;
+    expect(carried.version).toBe(made.outs.version);
+    expect((await versions.check(carried, { ...program, acknowledge: ["CHAIN_INCLUDES_ROOT"] })).inputs).toMatchObject({ version: made.outs.version });
+    expect((await versions.check(carried, { ...program, upload: upload(v2) })).inputs).not.toHaveProperty("version");
+    expect(id).toBe("api/1");
+  });
+
+  it("a state written before exportPrivateKey existed holds the key: the next up takes it out in place, and a refresh alone changes nothing", async () => {
+    const { id, outs } = await createCertificateWithVersion();
+    const storedKey = readFileSync(path.join(storeRoot, "certificates", "api", "versions", "1", "privkey.pem"), "utf8");
+    const older = { ...outs, privateKeyPem: storedKey };
+    expect((await versions.read(id, older)).props?.privateKeyPem).toBe(storedKey);
+    const plain = (await versions.check({}, { certificate: "api", upload: upload(v1) })).inputs;
+    expect(await versions.diff(id, older, plain)).toEqual({ changes: true, replaces: [] });
+    expect((await versions.update(id, older, plain)).outs).not.toHaveProperty("privateKeyPem");
+    // Asking to keep it exports it the new way: no change for that state.
+    expect(await versions.diff(id, older, { ...plain, exportPrivateKey: true })).toEqual({ changes: false, replaces: [] });
   });
 
   it("delete is refused while deployed, naming the environment, and keeps the files afterwards", async () => {

@@ -41,6 +41,8 @@ export interface VersionInputs {
   readonly acknowledge?: string[];
   /** Also save the version as keystore.p12 (pki/pkcs12.ts). */
   readonly keystore?: KeystoreRequest;
+  /** Keep the private key in state as the secret `privateKeyPem` output (default: the store only). */
+  readonly exportPrivateKey?: boolean;
 }
 
 export interface MethodContext {
