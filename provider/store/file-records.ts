@@ -199,6 +199,38 @@ export function versionIndexFrom(contents: string, file: string, certificate: st
   }
 }
 
+/**
+ * `releases.json`: the versions history.jsonl records as released, by certificate, as of its
+ * first `historyBytes` bytes (`historyLines` lines), whose last line is `lastLine` (see drivers/file.ts).
+ */
+export const RELEASES_FILE = "releases.json";
+
+export interface ReleasesFile {
+  readonly format: number;
+  readonly historyBytes: number;
+  readonly historyLines: number;
+  readonly lastLine: string;
+  readonly released: Record<string, number[]>;
+}
+
+const RELEASES: Record<string, Check> = {
+  format: count(1),
+  historyBytes: count(1),
+  historyLines: count(1),
+  lastLine: text,
+  released: (value) => isObject(value) && Object.entries(value).every(([certificate, versions]) => NAME_PATTERN.test(certificate) && listOf(count(1))(versions)),
+};
+
+export function releasesFileFrom(contents: string, file: string): ReleasesFile {
+  try {
+    return recordFrom<ReleasesFile>(contents, file, RELEASES);
+  } catch (error) {
+    if (!(error instanceof CertstageError)) throw error;
+    // Only a summary of history.jsonl: nothing is lost by making it again.
+    throw new CertstageError("STORE_CORRUPT", error.problem, { fix: `remove ${file}: it only summarizes the releases in history.jsonl, and certstage writes it again with the next release` });
+  }
+}
+
 export function taskFileFrom(contents: string, file: string, id: string): DeploymentTask {
   const task = recordFrom<DeploymentTask>(contents, file, TASK, { id });
   // A swap names its version, an undeploy none.

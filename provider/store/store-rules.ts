@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { compareText } from "../code-point-order";
 import { CertstageError } from "../errors";
+import { releasedVersionOf } from "../lifecycle/ownership";
 import { finishedTasksToRemove, type RetainedTask } from "../lifecycle/retention";
 import { processIsAlive } from "./file-lock";
 import { nameInvalid } from "./store-errors";
@@ -141,6 +142,18 @@ export function byCertificateAndVersion(a: VersionSummary, b: VersionSummary): n
 export function versionSummaryOf(record: VersionRecord): VersionSummary {
   const { jwk: _jwk, chainFingerprints: _chainFingerprints, ...summary } = record;
   return summary;
+}
+
+/**
+ * Adds what `entry` releases to `released` (lifecycle/ownership.ts's rule): how a driver folds
+ * history into its record of releases, so the record answers what reading history answers.
+ */
+export function recordRelease(released: Map<string, Set<number>>, entry: HistoryEntry): void {
+  const version = releasedVersionOf(entry);
+  if (version === undefined) return;
+  const versions = released.get(entry.certificate);
+  if (versions) versions.add(version);
+  else released.set(entry.certificate, new Set([version]));
 }
 
 /** Tasks oldest first; ids break ties (they begin with the time). */

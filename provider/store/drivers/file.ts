@@ -13,6 +13,7 @@
  *   <root>/acme/renewals/<name>.json
  *   <root>/agents/<agentId>.json              what each `certstage agent` reports it serves
  *   <root>/notifications.json                 what `certstage notify` sent, or is sending
+ *   <root>/releases.json                      the versions history records as released (see below)
  *
  * A version directory is assembled under a temporary name and renamed into place, so it appears
  * whole or not at all. A deployment is a symlink replaced by one rename(2), so nginx reading
@@ -26,6 +27,15 @@
  * lacks (a store written before the index, a run killed between the two) is read from its
  * version.json. The next version saved writes the index whole again. It sits beside `versions/`,
  * not in it, so that directory holds only versions (scripts list it).
+ *
+ * `releases.json` is the fold of history.jsonl's release lines (store-rules.ts's recordRelease)
+ * up to a byte offset, rewritten under the lock by every release appended: status reads it and
+ * only the history appended after that offset, instead of all of history. history.jsonl is only
+ * ever appended to, so whatever was appended since (by any certstage, one that predates the
+ * record included) is in that tail and is folded in the same way. The record names the line that
+ * ends at its offset; when that line is not there (history.jsonl restored from a backup, cut),
+ * or the record is absent (a store written before it), history is folded from its start, which
+ * is what status did before the record.
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
@@ -33,6 +43,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { compareText } from "../../code-point-order";
 import { CertstageError } from "../../errors";
+import { RELEASE, releasedVersionOf } from "../../lifecycle/ownership";
 import { nextVersionNumber } from "../../lifecycle/version-numbering";
 import type { VersionMaterial } from "../../pki/version-material";
 import {
@@ -54,6 +65,9 @@ import {
   identityFileFrom,
   MAX_VERSION_INDEX_BYTES,
   orderFileFrom,
+  RELEASES_FILE,
+  releasesFileFrom,
+  type ReleasesFile,
   renewalFileFrom,
   STORE_FORMAT,
   taskFileFrom,
@@ -78,7 +92,9 @@ import {
   NewCertificate,
   NewDeploymentTask,
   Principal,
+  ReleasedVersions,
   ResourceOrigin,
+  StatusListings,
   Store,
   StoreIdentity,
   TaskFilter,
@@ -104,6 +120,7 @@ import {
   matchesHistoryFilter,
   newTaskId,
   queuedSummary,
+  recordRelease,
   runnerDied,
   supersededDetail,
   swapAction,
@@ -585,7 +602,86 @@ class FileStore implements Store {
   }
 
   async recordHistory(entry: Omit<HistoryEntry, "at">): Promise<void> {
-    await this.locked(() => this.appendToHistory({ at: new Date().toISOString(), ...definedOnly(entry) }));
+    await this.locked(() => this.appendToHistory({ at: new Date().toISOString(), ...definedOnly(entry) } as HistoryEntry));
+  }
+
+  // ---- released versions (releases.json; see the top of this file) ---------------------------
+
+  async listReleasedVersions(): Promise<ReleasedVersions> {
+    return (await this.foldReleases(await this.readReleasesFile({ rebuild: false }))).released;
+  }
+
+  /**
+   * The listings one after the other, in the order status read them: deployments before
+   * versions, so a planted environment link is refused before any version is read.
+   */
+  async readStatusListings(): Promise<StatusListings> {
+    const certificates = await this.listCertificates();
+    const agentReports = await this.listAgentReports();
+    const deployments = await this.listDeployments();
+    const tasks = await this.listTasks();
+    const versions = await this.listAllVersions();
+    return { certificates, agentReports, deployments, tasks, versions, released: await this.listReleasedVersions() };
+  }
+
+  /** releases.json; a damaged one is refused on a read, and made again by a write (`rebuild`), which is about to replace it. */
+  private async readReleasesFile(options: { rebuild: boolean }): Promise<ReleasesFile | undefined> {
+    const file = this.releasesFile();
+    try {
+      const contents = await this.paths.readFile(file, MAX_VERSION_INDEX_BYTES);
+      return contents === undefined ? undefined : releasesFileFrom(contents, file);
+    } catch (error) {
+      if (!options.rebuild || !(error instanceof CertstageError) || error.code !== "STORE_CORRUPT") throw error;
+      return undefined;
+    }
+  }
+
+  /**
+   * The record with the history after it folded in: from the line the record ends with (which
+   * must still be where it says), or from the start of history without a record. Also says how
+   * many lines history has, for the next record.
+   */
+  private async foldReleases(record: ReleasesFile | undefined): Promise<{ released: Map<string, Set<number>>; historyLines: number }> {
+    const file = this.historyFile();
+    const released = new Map<string, Set<number>>();
+    let lineNumber = 0;
+    let start = 0;
+    if (record !== undefined) {
+      for (const [certificate, versions] of Object.entries(record.released)) released.set(certificate, new Set(versions));
+      // The record's last line, then what was appended after it.
+      lineNumber = record.historyLines - 1;
+      start = record.historyBytes - Buffer.byteLength(record.lastLine) - 1;
+    }
+    let first = record !== undefined;
+    for await (const lines of this.paths.readLines(file, undefined, Math.max(start, 0))) {
+      for (const line of lines) {
+        lineNumber += 1;
+        if (first) {
+          first = false;
+          if (start < 0 || line !== record!.lastLine) return this.foldReleases(undefined);
+          continue;
+        }
+        // The cheap test streamHistory makes: a line without the action is no release.
+        if (!line.includes(RELEASE_ACTION)) continue;
+        const entry = historyLineFrom(line, file, lineNumber);
+        if (entry) recordRelease(released, entry);
+      }
+    }
+    // History shorter than the record says: not the history it was made from.
+    if (first) return this.foldReleases(undefined);
+    return { released, historyLines: lineNumber };
+  }
+
+  /** After a release line was appended (under the lock, undone with the change): the record made up to it. */
+  private async writeReleasesFile(lastLine: string, historyBytes: number): Promise<void> {
+    const folded = await this.foldReleases(await this.readReleasesFile({ rebuild: true }));
+    const released = Object.fromEntries([...folded.released].sort(([a], [b]) => compareText(a, b)).map(([certificate, versions]) => [certificate, [...versions].sort((a, b) => a - b)]));
+    const record: ReleasesFile = { format: STORE_FORMAT, historyBytes, historyLines: folded.historyLines, lastLine, released };
+    await this.replaceFile(this.releasesFile(), `${JSON.stringify(record)}\n`);
+  }
+
+  private releasesFile(): string {
+    return path.join(this.root, RELEASES_FILE);
   }
 
   async close(): Promise<void> {
@@ -1005,10 +1101,12 @@ class FileStore implements Store {
     await replaceFileAtomically(file, contents, mode);
   }
 
-  private async appendToHistory(entry: object): Promise<void> {
+  private async appendToHistory(entry: HistoryEntry): Promise<void> {
     await this.paths.check(this.historyFile(), "file");
-    const before = await appendLineDurably(this.historyFile(), JSON.stringify(entry));
+    const line = JSON.stringify(entry);
+    const before = await appendLineDurably(this.historyFile(), line);
     this.onUndo(() => truncateFile(this.historyFile(), before));
+    if (releasedVersionOf(entry) !== undefined) await this.writeReleasesFile(line, before + Buffer.byteLength(line) + 1);
   }
 
   private async removeDeletedVersionDirectories(certificateDirectory: string): Promise<void> {
@@ -1051,6 +1149,9 @@ class FileStore implements Store {
 function childPath(directory: string, entry: string): string {
   return directory.endsWith(path.sep) ? `${directory}${entry}` : `${directory}${path.sep}${entry}`;
 }
+
+/** JSON of the release action, as every release line holds it. */
+const RELEASE_ACTION = `"${RELEASE.action}"`;
 
 function isVersionDirectoryName(entry: string): boolean {
   return /^[1-9][0-9]*$/.test(entry);

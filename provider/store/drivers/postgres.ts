@@ -15,7 +15,7 @@
  * without the key-encryption key reads everything else.
  */
 import * as os from "node:os";
-import { Client, Pool, type PoolClient, type PoolConfig, type QueryConfig } from "pg";
+import { Client, Pool, types, type PoolClient, type PoolConfig, type QueryConfig } from "pg";
 import { CertstageError } from "../../errors";
 import type { VersionMaterial } from "../../pki/version-material";
 import { checkAgentReportFilter, checkedAgentReport } from "../agent-reports";
@@ -71,7 +71,9 @@ import type {
   NotificationFilter,
   NotificationRecord,
   Principal,
+  ReleasedVersions,
   ResourceOrigin,
+  StatusListings,
   Store,
   StoreIdentity,
   TaskFilter,
@@ -644,6 +646,49 @@ export class PostgresStore implements Store {
     await this.write(`record ${entry.action} of '${entry.certificate}' in history`, entry.certificate, (client) =>
       this.appendHistory(client, entry.action, entry.certificate, { environment: entry.environment, fromVersion: entry.fromVersion, toVersion: entry.toVersion }, entry.detail, entry.result),
     );
+  }
+
+  // ---- released versions and status --------------------------------------------------------
+
+  /** From version_releases (migration 8), which a trigger fills as history's release lines are written. */
+  async listReleasedVersions(): Promise<ReleasedVersions> {
+    const rows = await this.read("list released versions", (client) => client.query<{ certificate: string; version: number }>("SELECT certificate, version FROM certstage.version_releases"));
+    return releasedFrom((rows?.rows ?? []).map((row) => [row.certificate, row.version]));
+  }
+
+  /**
+   * Every listing in one statement (so one snapshot of every table), inside a READ ONLY
+   * transaction, sent in one round trip: each listing comes as one json_agg value, which the
+   * client parses once instead of row by row. Each is built from the same columns as its listing
+   * method reads and turned into records by the same functions; times come as the text the
+   * wire protocol would send, parsed by node-postgres's own parser, so every record is what the
+   * listing methods return, to the millisecond.
+   */
+  async readStatusListings(): Promise<StatusListings> {
+    const listings = await this.read("read the store's status", async (client) => {
+      try {
+        const results = (await client.query(STATUS_QUERY)) as unknown as { rows: StatusRow[] }[];
+        return results[1].rows[0];
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      }
+    });
+    if (!listings) return { certificates: [], agentReports: [], deployments: [], tasks: [], versions: [], released: new Map() };
+    const parseTime = types.getTypeParser(TIMESTAMPTZ_OID, "text") as (text: string) => Date;
+    return {
+      certificates: listings.certificates.map(([id, name, display_name, type, owner, share_with, description, profile, last_version, origin, created, updated]) =>
+        certificateRecordFrom({ id, name, display_name, type, owner, share_with, description, profile, last_version, origin, created_at: parseTime(created), updated_at: parseTime(updated), deleted_at: null }),
+      ),
+      agentReports: listings.agentReports.map(([agent_id, host, environment, certificate, version, served_fingerprint, lastSeen, last_error]) =>
+        agentReportFrom({ agent_id, host, environment, certificate, version, served_fingerprint, last_seen: parseTime(lastSeen), last_error }),
+      ),
+      deployments: listings.deployments.map(([name, environment, version, deployedAt]) => deploymentFrom({ name, environment, version, deployed_at: parseTime(deployedAt) })),
+      tasks: listings.tasks.sort(byCreation),
+      // Sorted here, not by ORDER BY: the database's collation need not be code-point order.
+      versions: listings.versions.sort(byCertificateAndVersion),
+      released: releasedFrom(listings.released),
+    };
   }
 
   /** The database records the connecting role as the actor: nobody writes history in another's name. */
@@ -1314,6 +1359,47 @@ function historyEntryFrom(row: HistoryRow): HistoryEntry {
   entry.result = row.result;
   if (row.detail !== null) entry.detail = row.detail;
   return entry as HistoryEntry;
+}
+
+/** timestamptz: its text is parsed as node-postgres parses the column. */
+const TIMESTAMPTZ_OID = 1184;
+
+/**
+ * readStatusListings's statement: the columns and order of listCertificates, listAgentReports,
+ * listDeployments, listTasks, listAllVersions and listReleasedVersions, each listing one json
+ * array. The summaries and task records are aggregated as they are stored; only the few scalar
+ * columns of certificates, deployments and reports are built into arrays, times as text.
+ */
+const STATUS_QUERY = `BEGIN READ ONLY;
+SELECT
+  (SELECT coalesce(json_agg(json_build_array(id::text, name, display_name, type, owner, share_with, description, profile, last_version, origin, created_at::text, updated_at::text) ORDER BY name), '[]')
+     FROM certstage.certificates WHERE deleted_at IS NULL) AS certificates,
+  (SELECT coalesce(json_agg(json_build_array(agent_id, host, environment, certificate, version, served_fingerprint, last_seen::text, last_error) ORDER BY agent_id COLLATE "C", environment COLLATE "C", certificate COLLATE "C"), '[]')
+     FROM certstage.agent_reports) AS "agentReports",
+  (SELECT coalesce(json_agg(json_build_array(c.name, d.environment, d.version, d.deployed_at::text) ORDER BY d.environment, c.name), '[]')
+     FROM certstage.deployments d JOIN certstage.certificates c ON c.id = d.certificate_id WHERE c.deleted_at IS NULL) AS deployments,
+  (SELECT coalesce(json_agg(t.record), '[]') FROM certstage.tasks t JOIN certstage.certificates c ON c.id = t.certificate_id) AS tasks,
+  (SELECT coalesce(json_agg(v.summary), '[]') FROM certstage.versions v JOIN certstage.certificates c ON c.id = v.certificate_id WHERE c.deleted_at IS NULL) AS versions,
+  (SELECT coalesce(json_agg(json_build_array(certificate, version)), '[]') FROM certstage.version_releases) AS released;
+COMMIT`;
+
+interface StatusRow {
+  certificates: [string, string, string, "server" | "ca", string, string[], string, "public" | "private" | null, number, ResourceOrigin | null, string, string][];
+  agentReports: [string, string, string, string, number | null, string | null, string, string | null][];
+  deployments: [string, string, number, string][];
+  tasks: DeploymentTask[];
+  versions: VersionSummary[];
+  released: [string, number][];
+}
+
+function releasedFrom(pairs: readonly (readonly [string, number])[]): ReleasedVersions {
+  const released = new Map<string, Set<number>>();
+  for (const [certificate, version] of pairs) {
+    const versions = released.get(certificate);
+    if (versions) versions.add(version);
+    else released.set(certificate, new Set([version]));
+  }
+  return released;
 }
 
 /** Everything `certstage store copy` moves from another store, read whole before anything is written. */
