@@ -64,10 +64,7 @@ export interface ConnectionOverrides {
   readonly applicationName?: string;
 }
 
-/** Whether a store setting names the postgres driver: `postgres://…` or `postgresql://…`. */
-export function isPostgresSetting(text: string): boolean {
-  return /^postgres(?:ql)?:\/\//i.test(text.trim());
-}
+export { isPostgresSetting } from "./store-setting";
 
 /** libpq's defaults where it has them (Debian's libpq puts the socket in /var/run/postgresql). */
 const DEFAULT_SOCKET_DIRECTORY = "/var/run/postgresql";
