@@ -37,7 +37,6 @@
  * or the record is absent (a store written before it), history is folded from its start, which
  * is what status did before the record.
  */
-import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -56,6 +55,7 @@ import {
   writeFileDurably,
 } from "../atomic-file";
 import { withFileLock } from "../file-lock";
+import { nodeCrypto, randomHex } from "../lazy-crypto";
 import { MAX_RECORD_BYTES, StorePaths, storeCorrupt } from "../file-paths";
 import {
   accountFileFrom,
@@ -196,7 +196,7 @@ class FileStore implements Store {
   /** Called under the lock by every change: the first write of a store gives it its identity. */
   private async ensureIdentity(): Promise<void> {
     if (await this.paths.exists(this.identityFile())) return;
-    const identity = { format: STORE_FORMAT, id: randomUUID(), createdAt: new Date().toISOString() };
+    const identity = { format: STORE_FORMAT, id: nodeCrypto().randomUUID(), createdAt: new Date().toISOString() };
     await this.replaceFile(this.identityFile(), `${JSON.stringify(identity, null, 2)}\n`);
   }
 
@@ -287,7 +287,7 @@ class FileStore implements Store {
       await this.refuseWhileDeployed(name, undefined);
       const versions = this.versionsDirectory(name);
       await this.paths.check(versions, "directory");
-      const aside = `${versions}.deleted.${randomBytes(6).toString("hex")}`;
+      const aside = `${versions}.deleted.${randomHex(6)}`;
       const moved = await fs.rename(versions, aside).then(
         () => true,
         (error: unknown) => {
@@ -325,7 +325,7 @@ class FileStore implements Store {
         createdBy: actor.principal,
         ...(origin !== undefined ? { origin: { urn: origin.urn, inputs: origin.inputs } } : {}),
       };
-      const staging = path.join(versionsDirectory, `.staging-${version}-${randomBytes(6).toString("hex")}`);
+      const staging = path.join(versionsDirectory, `.staging-${version}-${randomHex(6)}`);
       const target = this.versionDirectory(certificate, version);
       await fs.mkdir(staging, { mode: 0o755 });
       try {
@@ -352,7 +352,7 @@ class FileStore implements Store {
       // Until certificate.json and history record it, the version can be taken back (moved aside
       // first, so it never shows half-removed): no version exists that history does not know.
       this.onUndo(async () => {
-        const aside = path.join(versionsDirectory, `.deleted-${version}-${randomBytes(6).toString("hex")}`);
+        const aside = path.join(versionsDirectory, `.deleted-${version}-${randomHex(6)}`);
         await fs.rename(target, aside);
         await fsyncDirectory(versionsDirectory);
         await fs.rm(aside, { recursive: true, force: true });
@@ -483,7 +483,7 @@ class FileStore implements Store {
       await this.requireCertificate(certificate);
       if (!(await this.getVersion(certificate, version))) throw versionNotFound(certificate, version);
       await this.refuseWhileDeployed(certificate, version);
-      const aside = path.join(this.versionsDirectory(certificate), `.deleted-${version}-${randomBytes(6).toString("hex")}`);
+      const aside = path.join(this.versionsDirectory(certificate), `.deleted-${version}-${randomHex(6)}`);
       await fs.rename(this.versionDirectory(certificate, version), aside);
       this.onUndo(() => fs.rename(aside, this.versionDirectory(certificate, version)));
       await fsyncDirectory(this.versionsDirectory(certificate));
@@ -883,7 +883,7 @@ class FileStore implements Store {
   }
 
   private acmeAccountBase(directoryUrl: string): string {
-    return path.join(this.root, "acme", "accounts", createHash("sha256").update(directoryUrl).digest("hex").slice(0, 32));
+    return path.join(this.root, "acme", "accounts", nodeCrypto().createHash("sha256").update(directoryUrl).digest("hex").slice(0, 32));
   }
 
   // ---- agent reports -------------------------------------------------------------------------
