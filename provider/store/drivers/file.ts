@@ -171,6 +171,8 @@ export function createFileStore(options: FileStoreOptions): Store {
 class FileStore implements Store {
   readonly description: string;
   private readonly paths: StorePaths;
+  private readonly environmentsRoot: string;
+  private readonly certificatesRoot: string;
   /** Set once the root was there: from then on a missing root vanished, and is not made again. */
   private rootSeen = false;
   /** What the running locked operation changed so far (operations are serialized by the lock). */
@@ -182,6 +184,8 @@ class FileStore implements Store {
   ) {
     this.description = `file store ${root}`;
     this.paths = new StorePaths(root);
+    this.environmentsRoot = path.join(root, "environments");
+    this.certificatesRoot = path.join(root, "certificates");
   }
 
   // ---- identity -----------------------------------------------------------------------------
@@ -544,17 +548,20 @@ class FileStore implements Store {
   private async readDeployment(certificate: string, environment: string, checked?: Set<string>): Promise<DeploymentRecord | undefined> {
     assertName(certificate, "certificate");
     assertName(environment, "environment");
-    const link = path.join(this.root, "environments", environment, certificate);
+    // Paths of checked names, joined without normalizing (childPath): a listing reads 1,000 links.
+    const link = childPath(childPath(this.environmentsRoot, environment), certificate);
     const found = await this.paths.readLink(link, checked);
     if (found === undefined) return undefined;
     // Only the link deploy makes: one that resolves anywhere else (/etc, another certificate's
-    // version) would have servers read files certstage never checked.
+    // version) would have servers read files certstage never checked. The target deploy writes
+    // is recognised as it is; any other spelling is resolved and compared.
     const match = /(?:^|\/)([1-9][0-9]{0,8})$/.exec(found.target);
     const version = match ? Number(match[1]) : undefined;
-    if (version === undefined || path.resolve(path.dirname(link), found.target) !== this.versionDirectory(certificate, version)) {
+    const versionDirectory = version === undefined ? "" : childPath(childPath(childPath(this.certificatesRoot, certificate), "versions"), String(version));
+    if (version === undefined || (found.target !== deployedLinkTarget(certificate, version) && path.resolve(path.dirname(link), found.target) !== versionDirectory)) {
       throw storeCorrupt(`${link} points at '${found.target}', which is not a version of '${certificate}' (${path.join("..", "..", "certificates", certificate, "versions", "<n>")})`, "remove the link and deploy a version again with `pulumi up`");
     }
-    await this.paths.check(this.versionDirectory(certificate, version), "directory", checked);
+    await this.paths.check(versionDirectory, "directory", checked);
     // The rename that swaps the link creates it, so its mtime is when the version was deployed.
     return { certificate, environment, version, deployedAt: found.changedAt.toISOString() };
   }
@@ -1152,6 +1159,11 @@ function childPath(directory: string, entry: string): string {
 
 /** JSON of the release action, as every release line holds it. */
 const RELEASE_ACTION = `"${RELEASE.action}"`;
+
+/** What deploy links `environments/<environment>/<certificate>` to: the version's directory, relative to the link's. */
+function deployedLinkTarget(certificate: string, version: number): string {
+  return ["..", "..", "certificates", certificate, "versions", String(version)].join(path.sep);
+}
 
 function isVersionDirectoryName(entry: string): boolean {
   return /^[1-9][0-9]*$/.test(entry);
