@@ -438,6 +438,20 @@ describe("postgres store: previews run read-only, without keys", () => {
     expect((await preview.readHistory()).length).toBe(3);
   });
 
+  it("reads status as the runner does; a role refused part of it gets the refusal, and its connection stays usable", async () => {
+    await runner.recordHistory({ actor: edge.principal, action: "version.release", certificate: "api", fromVersion: 1, result: "ok", detail: "replaced" });
+    expect(await preview.readStatusListings()).toEqual(await runner.readStatusListings());
+    expect((await preview.readStatusListings()).released).toEqual(new Map([["api", new Set([1])]]));
+    // Agents may read deployments and versions but not tasks: status is refused to them half-way through its listings.
+    const agent = world.open(database, world.login("edge-agent"));
+    try {
+      expect((await refusal(agent.readStatusListings())).message).toMatch(/permission denied/);
+      expect((await agent.listDeployments()).map((deployment) => deployment.version)).toEqual([1]);
+    } finally {
+      await agent.close();
+    }
+  });
+
   it("is refused by the database when it reads the key tables or writes anything", async () => {
     for (const table of ["version_keys", "version_keystores", "acme_accounts", "acme_orders"]) {
       const read = await sqlError(database, "preview", `SELECT * FROM certstage.${table}`);
