@@ -32,11 +32,22 @@ const time: Check = isTime;
 const flag: Check = (value) => typeof value === "boolean";
 const count = (minimum: number): Check => (value) => Number.isSafeInteger(value) && (value as number) >= minimum;
 const oneOf = (...allowed: readonly string[]): Check => (value) => typeof value === "string" && allowed.includes(value);
-const listOf = (item: Check): Check => (value) => Array.isArray(value) && value.every(item);
+// Plain loops rather than every() with a destructuring callback: status checks some 170,000
+// members of 10,000 version summaries, and the callbacks were half of the check's cost.
+const listOf = (item: Check): Check => (value) => {
+  if (!Array.isArray(value)) return false;
+  for (let index = 0; index < value.length; index += 1) if (!item(value[index])) return false;
+  return true;
+};
 const optional = (check: Check): Check => (value) => value === undefined || check(value);
 const object = (shape: Record<string, Check>): Check => {
-  const members = Object.entries(shape);
-  return (value) => isObject(value) && members.every(([key, check]) => check(value[key]));
+  const keys = Object.keys(shape);
+  const checks = keys.map((key) => shape[key]);
+  return (value) => {
+    if (!isObject(value)) return false;
+    for (let index = 0; index < keys.length; index += 1) if (!checks[index](value[keys[index]])) return false;
+    return true;
+  };
 };
 
 const ORIGIN: Check = optional(object({ urn: text, inputs: text }));
