@@ -352,7 +352,9 @@ function safeHomeDirectory(): string | undefined {
 }
 
 function displayHost(host: string): string {
-  return escaped(net.isIPv6(host) ? `[${host}]` : host);
+  // Only a colon can make an IPv6 literal: net.isIPv6's first call compiles its expression, some
+  // 5 ms of every postgres command, for a host name or an IPv4 address that cannot be one.
+  return escaped(host.includes(":") && net.isIPv6(host) ? `[${host}]` : host);
 }
 
 // ---------------------------------------------------------------------------------------------
