@@ -47,21 +47,21 @@ export interface AgentStatus {
 
 /**
  * Reads each store-wide thing once (certificates, every version, deployments, tasks, agent
- * reports, and history only if some version could be unclaimed), then groups it per certificate:
- * asking per certificate made status read the whole history and every agent report once for each
- * certificate, which grew with the square of the store.
+ * reports and which versions were released, in one Store.readStatusListings), then groups it per
+ * certificate: asking per certificate made status read the whole history and every agent report
+ * once for each certificate, which grew with the square of the store.
  */
 export async function buildStatusReport(store: Store): Promise<StatusReport> {
   const certificates: CertificateStatus[] = [];
-  const records = await store.listCertificates();
-  const reports = groupBy(await store.listAgentReports(), (report) => report.certificate);
-  // Deployments before versions: a planted environment link is refused before any version is read.
-  const deploymentsOf = groupBy(await store.listDeployments(), (deployment) => deployment.certificate);
-  const tasksOf = groupBy(await store.listTasks(), (task) => task.certificate);
-  const versionsOf = groupBy(await store.listAllVersions(), (version) => version.certificate);
-  const unclaimedOf = await unclaimedVersionsByCertificate(
-    store,
+  const listings = await store.readStatusListings();
+  const records = listings.certificates;
+  const reports = groupBy(listings.agentReports, (report) => report.certificate);
+  const deploymentsOf = groupBy(listings.deployments, (deployment) => deployment.certificate);
+  const tasksOf = groupBy(listings.tasks, (task) => task.certificate);
+  const versionsOf = groupBy(listings.versions, (version) => version.certificate);
+  const unclaimedOf = unclaimedVersionsByCertificate(
     records.map((certificate) => ({ certificate: certificate.name, versions: versionsOf.get(certificate.name) ?? [], deployments: deploymentsOf.get(certificate.name) ?? [] })),
+    listings.released,
   );
   const now = new Date();
   for (const certificate of records) {

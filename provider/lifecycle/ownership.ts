@@ -15,11 +15,24 @@
  */
 import type { DeploymentRecord, HistoryEntry, ResourceOrigin, VersionRecord } from "../store";
 
+/**
+ * The history line that says a resource let its version go (deleted or replaced through Pulumi):
+ * only a successful one counts. Every reader of releases applies this one rule, including the
+ * records the drivers keep of them (store-rules.ts, the postgres trigger of migration 8).
+ */
+export const RELEASE = { action: "version.release", result: "ok" } as const satisfies Pick<HistoryEntry, "action" | "result">;
+
+/** The version a history entry releases, if it is a release. */
+export function releasedVersionOf(entry: Pick<HistoryEntry, "action" | "result" | "fromVersion">): number | undefined {
+  return entry.action === RELEASE.action && entry.result === RELEASE.result ? entry.fromVersion : undefined;
+}
+
 /** Versions whose owning resource Pulumi deleted or replaced: kept for rollbacks, owned by no one on purpose. */
 export function releasedVersions(history: readonly HistoryEntry[]): Set<number> {
   const released = new Set<number>();
   for (const entry of history) {
-    if (entry.action === "version.release" && entry.result === "ok" && entry.fromVersion !== undefined) released.add(entry.fromVersion);
+    const version = releasedVersionOf(entry);
+    if (version !== undefined) released.add(version);
   }
   return released;
 }

@@ -35,6 +35,8 @@ export function offlineStore(): Store {
     getAcmeRenewal: async () => undefined,
     listAgentReports: async () => [],
     listNotifications: async () => [],
+    listReleasedVersions: async () => new Map(),
+    readStatusListings: async () => ({ certificates: [], agentReports: [], deployments: [], tasks: [], versions: [], released: new Map() }),
     close: async () => undefined,
     readVersionFiles: refused("to read version files"),
     createCertificate: refused("createCertificate"),

@@ -5,7 +5,7 @@
  * (`certstage status`, `certstage versions remove`), so it knows nothing of Pulumi.
  */
 import { adoptableVersion, releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
-import type { Actor, DeploymentRecord, HistoryAction, HistoryEntry, ResourceOrigin, Store, VersionRecord, VersionSummary } from "./store";
+import type { Actor, DeploymentRecord, HistoryAction, ReleasedVersions, ResourceOrigin, Store, VersionRecord, VersionSummary } from "./store";
 
 /** The only history lines that decide ownership (releasedVersions): the rest of history is not read. */
 const RELEASES: readonly HistoryAction[] = ["version.release"];
@@ -41,29 +41,19 @@ export async function unclaimedVersionsOf(store: Store, certificate: string): Pr
 }
 
 /**
- * unclaimedVersionsOf for many certificates at once, from versions and deployments the caller
- * already read: history is read once for all of them, and only when some version could be
- * unclaimed. Certificates with none are left out of the map.
+ * unclaimedVersionsOf for many certificates at once, from versions, deployments and releases the
+ * caller already read (Store.readStatusListings). Certificates with none are left out of the map.
  */
-export async function unclaimedVersionsByCertificate(
-  store: Store,
+export function unclaimedVersionsByCertificate(
   certificates: readonly { readonly certificate: string; readonly versions: readonly VersionSummary[]; readonly deployments: readonly DeploymentRecord[] }[],
-): Promise<Map<string, VersionSummary[]>> {
+  released: ReleasedVersions,
+): Map<string, VersionSummary[]> {
   const unclaimed = new Map<string, VersionSummary[]>();
-  const candidates = certificates.filter((entry) => unclaimedVersions(entry.versions, new Set(), entry.deployments).length > 0);
-  if (candidates.length === 0) return unclaimed;
-  const historyOf = new Map<string, HistoryEntry[]>();
-  // Read whole, not streamed: a version is released once (twice at most, by a run retried after
-  // an interruption), so these lines grow with the versions status lists anyway, not with
-  // history; and one query is a single round trip where a cursor (postgres) made eight.
-  for (const entry of await store.readHistory({ actions: RELEASES })) {
-    const lines = historyOf.get(entry.certificate);
-    if (lines) lines.push(entry);
-    else historyOf.set(entry.certificate, [entry]);
-  }
-  for (const entry of candidates) {
-    const versions = unclaimedVersions(entry.versions, releasedVersions(historyOf.get(entry.certificate) ?? []), entry.deployments);
+  for (const entry of certificates) {
+    const versions = unclaimedVersions(entry.versions, released.get(entry.certificate) ?? NONE_RELEASED, entry.deployments);
     if (versions.length > 0) unclaimed.set(entry.certificate, versions);
   }
   return unclaimed;
 }
+
+const NONE_RELEASED: ReadonlySet<number> = new Set();

@@ -4,13 +4,13 @@
  * entry are both fsynced). A failed write says which file it was writing (`error.path`): Node
  * leaves that out of write(2) and fsync(2) errors, and ENOSPC arrives from exactly those.
  */
-import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+import { randomHex } from "./lazy-crypto";
 
 /** A name in the same directory, so the final rename never crosses file systems. */
 export function temporarySibling(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomHex(6)}.tmp`);
 }
 
 /** `error` with `path` set to the file being written, where the system call did not say it. */

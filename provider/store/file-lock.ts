@@ -8,11 +8,11 @@
  * Within one process (the Pulumi provider runs many resource operations concurrently) callers
  * queue on a promise chain first, so the file lock is only contended between processes.
  */
-import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CertstageError } from "../errors";
+import { randomHex } from "./lazy-crypto";
 
 export interface LockOptions {
   /** Give up after this long; the error names the holder. */
@@ -51,7 +51,7 @@ export async function withFileLock<T>(lockDirectory: string, action: () => Promi
 async function acquire(lockDirectory: string, options: LockOptions): Promise<string> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
-  const token = randomBytes(12).toString("hex");
+  const token = randomHex(12);
   let delayMs = 5;
   const owner: LockOwner = { pid: process.pid, hostname: os.hostname(), acquiredAt: "", token };
   const candidate = transientName(lockDirectory, "acquire", token);
@@ -141,7 +141,7 @@ async function isAbandoned(lockDirectory: string, holder: LockOwner | undefined,
  * process broke it and took a fresh lock, we moved the wrong one: put it back.
  */
 async function breakLock(lockDirectory: string, judged: LockOwner | undefined): Promise<void> {
-  const aside = transientName(lockDirectory, "abandoned", randomBytes(6).toString("hex"));
+  const aside = transientName(lockDirectory, "abandoned", randomHex(6));
   try {
     await fs.rename(lockDirectory, aside);
   } catch {

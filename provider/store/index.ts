@@ -5,8 +5,7 @@
 import * as path from "node:path";
 import { CertstageError } from "../errors";
 import { createFileStore, FILE_DRIVER } from "./drivers/file";
-import { parseKeyRing } from "./key-envelope";
-import { isPostgresSetting, postgresConnectionFrom } from "./postgres/connection";
+import { isPostgresSetting } from "./postgres/store-setting";
 import type { Store } from "./store";
 
 export * from "./store";
@@ -33,6 +32,10 @@ const POSTGRES_DRIVER = "postgres";
 const DRIVERS: Record<string, (settings: StoreSettings, baseDirectory: string, options: StoreOpenOptions) => Store> = {
   [FILE_DRIVER]: (settings, baseDirectory) => createFileStore({ root: path.resolve(baseDirectory, settings.location) }),
   [POSTGRES_DRIVER]: (settings, _baseDirectory, options) => {
+    // Loaded only for a postgres store, as the driver below: with node:tls, node:net and
+    // node:crypto they cost every file-store command some 10 ms to load.
+    const { postgresConnectionFrom } = require("./postgres/connection") as typeof import("./postgres/connection");
+    const { parseKeyRing } = require("./key-envelope") as typeof import("./key-envelope");
     const environment = options.environment ?? process.env;
     const { config, description } = postgresConnectionFrom(settings.location, environment, { password: options.storePassword, applicationName: "certstage" });
     const keyText = options.storeKey ?? environment.CERTSTAGE_STORE_KEY;

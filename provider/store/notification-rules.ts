@@ -3,9 +3,9 @@
  * live: what a key looks like, which claims a run may take, and how a claim becomes sent or
  * failed. Both drivers apply them from here, so a file store and a postgres store decide alike.
  */
-import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { CertstageError, quoted } from "../errors";
+import { randomHex } from "./lazy-crypto";
 import { nameInvalid } from "./store-errors";
 import { NAME_PATTERN, type Actor, type NotificationClaim, type NotificationFilter, type NotificationRecord } from "./store";
 
@@ -57,7 +57,7 @@ export function claimedNotification(existing: NotificationRecord | undefined, cl
     attempts: existing?.attempts ?? 0,
     claimedAt: claim.at,
     claimedBy: `${actor.principal} on ${hostname()} pid ${process.pid}`,
-    claimId: randomBytes(8).toString("hex"),
+    claimId: randomHex(8),
     ...(existing?.lastError !== undefined ? { lastError: existing.lastError } : {}),
   };
 }

@@ -4,12 +4,13 @@
  * named and described. Every driver applies them from here, so the file store and the postgres
  * store refuse the same things with the same words.
  */
-import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { compareText } from "../code-point-order";
 import { CertstageError } from "../errors";
+import { releasedVersionOf } from "../lifecycle/ownership";
 import { finishedTasksToRemove, type RetainedTask } from "../lifecycle/retention";
 import { processIsAlive } from "./file-lock";
+import { randomHex } from "./lazy-crypto";
 import { nameInvalid } from "./store-errors";
 import { actionOf, NAME_PATTERN, type DeploymentTask, type TaskChange, type HistoryAction, type HistoryEntry, type HistoryFilter, type TaskPruning, type TaskState, type VersionRecord, type VersionSummary } from "./store";
 
@@ -47,7 +48,7 @@ export function assertTaskId(id: string): void {
 
 /** Sortable by time, readable in `tasks list`, unique by its random tail. */
 export function newTaskId(now: string, environment: string, certificate: string, version: number | undefined): string {
-  return `${now.replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${environment}-${certificate}-${version === undefined ? "undeploy" : `v${version}`}-${randomBytes(3).toString("hex")}`;
+  return `${now.replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${environment}-${certificate}-${version === undefined ? "undeploy" : `v${version}`}-${randomHex(3)}`;
 }
 
 /** A swap to a lower version number than the environment served is a rollback. */
@@ -141,6 +142,18 @@ export function byCertificateAndVersion(a: VersionSummary, b: VersionSummary): n
 export function versionSummaryOf(record: VersionRecord): VersionSummary {
   const { jwk: _jwk, chainFingerprints: _chainFingerprints, ...summary } = record;
   return summary;
+}
+
+/**
+ * Adds what `entry` releases to `released` (lifecycle/ownership.ts's rule): how a driver folds
+ * history into its record of releases, so the record answers what reading history answers.
+ */
+export function recordRelease(released: Map<string, Set<number>>, entry: HistoryEntry): void {
+  const version = releasedVersionOf(entry);
+  if (version === undefined) return;
+  const versions = released.get(entry.certificate);
+  if (versions) versions.add(version);
+  else released.set(entry.certificate, new Set([version]));
 }
 
 /** Tasks oldest first; ids break ties (they begin with the time). */

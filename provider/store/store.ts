@@ -138,6 +138,19 @@ export interface HistoryEntry {
   readonly detail?: string;
 }
 
+/** Released version numbers by certificate name (Store.listReleasedVersions). */
+export type ReleasedVersions = ReadonlyMap<string, ReadonlySet<number>>;
+
+/** What Store.readStatusListings reads, each as its own listing method gives it. */
+export interface StatusListings {
+  readonly certificates: CertificateRecord[];
+  readonly agentReports: AgentReport[];
+  readonly deployments: DeploymentRecord[];
+  readonly tasks: DeploymentTask[];
+  readonly versions: VersionSummary[];
+  readonly released: ReleasedVersions;
+}
+
 export interface HistoryFilter {
   readonly certificate?: string;
   readonly environment?: string;
@@ -347,6 +360,19 @@ export interface Store extends PrincipalSource, NotificationStore {
   streamHistory(filter?: HistoryFilter): AsyncIterable<HistoryEntry>;
   /** Appends an entry about something done outside the store (a verification, a reload). */
   recordHistory(entry: Omit<HistoryEntry, "at">): Promise<void>;
+  /**
+   * The versions of each certificate that history records as released (lifecycle/ownership.ts's
+   * releasedVersions of the `version.release` lines), by certificate name; certificates with none
+   * are absent. The same answer as reading those lines, from a record each driver keeps of them
+   * as it appends them, so `certstage status` need not read history, which grows with every change.
+   */
+  listReleasedVersions(): Promise<ReleasedVersions>;
+  /**
+   * Everything `certstage status` shows, read at once: the same as listCertificates,
+   * listAgentReports, listDeployments, listTasks, listAllVersions and listReleasedVersions called
+   * one after the other (a driver may read them in one round trip, and one snapshot).
+   */
+  readStatusListings(): Promise<StatusListings>;
 
   /** Records a standby deployment, cancelling any pending one of the same certificate and environment. */
   queueTask(task: NewDeploymentTask, actor: Actor): Promise<DeploymentTask>;

@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { buildStatusReport } from "../../provider/cli/status";
 import type { VersionMaterial } from "../../provider/pki/version-material";
 import type { Actor, NewCertificate } from "../../provider/store";
 import type { PostgresStore } from "../../provider/store/drivers/postgres";
@@ -385,6 +386,19 @@ describe("postgres store: ownership by row-level security", () => {
     const history = await owner.readHistory({ certificate: "api" });
     expect(history.at(-1)).toMatchObject({ action: "verify", actor: "web-ci" });
   });
+
+  it("keeps the record of releases as history has it: written only with a release line, seen as its line is seen", async () => {
+    await owner.createVersion("private", "upload", materials[0], edge);
+    await owner.recordHistory({ actor: edge.principal, action: "version.release", certificate: "api", fromVersion: 1, result: "ok", detail: "replaced" });
+    await owner.recordHistory({ actor: edge.principal, action: "version.release", certificate: "private", fromVersion: 1, result: "ok", detail: "replaced" });
+    // Nobody writes or changes the record but the trigger on history, not even the certificate's owner.
+    expect((await sqlError(database, "edge-ci", "INSERT INTO certstage.version_releases (certificate, version) VALUES ('api', 2)")).message).toMatch(/permission denied/);
+    expect((await sqlError(database, "edge-ci", "DELETE FROM certstage.version_releases")).message).toMatch(/permission denied/);
+    expect(await owner.listReleasedVersions()).toEqual(new Map([["api", new Set([1])], ["private", new Set([1])]]));
+    // The share-with role sees the release lines of api alone, and so the releases of api alone.
+    expect(await stranger.listReleasedVersions()).toEqual(new Map([["api", new Set([1])]]));
+    expect((await stranger.readHistory({ actions: ["version.release"] })).map((entry) => entry.certificate)).toEqual(["api"]);
+  });
 });
 
 describe("postgres store: previews run read-only, without keys", () => {
@@ -422,6 +436,20 @@ describe("postgres store: previews run read-only, without keys", () => {
     expect((await preview.getVersion("api", 1))?.fingerprintSha256).toBe(materials[0].facts.fingerprintSha256);
     expect(await preview.getDeployment("api", "production")).toMatchObject({ version: 1 });
     expect((await preview.readHistory()).length).toBe(3);
+  });
+
+  it("reads status as the runner does; a role refused part of it gets the refusal, and its connection stays usable", async () => {
+    await runner.recordHistory({ actor: edge.principal, action: "version.release", certificate: "api", fromVersion: 1, result: "ok", detail: "replaced" });
+    expect(await preview.readStatusListings()).toEqual(await runner.readStatusListings());
+    expect((await preview.readStatusListings()).released).toEqual(new Map([["api", new Set([1])]]));
+    // Agents may read deployments and versions but not tasks: status is refused to them half-way through its listings.
+    const agent = world.open(database, world.login("edge-agent"));
+    try {
+      expect((await refusal(agent.readStatusListings())).message).toMatch(/permission denied/);
+      expect((await agent.listDeployments()).map((deployment) => deployment.version)).toEqual([1]);
+    } finally {
+      await agent.close();
+    }
   });
 
   it("is refused by the database when it reads the key tables or writes anything", async () => {
@@ -559,10 +587,14 @@ describe("postgres store: migrations", () => {
     const materials = makeTestMaterials(temporaryDirectory("pg-upgrade"), ["one.edge.test", "two.edge.test"]);
     try {
       await runner.createCertificate(certificate("api"), edge);
-      for (const material of materials) await runner.createVersion("api", "upload", material, edge);
+      // Made by one resource, so version 1 would be unclaimed were its release not known.
+      for (const [index, material] of materials.entries()) await runner.createVersion("api", "upload", material, edge, { urn: "urn:pulumi:s::p::pulumi-nodejs:dynamic/certstage:CertificateVersion::api", inputs: `inputs-${index}` });
       await runner.deploy("api", "production", 2, edge);
       const swap = await runner.queueTask({ certificate: "api", environment: "staging", version: 1, environments: [] }, edge);
-      const before = { versions: await runner.listVersions("api"), all: await runner.listAllVersions() };
+      // Release lines written before the record of releases (migration 8): one that counts, one that failed.
+      await runner.recordHistory({ actor: edge.principal, action: "version.release", certificate: "api", fromVersion: 1, result: "ok", detail: "replaced" });
+      await runner.recordHistory({ actor: edge.principal, action: "version.release", certificate: "api", fromVersion: 2, result: "failed", detail: "interrupted" });
+      const before = { versions: await runner.listVersions("api"), all: await runner.listAllVersions(), status: await buildStatusReport(runner) };
       // Schema 1's shape: the versions table without the summary column migration 2 adds, no
       // notifications table (migration 3), no task retention (migration 4), no keystores table
       // (migration 5), and no record of any.
@@ -577,6 +609,10 @@ describe("postgres store: migrations", () => {
       for (const statement of ["DROP TRIGGER tasks_keep_unfinished ON certstage.tasks", "DROP FUNCTION certstage.keep_unfinished_tasks()", "DROP POLICY tasks_remove ON certstage.tasks", "REVOKE DELETE ON certstage.tasks FROM certstage_runner, certstage_admin"]) {
         await world.cluster.sql(statement, [], { database });
       }
+      // No record of releases (migration 8): history alone says which versions were released.
+      for (const statement of ["DROP TRIGGER history_records_release ON certstage.history", "DROP FUNCTION certstage.record_release()", "DROP TABLE certstage.version_releases"]) {
+        await world.cluster.sql(statement, [], { database });
+      }
       await world.cluster.sql("DELETE FROM certstage.migrations WHERE version > 1", [], { database });
       const owner = world.open(database, world.owner);
       try {
@@ -589,6 +625,10 @@ describe("postgres store: migrations", () => {
       expect(await runner.listVersions("api")).toEqual(before.versions);
       expect(await runner.listAllVersions()).toEqual(before.all);
       expect(before.all.map(({ version }) => version)).toEqual([1, 2]);
+      // The releases history held before the record are in it, and status reads as it did.
+      expect(await runner.listReleasedVersions()).toEqual(new Map([["api", new Set([1])]]));
+      expect(await buildStatusReport(runner)).toEqual(before.status);
+      expect(before.status.certificates[0].versions.map(({ version, unclaimed }) => ({ version, unclaimed }))).toEqual([{ version: 1, unclaimed: false }, { version: 2, unclaimed: false }]);
       expect((await runner.readVersionFiles("api", 2)).privateKeyPem).toBe(materials[1].privateKeyPem);
       // The task written before undeploy tasks existed is a swap still, and the database says so.
       expect(await runner.getTask(swap.id)).toEqual(swap);

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { formatHistory } from "../../provider/cli/history";
 import { CertstageError } from "../../provider/errors";
+import { releasedVersions } from "../../provider/lifecycle/ownership";
 import { buildPkcs12 } from "../../provider/pki/pkcs12";
 import { inspectUpload, VersionMaterial } from "../../provider/pki/version-material";
 import type { Actor, AgentReport, NewCertificate, Store } from "../../provider/store";
@@ -583,6 +584,69 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
         ]);
         expect(history.every((entry) => entry.actor === actor.principal && entry.result === "ok" && !Number.isNaN(Date.parse(entry.at)))).toBe(true);
         expect(JSON.stringify(history)).not.toContain("PRIVATE KEY");
+      });
+    });
+
+    describe("what status reads (listReleasedVersions, readStatusListings)", () => {
+      /** Released versions as reading history's release lines gives them (lifecycle/ownership.ts). */
+      async function releasedFromHistory(from: Store): Promise<Map<string, Set<number>>> {
+        const released = new Map<string, Set<number>>();
+        for (const name of (await from.readHistory()).map((entry) => entry.certificate)) {
+          const versions = releasedVersions(await from.readHistory({ certificate: name, actions: ["version.release"] }));
+          if (versions.size > 0) released.set(name, versions);
+        }
+        return released;
+      }
+
+      it("lists the versions history records as released: successful release lines only, a release written twice once", async () => {
+        expect(await store.listReleasedVersions()).toEqual(new Map());
+        await apiWithVersions(3);
+        await store.createCertificate(certificate("web"), actor);
+        await store.createVersion("web", "upload", materials[0], actor);
+        await store.recordHistory({ actor: actor.principal, action: "version.release", certificate: "api", fromVersion: 1, result: "ok", detail: "replaced" });
+        await store.recordHistory({ actor: actor.principal, action: "version.release", certificate: "api", fromVersion: 2, result: "failed", detail: "interrupted" });
+        await store.recordHistory({ actor: actor.principal, action: "verify", certificate: "api", environment: "production", toVersion: 3, result: "ok" });
+        await store.recordHistory({ actor: actor.principal, action: "version.release", certificate: "web", fromVersion: 1, result: "ok", detail: "deleted" });
+        await store.recordHistory({ actor: actor.principal, action: "version.release", certificate: "web", fromVersion: 1, result: "ok", detail: "deleted, retried" });
+        const released = await store.listReleasedVersions();
+        expect(released).toEqual(new Map([["api", new Set([1])], ["web", new Set([1])]]));
+        expect(released).toEqual(await releasedFromHistory(store));
+        const other = subject.reopen();
+        try {
+          expect(await other.listReleasedVersions()).toEqual(released);
+        } finally {
+          await other.close();
+        }
+      });
+
+      it("reads at once what the listing methods read one by one", async () => {
+        expect(await store.readStatusListings()).toEqual({ certificates: [], agentReports: [], deployments: [], tasks: [], versions: [], released: new Map() });
+        await apiWithVersions(3);
+        await store.updateCertificate("api", { displayName: "API", shareWith: ["team-b"], profile: "private" }, actor);
+        await store.createCertificate({ ...certificate("web"), origin: { urn: "urn:pulumi:s::p::certstage:Certificate::web", inputs: "digest" } }, actor);
+        await store.createVersion("web", "upload", materials[0], actor, { urn: "urn:pulumi:s::p::certstage:CertificateVersion::web", inputs: "one" });
+        await store.createCertificate(certificate("gone"), actor);
+        await store.createVersion("gone", "upload", materials[1], actor);
+        await store.deleteCertificate("gone", actor);
+        await store.deploy("api", "production", 3, actor);
+        await store.deploy("api", "staging", 2, actor);
+        await store.deploy("web", "production", 1, actor);
+        await store.queueTask({ certificate: "api", environment: "canary", version: 3, environments: [] }, actor);
+        await store.queueTask({ certificate: "web", environment: "staging", action: "undeploy", environments: [] }, actor);
+        await store.putAgentReport({ agentId: "edge-1", host: "edge-1.example.test", environment: "production", certificate: "api", version: 3, servedFingerprintSha256: FINGERPRINT_A, lastSeen: new Date().toISOString() });
+        await store.recordHistory({ actor: actor.principal, action: "version.release", certificate: "api", fromVersion: 1, result: "ok", detail: "replaced" });
+
+        const listings = await store.readStatusListings();
+        expect(listings).toEqual({
+          certificates: await store.listCertificates(),
+          agentReports: await store.listAgentReports(),
+          deployments: await store.listDeployments(),
+          tasks: await store.listTasks(),
+          versions: await store.listAllVersions(),
+          released: await store.listReleasedVersions(),
+        });
+        expect(listings.certificates.map((record) => record.name)).toEqual(["api", "web"]);
+        expect(listings.released).toEqual(new Map([["api", new Set([1])]]));
       });
     });
 

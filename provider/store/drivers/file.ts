@@ -13,6 +13,7 @@
  *   <root>/acme/renewals/<name>.json
  *   <root>/agents/<agentId>.json              what each `certstage agent` reports it serves
  *   <root>/notifications.json                 what `certstage notify` sent, or is sending
+ *   <root>/releases.json                      the versions history records as released (see below)
  *
  * A version directory is assembled under a temporary name and renamed into place, so it appears
  * whole or not at all. A deployment is a symlink replaced by one rename(2), so nginx reading
@@ -26,13 +27,22 @@
  * lacks (a store written before the index, a run killed between the two) is read from its
  * version.json. The next version saved writes the index whole again. It sits beside `versions/`,
  * not in it, so that directory holds only versions (scripts list it).
+ *
+ * `releases.json` is the fold of history.jsonl's release lines (store-rules.ts's recordRelease)
+ * up to a byte offset, rewritten under the lock by every release appended: status reads it and
+ * only the history appended after that offset, instead of all of history. history.jsonl is only
+ * ever appended to, so whatever was appended since (by any certstage, one that predates the
+ * record included) is in that tail and is folded in the same way. The record names the line that
+ * ends at its offset; when that line is not there (history.jsonl restored from a backup, cut),
+ * or the record is absent (a store written before it), history is folded from its start, which
+ * is what status did before the record.
  */
-import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { compareText } from "../../code-point-order";
 import { CertstageError } from "../../errors";
+import { RELEASE, releasedVersionOf } from "../../lifecycle/ownership";
 import { nextVersionNumber } from "../../lifecycle/version-numbering";
 import type { VersionMaterial } from "../../pki/version-material";
 import {
@@ -45,6 +55,7 @@ import {
   writeFileDurably,
 } from "../atomic-file";
 import { withFileLock } from "../file-lock";
+import { nodeCrypto, randomHex } from "../lazy-crypto";
 import { MAX_RECORD_BYTES, StorePaths, storeCorrupt } from "../file-paths";
 import {
   accountFileFrom,
@@ -54,6 +65,9 @@ import {
   identityFileFrom,
   MAX_VERSION_INDEX_BYTES,
   orderFileFrom,
+  RELEASES_FILE,
+  releasesFileFrom,
+  type ReleasesFile,
   renewalFileFrom,
   STORE_FORMAT,
   taskFileFrom,
@@ -78,7 +92,9 @@ import {
   NewCertificate,
   NewDeploymentTask,
   Principal,
+  ReleasedVersions,
   ResourceOrigin,
+  StatusListings,
   Store,
   StoreIdentity,
   TaskFilter,
@@ -104,6 +120,7 @@ import {
   matchesHistoryFilter,
   newTaskId,
   queuedSummary,
+  recordRelease,
   runnerDied,
   supersededDetail,
   swapAction,
@@ -154,6 +171,8 @@ export function createFileStore(options: FileStoreOptions): Store {
 class FileStore implements Store {
   readonly description: string;
   private readonly paths: StorePaths;
+  private readonly environmentsRoot: string;
+  private readonly certificatesRoot: string;
   /** Set once the root was there: from then on a missing root vanished, and is not made again. */
   private rootSeen = false;
   /** What the running locked operation changed so far (operations are serialized by the lock). */
@@ -165,6 +184,8 @@ class FileStore implements Store {
   ) {
     this.description = `file store ${root}`;
     this.paths = new StorePaths(root);
+    this.environmentsRoot = path.join(root, "environments");
+    this.certificatesRoot = path.join(root, "certificates");
   }
 
   // ---- identity -----------------------------------------------------------------------------
@@ -179,7 +200,7 @@ class FileStore implements Store {
   /** Called under the lock by every change: the first write of a store gives it its identity. */
   private async ensureIdentity(): Promise<void> {
     if (await this.paths.exists(this.identityFile())) return;
-    const identity = { format: STORE_FORMAT, id: randomUUID(), createdAt: new Date().toISOString() };
+    const identity = { format: STORE_FORMAT, id: nodeCrypto().randomUUID(), createdAt: new Date().toISOString() };
     await this.replaceFile(this.identityFile(), `${JSON.stringify(identity, null, 2)}\n`);
   }
 
@@ -270,7 +291,7 @@ class FileStore implements Store {
       await this.refuseWhileDeployed(name, undefined);
       const versions = this.versionsDirectory(name);
       await this.paths.check(versions, "directory");
-      const aside = `${versions}.deleted.${randomBytes(6).toString("hex")}`;
+      const aside = `${versions}.deleted.${randomHex(6)}`;
       const moved = await fs.rename(versions, aside).then(
         () => true,
         (error: unknown) => {
@@ -308,7 +329,7 @@ class FileStore implements Store {
         createdBy: actor.principal,
         ...(origin !== undefined ? { origin: { urn: origin.urn, inputs: origin.inputs } } : {}),
       };
-      const staging = path.join(versionsDirectory, `.staging-${version}-${randomBytes(6).toString("hex")}`);
+      const staging = path.join(versionsDirectory, `.staging-${version}-${randomHex(6)}`);
       const target = this.versionDirectory(certificate, version);
       await fs.mkdir(staging, { mode: 0o755 });
       try {
@@ -335,7 +356,7 @@ class FileStore implements Store {
       // Until certificate.json and history record it, the version can be taken back (moved aside
       // first, so it never shows half-removed): no version exists that history does not know.
       this.onUndo(async () => {
-        const aside = path.join(versionsDirectory, `.deleted-${version}-${randomBytes(6).toString("hex")}`);
+        const aside = path.join(versionsDirectory, `.deleted-${version}-${randomHex(6)}`);
         await fs.rename(target, aside);
         await fsyncDirectory(versionsDirectory);
         await fs.rm(aside, { recursive: true, force: true });
@@ -466,7 +487,7 @@ class FileStore implements Store {
       await this.requireCertificate(certificate);
       if (!(await this.getVersion(certificate, version))) throw versionNotFound(certificate, version);
       await this.refuseWhileDeployed(certificate, version);
-      const aside = path.join(this.versionsDirectory(certificate), `.deleted-${version}-${randomBytes(6).toString("hex")}`);
+      const aside = path.join(this.versionsDirectory(certificate), `.deleted-${version}-${randomHex(6)}`);
       await fs.rename(this.versionDirectory(certificate, version), aside);
       this.onUndo(() => fs.rename(aside, this.versionDirectory(certificate, version)));
       await fsyncDirectory(this.versionsDirectory(certificate));
@@ -527,17 +548,20 @@ class FileStore implements Store {
   private async readDeployment(certificate: string, environment: string, checked?: Set<string>): Promise<DeploymentRecord | undefined> {
     assertName(certificate, "certificate");
     assertName(environment, "environment");
-    const link = path.join(this.root, "environments", environment, certificate);
+    // Paths of checked names, joined without normalizing (childPath): a listing reads 1,000 links.
+    const link = childPath(childPath(this.environmentsRoot, environment), certificate);
     const found = await this.paths.readLink(link, checked);
     if (found === undefined) return undefined;
     // Only the link deploy makes: one that resolves anywhere else (/etc, another certificate's
-    // version) would have servers read files certstage never checked.
+    // version) would have servers read files certstage never checked. The target deploy writes
+    // is recognised as it is; any other spelling is resolved and compared.
     const match = /(?:^|\/)([1-9][0-9]{0,8})$/.exec(found.target);
     const version = match ? Number(match[1]) : undefined;
-    if (version === undefined || path.resolve(path.dirname(link), found.target) !== this.versionDirectory(certificate, version)) {
+    const versionDirectory = version === undefined ? "" : childPath(childPath(childPath(this.certificatesRoot, certificate), "versions"), String(version));
+    if (version === undefined || (found.target !== deployedLinkTarget(certificate, version) && path.resolve(path.dirname(link), found.target) !== versionDirectory)) {
       throw storeCorrupt(`${link} points at '${found.target}', which is not a version of '${certificate}' (${path.join("..", "..", "certificates", certificate, "versions", "<n>")})`, "remove the link and deploy a version again with `pulumi up`");
     }
-    await this.paths.check(this.versionDirectory(certificate, version), "directory", checked);
+    await this.paths.check(versionDirectory, "directory", checked);
     // The rename that swaps the link creates it, so its mtime is when the version was deployed.
     return { certificate, environment, version, deployedAt: found.changedAt.toISOString() };
   }
@@ -585,7 +609,86 @@ class FileStore implements Store {
   }
 
   async recordHistory(entry: Omit<HistoryEntry, "at">): Promise<void> {
-    await this.locked(() => this.appendToHistory({ at: new Date().toISOString(), ...definedOnly(entry) }));
+    await this.locked(() => this.appendToHistory({ at: new Date().toISOString(), ...definedOnly(entry) } as HistoryEntry));
+  }
+
+  // ---- released versions (releases.json; see the top of this file) ---------------------------
+
+  async listReleasedVersions(): Promise<ReleasedVersions> {
+    return (await this.foldReleases(await this.readReleasesFile({ rebuild: false }))).released;
+  }
+
+  /**
+   * The listings one after the other, in the order status read them: deployments before
+   * versions, so a planted environment link is refused before any version is read.
+   */
+  async readStatusListings(): Promise<StatusListings> {
+    const certificates = await this.listCertificates();
+    const agentReports = await this.listAgentReports();
+    const deployments = await this.listDeployments();
+    const tasks = await this.listTasks();
+    const versions = await this.listAllVersions();
+    return { certificates, agentReports, deployments, tasks, versions, released: await this.listReleasedVersions() };
+  }
+
+  /** releases.json; a damaged one is refused on a read, and made again by a write (`rebuild`), which is about to replace it. */
+  private async readReleasesFile(options: { rebuild: boolean }): Promise<ReleasesFile | undefined> {
+    const file = this.releasesFile();
+    try {
+      const contents = await this.paths.readFile(file, MAX_VERSION_INDEX_BYTES);
+      return contents === undefined ? undefined : releasesFileFrom(contents, file);
+    } catch (error) {
+      if (!options.rebuild || !(error instanceof CertstageError) || error.code !== "STORE_CORRUPT") throw error;
+      return undefined;
+    }
+  }
+
+  /**
+   * The record with the history after it folded in: from the line the record ends with (which
+   * must still be where it says), or from the start of history without a record. Also says how
+   * many lines history has, for the next record.
+   */
+  private async foldReleases(record: ReleasesFile | undefined): Promise<{ released: Map<string, Set<number>>; historyLines: number }> {
+    const file = this.historyFile();
+    const released = new Map<string, Set<number>>();
+    let lineNumber = 0;
+    let start = 0;
+    if (record !== undefined) {
+      for (const [certificate, versions] of Object.entries(record.released)) released.set(certificate, new Set(versions));
+      // The record's last line, then what was appended after it.
+      lineNumber = record.historyLines - 1;
+      start = record.historyBytes - Buffer.byteLength(record.lastLine) - 1;
+    }
+    let first = record !== undefined;
+    for await (const lines of this.paths.readLines(file, undefined, Math.max(start, 0))) {
+      for (const line of lines) {
+        lineNumber += 1;
+        if (first) {
+          first = false;
+          if (start < 0 || line !== record!.lastLine) return this.foldReleases(undefined);
+          continue;
+        }
+        // The cheap test streamHistory makes: a line without the action is no release.
+        if (!line.includes(RELEASE_ACTION)) continue;
+        const entry = historyLineFrom(line, file, lineNumber);
+        if (entry) recordRelease(released, entry);
+      }
+    }
+    // History shorter than the record says: not the history it was made from.
+    if (first) return this.foldReleases(undefined);
+    return { released, historyLines: lineNumber };
+  }
+
+  /** After a release line was appended (under the lock, undone with the change): the record made up to it. */
+  private async writeReleasesFile(lastLine: string, historyBytes: number): Promise<void> {
+    const folded = await this.foldReleases(await this.readReleasesFile({ rebuild: true }));
+    const released = Object.fromEntries([...folded.released].sort(([a], [b]) => compareText(a, b)).map(([certificate, versions]) => [certificate, [...versions].sort((a, b) => a - b)]));
+    const record: ReleasesFile = { format: STORE_FORMAT, historyBytes, historyLines: folded.historyLines, lastLine, released };
+    await this.replaceFile(this.releasesFile(), `${JSON.stringify(record)}\n`);
+  }
+
+  private releasesFile(): string {
+    return path.join(this.root, RELEASES_FILE);
   }
 
   async close(): Promise<void> {
@@ -787,7 +890,7 @@ class FileStore implements Store {
   }
 
   private acmeAccountBase(directoryUrl: string): string {
-    return path.join(this.root, "acme", "accounts", createHash("sha256").update(directoryUrl).digest("hex").slice(0, 32));
+    return path.join(this.root, "acme", "accounts", nodeCrypto().createHash("sha256").update(directoryUrl).digest("hex").slice(0, 32));
   }
 
   // ---- agent reports -------------------------------------------------------------------------
@@ -1005,10 +1108,12 @@ class FileStore implements Store {
     await replaceFileAtomically(file, contents, mode);
   }
 
-  private async appendToHistory(entry: object): Promise<void> {
+  private async appendToHistory(entry: HistoryEntry): Promise<void> {
     await this.paths.check(this.historyFile(), "file");
-    const before = await appendLineDurably(this.historyFile(), JSON.stringify(entry));
+    const line = JSON.stringify(entry);
+    const before = await appendLineDurably(this.historyFile(), line);
     this.onUndo(() => truncateFile(this.historyFile(), before));
+    if (releasedVersionOf(entry) !== undefined) await this.writeReleasesFile(line, before + Buffer.byteLength(line) + 1);
   }
 
   private async removeDeletedVersionDirectories(certificateDirectory: string): Promise<void> {
@@ -1050,6 +1155,14 @@ class FileStore implements Store {
  */
 function childPath(directory: string, entry: string): string {
   return directory.endsWith(path.sep) ? `${directory}${entry}` : `${directory}${path.sep}${entry}`;
+}
+
+/** JSON of the release action, as every release line holds it. */
+const RELEASE_ACTION = `"${RELEASE.action}"`;
+
+/** What deploy links `environments/<environment>/<certificate>` to: the version's directory, relative to the link's. */
+function deployedLinkTarget(certificate: string, version: number): string {
+  return ["..", "..", "certificates", certificate, "versions", String(version)].join(path.sep);
 }
 
 function isVersionDirectoryName(entry: string): boolean {

@@ -64,10 +64,7 @@ export interface ConnectionOverrides {
   readonly applicationName?: string;
 }
 
-/** Whether a store setting names the postgres driver: `postgres://…` or `postgresql://…`. */
-export function isPostgresSetting(text: string): boolean {
-  return /^postgres(?:ql)?:\/\//i.test(text.trim());
-}
+export { isPostgresSetting } from "./store-setting";
 
 /** libpq's defaults where it has them (Debian's libpq puts the socket in /var/run/postgresql). */
 const DEFAULT_SOCKET_DIRECTORY = "/var/run/postgresql";
@@ -355,7 +352,9 @@ function safeHomeDirectory(): string | undefined {
 }
 
 function displayHost(host: string): string {
-  return escaped(net.isIPv6(host) ? `[${host}]` : host);
+  // Only a colon can make an IPv6 literal: net.isIPv6's first call compiles its expression, some
+  // 5 ms of every postgres command, for a host name or an IPv4 address that cannot be one.
+  return escaped(host.includes(":") && net.isIPv6(host) ? `[${host}]` : host);
 }
 
 // ---------------------------------------------------------------------------------------------

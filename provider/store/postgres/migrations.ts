@@ -21,6 +21,8 @@
  * tables, which the read-only group has no privilege on at all.
  */
 
+import { RELEASE } from "../../lifecycle/ownership";
+
 export interface Migration {
   readonly version: number;
   readonly name: string;
@@ -558,6 +560,64 @@ ALTER TABLE certstage.versions DROP COLUMN summary;
 ALTER TABLE certstage.versions ADD COLUMN summary json GENERATED ALWAYS AS ((record - 'jwk' - 'chainFingerprints')::json) STORED;
 `;
 
+/**
+ * Which versions were released (Store.listReleasedVersions, for `certstage status`), kept by the
+ * database as history is appended: a trigger on history adds the version of every release line
+ * (lifecycle/ownership.ts's rule, written from its constants), whoever inserts it, so the record
+ * can never miss one, and the migration folds in the lines written before it. Keyed like history,
+ * by certificate name, and read under history's policy: a role sees the releases of exactly the
+ * history lines it sees. Nobody may write it directly (no grant; the trigger's function acts as
+ * the schema's owner), nor change it (append-only, like history).
+ *
+ * The backfill reads history as the tables' owner, which FORCE row-level security would hold to
+ * the policies (an owner that is not in certstage_admin would see no line): it is lifted for the
+ * two tables for the length of the statement, inside the migration's transaction.
+ */
+const RELEASED = `${SCHEMA}.history.action = '${RELEASE.action}' AND ${SCHEMA}.history.result = '${RELEASE.result}' AND ${SCHEMA}.history.from_version IS NOT NULL`;
+const VERSION_RELEASES = `
+CREATE TABLE certstage.version_releases (
+  certificate text NOT NULL,
+  version int NOT NULL CHECK (version >= 1),
+  PRIMARY KEY (certificate, version)
+);
+CREATE FUNCTION certstage.record_release() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  INSERT INTO certstage.version_releases (certificate, version) VALUES (NEW.certificate, NEW.from_version) ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION certstage.record_release() FROM PUBLIC;
+CREATE TRIGGER history_records_release AFTER INSERT ON certstage.history FOR EACH ROW
+  WHEN (${RELEASED.replaceAll(`${SCHEMA}.history.`, "NEW.")}) EXECUTE FUNCTION certstage.record_release();
+CREATE TRIGGER version_releases_append_only BEFORE UPDATE OR DELETE ON certstage.version_releases FOR EACH ROW EXECUTE FUNCTION certstage.append_only();
+
+ALTER TABLE certstage.history NO FORCE ROW LEVEL SECURITY;
+INSERT INTO certstage.version_releases (certificate, version) SELECT DISTINCT certificate, from_version FROM certstage.history WHERE ${RELEASED};
+ALTER TABLE certstage.history FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE certstage.version_releases ENABLE ROW LEVEL SECURITY;
+ALTER TABLE certstage.version_releases FORCE ROW LEVEL SECURITY;
+CREATE POLICY releases_read ON certstage.version_releases FOR SELECT USING (certificate IN (SELECT c.name FROM certstage.certificates c));
+CREATE POLICY releases_record ON certstage.version_releases FOR INSERT WITH CHECK (true);
+GRANT SELECT ON certstage.version_releases TO ${GROUP_ROLES.runner}, ${GROUP_ROLES.reader}, ${GROUP_ROLES.admin};
+`;
+
+/**
+ * The summary kept in the row itself (storage MAIN): a version's row holds its PEMs and its
+ * record, well over the 2 kB at which PostgreSQL moves values out of line, and the summary went
+ * with them, so a listing of every version fetched each summary from the TOAST table (three
+ * buffer reads a row, some 40 ms of 60 for 10,000). MAIN keeps it inline unless the row cannot
+ * fit in a page without it; the larger record and PEMs still go out of line first. Made again so
+ * that rows already stored are rewritten that way (adding a stored column rewrites the table,
+ * which fires no trigger: a version's row is not changed, only laid out anew).
+ */
+const VERSION_SUMMARY_INLINE = `
+ALTER TABLE certstage.versions
+  DROP COLUMN summary,
+  ADD COLUMN summary json GENERATED ALWAYS AS ((record - 'jwk' - 'chainFingerprints')::json) STORED,
+  ALTER COLUMN summary SET STORAGE MAIN;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial schema: certificates, versions, deployments, history, tasks, ACME", sql: INITIAL },
   { version: 2, name: "versions.summary: what a listing of every version reads", sql: VERSION_SUMMARY },
@@ -566,6 +626,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: "version_keystores: a version's PKCS#12 keystore, sealed like its key", sql: VERSION_KEYSTORES },
   { version: 6, name: "undeploy tasks: a task undeploys, or swaps to its version", sql: UNDEPLOY_TASKS },
   { version: 7, name: "versions.summary as json text: a listing sends it without converting it", sql: VERSION_SUMMARY_TEXT },
+  { version: 8, name: "version_releases: which versions were released, kept by a trigger on history", sql: VERSION_RELEASES },
+  { version: 9, name: "versions.summary kept in the row: a listing reads no TOAST", sql: VERSION_SUMMARY_INLINE },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
