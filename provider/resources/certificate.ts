@@ -14,6 +14,7 @@ import { validateAgainstSchema } from "../validation/schema";
 import { registration, withoutPromiseStacks } from "./certstage-resource";
 import * as kindProvider from "./kind-providers/certificate";
 import { originOf, resourceUrnInput } from "./resource-urn";
+import { asJsonText, parsedJsonText } from "./json-text-output";
 import { unclaimedVersionsOf } from "../store/adoption";
 import { accessProblem, refusalOf } from "./certificate-access";
 import { checkResult, HandlerContext, isUnknown, planned, Props, ResourceHandler, withoutProvider } from "./handler";
@@ -55,7 +56,8 @@ export class Certificate extends pulumi.dynamic.Resource {
   /**
    * Per environment, a JWKS (RFC 7517 §5) of the version it serves, as of this resource's last
    * create, update or refresh; its keys carry no `x5c` (each version's `jwk` has the chain). Services that must follow every swap read the store's
-   * `environments/<env>/<name>/jwk.json` instead, or an EnvironmentDeployment's `jwk`.
+   * `environments/<env>/<name>/jwk.json` instead, or an EnvironmentDeployment's `jwk`. State keeps
+   * it as JSON text (json-text-output.ts).
    */
   declare readonly jwks: pulumi.Output<Record<string, { keys: Record<string, unknown>[] }>>;
   /**
@@ -93,6 +95,7 @@ export class Certificate extends pulumi.dynamic.Resource {
     } finally {
       restoreStackLimit();
     }
+    this.jwks = parsedJsonText(this, "jwks");
     this.typeInput = args.type ?? "server";
     this.profileInput = args.profile;
   }
@@ -133,7 +136,7 @@ async function jwksOf(name: string, store: Store) {
 async function outputsOf(record: CertificateRecord, store: Store) {
   return {
     unclaimedVersions: (await unclaimedVersionsOf(store, record.name)).map((version) => version.version),
-    jwks: await jwksOf(record.name, store),
+    jwks: asJsonText(await jwksOf(record.name, store)),
     name: record.name,
     certificateId: record.name,
     displayName: record.displayName,

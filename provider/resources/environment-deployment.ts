@@ -28,6 +28,7 @@ import { CertificateVersion } from "./certificate-version";
 import { registration, withoutPromiseStacks } from "./certstage-resource";
 import * as kindProvider from "./kind-providers/environment-deployment";
 import { resourceUrnInput } from "./resource-urn";
+import { asJsonText, parsedJsonText } from "./json-text-output";
 import { accessProblem, refusalOf, requireCertificateAccess } from "./certificate-access";
 import { checkResult, HandlerContext, isUnknown, planned, ResourceHandler, withoutProvider } from "./handler";
 
@@ -77,7 +78,7 @@ export class EnvironmentDeployment extends pulumi.dynamic.Resource {
   declare readonly task: pulumi.Output<{ id: string; state: string; notBefore?: string; detail?: string } | undefined>;
   /**
    * The public key of the version served, as a JWK without `x5c` (the version's `jwk` has the
-   * chain): it changes in the same run as the swap.
+   * chain): it changes in the same run as the swap. State keeps it as JSON text (json-text-output.ts).
    */
   declare readonly jwk: pulumi.Output<Record<string, unknown>>;
 
@@ -115,6 +116,7 @@ export class EnvironmentDeployment extends pulumi.dynamic.Resource {
     } finally {
       restoreStackLimit();
     }
+    this.jwk = parsedJsonText(this, "jwk");
   }
 }
 
@@ -144,7 +146,7 @@ async function outputsOf(inputs: DeploymentInputs, store: Store, task: Deploymen
     deployedAt: live?.deployedAt ?? "",
     status: waiting ? "pending" : live ? "deployed" : "undeployed",
     ...(task ? { task: { id: task.id, state: task.state, ...(task.notBefore ? { notBefore: task.notBefore } : {}), ...(task.detail ? { detail: task.detail } : {}) } } : {}),
-    jwk: await servedJwk(inputs, live, store),
+    jwk: asJsonText(await servedJwk(inputs, live, store)),
   };
 }
 

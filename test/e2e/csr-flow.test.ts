@@ -43,8 +43,11 @@ if (signedDirectory) {
   exports.jwkKid = signed.jwk.apply((jwk) => jwk.kid);
   exports.signedJwk = signed.jwk;
   for (const environment of ["staging", "production"]) {
-    new EnvironmentDeployment("api-" + environment, { version: signed, environment });
+    const deployment = new EnvironmentDeployment("api-" + environment, { version: signed, environment });
+    // Kept in state as JSON text; the program reads objects.
+    if (environment === "production") exports.productionJwk = deployment.jwk;
   }
+  exports.certificateJwks = api.jwks;
 }
 if (config.getBoolean("rekey")) {
   const exportKey = config.getBoolean("exportKey") === true;
@@ -143,6 +146,17 @@ describe("generate -> CA signs the CSR -> signed version reusing the key", () =>
     expect(stored.x5c.length).toBeGreaterThan(1);
   });
 
+  it("a deployment's jwk and a certificate's jwks reach the program as objects: the served key without its chain", async () => {
+    const stored = JSON.parse(readFileSync(path.join(storeRoot, "environments", "production", "api", "jwk.json"), "utf8"));
+    const { x5c: _chain, ...keyOnly } = stored;
+    expect(JSON.parse((await workspace.pulumiOk(["stack", "output", "productionJwk", "--json"])).stdout)).toEqual(keyOnly);
+    // The certificate's JWKS is as of its last create, update or refresh: a refresh brings in the
+    // swaps, and the next up hands them to the program.
+    await workspace.pulumiOk(["refresh", "--yes", "--skip-preview"]);
+    await workspace.pulumiOk(["up", "--yes", "--skip-preview"]);
+    expect(JSON.parse((await workspace.pulumiOk(["stack", "output", "certificateJwks", "--json"])).stdout)).toEqual({ staging: { keys: [keyOnly] }, production: { keys: [keyOnly] } });
+  });
+
   it("a re-key generates version 3 with a new key while version 2 keeps serving", async () => {
     const kid = await stackOutput("jwkKid");
     await workspace.pulumiOk(["config", "set", "rekey", "true"]);
@@ -204,12 +218,15 @@ describe("generate -> CA signs the CSR -> signed version reusing the key", () =>
 
   it("a stack written before exportPrivateKey existed, which holds every key, previews one update per version and up takes the keys out", async () => {
     // Such a state: each version's outputs hold privateKeyPem (a secret), and no exportPrivateKey;
-    // its inputs do not carry the version's number (the store names it, below).
+    // its inputs do not carry the version's number (the store names it, below). Its deployments'
+    // jwk and its certificate's jwks are objects, not JSON text.
     const keys = storedKeys();
     const state = JSON.parse((await workspace.pulumiOk(["stack", "export", "--show-secrets"])).stdout);
     const keyOf: Record<string, string> = { "api-request": keys[0], "api-signed": keys[0], "api-rekey": keys[1] };
     for (const resource of state.deployment.resources) {
       const name = resource.urn.split("::").at(-1);
+      if (resource.type.endsWith(":EnvironmentDeployment")) resource.outputs.jwk = JSON.parse(resource.outputs.jwk);
+      if (resource.type.endsWith(":Certificate")) resource.outputs.jwks = JSON.parse(resource.outputs.jwks);
       if (!resource.type.endsWith(":CertificateVersion")) continue;
       resource.outputs.privateKeyPem = { [SECRET_SIGNATURE]: "1b47061264138c4ac30d75fd1eb44270", plaintext: JSON.stringify(keyOf[name]) };
       delete resource.inputs.version;
@@ -230,6 +247,12 @@ describe("generate -> CA signs the CSR -> signed version reusing the key", () =>
     expectNoPrivateKeyMaterial(revealed, keys, "stack export --show-secrets");
     expect(await changedSteps()).toEqual([]);
     expect(Object.values((await status()).certificates[0].deployments).map((deployment) => deployment.version)).toEqual([2, 2]);
+    // The deployments were not touched, so their state still holds the JWK as an object; the program reads it all the same.
+    const deployments = JSON.parse(revealed).deployment.resources.filter((resource: { type: string }) => resource.type.endsWith(":EnvironmentDeployment"));
+    expect(deployments.map((resource: { outputs: { jwk: unknown } }) => typeof resource.outputs.jwk)).toEqual(["object", "object"]);
+    const { x5c: _chain, ...keyOnly } = JSON.parse(readFileSync(path.join(storeRoot, "environments", "production", "api", "jwk.json"), "utf8"));
+    expect(JSON.parse((await workspace.pulumiOk(["stack", "output", "productionJwk", "--json"])).stdout)).toEqual(keyOnly);
+    expect(Object.keys(JSON.parse((await workspace.pulumiOk(["stack", "output", "certificateJwks", "--json"])).stdout)).sort()).toEqual(["production", "staging"]);
   });
 });
 

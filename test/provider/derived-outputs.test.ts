@@ -3,6 +3,8 @@
  * state: a version's `fullchainPem` and `jwk` come from its `certificatePem` and `chainPem`, so
  * state does not hold the certificate twice (test/e2e/certificate-lifecycle.test.ts checks state lacks it). Under
  * `pulumi.runtime.setMocks`, whose engine answers with what a provider's create would return.
+ * And outputs state keeps as JSON text (a deployment's `jwk`, a certificate's `jwks`), which the
+ * program reads as objects, from the text and from the objects older states hold.
  */
 import { createPublicKey, X509Certificate } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,6 +12,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { makeTestCertificate, temporaryDirectory, TestCertificate } from "../support/certificates";
 
 let leaf: TestCertificate;
+/** A served key as the provider reports it (its members, not a real key: only its shape matters here). */
+const SERVED_JWK = { kty: "EC", crv: "P-256", x: "x-coordinate", y: "y-coordinate", kid: "thumbprint", alg: "ES256" };
 
 beforeAll(async () => {
   leaf = makeTestCertificate(temporaryDirectory("derived-outputs"));
@@ -17,7 +21,14 @@ beforeAll(async () => {
     {
       newResource(args) {
         // What the version's create returns: the PEMs, and no fullchainPem or jwk.
-        const outputs = args.type.endsWith(":CertificateVersion") ? { certificatePem: leaf.certificatePem, chainPem: leaf.chainPem } : {};
+        const asStored = (value: unknown) => (args.name.endsWith("-older") ? value : JSON.stringify(value));
+        const outputs = args.type.endsWith(":CertificateVersion")
+          ? { certificatePem: leaf.certificatePem, chainPem: leaf.chainPem }
+          : args.type.endsWith(":EnvironmentDeployment")
+            ? { jwk: asStored(SERVED_JWK) }
+            : args.type.endsWith(":Certificate")
+              ? { jwks: asStored({ production: { keys: [SERVED_JWK] } }) }
+              : {};
         return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
       },
       call: () => ({}),
@@ -54,4 +65,15 @@ describe("derived outputs", () => {
     expect(createPublicKey({ key: jwk as never, format: "jwk" }).equals(new X509Certificate(leaf.certificatePem).publicKey)).toBe(true);
     expect(jwk.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
+
+  for (const stored of ["JSON text", "an object (older states)"]) {
+    const suffix = stored === "JSON text" ? "" : "-older";
+    it(`a deployment's jwk and a certificate's jwks are objects in the program, from ${stored} in state`, async () => {
+      const { Certificate, EnvironmentDeployment } = await import("../../provider");
+      const certificate = new Certificate(`edge${suffix}`, { name: `edge${suffix}` });
+      const deployment = new EnvironmentDeployment(`edge-production${suffix}`, { certificate, version: 1, environment: "production" });
+      expect(await resolved(deployment.jwk)).toEqual(SERVED_JWK);
+      expect(await resolved(certificate.jwks)).toEqual({ production: { keys: [SERVED_JWK] } });
+    });
+  }
 });
