@@ -17,14 +17,16 @@
  *                                              without the checkpoint rewrites (its own section)
  *
  * The Pulumi CLI is the toolchain's (scripts/pulumi-toolchain.sh), with a file:// backend, a
- * passphrase and a PULUMI_HOME of the run's own, as the e2e tier runs it. Nothing leaves loopback.
+ * passphrase and a PULUMI_HOME of the run's own, as the e2e tier runs it (pulumi-projects.cjs).
+ * Nothing leaves loopback.
  */
 "use strict";
 
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const { execFileSync, spawnSync } = require("node:child_process");
+const { execFileSync } = require("node:child_process");
+const { CERTSTAGE_ENVIRONMENTS, CERTSTAGE_PROGRAM, makeProject, packedCertstage, toolchainBin } = require("./pulumi-projects.cjs");
 
 const REPOSITORY = path.join(__dirname, "..");
 const SIZES = (process.env.CERTSTAGE_BENCH_SCALE_SIZES ?? "100,300,1000").split(",").map(Number);
@@ -33,23 +35,7 @@ const ENVIRONMENTS = 3;
 // the cost that grows with the stack (the engine rewriting the whole state after every step, on
 // the file backend) from the cost per resource.
 const SKIP_CHECKPOINTS = process.env.CERTSTAGE_BENCH_SCALE_CHECKPOINTS === "skip";
-
-const CERTSTAGE_PROGRAM = `"use strict";
-const pulumi = require("@pulumi/pulumi");
-const { Certificate, CertificateVersion, EnvironmentDeployment } = require("certstage");
-const count = new pulumi.Config().requireNumber("count");
-for (let i = 0; i < count; i++) {
-  const name = "c" + i;
-  const certificate = new Certificate(name, { name });
-  const version = new CertificateVersion(name, {
-    certificate,
-    generate: { keyAlgorithm: "ECDSA-P256", subject: { commonName: name + ".example.test" }, sans: [name + ".example.test"] },
-  });
-  const staging = new EnvironmentDeployment(name + "-staging", { version, environment: "staging" });
-  new EnvironmentDeployment(name + "-production", { version, environment: "production" }, { dependsOn: [staging] });
-  new EnvironmentDeployment(name + "-dr", { version, environment: "dr" });
-}
-`;
+const CHECKPOINT_ENV = SKIP_CHECKPOINTS ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {};
 
 // The floor: what any Node dynamic provider costs the engine per resource. Its provider is the
 // smallest Pulumi lets a dynamic provider be, and its resources carry one short input each.
@@ -70,69 +56,6 @@ for (let i = 0; i < count; i++) {
 }
 `;
 
-/** The directory holding the toolchain's `pulumi`, built on first use. */
-function toolchainBin() {
-  const output = execFileSync("bash", [path.join(REPOSITORY, "scripts", "pulumi-toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  return output.trim().split("\n").at(-1);
-}
-
-/**
- * certstage as a user's project gets it from a registry: this checkout's `npm pack` tarball,
- * unpacked into `node_modules/certstage` (a real directory, not a link: Pulumi serializes the
- * provider of an installed package as a `require`, and a linked one by value).
- */
-function packedCertstage(scratch) {
-  const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", scratch], { cwd: REPOSITORY, encoding: "utf8" }).trim().split("\n").at(-1);
-  const unpacked = path.join(scratch, "certstage-package");
-  fs.mkdirSync(unpacked);
-  execFileSync("tar", ["-xzf", path.join(scratch, tarball), "-C", unpacked, "--strip-components=1"]);
-  return unpacked;
-}
-
-/**
- * A project whose node_modules links this checkout's dependencies and, given `certstagePackage`,
- * holds a copy of the unpacked certstage (the floor needs none).
- */
-function makeProject({ root, name, program, config, pulumiBin, certstagePackage }) {
-  const project = path.join(root, name);
-  const modules = path.join(project, "node_modules");
-  fs.mkdirSync(modules, { recursive: true });
-  fs.writeFileSync(path.join(project, "Pulumi.yaml"), `name: ${name}\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n`);
-  fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name, private: true, main: "index.js" }));
-  fs.writeFileSync(path.join(project, "index.js"), program);
-  for (const entry of fs.readdirSync(path.join(REPOSITORY, "node_modules"))) {
-    if (!entry.startsWith(".")) fs.symlinkSync(path.join(REPOSITORY, "node_modules", entry), path.join(modules, entry));
-  }
-  if (certstagePackage) fs.cpSync(certstagePackage, path.join(modules, "certstage"), { recursive: true });
-  const home = path.join(root, `${name}-home`);
-  const state = path.join(root, `${name}-state`);
-  fs.mkdirSync(home);
-  fs.mkdirSync(state);
-  const env = {
-    ...process.env,
-    PATH: `${pulumiBin}${path.delimiter}${process.env.PATH ?? ""}`,
-    PULUMI_HOME: home,
-    PULUMI_BACKEND_URL: `file://${state}`,
-    PULUMI_CONFIG_PASSPHRASE: "certstage-bench-passphrase",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    PULUMI_SKIP_CONFIRMATIONS: "true",
-    NO_COLOR: "1",
-    CERTSTAGE_PRINCIPAL: "bench",
-    ...(SKIP_CHECKPOINTS ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}),
-  };
-  const pulumi = (args) => {
-    const started = process.hrtime.bigint();
-    const result = spawnSync("pulumi", [...args, "--non-interactive", "--color", "never"], { cwd: project, env, encoding: "utf8", maxBuffer: 1024 * 1024 * 1024 });
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (result.status !== 0) throw new Error(`${name}: pulumi ${args.join(" ")} exited ${result.status}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
-    return { seconds, stdout: result.stdout };
-  };
-  pulumi(["stack", "init", "bench"]);
-  for (const [key, value] of Object.entries(config)) pulumi(["config", "set", "--stack", "bench", key, value]);
-  return { name, pulumi };
-}
-
 const PHASES = [
   ["preview", ["preview", "--stack", "bench"]],
   ["up", ["up", "--yes", "--skip-preview", "--stack", "bench"]],
@@ -147,10 +70,9 @@ function ratio(a, b) {
 async function measureSize({ scratch, certificates, pulumiBin, certstagePackage }) {
   const root = path.join(scratch, `n${certificates}`);
   fs.mkdirSync(root);
-  const environments = JSON.stringify([{ name: "staging" }, { name: "production", promotion: { requires: "staging" } }, { name: "dr" }]);
   const sides = [
-    makeProject({ root, name: "certstage-scale", program: CERTSTAGE_PROGRAM, pulumiBin, certstagePackage, config: { count: String(certificates), "certstage:store": path.join(root, "store"), "certstage:environments": environments } }),
-    makeProject({ root, name: "floor", program: FLOOR_PROGRAM, pulumiBin, config: { count: String(certificates) } }),
+    makeProject({ root, name: "certstage-scale", program: CERTSTAGE_PROGRAM, pulumiBin, packages: { certstage: certstagePackage }, env: CHECKPOINT_ENV, config: { count: String(certificates), "certstage:store": path.join(root, "store"), "certstage:environments": CERTSTAGE_ENVIRONMENTS } }),
+    makeProject({ root, name: "floor", program: FLOOR_PROGRAM, pulumiBin, env: CHECKPOINT_ENV, config: { count: String(certificates) } }),
   ];
   const resources = certificates * (2 + ENVIRONMENTS);
   const figures = { certificates, resources, phases: {}, stateBytes: {} };

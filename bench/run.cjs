@@ -30,6 +30,7 @@ const BENCHMARKS = {
   "report-html": require("./report-html.cjs"),
   "metrics-export": require("./metrics-export.cjs"),
   "pulumi-scale": require("./pulumi-scale.cjs"),
+  "pulumi-state-shape": require("./pulumi-state-shape.cjs"),
   "directory-retention": require("./directory-retention.cjs"),
   "pkcs12-export": require("./pkcs12-export.cjs"),
 };
