@@ -3,11 +3,10 @@
  * Pulumi's state as one JSON text instead, and turned back into the object in the program.
  *
  * Why: the engine rewrites the whole state after every step, and what that costs grows with the
- * number of values in it far more than with its bytes. Measured with floor programs whose
- * resources carry certstage's outputs (100 certificates × 3 environments, `up`): the same bytes as
- * one string per resource cost about a third of what they cost as separate properties. A
- * deployment's JWK is seven values as an object and one as text; a certificate's `jwks` after a
- * refresh is about thirty.
+ * number of values in it as much as with its bytes (bench/pulumi-state-shape.cjs: floor programs
+ * carrying certstage's bytes as one string, or as many values as certstage with few bytes, each
+ * cost about half of what carrying certstage's values costs). A deployment's JWK is seven values
+ * as an object and one as text; a certificate's `jwks` after a refresh is about thirty.
  *
  * A program sees the object either way: `parsedJsonText` accepts the text this provider writes
  * and the object that states written before it hold.

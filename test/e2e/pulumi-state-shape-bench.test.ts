@@ -35,9 +35,11 @@ describe("bench/pulumi-state-shape.cjs", () => {
     };
     const [floor, values, bytes, count, certstage] = [PROGRAMS.floor, PROGRAMS.values, PROGRAMS.bytes, PROGRAMS.count, PROGRAMS.certstage].map(row);
     expect(certstage.values).toBeGreaterThan(floor.values + 10);
-    // Close, not equal: the floors add `name` and `kind` inputs, and their dependencies differ a little.
-    expect(Math.abs(values.values - certstage.values) / certstage.values).toBeLessThan(0.1);
-    expect(Math.abs(count.values - values.values) / values.values).toBeLessThan(0.1);
+    // Close, not equal: the few-bytes floor is sized to certstage's count; the floor carrying
+    // certstage's values also keeps its own `name` and `kind` inputs (about 6 values more).
+    expect(Math.abs(count.values - certstage.values) / certstage.values).toBeLessThan(0.1);
+    expect(values.values).toBeGreaterThanOrEqual(certstage.values - 2);
+    expect(values.values).toBeLessThanOrEqual(certstage.values + 8);
     expect(Math.abs(bytes.bytes - values.bytes) / values.bytes).toBeLessThan(0.1);
     expect(bytes.values).toBeLessThan(floor.values + 5);
     expect(count.bytes).toBeLessThan(values.bytes);
