@@ -100,9 +100,8 @@ function stateFigures(exported) {
  */
 function shapesFrom(certstageResources, floorResources) {
   const kindOf = (resource) => KINDS.find((kind) => resource.type.endsWith(`:${kind}`));
-  const first = (resources, predicate) => resources.find(predicate);
-  const certstage = Object.fromEntries(KINDS.map((kind) => [kind, first(certstageResources, (resource) => kindOf(resource) === kind)]));
-  const floor = Object.fromEntries(KINDS.map((kind) => [kind, first(floorResources, (resource) => resource.inputs?.kind === kind)]));
+  const certstage = Object.fromEntries(KINDS.map((kind) => [kind, certstageResources.find((resource) => kindOf(resource) === kind)]));
+  const floor = Object.fromEntries(KINDS.map((kind) => [kind, floorResources.find((resource) => resource.inputs?.kind === kind)]));
   const values = {}, bytes = {}, count = {};
   for (const kind of KINDS) {
     const passed = new Set(Object.keys(certstage[kind].propertyDependencies ?? {}));

@@ -19,7 +19,7 @@ export function asJsonText(value: unknown): string {
 }
 
 /** The object again, from the text (or from an object an earlier provider wrote). */
-export function fromJsonText<T>(stored: unknown): T {
+function fromJsonText<T>(stored: unknown): T {
   return (typeof stored === "string" ? JSON.parse(stored) : stored) as T;
 }
 
