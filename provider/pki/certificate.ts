@@ -72,13 +72,20 @@ export function publicKeySha256(key: KeyObject): string {
   return createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex");
 }
 
-/** The certificate's DNS names and IP addresses: Node's rendering, or ours where Node refuses. */
-function subjectAltNames(x509: X509Certificate): string[] {
+/**
+ * The certificate's DNS names and IP addresses: Node's rendering, or ours where Node refuses.
+ * Undefined when neither can read the extension (its DER is damaged).
+ */
+function subjectAltNames(x509: X509Certificate): string[] | undefined {
   let rendered: string | undefined;
   try {
     rendered = x509.subjectAltName;
   } catch {
-    return alternativeNamesOf(x509);
+    try {
+      return alternativeNamesOf(x509);
+    } catch {
+      return undefined;
+    }
   }
   return parseSubjectAltName(rendered);
 }
@@ -160,12 +167,14 @@ export function describeCertificate(x509: X509Certificate, field = "certificate"
   } catch {
     throw unreadable("a public key of a type certstage cannot read");
   }
+  const sans = subjectAltNames(x509);
+  if (sans === undefined) throw unreadable("a subjectAltName extension that cannot be read");
   return {
     serial: x509.serialNumber.toLowerCase(),
     // ACME CAs may issue with an empty subject (names live in the SAN only): Node gives undefined.
     subject: displayedName(x509.subject),
     issuer: displayedName(x509.issuer),
-    sans: subjectAltNames(x509),
+    sans,
     notBefore,
     notAfter,
     keyAlgorithm: describeKeyAlgorithm(publicKey),

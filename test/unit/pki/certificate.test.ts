@@ -40,7 +40,42 @@ describe("parseCertificatePem", () => {
     const notDer = "-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQoLDA0ODw==\n-----END CERTIFICATE-----\n";
     expect(() => parseCertificatePem(notDer, "upload.certificatePem")).toThrow(/CERTIFICATE_UNPARSEABLE/);
   });
+
+  it("refuses a certificate whose subjectAltName neither Node nor @peculiar/x509 can read with CERTIFICATE_UNPARSEABLE", () => {
+    // An Ed25519 certificate (found by certificate-properties.test.ts) with one byte inside its
+    // subjectAltName's DER set to 0x30: Node refuses the extension, and @peculiar/x509 throws a
+    // decoding error of its own, which reached the user as is.
+    const der = Buffer.from(DAMAGEABLE_ED25519.replace(/-----[^-]+-----|\s/g, ""), "base64");
+    der[279] = 0x30;
+    const damaged = `-----BEGIN CERTIFICATE-----\n${der.toString("base64")}\n-----END CERTIFICATE-----\n`;
+    let error: CertstageError | undefined;
+    try {
+      parseCertificatePem(damaged, "upload.certificatePem");
+    } catch (caught) {
+      error = caught as CertstageError;
+    }
+    expect(error?.code).toBe("CERTIFICATE_UNPARSEABLE");
+    expect(error?.message).toContain("subjectAltName");
+    expect(error?.field).toBe("upload.certificatePem");
+    // Undamaged, the same certificate parses, names included.
+    expect(parseCertificatePem(DAMAGEABLE_ED25519, "upload.certificatePem").facts.sans).toEqual(["ed25519.example.test"]);
+  });
 });
+
+/** A self-signed Ed25519 certificate for ed25519.example.test (public material only). */
+const DAMAGEABLE_ED25519 = [
+  "-----BEGIN CERTIFICATE-----",
+  "MIIBdDCCASagAwIBAgIUDhWPE/Iz9qcqpq4nMtqdMytsN0UwBQYDK2VwMB8xHTAb",
+  "BgNVBAMMFGVkMjU1MTkuZXhhbXBsZS50ZXN0MB4XDTI2MTIwNTA3MTYzMVoXDTI3",
+  "MDEwNDA3MTYzMVowHzEdMBsGA1UEAwwUZWQyNTUxOS5leGFtcGxlLnRlc3QwKjAF",
+  "BgMrZXADIQCpcAD63wvneZzs9HQpC8o2a4CiT6m5dObZxqGZLgStcaN0MHIwHQYD",
+  "VR0OBBYEFE7B2IQdjl/oWO/dNPzPULZ/DlA8MB8GA1UdIwQYMBaAFE7B2IQdjl/o",
+  "WO/dNPzPULZ/DlA8MA8GA1UdEwEB/wQFMAMBAf8wHwYDVR0RBBgwFoIUZWQyNTUx",
+  "OS5leGFtcGxlLnRlc3QwBQYDK2VwA0EAQcldWuTj3aNyGGvRMaWLQAWfy56Ap6nf",
+  "sVLOR5d+XEvzHN4j94mM7LfqSGq1m+FX/NjqFm2CCTcf5+57ZxQjDA==",
+  "-----END CERTIFICATE-----",
+  "",
+].join("\n");
 
 describe("parseCertificateChainPem", () => {
   it("treats an absent or blank chain as empty", () => {
