@@ -64,4 +64,32 @@ describe("certstage history over a long PostgreSQL history", () => {
     expect(extraOutput).toBeGreaterThan(20_000_000);
     expect(threeHundredThousand.peakRssBytes - hundredThousand.peakRssBytes).toBeLessThan(extraOutput * 2);
   });
+
+  it("streams the rows readHistory returns, across batches, and gives its connection back when left early", async () => {
+    const store = world.open(databases[100_000], world.login("edge-ci"));
+    try {
+      const whole = await store.readHistory();
+      const streamed = [];
+      for await (const entry of store.streamHistory()) streamed.push(entry);
+      expect(streamed).toHaveLength(100_001);
+      expect(streamed).toEqual(whole);
+      // Left inside the second batch, while the third is being fetched: the cursor's transaction
+      // ends, and the store's next reads (on a pool of one connection after another) still answer.
+      for (let round = 0; round < 12; round += 1) {
+        let seen = 0;
+        for await (const entry of store.streamHistory({ certificate: "api" })) {
+          seen += 1;
+          if (seen === 2_500) {
+            expect(entry.detail).toBe("#2499");
+            break;
+          }
+        }
+        expect(seen).toBe(2_500);
+      }
+      expect((await store.readHistory({ certificate: "api", environment: "production" })).length).toBe(100_000);
+      expect(await store.listCertificates()).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
 });

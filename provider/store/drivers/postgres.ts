@@ -607,14 +607,29 @@ export class PostgresStore implements Store {
    * transaction on one connection (so the rows are one snapshot, and a PgBouncer in transaction
    * mode keeps the cursor's session). The connection goes back to the pool when the stream ends,
    * fails or is left early.
+   *
+   * The next FETCH is sent as soon as a batch arrives, before its rows are handed on: the server
+   * reads batch n + 1 while this process turns batch n into entries and output, instead of each
+   * side waiting for the other. At most two batches are held, so memory stays flat.
    */
   async *streamHistory(filter: HistoryFilter = {}): AsyncGenerator<HistoryEntry> {
     assertFilterNames(filter);
     const what = "read history";
     const client = await this.connect(what);
     let open = false;
+    let next: Promise<HistoryRow[]> | undefined;
+    const fetchBatch = () => {
+      const fetched = client.query<HistoryRow>(`FETCH ${HISTORY_FETCH_ROWS} FROM certstage_history`).then(
+        (result) => result.rows,
+        (error: unknown) => {
+          throw storeErrorFrom(error, { storeDescription: this.description, role: this.role, what });
+        },
+      );
+      // Seen as handled until awaited: a caller that stops early never awaits the last one.
+      fetched.catch(() => undefined);
+      return fetched;
+    };
     try {
-      let batch: HistoryRow[];
       try {
         if (!(await this.ensureSchema(client, false))) return;
         await client.query("BEGIN READ ONLY");
@@ -623,16 +638,16 @@ export class PostgresStore implements Store {
       } catch (error) {
         throw storeErrorFrom(error, { storeDescription: this.description, role: this.role, what });
       }
-      do {
-        try {
-          batch = (await client.query<HistoryRow>(`FETCH ${HISTORY_FETCH_ROWS} FROM certstage_history`)).rows;
-        } catch (error) {
-          throw storeErrorFrom(error, { storeDescription: this.description, role: this.role, what });
-        }
+      next = fetchBatch();
+      while (next !== undefined) {
+        const batch: HistoryRow[] = await next;
+        next = batch.length === HISTORY_FETCH_ROWS ? fetchBatch() : undefined;
         for (const row of batch) yield historyEntryFrom(row);
-      } while (batch.length === HISTORY_FETCH_ROWS);
+      }
     } finally {
-      // Ends the transaction and with it the cursor, whether the rows ran out or the caller stopped.
+      // A FETCH still in flight (the caller stopped early) is answered before the ROLLBACK,
+      // which ends the transaction and with it the cursor.
+      if (next !== undefined) await next.catch(() => undefined);
       if (open) await client.query("ROLLBACK").catch(() => undefined);
       client.release();
     }
