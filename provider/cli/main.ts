@@ -274,6 +274,12 @@ async function expiringCommand(values: { store?: string; environment?: string; w
 }
 
 if (require.main === module) {
+  // A reader that stops early (`certstage history | head`) closes the pipe: that ends the command,
+  // quietly and with success (the reader chose to stop), instead of an EPIPE stack trace on stderr.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(0);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -5,16 +5,18 @@
  * and the formatted output) added about 8.5 times the file's size (measured: 75 MB -> 225 MB);
  * the stream adds under one file size of collectable garbage (59 MB -> 73 MB), so the bound is two.
  */
+import { spawn } from "node:child_process";
 import { appendFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../provider/cli/main";
 import { createFileStore } from "../../provider/store/drivers/file";
-import { temporaryDirectory } from "../support/certificates";
+import { REPO_ROOT, temporaryDirectory } from "../support/certificates";
 import { historyLines, lineMark, marksOf, runHistory } from "../support/long-history";
 
 const actor = { principal: "stream@test" };
+const CLI = path.join(REPO_ROOT, "dist", "provider", "cli", "main.js");
 
 /** A file store with certificate `api` and `lines` generated history lines after its own. */
 async function storeWithHistory(lines: number): Promise<string> {
@@ -58,5 +60,19 @@ describe("certstage history over a long file store history", () => {
     expect(await output(["history", "--environment", "staging"])).toBe("No history.\n");
     const some = await output(["history", "--json", "--certificate", "api", "--environment", "production"]);
     expect(JSON.parse(some).history).toHaveLength(100_000);
+  });
+
+  it("ends quietly, with success, when the reader stops early (`certstage history | head`)", async () => {
+    for (const json of [false, true]) {
+      const child = spawn(process.execPath, [CLI, "history", ...(json ? ["--json"] : []), "--store", large], { stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += String(chunk)));
+      // The first chunk, then the pipe closed, as head closes it after its lines.
+      const first = await new Promise<string>((resolve) => child.stdout.once("data", (chunk: Buffer) => resolve(String(chunk))));
+      child.stdout.destroy();
+      const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+      expect(first).toMatch(json ? /^\{\n  "history": \[/ : /certificate\.create/);
+      expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    }
   });
 });
