@@ -5,10 +5,12 @@
  * History is the one record that grows with every change (100,000 lines is a few years of a
  * platform's certificates), so the command writes each line as the store's stream yields it:
  * memory stays at one chunk of output whatever the length, and a reader piping into `head` sees
- * the first lines at once. The output is the same bytes as formatting the whole list would give.
+ * the first lines at once. The output is the same bytes as formatting the whole list would give
+ * (json-list-output.ts).
  */
 import type { HistoryEntry } from "../store";
 import { historyTaskAction } from "../store/store-rules";
+import { ChunkedOutput, writeJsonList } from "./json-list-output";
 
 export function formatHistory(entries: readonly HistoryEntry[]): string {
   if (entries.length === 0) return "No history.\n";
@@ -46,25 +48,8 @@ export function historyOutputOf(entry: HistoryEntry): HistoryEntry & { readonly 
   return { at, actor, action, taskAction, ...rest };
 }
 
-/** Output is gathered into chunks of about this many characters: one write per line would cost more than the line. */
-const CHUNK_CHARACTERS = 64 * 1024;
-
-/** JSON is made this many entries at a time: few enough to keep memory flat, enough that one stringify serves many. */
+/** JSON is made this many entries at a time (writeJsonList). */
 const JSON_BATCH_ENTRIES = 256;
-
-const JSON_OPENING = '{\n  "history": [\n';
-const JSON_CLOSING = "\n  ]\n}";
-
-/**
- * Entries as they sit in `JSON.stringify({ history: entries }, null, 2)`: that text for the batch
- * alone, without its opening and closing. So the stream's bytes are the whole list's by
- * construction, and each entry is indented by the stringify itself; indenting each entry's own
- * stringify with a replace over its text cost half of the command's time.
- */
-function jsonOfBatch(batch: readonly HistoryEntry[]): string {
-  const text = JSON.stringify({ history: batch.map(historyOutputOf) }, null, 2);
-  return text.slice(JSON_OPENING.length, text.length - JSON_CLOSING.length);
-}
 
 /**
  * Writes the entries as they come, as text (formatHistory's lines) or as JSON (the bytes of
@@ -73,31 +58,14 @@ function jsonOfBatch(batch: readonly HistoryEntry[]): string {
  * instead of filling memory.
  */
 export async function writeHistory(entries: AsyncIterable<HistoryEntry>, json: boolean, output: NodeJS.WritableStream): Promise<void> {
-  let chunk = "";
+  if (json) return writeJsonList("history", entries, output, { batchItems: JSON_BATCH_ENTRIES, outputOf: historyOutputOf });
+  const out = new ChunkedOutput(output);
   let count = 0;
-  let batch: HistoryEntry[] = [];
-  const flush = async () => {
-    if (chunk === "") return;
-    const ready = output.write(chunk);
-    chunk = "";
-    if (!ready) await new Promise<void>((resolve) => output.once("drain", resolve));
-  };
-  const takeBatch = () => {
-    if (batch.length === 0) return;
-    chunk += `${count === batch.length ? JSON_OPENING : ",\n"}${jsonOfBatch(batch)}`;
-    batch = [];
-  };
   for await (const entry of entries) {
     count += 1;
-    if (json) {
-      batch.push(entry);
-      if (batch.length === JSON_BATCH_ENTRIES) takeBatch();
-    } else chunk += `${formatHistoryLine(entry)}\n`;
-    if (chunk.length >= CHUNK_CHARACTERS) await flush();
+    out.add(`${formatHistoryLine(entry)}\n`);
+    if (out.full) await out.flush();
   }
-  if (json) {
-    takeBatch();
-    chunk += count === 0 ? '{\n  "history": []\n}\n' : `${JSON_CLOSING}\n`;
-  } else if (count === 0) chunk += "No history.\n";
-  await flush();
+  if (count === 0) out.add("No history.\n");
+  await out.flush();
 }

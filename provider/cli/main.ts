@@ -35,7 +35,7 @@ import * as path from "node:path";
 import { defaultPrincipal, parseTeams } from "../settings/principal";
 import { Actor, openStore, parseStoreSetting, TaskState } from "../store";
 import { writeHistory } from "./history";
-import { buildStatusReport, formatStatusReport } from "./status";
+import { buildStatusReport, formatStatusReport, writeStatusJson } from "./status";
 import type { Store } from "../store";
 import type { StoreAction } from "./store-admin";
 
@@ -208,7 +208,8 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
     switch (command) {
       case "status": {
         const report = await buildStatusReport(store);
-        output.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatusReport(report, store.description));
+        if (parsed.values.json) await writeStatusJson(report, output);
+        else output.write(formatStatusReport(report, store.description));
         return 0;
       }
       case "history": {

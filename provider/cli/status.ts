@@ -6,6 +6,7 @@
 import { agentLag, DEFAULT_RESYNC_INTERVAL_MS } from "../agent/lag";
 import { unclaimedVersionsByCertificate } from "../store/adoption";
 import type { Store } from "../store";
+import { writeJsonList } from "./json-list-output";
 
 export interface StatusReport {
   readonly certificates: CertificateStatus[];
@@ -116,6 +117,17 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
     else groups.set(key(item), [item]);
   }
   return groups;
+}
+
+/** Certificates per stringify: at 20 versions each, some 200 kB of output. */
+const JSON_BATCH_CERTIFICATES = 16;
+
+/**
+ * `status --json`: the bytes of `JSON.stringify(report, null, 2)` and a newline, written a few
+ * certificates at a time, so the reader takes the first while the rest are made.
+ */
+export function writeStatusJson(report: StatusReport, output: NodeJS.WritableStream): Promise<void> {
+  return writeJsonList("certificates", report.certificates, output, { batchItems: JSON_BATCH_CERTIFICATES });
 }
 
 export function formatStatusReport(report: StatusReport, storeDescription: string): string {
