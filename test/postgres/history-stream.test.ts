@@ -92,4 +92,25 @@ describe("certstage history over a long PostgreSQL history", () => {
       await store.close();
     }
   });
+
+  it("gives each line's time as toISOString() would, in UTC to the millisecond, whatever the session's time zone", async () => {
+    const database = await storeWithHistory(0);
+    // A zone 13 h 45 min east of UTC for every session of this database, the store's included.
+    await world.cluster.sql(`ALTER DATABASE ${database} SET TimeZone = 'Pacific/Chatham'`);
+    const times = ["2026-12-31 23:59:59.999999+00", "2026-01-01 00:00:00+00", "2026-06-30 12:00:00.0005+02", "2027-02-28 23:30:00.123456-05"];
+    for (const [index, at] of times.entries()) {
+      await world.cluster.sql("INSERT INTO certstage.history (at, actor, action, certificate, result, detail) VALUES ($1::timestamptz, 'edge-ci', 'deploy', 'api', 'ok', $2)", [at, `#${index}`], { database });
+    }
+    const store = world.open(database, world.login("preview"));
+    try {
+      const expected = ["2026-12-31T23:59:59.999Z", "2026-01-01T00:00:00.000Z", "2026-06-30T10:00:00.000Z", "2027-03-01T04:30:00.123Z"];
+      // After the line of the certificate's creation.
+      expect((await store.readHistory()).slice(1).map((entry) => entry.at)).toEqual(expected);
+      const streamed = [];
+      for await (const entry of store.streamHistory()) streamed.push(entry.at);
+      expect(streamed.slice(1)).toEqual(expected);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -1289,7 +1289,14 @@ interface DeploymentRow {
   deployed_at: Date;
 }
 
-const HISTORY_QUERY = `SELECT at, actor, action, certificate, environment, from_version, to_version, result, detail FROM certstage.history
+/**
+ * A timestamptz as toISOString() writes it (UTC, milliseconds, `Z`), made by the server: history
+ * is the longest listing, and parsing 20,000 times into a Date only to write them out again was
+ * a fifth of `certstage history`. PostgreSQL's MS truncates the microseconds, as the Date did.
+ */
+const ISO_TIME_OF = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+const HISTORY_QUERY = `SELECT ${ISO_TIME_OF("at")} AS at, actor, action, certificate, environment, from_version, to_version, result, detail FROM certstage.history
   WHERE ($1::text IS NULL OR certificate = $1) AND ($2::text IS NULL OR environment = $2) AND ($3::text[] IS NULL OR action = ANY($3)) ORDER BY id`;
 
 function historyParameters(filter: HistoryFilter): unknown[] {
@@ -1300,7 +1307,8 @@ function historyParameters(filter: HistoryFilter): unknown[] {
 const HISTORY_FETCH_ROWS = 2000;
 
 interface HistoryRow {
-  at: Date;
+  /** ISO_TIME_OF(at). */
+  at: string;
   actor: string;
   action: HistoryAction;
   certificate: string;
@@ -1357,7 +1365,7 @@ function deploymentFrom(row: DeploymentRow): DeploymentRecord {
  * spreads of definedOnly() this took a tenth of reading history's rows.
  */
 function historyEntryFrom(row: HistoryRow): HistoryEntry {
-  const entry: { -readonly [K in keyof HistoryEntry]?: HistoryEntry[K] } = { at: row.at.toISOString(), actor: row.actor, action: row.action, certificate: row.certificate };
+  const entry: { -readonly [K in keyof HistoryEntry]?: HistoryEntry[K] } = { at: row.at, actor: row.actor, action: row.action, certificate: row.certificate };
   if (row.environment !== null) entry.environment = row.environment;
   if (row.from_version !== null) entry.fromVersion = row.from_version;
   if (row.to_version !== null) entry.toVersion = row.to_version;
