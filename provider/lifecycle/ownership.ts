@@ -61,7 +61,7 @@ export function adoptableVersion(origin: ResourceOrigin, facts: AdoptionFacts): 
  * and served nowhere. (The newest version of each resource is the one its state names, or the one
  * its next create adopts.)
  */
-export function unclaimedVersions<V extends Pick<VersionRecord, "version" | "origin">>(versions: readonly V[], released: ReadonlySet<number>, deployments: readonly DeploymentRecord[]): V[] {
+export function unclaimedVersions<V extends { readonly version: number; readonly origin?: { readonly urn: string } }>(versions: readonly V[], released: ReadonlySet<number>, deployments: readonly DeploymentRecord[]): V[] {
   const newestByUrn = new Map<string, number>();
   for (const version of versions) {
     if (version.origin) newestByUrn.set(version.origin.urn, Math.max(newestByUrn.get(version.origin.urn) ?? 0, version.version));

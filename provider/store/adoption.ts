@@ -5,7 +5,7 @@
  * (`certstage status`, `certstage versions remove`), so it knows nothing of Pulumi.
  */
 import { adoptableVersion, releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
-import type { Actor, DeploymentRecord, HistoryAction, ReleasedVersions, ResourceOrigin, Store, VersionRecord, VersionSummary } from "./store";
+import type { Actor, DeploymentRecord, HistoryAction, ReleasedVersions, ResourceOrigin, Store, VersionRecord, VersionStatusSummary } from "./store";
 
 /** The only history lines that decide ownership (releasedVersions): the rest of history is not read. */
 const RELEASES: readonly HistoryAction[] = ["version.release"];
@@ -44,11 +44,11 @@ export async function unclaimedVersionsOf(store: Store, certificate: string): Pr
  * unclaimedVersionsOf for many certificates at once, from versions, deployments and releases the
  * caller already read (Store.readStatusListings). Certificates with none are left out of the map.
  */
-export function unclaimedVersionsByCertificate(
-  certificates: readonly { readonly certificate: string; readonly versions: readonly VersionSummary[]; readonly deployments: readonly DeploymentRecord[] }[],
+export function unclaimedVersionsByCertificate<V extends VersionStatusSummary>(
+  certificates: readonly { readonly certificate: string; readonly versions: readonly V[]; readonly deployments: readonly DeploymentRecord[] }[],
   released: ReleasedVersions,
-): Map<string, VersionSummary[]> {
-  const unclaimed = new Map<string, VersionSummary[]>();
+): Map<string, V[]> {
+  const unclaimed = new Map<string, V[]>();
   for (const entry of certificates) {
     const versions = unclaimedVersions(entry.versions, released.get(entry.certificate) ?? NONE_RELEASED, entry.deployments);
     if (versions.length > 0) unclaimed.set(entry.certificate, versions);

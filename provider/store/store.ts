@@ -84,6 +84,15 @@ export interface VersionRecord extends CertificateFacts {
  */
 export type VersionSummary = Omit<VersionRecord, "jwk" | "chainFingerprints">;
 
+/**
+ * What `certstage status` reads of a version: what it shows, and its origin's urn, which tells a
+ * version no resource owns (lifecycle/ownership.ts). About half of a summary's bytes, and status
+ * reads every version of the store (store-rules.ts' versionStatusOf makes it from a summary).
+ */
+export type VersionStatusSummary = Pick<VersionSummary, "certificate" | "version" | "method" | "serial" | "subject" | "sans" | "notAfter" | "fingerprintSha256"> & {
+  readonly origin?: Pick<ResourceOrigin, "urn">;
+};
+
 /** The PEM files of a version; the private key is secret. */
 export interface VersionFiles {
   readonly certificatePem: string;
@@ -147,7 +156,8 @@ export interface StatusListings {
   readonly agentReports: AgentReport[];
   readonly deployments: DeploymentRecord[];
   readonly tasks: DeploymentTask[];
-  readonly versions: VersionSummary[];
+  /** listAllVersions, each as versionStatusOf gives it. */
+  readonly versions: VersionStatusSummary[];
   readonly released: ReleasedVersions;
 }
 

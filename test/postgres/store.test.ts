@@ -595,10 +595,11 @@ describe("postgres store: migrations", () => {
       await runner.recordHistory({ actor: edge.principal, action: "version.release", certificate: "api", fromVersion: 1, result: "ok", detail: "replaced" });
       await runner.recordHistory({ actor: edge.principal, action: "version.release", certificate: "api", fromVersion: 2, result: "failed", detail: "interrupted" });
       const before = { versions: await runner.listVersions("api"), all: await runner.listAllVersions(), status: await buildStatusReport(runner) };
-      // Schema 1's shape: the versions table without the summary column migration 2 adds, no
+      // Schema 1's shape: the versions table without the summary columns migrations 2 and 10 add, no
       // notifications table (migration 3), no task retention (migration 4), no keystores table
       // (migration 5), and no record of any.
       // Row triggers do not fire on DDL, so a saved version stays as it was.
+      await world.cluster.sql("ALTER TABLE certstage.versions DROP COLUMN status_summary", [], { database });
       await world.cluster.sql("ALTER TABLE certstage.versions DROP COLUMN summary", [], { database });
       await world.cluster.sql("DROP TABLE certstage.notifications", [], { database });
       await world.cluster.sql("DROP TABLE certstage.version_keystores", [], { database });

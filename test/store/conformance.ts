@@ -11,6 +11,7 @@ import { releasedVersions } from "../../provider/lifecycle/ownership";
 import { buildPkcs12 } from "../../provider/pki/pkcs12";
 import { inspectUpload, VersionMaterial } from "../../provider/pki/version-material";
 import type { Actor, AgentReport, NewCertificate, Store } from "../../provider/store";
+import { versionStatusOf } from "../../provider/store/store-rules";
 import { makeTestCertificate, temporaryDirectory } from "../support/certificates";
 
 export interface StoreUnderTest {
@@ -642,9 +643,14 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
           agentReports: await store.listAgentReports(),
           deployments: await store.listDeployments(),
           tasks: await store.listTasks(),
-          versions: await store.listAllVersions(),
+          versions: (await store.listAllVersions()).map(versionStatusOf),
           released: await store.listReleasedVersions(),
         });
+        // Only what status shows and the origin's urn: no issuer, times of making, inputs or key material.
+        const web = listings.versions.find((version) => version.certificate === "web")!;
+        expect(Object.keys(web).sort()).toEqual(["certificate", "fingerprintSha256", "method", "notAfter", "origin", "sans", "serial", "subject", "version"]);
+        expect(web.origin).toEqual({ urn: "urn:pulumi:s::p::certstage:CertificateVersion::web" });
+        expect(Object.keys(listings.versions.find((version) => version.certificate === "api")!)).not.toContain("origin");
         expect(listings.certificates.map((record) => record.name)).toEqual(["api", "web"]);
         expect(listings.released).toEqual(new Map([["api", new Set([1])]]));
       });

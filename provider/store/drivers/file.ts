@@ -128,6 +128,7 @@ import {
   taskHistoryChange,
   taskNotFound,
   tasksToPrune,
+  versionStatusOf,
   versionSummaryOf,
 } from "../store-rules";
 import { UndoLog } from "../undo-log";
@@ -627,7 +628,7 @@ class FileStore implements Store {
     const agentReports = await this.listAgentReports();
     const deployments = await this.listDeployments();
     const tasks = await this.listTasks();
-    const versions = await this.listAllVersions();
+    const versions = (await this.listAllVersions()).map(versionStatusOf);
     return { certificates, agentReports, deployments, tasks, versions, released: await this.listReleasedVersions() };
   }
 

@@ -81,6 +81,7 @@ import type {
   VersionFiles,
   VersionMethod,
   VersionRecord,
+  VersionStatusSummary,
   VersionSummary,
 } from "../store";
 
@@ -686,14 +687,14 @@ export class PostgresStore implements Store {
       }
     });
     if (!results) return { certificates: [], agentReports: [], deployments: [], tasks: [], versions: [], released: new Map() };
-    const [certificates, agentReports, deployments, tasks, versions, released] = results as [CertificateRow[], AgentReportRow[], DeploymentRow[], { record: DeploymentTask }[], { summary: VersionSummary }[], { certificate: string; version: number }[]];
+    const [certificates, agentReports, deployments, tasks, versions, released] = results as [CertificateRow[], AgentReportRow[], DeploymentRow[], { record: DeploymentTask }[], { status_summary: VersionStatusSummary }[], { certificate: string; version: number }[]];
     return {
       certificates: certificates.map(certificateRecordFrom),
       agentReports: agentReports.map(agentReportFrom),
       deployments: deployments.map(deploymentFrom),
       tasks: tasks.map((row) => row.record).sort(byCreation),
       // Sorted here, not by ORDER BY: the database's collation need not be code-point order.
-      versions: versions.map((row) => row.summary).sort(byCertificateAndVersion),
+      versions: versions.map((row) => row.status_summary).sort(byCertificateAndVersion),
       released: releasedFrom(released.map((row) => [row.certificate, row.version])),
     };
   }
@@ -1385,6 +1386,8 @@ const DEPLOYMENTS_QUERY = "SELECT c.name, d.environment, d.version, d.deployed_a
 const DEPLOYMENTS_ORDER = "ORDER BY d.environment, c.name";
 const TASKS_QUERY = "SELECT t.record FROM certstage.tasks t JOIN certstage.certificates c ON c.id = t.certificate_id";
 const ALL_VERSIONS_QUERY = "SELECT v.summary FROM certstage.versions v JOIN certstage.certificates c ON c.id = v.certificate_id WHERE c.deleted_at IS NULL";
+/** What status reads of every version: the narrower column of migration 10 (about 58 % of the summary's bytes). */
+const STATUS_VERSIONS_QUERY = "SELECT v.status_summary FROM certstage.versions v JOIN certstage.certificates c ON c.id = v.certificate_id WHERE c.deleted_at IS NULL";
 const RELEASED_QUERY = "SELECT certificate, version FROM certstage.version_releases";
 
 const STATUS_QUERY = [
@@ -1393,7 +1396,7 @@ const STATUS_QUERY = [
   `${AGENT_REPORTS_QUERY} ${AGENT_REPORTS_ORDER}`,
   `${DEPLOYMENTS_QUERY} ${DEPLOYMENTS_ORDER}`,
   TASKS_QUERY,
-  ALL_VERSIONS_QUERY,
+  STATUS_VERSIONS_QUERY,
   RELEASED_QUERY,
   "COMMIT",
 ].join(";\n");
