@@ -15,13 +15,14 @@
  *     stdout).
  * Floors, in the same run:
  *   - file store, status: the files status reads (certificate.json and versions.json of each
- *     certificate, each versions directory listed, the environment links, history.jsonl, tasks,
+ *     certificate, each versions directory listed, the environment links, releases.json, tasks,
  *     agent reports) with plain synchronous `fs`, one after another as the store does, but with
  *     none of the store's checks; and, as before the index, every version.json instead of the index;
  *   - file store, history: history.jsonl read and each line parsed with plain `fs`;
  *   - postgres: the same rows in one round trip of plain node-postgres (one multi-statement query
  *     on an open connection, as the same login, so row-level security applies to it too; each
- *     version's summary column, as listAllVersions reads it), and history's rows in one query;
+ *     version's status_summary column and the released versions, as readStatusListings reads
+ *     them), and history's rows in one query;
  *   - the CLI: a bare `node -e 0`, the cost of any Node command line, and `certstage --help`, the
  *     cost of starting certstage's command line.
  * A row minus its floor is what certstage adds; the CLI row minus the bare start is what loading
@@ -68,7 +69,8 @@ function readFilesBare(root, { index }) {
       fs.readlinkSync(path.join(environments, environment, link));
     }
   }
-  for (const line of fs.readFileSync(path.join(root, "history.jsonl"), "utf8").split("\n")) if (line !== "") JSON.parse(line);
+  // The record of releases, which status reads instead of the whole history.
+  JSON.parse(fs.readFileSync(path.join(root, "releases.json"), "utf8"));
   for (const directory of ["tasks", "agents"]) {
     for (const entry of fs.readdirSync(path.join(root, directory))) if (entry.endsWith(".json")) readJson(path.join(root, directory, entry));
   }
@@ -77,11 +79,12 @@ function readFilesBare(root, { index }) {
 
 const BARE_ROWS_SQL = [
   "SELECT id, name, display_name, type, owner, share_with, description, profile, last_version, origin, created_at, updated_at FROM certstage.certificates WHERE deleted_at IS NULL ORDER BY name",
-  // What listAllVersions reads (the summary column of migration 2).
-  "SELECT certificate_id, version, summary FROM certstage.versions",
+  // What readStatusListings reads of each version (the status_summary column of migration 10).
+  "SELECT certificate_id, version, status_summary FROM certstage.versions",
   "SELECT certificate_id, environment, version, deployed_at FROM certstage.deployments",
   "SELECT record FROM certstage.tasks",
-  "SELECT at, actor, action, certificate, environment, from_version, to_version, result, detail FROM certstage.history ORDER BY id",
+  // Which versions were released (migration 8), where status once read the whole history.
+  "SELECT certificate, version FROM certstage.version_releases",
   "SELECT agent_id, host, environment, certificate, version, served_fingerprint, last_seen, last_error FROM certstage.agent_reports",
 ].join(";\n");
 
