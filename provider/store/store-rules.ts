@@ -139,10 +139,10 @@ export function byCertificateAndVersion(a: Pick<VersionSummary, "certificate" | 
 }
 
 /**
- * What Store.readStatusListings gives of a version. The postgres schema derives the same, as
- * versions.status_summary (migration 10); the conformance suite holds both drivers to this.
+ * What Store.readStatusListings gives of a version at least. The postgres schema derives the
+ * same, as versions.status_summary (migration 10); the conformance suite holds both drivers to it.
  */
-export function versionStatusOf(summary: VersionSummary): VersionStatusSummary {
+export function versionStatusOf(summary: VersionStatusSummary): VersionStatusSummary {
   const status = {
     certificate: summary.certificate,
     version: summary.version,

@@ -156,7 +156,10 @@ export interface StatusListings {
   readonly agentReports: AgentReport[];
   readonly deployments: DeploymentRecord[];
   readonly tasks: DeploymentTask[];
-  /** listAllVersions, each as versionStatusOf gives it. */
+  /**
+   * listAllVersions, each at least what versionStatusOf gives of it: postgres reads just that
+   * (versions.status_summary), the file store its summaries as they are.
+   */
   readonly versions: VersionStatusSummary[];
   readonly released: ReleasedVersions;
 }

@@ -629,6 +629,13 @@ describe("postgres store: migrations", () => {
       // The releases history held before the record are in it, and status reads as it did.
       expect(await runner.listReleasedVersions()).toEqual(new Map([["api", new Set([1])]]));
       expect(await buildStatusReport(runner)).toEqual(before.status);
+      // Status reads only what it shows of each version (versions.status_summary): no issuer, no
+      // times of making, no origin inputs, for the versions saved before the column existed too.
+      const statusVersions = (await runner.readStatusListings()).versions;
+      for (const version of statusVersions) {
+        expect(Object.keys(version).sort()).toEqual(["certificate", "fingerprintSha256", "method", "notAfter", "origin", "sans", "serial", "subject", "version"]);
+        expect(version.origin).toEqual({ urn: "urn:pulumi:s::p::pulumi-nodejs:dynamic/certstage:CertificateVersion::api" });
+      }
       expect(before.status.certificates[0].versions.map(({ version, unclaimed }) => ({ version, unclaimed }))).toEqual([{ version: 1, unclaimed: false }, { version: 2, unclaimed: false }]);
       expect((await runner.readVersionFiles("api", 2)).privateKeyPem).toBe(materials[1].privateKeyPem);
       // The task written before undeploy tasks existed is a swap still, and the database says so.
