@@ -10,9 +10,9 @@
  * Rows, per size and driver:
  *   - in-process: `buildStatusReport` from dist/ on a Store opened once (a warm pool for postgres),
  *     and `writeHistory(store.streamHistory())` as JSON into a discarding stream;
- *   - the CLI: `node dist/provider/cli/main.js status --json --store …` and `… history --json`,
- *     one process per run (Node's start, loading certstage, opening the store, the work, JSON on
- *     stdout).
+ *   - the CLI: `node dist/provider/cli/main.js status --json --store …`, `status` as text, and
+ *     `… history --json`, one process per run (Node's start, loading certstage, opening the store,
+ *     the work, the output on stdout).
  * Floors, in the same run:
  *   - file store, status: the files status reads (certificate.json and versions.json of each
  *     certificate, each versions directory listed, the environment links, releases.json, tasks,
@@ -118,6 +118,14 @@ function checkCliOutput(expectedVersions) {
   };
 }
 
+/** The text status prints one `  v<n> ` line per version. */
+function checkTextOutput(expectedVersions) {
+  return (stdout) => {
+    const versions = stdout.split("\n").filter((line) => /^  v\d+ /.test(line)).length;
+    if (versions !== expectedVersions) throw new Error(`certstage status printed ${versions} version lines, the store holds ${expectedVersions}`);
+  };
+}
+
 function checkHistoryOutput(expectedLines) {
   return (stdout) => {
     const lines = JSON.parse(stdout).history.length;
@@ -174,6 +182,7 @@ async function measureSize(versions, postgres, scratch, materials) {
   row("file: floor, the same files read with fs", await lib.timeInProcess(() => expectVersions(readFilesBare(root, { index: true })), runs));
   row("file: floor, every version.json read with fs (no index)", await lib.timeInProcess(() => expectVersions(readFilesBare(root, { index: false })), runs));
   row("file: `certstage status --json`", lib.timeChildProcesses(process.execPath, [CLI, "status", "--json", "--store", root], { ...runs, check: checkCliOutput(versions) }));
+  row("file: `certstage status` (text)", lib.timeChildProcesses(process.execPath, [CLI, "status", "--store", root], { ...runs, check: checkTextOutput(versions) }));
   row("file: history, in-process", await lib.timeInProcess(async () => expectLines(await countingHistory(fileStore)), runs));
   row("file: floor, history.jsonl parsed with fs", await lib.timeInProcess(() => expectLines(readHistoryBare(root)), runs));
   row("file: `certstage history --json`", lib.timeChildProcesses(process.execPath, [CLI, "history", "--json", "--store", root], { ...runs, check: checkHistoryOutput(historyLines) }));
@@ -199,6 +208,7 @@ async function measureSize(versions, postgres, scratch, materials) {
   await client.end();
   // The CLI reads no libpq variables here: everything it needs is in the URL.
   row("postgres: `certstage status --json`", lib.timeChildProcesses(process.execPath, [CLI, "status", "--json", "--store", runnerUrl], { ...runs, check: checkCliOutput(versions) }));
+  row("postgres: `certstage status` (text)", lib.timeChildProcesses(process.execPath, [CLI, "status", "--store", runnerUrl], { ...runs, check: checkTextOutput(versions) }));
   row("postgres: `certstage history --json`", lib.timeChildProcesses(process.execPath, [CLI, "history", "--json", "--store", runnerUrl], { ...runs, check: checkHistoryOutput(historyLines) }));
   return rows;
 }
@@ -222,7 +232,7 @@ module.exports = async function storeStatus() {
     title: "Status and history of a large store (file and postgres drivers)",
     description: [
       `\`certstage status\` and \`certstage history\` over stores of ${SIZES.map((size) => size.toLocaleString("en-US")).join(" and ")} versions (${VERSIONS_PER_CERTIFICATE} per certificate; the newest two deployed, the rest released through Pulumi, a standby swap pending on every 50th certificate, an agent report on every 10th).`,
-      "In-process is `buildStatusReport`, and `writeHistory` of `streamHistory` as JSON, on an open store; the CLI rows are one `node dist/provider/cli/main.js status|history --json --store …` process each. PostgreSQL is read by a runner login bound by row-level security.",
+      "In-process is `buildStatusReport`, and `writeHistory` of `streamHistory` as JSON, on an open store; the CLI rows are one `node dist/provider/cli/main.js status|history --json --store …` process each (and `status` as text). PostgreSQL is read by a runner login bound by row-level security.",
       "Floors in the same run: the same files read with plain fs (and every version.json, as status read them before versions.json), the same rows in one query of plain node-postgres, a bare `node -e 0` and `certstage --help`. The goal is under 200 ms for 10,000 versions.",
     ].join(" "),
     tables: [{ headers: ["versions", "certificates", "what", ...lib.TIMING_HEADERS], rows }],
