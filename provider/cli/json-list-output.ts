@@ -73,6 +73,6 @@ export async function writeJsonList<T>(
     }
   }
   takeBatch();
-  out.add(written === 0 ? `{\n  ${JSON.stringify(key)}: []\n}\n` : `${closing}\n`);
+  out.add(written === 0 ? `${JSON.stringify({ [key]: [] }, null, 2)}\n` : `${closing}\n`);
   await out.flush();
 }

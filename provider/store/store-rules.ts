@@ -12,7 +12,7 @@ import { finishedTasksToRemove, type RetainedTask } from "../lifecycle/retention
 import { processIsAlive } from "./file-lock";
 import { randomHex } from "./lazy-crypto";
 import { nameInvalid } from "./store-errors";
-import { actionOf, NAME_PATTERN, type DeploymentTask, type TaskChange, type HistoryAction, type HistoryEntry, type HistoryFilter, type TaskPruning, type TaskState, type VersionRecord, type VersionStatusSummary, type VersionSummary } from "./store";
+import { actionOf, NAME_PATTERN, type DeploymentTask, type TaskChange, type HistoryAction, type HistoryEntry, type HistoryFilter, type TaskPruning, type TaskState, type VersionRecord, type VersionSummary } from "./store";
 
 export function assertName(name: string, kind: "certificate" | "environment"): void {
   if (!NAME_PATTERN.test(name)) throw nameInvalid(kind, name);
@@ -136,24 +136,6 @@ export function runnerDied(task: DeploymentTask): boolean {
 /** listAllVersions's order: certificate names by code point (not a database's collation), then version. */
 export function byCertificateAndVersion(a: Pick<VersionSummary, "certificate" | "version">, b: Pick<VersionSummary, "certificate" | "version">): number {
   return compareText(a.certificate, b.certificate) || a.version - b.version;
-}
-
-/**
- * What Store.readStatusListings gives of a version at least. The postgres schema derives the
- * same, as versions.status_summary (migration 10); the conformance suite holds both drivers to it.
- */
-export function versionStatusOf(summary: VersionStatusSummary): VersionStatusSummary {
-  const status = {
-    certificate: summary.certificate,
-    version: summary.version,
-    method: summary.method,
-    serial: summary.serial,
-    subject: summary.subject,
-    sans: summary.sans,
-    notAfter: summary.notAfter,
-    fingerprintSha256: summary.fingerprintSha256,
-  };
-  return summary.origin === undefined ? status : { ...status, origin: { urn: summary.origin.urn } };
 }
 
 /** What listAllVersions gives of a version (the postgres schema derives the same, as versions.summary). */

@@ -87,7 +87,7 @@ export type VersionSummary = Omit<VersionRecord, "jwk" | "chainFingerprints">;
 /**
  * What `certstage status` reads of a version: what it shows, and its origin's urn, which tells a
  * version no resource owns (lifecycle/ownership.ts). About half of a summary's bytes, and status
- * reads every version of the store (store-rules.ts' versionStatusOf makes it from a summary).
+ * reads every version of the store.
  */
 export type VersionStatusSummary = Pick<VersionSummary, "certificate" | "version" | "method" | "serial" | "subject" | "sans" | "notAfter" | "fingerprintSha256"> & {
   readonly origin?: Pick<ResourceOrigin, "urn">;
@@ -157,7 +157,7 @@ export interface StatusListings {
   readonly deployments: DeploymentRecord[];
   readonly tasks: DeploymentTask[];
   /**
-   * listAllVersions, each at least what versionStatusOf gives of it: postgres reads just that
+   * listAllVersions, each with at least VersionStatusSummary's fields: postgres reads just those
    * (versions.status_summary), the file store its summaries as they are.
    */
   readonly versions: VersionStatusSummary[];
