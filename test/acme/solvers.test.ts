@@ -130,3 +130,35 @@ describe("dns-01 hook failures", () => {
     await expect(solver.present({ identifier: "x.example.test", token: "t", answer: "a" })).rejects.toThrow(/was stopped after 300 ms/);
   });
 });
+
+describe("the http-01 responder's close", () => {
+  it("ends connections the CA left open, one that never sent a request among them, and frees the port", async () => {
+    // A free port (the responder does not say which one port 0 got).
+    const { createServer: createTcpServer, connect } = await import("node:net");
+    const probe = createTcpServer();
+    const port = await new Promise<number>((resolve) => probe.listen(0, "127.0.0.1", () => resolve((probe.address() as import("node:net").AddressInfo).port)));
+    await new Promise((resolve) => probe.close(resolve));
+    const responder = await startHttp01Responder(`127.0.0.1:${port}`);
+    await responder.present({ identifier: "x.example.test", token: "tok", answer: "tok.key" });
+    // A spare connection that sends nothing, and a keep-alive one that asked once.
+    const silent = connect(port, "127.0.0.1");
+    await new Promise((resolve) => silent.once("connect", resolve));
+    const silentClosed = new Promise((resolve) => silent.once("close", resolve));
+    const { Agent, get } = await import("node:http");
+    const agent = new Agent({ keepAlive: true });
+    const answer = await new Promise<string>((resolve, reject) =>
+      get({ host: "127.0.0.1", port, path: "/.well-known/acme-challenge/tok", agent }, (response) => {
+        let text = "";
+        response.on("data", (chunk) => (text += chunk));
+        response.on("end", () => resolve(text));
+      }).on("error", reject),
+    );
+    expect(answer).toBe("tok.key");
+    await responder.close();
+    await silentClosed;
+    agent.destroy();
+    // The port is free again for the next issuance.
+    const next = await startHttp01Responder(`127.0.0.1:${port}`);
+    await next.close();
+  });
+});

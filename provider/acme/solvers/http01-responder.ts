@@ -39,6 +39,14 @@ export async function startHttp01Responder(address: string): Promise<ChallengeSo
     async cleanUp(task: ChallengeTask) {
       answers.delete(task.token);
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // close() alone waits for every open connection to end, and a CA's validator may leave one
+    // that never sends a request (Go's HTTP client dials a spare connection and keeps it idle):
+    // Node keeps such a socket for minutes, so an issuance that had finished hung in close(), and
+    // the port stayed taken. Nothing is left to answer once the issuance is over.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
