@@ -108,6 +108,21 @@ export class StorePaths {
    * added to it and not looked at again within that listing.
    */
   async check(target: string, kind: Kind, checked?: Set<string>): Promise<void> {
+    if (checked !== undefined) {
+      // A path joins `checked` only once every component up to it was found fine, so below a
+      // checked directory only the last component is left: a listing's 1,000 links and version
+      // directories each cost one lstat, not a walk from the root.
+      if (kind === "directory" && checked.has(target)) return;
+      const separator = target.lastIndexOf(path.sep);
+      const last = target.slice(separator + 1);
+      if (separator > 0 && last !== "" && last !== "." && last !== ".." && checked.has(target.slice(0, separator))) {
+        const stats = lstatIfPresent(target);
+        if (stats === undefined) return;
+        refuseUnlessKind(target, stats, kind);
+        if (kind === "directory") checked.add(target);
+        return;
+      }
+    }
     const segments = this.segmentsBelowRoot(target);
     // Built as the target was: the root, then each component after a separator.
     let current = this.root.endsWith(path.sep) ? this.root.slice(0, -1) : this.root;

@@ -545,7 +545,7 @@ class FileStore implements Store {
   }
 
   /** getDeployment, with the directories a listing has `checked` already (StorePaths.check). */
-  private async readDeployment(certificate: string, environment: string, checked?: Set<string>): Promise<DeploymentRecord | undefined> {
+  private async readDeployment(certificate: string, environment: string, checked?: Set<string>, options: { readonly versionDirectoryCheckedLater?: boolean } = {}): Promise<DeploymentRecord | undefined> {
     assertName(certificate, "certificate");
     assertName(environment, "environment");
     // Paths of checked names, joined without normalizing (childPath): a listing reads 1,000 links.
@@ -561,12 +561,21 @@ class FileStore implements Store {
     if (version === undefined || (found.target !== deployedLinkTarget(certificate, version) && path.resolve(path.dirname(link), found.target) !== versionDirectory)) {
       throw storeCorrupt(`${link} points at '${found.target}', which is not a version of '${certificate}' (${path.join("..", "..", "certificates", certificate, "versions", "<n>")})`, "remove the link and deploy a version again with `pulumi up`");
     }
-    await this.paths.check(versionDirectory, "directory", checked);
+    if (!options.versionDirectoryCheckedLater) await this.paths.check(versionDirectory, "directory", checked);
     // The rename that swaps the link creates it, so its mtime is when the version was deployed.
     return { certificate, environment, version, deployedAt: found.changedAt.toISOString() };
   }
 
   async listDeployments(certificate?: string): Promise<DeploymentRecord[]> {
+    return this.readDeployments(certificate);
+  }
+
+  /**
+   * listDeployments. `versionDirectoriesCheckedLater`: the caller lists every version directory
+   * next (readStatusListings), which refuses one that is not a directory as this would, so the
+   * links are read without an lstat of each version directory they point at.
+   */
+  private async readDeployments(certificate?: string, options: { readonly versionDirectoriesCheckedLater?: boolean } = {}): Promise<DeploymentRecord[]> {
     const environmentsRoot = path.join(this.root, "environments");
     const deployments: DeploymentRecord[] = [];
     // Each environment's directory, and each certificate's up to its versions, is checked once for all its links.
@@ -574,7 +583,7 @@ class FileStore implements Store {
     for (const environment of (await this.paths.list(environmentsRoot)).filter((entry) => NAME_PATTERN.test(entry)).sort()) {
       const names = certificate !== undefined ? [certificate] : (await this.paths.list(path.join(environmentsRoot, environment))).filter((entry) => NAME_PATTERN.test(entry));
       for (const name of names.sort()) {
-        const deployment = await this.readDeployment(name, environment, checked);
+        const deployment = await this.readDeployment(name, environment, checked, { versionDirectoryCheckedLater: options.versionDirectoriesCheckedLater });
         if (deployment) deployments.push(deployment);
       }
     }
@@ -620,12 +629,13 @@ class FileStore implements Store {
 
   /**
    * The listings one after the other, in the order status read them: deployments before
-   * versions, so a planted environment link is refused before any version is read.
+   * versions, so a planted environment link is refused before any version is read. The version
+   * directories the links point at are checked by listAllVersions, which checks every one.
    */
   async readStatusListings(): Promise<StatusListings> {
     const certificates = await this.listCertificates();
     const agentReports = await this.listAgentReports();
-    const deployments = await this.listDeployments();
+    const deployments = await this.readDeployments(undefined, { versionDirectoriesCheckedLater: true });
     const tasks = await this.listTasks();
     // The summaries as read: each is a VersionStatusSummary and more, and copying 10,000 of them
     // down to that would cost this driver more than it saves.
