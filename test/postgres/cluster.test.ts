@@ -129,7 +129,7 @@ describe("startPostgres", () => {
     ["is SIGKILLed", "wait"],
     ["exits without stopping it", "exit"],
   ])("leaves no server behind when the test process %s, and the next start removes its directory", async (_how, mode) => {
-    const worker = spawn(process.execPath, [path.join(__dirname, "cluster-worker.cjs"), inject("postgresBinDirectory"), mode], { stdio: ["ignore", "pipe", "pipe"] });
+    const worker = spawn(process.execPath, [path.join(__dirname, "cluster-worker.cjs"), inject("postgresBinDirectory"), mode], { stdio: ["pipe", "pipe", "pipe"] });
     let output = "";
     let errors = "";
     worker.stderr.on("data", (chunk) => (errors += chunk));
@@ -144,6 +144,7 @@ describe("startPostgres", () => {
     const serverProcesses = listProcesses().filter((entry) => entry.pid === started.postmaster || entry.ppid === started.postmaster);
     expect(serverProcesses.length).toBeGreaterThan(3);
     if (mode === "wait") worker.kill("SIGKILL");
+    else worker.stdin.write("exit\n");
     await exited;
 
     // SIGKILL: the kernel's parent-death signal makes the postmaster shut down (fast); exit: the
