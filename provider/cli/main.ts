@@ -35,7 +35,7 @@ import * as path from "node:path";
 import { defaultPrincipal, parseTeams } from "../settings/principal";
 import { Actor, openStore, parseStoreSetting, TaskState } from "../store";
 import { writeHistory } from "./history";
-import { buildStatusReport, formatStatusReport, writeStatusJson } from "./status";
+import { readCertificateStatuses, writeStatusJson, writeStatusText } from "./status";
 import type { Store } from "../store";
 import type { StoreAction } from "./store-admin";
 
@@ -207,9 +207,7 @@ export async function main(argv: string[], output: NodeJS.WritableStream = proce
   try {
     switch (command) {
       case "status": {
-        const report = await buildStatusReport(store);
-        if (parsed.values.json) await writeStatusJson(report, output);
-        else output.write(formatStatusReport(report, store.description));
+        await readCertificateStatuses(store, (statuses) => (parsed.values.json ? writeStatusJson(statuses, output) : writeStatusText(statuses, store.description, output)));
         return 0;
       }
       case "history": {

@@ -36,7 +36,7 @@ export function offlineStore(): Store {
     listAgentReports: async () => [],
     listNotifications: async () => [],
     listReleasedVersions: async () => new Map(),
-    readStatusListings: async () => ({ certificates: [], agentReports: [], deployments: [], tasks: [], versions: [], released: new Map() }),
+    readStatusListings: (reader) => reader({ certificates: [], agentReports: [], deployments: [], tasks: [], released: new Map(), versionsByCertificate: (async function* () {})() }),
     close: async () => undefined,
     readVersionFiles: refused("to read version files"),
     createCertificate: refused("createCertificate"),

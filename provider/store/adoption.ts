@@ -2,10 +2,11 @@
  * Creates that adopt what an interrupted run left behind, deletes that release what they owned,
  * and the versions no resource owns: the store side of lifecycle/ownership.ts's rules. Shared by
  * the resources that make versions (CertificateVersion, AcmeRenewal) and the command line
- * (`certstage status`, `certstage versions remove`), so it knows nothing of Pulumi.
+ * (`certstage versions remove`), so it knows nothing of Pulumi. (`certstage status` applies the
+ * unclaimed rule itself, to the listings it read once for every certificate.)
  */
 import { adoptableVersion, releasedVersions, unclaimedVersions } from "../lifecycle/ownership";
-import type { Actor, DeploymentRecord, HistoryAction, ReleasedVersions, ResourceOrigin, Store, VersionRecord, VersionStatusSummary } from "./store";
+import type { Actor, HistoryAction, ResourceOrigin, Store, VersionRecord } from "./store";
 
 /** The only history lines that decide ownership (releasedVersions): the rest of history is not read. */
 const RELEASES: readonly HistoryAction[] = ["version.release"];
@@ -39,21 +40,3 @@ export async function unclaimedVersionsOf(store: Store, certificate: string): Pr
   if (unclaimedVersions(versions, new Set(), deployments).length === 0) return [];
   return unclaimedVersions(versions, releasedVersions(await store.readHistory({ certificate, actions: RELEASES })), deployments);
 }
-
-/**
- * unclaimedVersionsOf for many certificates at once, from versions, deployments and releases the
- * caller already read (Store.readStatusListings). Certificates with none are left out of the map.
- */
-export function unclaimedVersionsByCertificate<V extends VersionStatusSummary>(
-  certificates: readonly { readonly certificate: string; readonly versions: readonly V[]; readonly deployments: readonly DeploymentRecord[] }[],
-  released: ReleasedVersions,
-): Map<string, V[]> {
-  const unclaimed = new Map<string, V[]>();
-  for (const entry of certificates) {
-    const versions = unclaimedVersions(entry.versions, released.get(entry.certificate) ?? NONE_RELEASED, entry.deployments);
-    if (versions.length > 0) unclaimed.set(entry.certificate, versions);
-  }
-  return unclaimed;
-}
-
-const NONE_RELEASED: ReadonlySet<number> = new Set();

@@ -150,18 +150,20 @@ export interface HistoryEntry {
 /** Released version numbers by certificate name (Store.listReleasedVersions). */
 export type ReleasedVersions = ReadonlyMap<string, ReadonlySet<number>>;
 
-/** What Store.readStatusListings reads, each as its own listing method gives it. */
+/** What Store.readStatusListings gives its reader, each listing as its own listing method gives it. */
 export interface StatusListings {
   readonly certificates: CertificateRecord[];
   readonly agentReports: AgentReport[];
   readonly deployments: DeploymentRecord[];
   readonly tasks: DeploymentTask[];
-  /**
-   * listAllVersions, each with at least VersionStatusSummary's fields: postgres reads just those
-   * (versions.status_summary), the file store its summaries as they are.
-   */
-  readonly versions: VersionStatusSummary[];
   readonly released: ReleasedVersions;
+  /**
+   * listAllVersions, one certificate's versions at a time (in version order), the certificates
+   * in code-point order of their names, each version with at least VersionStatusSummary's fields
+   * (postgres reads just those, versions.status_summary; the file store its summaries as they
+   * are). Read as it is iterated, and only while the reader runs.
+   */
+  readonly versionsByCertificate: AsyncIterable<readonly VersionStatusSummary[]>;
 }
 
 export interface HistoryFilter {
@@ -381,11 +383,13 @@ export interface Store extends PrincipalSource, NotificationStore {
    */
   listReleasedVersions(): Promise<ReleasedVersions>;
   /**
-   * Everything `certstage status` shows, read at once: the same as listCertificates,
-   * listAgentReports, listDeployments, listTasks, listAllVersions and listReleasedVersions called
-   * one after the other (a driver may read them in one round trip, and one snapshot).
+   * Everything `certstage status` shows, given to `reader`: the same as listCertificates,
+   * listAgentReports, listDeployments, listTasks, listReleasedVersions and listAllVersions called
+   * one after the other (a driver may read them in one snapshot), except that the versions are
+   * read a certificate at a time as the reader iterates them, so status writes each certificate
+   * out before the next one's versions are read. The read ends when `reader` settles.
    */
-  readStatusListings(): Promise<StatusListings>;
+  readStatusListings<T>(reader: (listings: StatusListings) => Promise<T>): Promise<T>;
 
   /** Records a standby deployment, cancelling any pending one of the same certificate and environment. */
   queueTask(task: NewDeploymentTask, actor: Actor): Promise<DeploymentTask>;

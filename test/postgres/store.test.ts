@@ -18,6 +18,7 @@ import { expectNoPrivateKeyMaterial } from "../support/secrets";
 import { describeStoreConformance } from "../store/conformance";
 import { startStoreCluster, type StoreCluster } from "./support";
 import { certstageRefusalOf } from "../support/refusals";
+import { readAllStatusListings } from "../support/status-listings";
 import { waitFor } from "../agent/agent-support";
 import { MIGRATIONS } from "../../provider/store/postgres/migrations";
 
@@ -440,12 +441,12 @@ describe("postgres store: previews run read-only, without keys", () => {
 
   it("reads status as the runner does; a role refused part of it gets the refusal, and its connection stays usable", async () => {
     await runner.recordHistory({ actor: edge.principal, action: "version.release", certificate: "api", fromVersion: 1, result: "ok", detail: "replaced" });
-    expect(await preview.readStatusListings()).toEqual(await runner.readStatusListings());
-    expect((await preview.readStatusListings()).released).toEqual(new Map([["api", new Set([1])]]));
+    expect(await readAllStatusListings(preview)).toEqual(await readAllStatusListings(runner));
+    expect((await readAllStatusListings(preview)).released).toEqual(new Map([["api", new Set([1])]]));
     // Agents may read deployments and versions but not tasks: status is refused to them half-way through its listings.
     const agent = world.open(database, world.login("edge-agent"));
     try {
-      expect((await refusal(agent.readStatusListings())).message).toMatch(/permission denied/);
+      expect((await refusal(readAllStatusListings(agent))).message).toMatch(/permission denied/);
       expect((await agent.listDeployments()).map((deployment) => deployment.version)).toEqual([1]);
     } finally {
       await agent.close();
@@ -631,7 +632,7 @@ describe("postgres store: migrations", () => {
       expect(await buildStatusReport(runner)).toEqual(before.status);
       // Status reads only what it shows of each version (versions.status_summary): no issuer, no
       // times of making, no origin inputs, for the versions saved before the column existed too.
-      const statusVersions = (await runner.readStatusListings()).versions;
+      const statusVersions = (await readAllStatusListings(runner)).versionGroups.flat();
       for (const version of statusVersions) {
         expect(Object.keys(version).sort()).toEqual(["certificate", "fingerprintSha256", "method", "notAfter", "origin", "sans", "serial", "subject", "version"]);
         expect(version.origin).toEqual({ urn: "urn:pulumi:s::p::pulumi-nodejs:dynamic/certstage:CertificateVersion::api" });

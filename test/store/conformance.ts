@@ -12,6 +12,7 @@ import { buildPkcs12 } from "../../provider/pki/pkcs12";
 import { inspectUpload, VersionMaterial } from "../../provider/pki/version-material";
 import type { Actor, AgentReport, NewCertificate, Store, VersionStatusSummary } from "../../provider/store";
 import { makeTestCertificate, temporaryDirectory } from "../support/certificates";
+import { readAllStatusListings } from "../support/status-listings";
 
 export interface StoreUnderTest {
   readonly store: Store;
@@ -627,7 +628,7 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
       });
 
       it("reads at once what the listing methods read one by one", async () => {
-        expect(await store.readStatusListings()).toEqual({ certificates: [], agentReports: [], deployments: [], tasks: [], versions: [], released: new Map() });
+        expect(await readAllStatusListings(store)).toEqual({ certificates: [], agentReports: [], deployments: [], tasks: [], versionGroups: [], released: new Map() });
         await apiWithVersions(3);
         await store.updateCertificate("api", { displayName: "API", shareWith: ["team-b"], profile: "private" }, actor);
         await store.createCertificate({ ...certificate("web"), origin: { urn: "urn:pulumi:s::p::certstage:Certificate::web", inputs: "digest" } }, actor);
@@ -643,7 +644,7 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
         await store.putAgentReport({ agentId: "edge-1", host: "edge-1.example.test", environment: "production", certificate: "api", version: 3, servedFingerprintSha256: FINGERPRINT_A, lastSeen: new Date().toISOString() });
         await store.recordHistory({ actor: actor.principal, action: "version.release", certificate: "api", fromVersion: 1, result: "ok", detail: "replaced" });
 
-        const { versions: statusVersions, ...listings } = await store.readStatusListings();
+        const { versionGroups, ...listings } = await readAllStatusListings(store);
         expect(listings).toEqual({
           certificates: await store.listCertificates(),
           agentReports: await store.listAgentReports(),
@@ -651,8 +652,11 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
           tasks: await store.listTasks(),
           released: await store.listReleasedVersions(),
         });
+        // One certificate's versions a group, in version order, the certificates in code-point order.
+        expect(versionGroups.map((group) => group.map(({ certificate: name, version }) => `${name}/${version}`))).toEqual([["api/1", "api/2", "api/3"], ["web/1"]]);
         // Each version as status reads it: at least VersionStatusSummary's fields, and never the JWK
         // or the chain's fingerprints (a summary's bulk).
+        const statusVersions = versionGroups.flat();
         expect(statusVersions.map(statusFieldsOf)).toEqual((await store.listAllVersions()).map(statusFieldsOf));
         for (const version of statusVersions) {
           expect(version).not.toHaveProperty("jwk");
@@ -660,6 +664,31 @@ export function describeStoreConformance(driver: string, open: () => Promise<Sto
         }
         expect(listings.certificates.map((record) => record.name)).toEqual(["api", "web"]);
         expect(listings.released).toEqual(new Map([["api", new Set([1])]]));
+      });
+
+      it("reads the versions as the reader iterates them; a reader that stops early or fails ends the read, and the store reads on", async () => {
+        // Code-point order, which a database collation that skips punctuation would not give.
+        for (const name of ["ab", "a-b", "a0"]) {
+          await store.createCertificate(certificate(name), actor);
+          await store.createVersion(name, "upload", materials[0], actor);
+          await store.createVersion(name, "upload", materials[1], actor);
+        }
+        expect((await readAllStatusListings(store)).versionGroups.map((group) => group.map(({ certificate: name, version }) => `${name}/${version}`))).toEqual([
+          ["a-b/1", "a-b/2"],
+          ["a0/1", "a0/2"],
+          ["ab/1", "ab/2"],
+        ]);
+        // More reads than a connection pool holds: each one that stops after the first group ends.
+        for (let round = 0; round < 12; round += 1) {
+          const first = await store.readStatusListings(async ({ versionsByCertificate }) => {
+            for await (const group of versionsByCertificate) return group.map(({ version }) => version);
+            return [];
+          });
+          expect(first).toEqual([1, 2]);
+        }
+        await expect(store.readStatusListings(async () => Promise.reject(new Error("the reader failed")))).rejects.toThrow("the reader failed");
+        expect((await readAllStatusListings(store)).versionGroups).toHaveLength(3);
+        expect(await store.listAllVersions()).toHaveLength(6);
       });
     });
 

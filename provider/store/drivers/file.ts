@@ -109,7 +109,6 @@ import {
   assertName,
   assertTaskId,
   assertTaskMayFinish,
-  byCertificateAndVersion,
   byCreation,
   certificateExists,
   certificateNotFound,
@@ -402,13 +401,22 @@ class FileStore implements Store {
 
   async listAllVersions(): Promise<VersionSummary[]> {
     const summaries: VersionSummary[] = [];
+    for await (const versions of this.versionsByCertificate()) summaries.push(...versions);
+    return summaries;
+  }
+
+  /**
+   * Every certificate's version summaries, a certificate at a time, certificates in code-point
+   * order of their names (as the directories are walked) and each one's versions in version
+   * order (as indexedSummaries gives them).
+   */
+  private async *versionsByCertificate(): AsyncGenerator<VersionSummary[]> {
     const checked = new Set<string>();
     // Every certificate directory, without reading its certificate.json: a delete moves the
     // versions directory aside before it marks the certificate deleted, so a deleted certificate
     // has none to list, and callers that want the certificates list them anyway (status did, and
     // this read all of them a second time).
     const certificatesRoot = path.join(this.root, "certificates");
-    // In name order, so the summaries come sorted and the sort below has nothing to move.
     const certificates = (await this.paths.listEntries(certificatesRoot, checked)).filter((entry) => NAME_PATTERN.test(entry.name)).sort((a, b) => compareText(a.name, b.name));
     for (const certificate of certificates) {
       await this.paths.checkEntry(certificatesRoot, certificate, "directory");
@@ -418,9 +426,9 @@ class FileStore implements Store {
       const entries = (await this.paths.listEntries(versionsDirectory, checked)).filter((entry) => isVersionDirectoryName(entry.name));
       if (entries.length === 0) continue;
       for (const entry of entries) await this.paths.checkEntry(versionsDirectory, entry, "directory");
-      summaries.push(...(await this.indexedSummaries(certificate.name, entries.map((entry) => Number(entry.name)), { rebuild: false })));
+      const summaries = await this.indexedSummaries(certificate.name, entries.map((entry) => Number(entry.name)), { rebuild: false });
+      if (summaries.length > 0) yield summaries;
     }
-    return summaries.sort(byCertificateAndVersion);
   }
 
   /**
@@ -628,19 +636,20 @@ class FileStore implements Store {
   }
 
   /**
-   * The listings one after the other, in the order status read them: deployments before
-   * versions, so a planted environment link is refused before any version is read. The version
-   * directories the links point at are checked by listAllVersions, which checks every one.
+   * The listings one after the other, deployments before versions, so a planted environment link
+   * is refused before any version is read. The version directories the links point at are
+   * checked as the versions are read (versionsByCertificate checks every one), and a
+   * certificate's before its status is shown.
    */
-  async readStatusListings(): Promise<StatusListings> {
+  async readStatusListings<T>(reader: (listings: StatusListings) => Promise<T>): Promise<T> {
     const certificates = await this.listCertificates();
     const agentReports = await this.listAgentReports();
     const deployments = await this.readDeployments(undefined, { versionDirectoriesCheckedLater: true });
     const tasks = await this.listTasks();
+    const released = await this.listReleasedVersions();
     // The summaries as read: each is a VersionStatusSummary and more, and copying 10,000 of them
     // down to that would cost this driver more than it saves.
-    const versions = await this.listAllVersions();
-    return { certificates, agentReports, deployments, tasks, versions, released: await this.listReleasedVersions() };
+    return reader({ certificates, agentReports, deployments, tasks, released, versionsByCertificate: this.versionsByCertificate() });
   }
 
   /** releases.json; a damaged one is refused on a read, and made again by a write (`rebuild`), which is about to replace it. */

@@ -675,8 +675,13 @@ export class PostgresStore implements Store {
    * Rows, not one json_agg value per listing: since migration 9 the summaries are read straight
    * from the rows, and 10,000 of them cost 49 ms as rows against 70 ms as one aggregate (the
    * server building the 7.7 MB text, the client parsing it in one piece).
+   *
+   * The versions are read whole here, not through a cursor a certificate at a time as the
+   * interface allows: ordered by certificate, the database sorts every row before it sends the
+   * first (on disk, at the default work_mem), and with the round trips of the FETCHes status took
+   * 254 ms against 244 ms at 10,000 versions.
    */
-  async readStatusListings(): Promise<StatusListings> {
+  async readStatusListings<T>(reader: (listings: StatusListings) => Promise<T>): Promise<T> {
     const results = await this.read("read the store's status", async (client) => {
       try {
         // BEGIN, the six listings, COMMIT.
@@ -686,17 +691,17 @@ export class PostgresStore implements Store {
         throw error;
       }
     });
-    if (!results) return { certificates: [], agentReports: [], deployments: [], tasks: [], versions: [], released: new Map() };
+    if (!results) return reader({ certificates: [], agentReports: [], deployments: [], tasks: [], released: new Map(), versionsByCertificate: byCertificate([]) });
     const [certificates, agentReports, deployments, tasks, versions, released] = results as [CertificateRow[], AgentReportRow[], DeploymentRow[], { record: DeploymentTask }[], { status_summary: VersionStatusSummary }[], { certificate: string; version: number }[]];
-    return {
+    return reader({
       certificates: certificates.map(certificateRecordFrom),
       agentReports: agentReports.map(agentReportFrom),
       deployments: deployments.map(deploymentFrom),
       tasks: tasks.map((row) => row.record).sort(byCreation),
-      // Sorted here, not by ORDER BY: the database's collation need not be code-point order.
-      versions: versions.map((row) => row.status_summary).sort(byCertificateAndVersion),
       released: releasedFrom(released.map((row) => [row.certificate, row.version])),
-    };
+      // Sorted here, not by ORDER BY: the database's collation need not be code-point order.
+      versionsByCertificate: byCertificate(versions.map((row) => row.status_summary).sort(byCertificateAndVersion)),
+    });
   }
 
   /** The database records the connecting role as the actor: nobody writes history in another's name. */
@@ -1400,6 +1405,17 @@ const STATUS_QUERY = [
   RELEASED_QUERY,
   "COMMIT",
 ].join(";\n");
+
+/** Version summaries sorted by certificate, one certificate's at a time. */
+async function* byCertificate(versions: readonly VersionStatusSummary[]): AsyncGenerator<VersionStatusSummary[]> {
+  let start = 0;
+  for (let index = 1; index <= versions.length; index += 1) {
+    if (index === versions.length || versions[index].certificate !== versions[start].certificate) {
+      yield versions.slice(start, index);
+      start = index;
+    }
+  }
+}
 
 function releasedFrom(pairs: readonly (readonly [string, number])[]): ReleasedVersions {
   const released = new Map<string, Set<number>>();

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { PassThrough, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { writeJsonList } from "../../../provider/cli/json-list-output";
-import { writeStatusJson, type StatusReport } from "../../../provider/cli/status";
+import { formatStatusReport, writeStatusJson, writeStatusText, type StatusReport } from "../../../provider/cli/status";
 
 async function written(write: (output: NodeJS.WritableStream) => Promise<void>): Promise<string> {
   const output = new PassThrough();
@@ -80,7 +80,20 @@ describe("writeStatusJson", () => {
       agents: [],
     });
     for (const report of [{ certificates: [] }, { certificates: Array.from({ length: 40 }, (_, index) => certificate(`svc-${index}`)) }] as StatusReport[]) {
-      expect(await written((output) => writeStatusJson(report, output))).toBe(`${JSON.stringify(report, null, 2)}\n`);
+      expect(await written((output) => writeStatusJson(report.certificates, output))).toBe(`${JSON.stringify(report, null, 2)}\n`);
+      // As status writes them: a certificate at a time, as the store's versions are read.
+      expect(await written((output) => writeStatusJson(oneAtATime(report.certificates), output))).toBe(`${JSON.stringify(report, null, 2)}\n`);
+      // And as text: formatStatusReport's text, written a certificate at a time.
+      expect(await written((output) => writeStatusText(oneAtATime(report.certificates), "the store", output))).toBe(formatStatusReport(report, "the store"));
     }
+    expect(formatStatusReport({ certificates: [] }, "the store")).toBe("No certificates in the store.\n");
+    expect(formatStatusReport({ certificates: [certificate("api"), certificate("web")] } as StatusReport, "the store")).toMatch(/^api  \(server, owner team-edge, latest version 3\)\n  production   serves version 3 .*\n(?:  v.*\n){3}\nweb  \(server[^\n]*\n(?:.*\n){4}\n$/);
   });
 });
+
+async function* oneAtATime<T>(items: readonly T[]): AsyncGenerator<T> {
+  for (const item of items) {
+    await new Promise((resolve) => setImmediate(resolve));
+    yield item;
+  }
+}
