@@ -162,9 +162,9 @@ async function measureSize(versions, postgres, scratch, materials) {
   const countingHistory = async (store) => {
     let count = 0;
     const counted = (async function* () {
-      for await (const entry of store.streamHistory()) {
-        count += 1;
-        yield entry;
+      for await (const batch of store.streamHistory()) {
+        count += batch.length;
+        yield batch;
       }
     })();
     await writeHistory(counted, true, discard());

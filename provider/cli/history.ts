@@ -10,7 +10,7 @@
  */
 import type { HistoryEntry } from "../store";
 import { historyTaskAction } from "../store/store-rules";
-import { ChunkedOutput, writeJsonList } from "./json-list-output";
+import { ChunkedOutput, JsonListWriter } from "./json-list-output";
 
 export function formatHistory(entries: readonly HistoryEntry[]): string {
   if (entries.length === 0) return "No history.\n";
@@ -48,23 +48,34 @@ export function historyOutputOf(entry: HistoryEntry): HistoryEntry & { readonly 
   return { at, actor, action, taskAction, ...rest };
 }
 
-/** JSON is made this many entries at a time (writeJsonList). */
+/** JSON is made this many entries at a time (JsonListWriter). */
 const JSON_BATCH_ENTRIES = 256;
 
 /**
- * Writes the entries as they come, as text (formatHistory's lines) or as JSON (the bytes of
- * `JSON.stringify({ history: entries.map(historyOutputOf) }, null, 2)`), waiting whenever
- * `output` asks to (write() returning false) so a slow reader holds the store's stream back
- * instead of filling memory.
+ * Writes the entries as they come, a batch at a time (Store.streamHistory), as text
+ * (formatHistory's lines) or as JSON (the bytes of `JSON.stringify({ history:
+ * entries.map(historyOutputOf) }, null, 2)`), waiting whenever `output` asks to (write()
+ * returning false) so a slow reader holds the store's stream back instead of filling memory.
  */
-export async function writeHistory(entries: AsyncIterable<HistoryEntry>, json: boolean, output: NodeJS.WritableStream): Promise<void> {
-  if (json) return writeJsonList("history", entries, output, { batchItems: JSON_BATCH_ENTRIES, outputOf: historyOutputOf });
+export async function writeHistory(batches: AsyncIterable<readonly HistoryEntry[]>, json: boolean, output: NodeJS.WritableStream): Promise<void> {
+  if (json) {
+    const writer = new JsonListWriter("history", output, JSON_BATCH_ENTRIES);
+    for await (const batch of batches) {
+      for (const entry of batch) {
+        writer.add(historyOutputOf(entry));
+        if (writer.full) await writer.flush();
+      }
+    }
+    return writer.end();
+  }
   const out = new ChunkedOutput(output);
   let count = 0;
-  for await (const entry of entries) {
-    count += 1;
-    out.add(`${formatHistoryLine(entry)}\n`);
-    if (out.full) await out.flush();
+  for await (const batch of batches) {
+    for (const entry of batch) {
+      out.add(`${formatHistoryLine(entry)}\n`);
+      if (out.full) await out.flush();
+    }
+    count += batch.length;
   }
   if (count === 0) out.add("No history.\n");
   await out.flush();

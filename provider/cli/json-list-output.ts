@@ -42,37 +42,63 @@ export class ChunkedOutput {
 }
 
 /**
- * Writes `{ "<key>": [ ...items ] }` as `JSON.stringify(…, null, 2)` followed by a newline would
- * (of each item as `outputOf` gives it), `batchItems` items per stringify: few enough to keep
- * memory flat, enough that one stringify serves many.
+ * Writes `{ "<key>": [ ...items ] }` as `JSON.stringify(…, null, 2)` followed by a newline would,
+ * an item at a time (add, synchronous) with a flush whenever enough has gathered: `batchItems`
+ * items per stringify, few enough to keep memory flat, enough that one stringify serves many.
  */
-export async function writeJsonList<T>(
-  key: string,
-  items: AsyncIterable<T> | Iterable<T>,
-  output: NodeJS.WritableStream,
-  options: { readonly batchItems: number; readonly outputOf?: (item: T) => unknown },
-): Promise<void> {
-  const opening = `{\n  ${JSON.stringify(key)}: [\n`;
-  const closing = "\n  ]\n}";
-  const out = new ChunkedOutput(output);
-  let batch: unknown[] = [];
-  let written = 0;
-  const takeBatch = () => {
-    if (batch.length === 0) return;
-    const text = JSON.stringify({ [key]: batch }, null, 2);
-    out.add(`${written === 0 ? opening : ",\n"}${text.slice(opening.length, text.length - closing.length)}`);
-    written += batch.length;
-    batch = [];
-  };
-  const outputOf = options.outputOf;
-  for await (const item of items) {
-    batch.push(outputOf === undefined ? item : outputOf(item));
-    if (batch.length === options.batchItems) {
-      takeBatch();
-      if (out.full) await out.flush();
-    }
+export class JsonListWriter {
+  private readonly opening: string;
+  private readonly closing = "\n  ]\n}";
+  private readonly out: ChunkedOutput;
+  private batch: unknown[] = [];
+  private written = 0;
+
+  constructor(
+    private readonly key: string,
+    output: NodeJS.WritableStream,
+    private readonly batchItems: number,
+  ) {
+    this.opening = `{\n  ${JSON.stringify(key)}: [\n`;
+    this.out = new ChunkedOutput(output);
   }
-  takeBatch();
-  out.add(written === 0 ? `${JSON.stringify({ [key]: [] }, null, 2)}\n` : `${closing}\n`);
-  await out.flush();
+
+  /** Adds one item (as it should appear in the output). */
+  add(item: unknown): void {
+    this.batch.push(item);
+    if (this.batch.length === this.batchItems) this.takeBatch();
+  }
+
+  /** Whether enough output has gathered to be written (then await flush). */
+  get full(): boolean {
+    return this.out.full;
+  }
+
+  flush(): Promise<void> {
+    return this.out.flush();
+  }
+
+  /** The rest, and the document's end. */
+  async end(): Promise<void> {
+    this.takeBatch();
+    this.out.add(this.written === 0 ? `${JSON.stringify({ [this.key]: [] }, null, 2)}\n` : `${this.closing}\n`);
+    await this.out.flush();
+  }
+
+  private takeBatch(): void {
+    if (this.batch.length === 0) return;
+    const text = JSON.stringify({ [this.key]: this.batch }, null, 2);
+    this.out.add(`${this.written === 0 ? this.opening : ",\n"}${text.slice(this.opening.length, text.length - this.closing.length)}`);
+    this.written += this.batch.length;
+    this.batch = [];
+  }
+}
+
+/** JsonListWriter over items as they come. */
+export async function writeJsonList<T>(key: string, items: AsyncIterable<T> | Iterable<T>, output: NodeJS.WritableStream, options: { readonly batchItems: number }): Promise<void> {
+  const writer = new JsonListWriter(key, output, options.batchItems);
+  for await (const item of items) {
+    writer.add(item);
+    if (writer.full) await writer.flush();
+  }
+  await writer.end();
 }

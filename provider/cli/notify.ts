@@ -201,6 +201,6 @@ function originOf(text: string): string {
 /** The failed entries of history, streamed: failures are all noticesDue reads of it, and history grows with every change. */
 async function failedHistory(store: Store, environment: string | undefined): Promise<HistoryEntry[]> {
   const failed: HistoryEntry[] = [];
-  for await (const entry of store.streamHistory(environment !== undefined ? { environment } : {})) if (entry.result === "failed") failed.push(entry);
+  for await (const batch of store.streamHistory(environment !== undefined ? { environment } : {})) for (const entry of batch) if (entry.result === "failed") failed.push(entry);
   return failed;
 }

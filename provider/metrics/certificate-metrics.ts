@@ -38,8 +38,10 @@ export async function certificateMetrics(store: Store, now: Date, options: Certi
   }
   // Streamed, verifications only: history grows with every change, and only failed ones matter here.
   const failedVerification = new Set<string>();
-  for await (const entry of store.streamHistory({ ...(options.environment === undefined ? {} : { environment: options.environment }), actions: ["verify"] })) {
-    if (entry.result === "failed" && entry.toVersion !== undefined) failedVerification.add(`${entry.certificate}\u0000${entry.environment}\u0000${entry.toVersion}`);
+  for await (const batch of store.streamHistory({ ...(options.environment === undefined ? {} : { environment: options.environment }), actions: ["verify"] })) {
+    for (const entry of batch) {
+      if (entry.result === "failed" && entry.toVersion !== undefined) failedVerification.add(`${entry.certificate}\u0000${entry.environment}\u0000${entry.toVersion}`);
+    }
   }
 
   const notAfter: Sample[] = [];

@@ -602,11 +602,11 @@ class FileStore implements Store {
 
   async readHistory(filter: HistoryFilter = {}): Promise<HistoryEntry[]> {
     const entries: HistoryEntry[] = [];
-    for await (const entry of this.streamHistory(filter)) entries.push(entry);
+    for await (const batch of this.streamHistory(filter)) entries.push(...batch);
     return entries;
   }
 
-  async *streamHistory(filter: HistoryFilter = {}): AsyncGenerator<HistoryEntry> {
+  async *streamHistory(filter: HistoryFilter = {}): AsyncGenerator<HistoryEntry[]> {
     assertFilterNames(filter);
     const file = this.historyFile();
     // certstage writes names and actions into each line as they are (JSON escapes none of their
@@ -616,12 +616,14 @@ class FileStore implements Store {
     const actions = filter.actions?.map((action) => `"${action}"`);
     let lineNumber = 0;
     for await (const lines of this.paths.readLines(file)) {
+      const batch: HistoryEntry[] = [];
       for (const line of lines) {
         lineNumber += 1;
         if (!wanted.every((value) => line.includes(value)) || (actions !== undefined && !actions.some((action) => line.includes(action)))) continue;
         const entry = historyLineFrom(line, file, lineNumber);
-        if (entry && matchesHistoryFilter(entry, filter)) yield entry;
+        if (entry && matchesHistoryFilter(entry, filter)) batch.push(entry);
       }
+      if (batch.length > 0) yield batch;
     }
   }
 

@@ -614,7 +614,7 @@ export class PostgresStore implements Store {
    * reads batch n + 1 while this process turns batch n into entries and output, instead of each
    * side waiting for the other. At most two batches are held, so memory stays flat.
    */
-  async *streamHistory(filter: HistoryFilter = {}): AsyncGenerator<HistoryEntry> {
+  async *streamHistory(filter: HistoryFilter = {}): AsyncGenerator<HistoryEntry[]> {
     assertFilterNames(filter);
     const what = "read history";
     const client = await this.connect(what);
@@ -644,7 +644,7 @@ export class PostgresStore implements Store {
       while (next !== undefined) {
         const batch: HistoryRow[] = await next;
         next = batch.length === HISTORY_FETCH_ROWS ? fetchBatch() : undefined;
-        for (const row of batch) yield historyEntryFrom(row);
+        if (batch.length > 0) yield batch.map(historyEntryFrom);
       }
     } finally {
       // A FETCH still in flight (the caller stopped early) is answered before the ROLLBACK,

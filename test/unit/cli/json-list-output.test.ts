@@ -29,11 +29,11 @@ describe("writeJsonList", () => {
     );
   });
 
-  it("writes what outputOf gives of each item, from an async source too", async () => {
+  it("writes the items of an async source too", async () => {
     async function* numbers() {
-      for (let index = 0; index < 1_000; index += 1) yield index;
+      for (let index = 0; index < 1_000; index += 1) yield { index, even: index % 2 === 0 };
     }
-    const text = await written((output) => writeJsonList("history", numbers(), output, { batchItems: 7, outputOf: (index) => ({ index, even: index % 2 === 0 }) }));
+    const text = await written((output) => writeJsonList("history", numbers(), output, { batchItems: 7 }));
     expect(JSON.parse(text)).toEqual({ history: Array.from({ length: 1_000 }, (_, index) => ({ index, even: index % 2 === 0 })) });
   });
 
