@@ -15,7 +15,7 @@
  * (Each run copies a store and makes three durable writes, so these counts are lower than the
  * unit tier's.)
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
@@ -26,11 +26,12 @@ import { formatTasks } from "../../provider/cli/tasks";
 import type { VersionMaterial } from "../../provider/pki/version-material";
 import type { Store } from "../../provider/store";
 import { createFileStore } from "../../provider/store/drivers/file";
-import { makeTestMaterials, temporaryDirectory } from "../support/certificates";
+import { makeTestMaterials, REPO_ROOT, temporaryDirectory } from "../support/certificates";
 import { damaged, damagedText, jsonDamage, textDamage } from "../support/json-mutations";
 import { settledOutcome } from "../support/refusals";
 
 const actor = { principal: "corruption@test" };
+const CLI = path.join(REPO_ROOT, "dist", "provider", "cli", "main.js");
 const DIRECTORY_URL = "https://acme.example.test/directory";
 let materials: VersionMaterial[];
 let template: string;
@@ -175,5 +176,22 @@ describe("a damaged file store", () => {
       }),
       { numRuns: 80 },
     );
+  });
+});
+
+describe("certstage status over a store damaged where the versions are read", () => {
+  it("ends with the error naming the file and exit status 1, and never prints a whole document", () => {
+    // Status writes a certificate at a time, reading each one's versions.json as it comes to it:
+    // the damage is found after api's status was made.
+    const { root } = damagedStore((at) => writeFileSync(path.join(at, "certificates", "web", "versions.json"), "{ damaged"));
+    for (const json of [true, false]) {
+      const run = spawnSync(process.execPath, [CLI, "status", ...(json ? ["--json"] : []), "--store", root], { encoding: "utf8" });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain("STORE_CORRUPT");
+      expect(run.stderr).toContain(path.join(root, "certificates", "web", "versions.json"));
+      if (json) expect(() => JSON.parse(run.stdout)).toThrow();
+      else expect(run.stdout).not.toMatch(/^web /m);
+    }
+    rmSync(root, { recursive: true, force: true });
   });
 });
