@@ -59,7 +59,7 @@ export function readCertificateStatuses<T>(store: Store, use: (statuses: AsyncIt
   return store.readStatusListings((listings) => use(certificateStatuses(listings)));
 }
 
-/** All of it at once, for callers that want the whole report (tests, `report`). */
+/** All of it at once: the report `status --json` prints, as one value (the tests and the bench compare it whole). */
 export async function buildStatusReport(store: Store): Promise<StatusReport> {
   return readCertificateStatuses(store, async (statuses) => {
     const certificates: CertificateStatus[] = [];

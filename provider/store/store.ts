@@ -158,8 +158,8 @@ export interface StatusListings {
   readonly tasks: DeploymentTask[];
   readonly released: ReleasedVersions;
   /**
-   * listAllVersions, one certificate's versions at a time (in version order), the certificates
-   * in code-point order of their names, each version with at least VersionStatusSummary's fields
+   * listAllVersions, one certificate's versions at a time (in version order, never none), the
+   * certificates in code-point order of their names, each version with at least VersionStatusSummary's fields
    * (postgres reads just those, versions.status_summary; the file store its summaries as they
    * are). Read as it is iterated, and only while the reader runs.
    */

@@ -579,9 +579,10 @@ class FileStore implements Store {
   }
 
   /**
-   * listDeployments. `versionDirectoriesCheckedLater`: the caller lists every version directory
-   * next (readStatusListings), which refuses one that is not a directory as this would, so the
-   * links are read without an lstat of each version directory they point at.
+   * listDeployments. `versionDirectoriesCheckedLater`: the caller reads every version directory
+   * after this (readStatusListings, as status comes to each certificate's versions), which
+   * refuses one that is not a directory as this would, so the links are read without an lstat of
+   * each version directory they point at. Nothing is read through a link here either way.
    */
   private async readDeployments(certificate?: string, options: { readonly versionDirectoriesCheckedLater?: boolean } = {}): Promise<DeploymentRecord[]> {
     const environmentsRoot = path.join(this.root, "environments");
