@@ -18,6 +18,8 @@
  *     certificate, each versions directory listed, the environment links, releases.json, tasks,
  *     agent reports) with plain synchronous `fs`, one after another as the store does, but with
  *     none of the store's checks; and, as before the index, every version.json instead of the index;
+ *   - file store, `status --json` as a command line: bench/status-floor-cli.cjs, a process that
+ *     reads those files with plain `fs` and prints the versions and deployments as status does;
  *   - file store, history: history.jsonl read and each line parsed with plain `fs`;
  *   - postgres: the same rows in one round trip of plain node-postgres (one multi-statement query
  *     on an open connection, as the same login, so row-level security applies to it too; each
@@ -41,6 +43,7 @@ const { startBenchPostgres } = require("./postgres.cjs");
 const REPOSITORY = path.join(__dirname, "..");
 const DIST = path.join(REPOSITORY, "dist", "provider");
 const CLI = path.join(DIST, "cli", "main.js");
+const FLOOR_CLI = path.join(__dirname, "status-floor-cli.cjs");
 const VERSIONS_PER_CERTIFICATE = 20;
 const SIZES = (process.env.CERTSTAGE_BENCH_STATUS_SIZES ?? "1000,10000").split(",").map(Number);
 const RUNS = (versions) => (versions >= 10_000 ? { warmup: 2, iterations: 10 } : { warmup: 3, iterations: 20 });
@@ -184,6 +187,7 @@ async function measureSize(versions, postgres, scratch, materials) {
   row("file: floor, every version.json read with fs (no index)", await lib.timeInProcess(() => expectVersions(readFilesBare(root, { index: false })), runs));
   row("file: `certstage status --json`", lib.timeChildProcesses(process.execPath, [CLI, "status", "--json", "--store", root], { ...runs, check: checkCliOutput(versions) }));
   row("file: `certstage status` (text)", lib.timeChildProcesses(process.execPath, [CLI, "status", "--store", root], { ...runs, check: checkTextOutput(versions) }));
+  row("file: floor, a command line printing the same with plain fs", lib.timeChildProcesses(process.execPath, [FLOOR_CLI, root], { ...runs, check: checkCliOutput(versions) }));
   row("file: history, in-process", await lib.timeInProcess(async () => expectLines(await countingHistory(fileStore)), runs));
   row("file: floor, history.jsonl parsed with fs", await lib.timeInProcess(() => expectLines(readHistoryBare(root)), runs));
   row("file: `certstage history --json`", lib.timeChildProcesses(process.execPath, [CLI, "history", "--json", "--store", root], { ...runs, check: checkHistoryOutput(historyLines) }));
@@ -235,7 +239,7 @@ module.exports = async function storeStatus() {
     description: [
       `\`certstage status\` and \`certstage history\` over stores of ${SIZES.map((size) => size.toLocaleString("en-US")).join(" and ")} versions (${VERSIONS_PER_CERTIFICATE} per certificate; the newest two deployed, the rest released through Pulumi, a standby swap pending on every 50th certificate, an agent report on every 10th).`,
       "In-process is `buildStatusReport`, and `writeHistory` of `streamHistory` as JSON, on an open store; the CLI rows are one `node dist/provider/cli/main.js status|history --json --store …` process each (and `status` as text). PostgreSQL is read by a runner login bound by row-level security.",
-      "Floors in the same run: the same files read with plain fs (and every version.json, as status read them before versions.json), the same rows in one query of plain node-postgres, a bare `node -e 0` and `certstage --help`. The goal is under 200 ms for 10,000 versions.",
+      "Floors in the same run: the same files read with plain fs (and every version.json, as status read them before versions.json), a command line that reads them so and prints the versions and deployments as status does (bench/status-floor-cli.cjs: none of the store's checks, none of status's rules), the same rows in one query of plain node-postgres, a bare `node -e 0` and `certstage --help`. The goal is under 200 ms for 10,000 versions.",
     ].join(" "),
     tables: [{ headers: ["versions", "certificates", "what", ...lib.TIMING_HEADERS], rows }],
   };
