@@ -159,9 +159,10 @@ export interface StatusListings {
   readonly released: ReleasedVersions;
   /**
    * listAllVersions, one certificate's versions at a time (in version order, never none), the
-   * certificates in code-point order of their names, each version with at least VersionStatusSummary's fields
-   * (postgres reads just those, versions.status_summary; the file store its summaries as they
-   * are). Read as it is iterated, and only while the reader runs.
+   * certificates in code-point order of their names, each version with at least
+   * VersionStatusSummary's fields (postgres reads just those, versions.status_summary; the file
+   * store its summaries as they are). Valid only while the reader runs; a driver may read them as
+   * they are iterated (the file store does) or with the other listings (postgres does).
    */
   readonly versionsByCertificate: AsyncIterable<readonly VersionStatusSummary[]>;
 }

@@ -1392,7 +1392,6 @@ const DEPLOYMENTS_QUERY = "SELECT c.name, d.environment, d.version, d.deployed_a
 const DEPLOYMENTS_ORDER = "ORDER BY d.environment, c.name";
 const TASKS_QUERY = "SELECT t.record FROM certstage.tasks t JOIN certstage.certificates c ON c.id = t.certificate_id";
 const ALL_VERSIONS_QUERY = "SELECT v.summary FROM certstage.versions v JOIN certstage.certificates c ON c.id = v.certificate_id WHERE c.deleted_at IS NULL";
-/** What status reads of every version: the narrower column of migration 10 (about 58 % of the summary's bytes). */
 /**
  * What status reads of every version: the narrower column of migration 10 (about 58 % of the
  * summary's bytes), one row per certificate holding its summaries as one JSON array in version
