@@ -3,10 +3,15 @@
  * torn write, and after the call returns the change survives a crash (the data and the directory
  * entry are both fsynced). A failed write says which file it was writing (`error.path`): Node
  * leaves that out of write(2) and fsync(2) errors, and ENOSPC arrives from exactly those.
+ *
+ * Every call but fsync(2) is synchronous, behind async functions (see store-fs.ts for why): the
+ * opens, writes of a few kilobytes into the page cache, renames and links are over in microseconds,
+ * and fsync, which waits for the device, is the one that is awaited.
  */
-import { promises as fs } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, linkSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync, chmodSync } from "node:fs";
 import * as path from "node:path";
 import { randomHex } from "./lazy-crypto";
+import { fsyncDescriptor } from "./store-fs";
 
 /** A name in the same directory, so the final rename never crosses file systems. */
 export function temporarySibling(target: string): string {
@@ -21,29 +26,74 @@ function writing(error: unknown, file: string, always = false): unknown {
 }
 
 export async function fsyncDirectory(directory: string): Promise<void> {
-  const handle = await fs.open(directory, "r");
+  const descriptor = openSync(directory, "r");
   try {
-    await handle.sync();
+    await fsyncDescriptor(descriptor);
   } finally {
-    await handle.close();
+    closeSync(descriptor);
   }
 }
 
 /** Writes a file's full contents durably; `mode` applies from the first byte (keys are 0600). */
 export async function writeFileDurably(file: string, contents: string | Buffer, mode = 0o644): Promise<void> {
   try {
-    const handle = await fs.open(file, "wx", mode);
+    const descriptor = openSync(file, "wx", mode);
     try {
-      await handle.writeFile(contents);
-      await handle.sync();
+      writeFileSync(descriptor, contents);
+      await fsyncDescriptor(descriptor);
     } finally {
-      await handle.close();
+      closeSync(descriptor);
     }
     // The process umask may have narrowed the mode given to open(2); set it exactly.
-    await fs.chmod(file, mode);
+    chmodSync(file, mode);
   } catch (error) {
     throw writing(error, file);
   }
+}
+
+/** A file for writeNewFilesDurably. */
+export interface NewFile {
+  readonly name: string;
+  readonly contents: string | Buffer;
+  /** 0o644 unless given (keys are 0o600). */
+  readonly mode?: number;
+}
+
+/**
+ * Writes new files into `directory` (a version's staging directory) as writeFileDurably would,
+ * then fsyncs the directory. The files' fsyncs are sent together and awaited as one: each is a
+ * wait for the device, and a version's eight files one after another were eight waits.
+ */
+export async function writeNewFilesDurably(directory: string, files: readonly NewFile[]): Promise<void> {
+  const opened: Array<{ file: string; descriptor: number; mode: number }> = [];
+  let current = directory;
+  try {
+    try {
+      for (const { name, contents, mode = 0o644 } of files) {
+        current = path.join(directory, name);
+        const descriptor = openSync(current, "wx", mode);
+        opened.push({ file: current, descriptor, mode });
+        writeFileSync(descriptor, contents);
+      }
+      await Promise.all(
+        opened.map(({ file, descriptor }) =>
+          fsyncDescriptor(descriptor).catch((error: unknown) => {
+            throw writing(error, file);
+          }),
+        ),
+      );
+    } finally {
+      for (const { descriptor } of opened) closeSync(descriptor);
+    }
+    // The process umask may have narrowed the modes given to open(2); set them exactly.
+    for (const { file, mode } of opened) {
+      current = file;
+      chmodSync(file, mode);
+    }
+  } catch (error) {
+    throw writing(error, current);
+  }
+  await fsyncDirectory(directory);
 }
 
 /** Replaces `target` with new contents via temp file + fsync + rename. */
@@ -51,9 +101,9 @@ export async function replaceFileAtomically(target: string, contents: string | B
   const temporary = temporarySibling(target);
   try {
     await writeFileDurably(temporary, contents, mode);
-    await fs.rename(temporary, target);
+    renameSync(temporary, target);
   } catch (error) {
-    await fs.rm(temporary, { force: true });
+    rmSync(temporary, { force: true });
     // The temporary name means nothing to the user; the file being replaced does.
     throw writing(error, target, true);
   }
@@ -64,10 +114,10 @@ export async function replaceFileAtomically(target: string, contents: string | B
 export async function replaceSymlinkAtomically(link: string, target: string): Promise<void> {
   const temporary = temporarySibling(link);
   try {
-    await fs.symlink(target, temporary);
-    await fs.rename(temporary, link);
+    symlinkSync(target, temporary);
+    renameSync(temporary, link);
   } catch (error) {
-    await fs.rm(temporary, { force: true });
+    rmSync(temporary, { force: true });
     throw writing(error, link, true);
   }
   await fsyncDirectory(path.dirname(link));
@@ -81,21 +131,21 @@ export async function replaceSymlinkAtomically(link: string, target: string): Pr
  */
 export async function appendLineDurably(file: string, line: string): Promise<number> {
   try {
-    const handle = await fs.open(file, "a", 0o644);
+    const descriptor = openSync(file, "a", 0o644);
     try {
-      const before = (await handle.stat()).size;
+      const before = fstatSync(descriptor).size;
       try {
         const bytes = Buffer.from(`${line}\n`);
-        for (let written = 0; written < bytes.length; ) written += (await handle.write(bytes, written)).bytesWritten;
-        await handle.sync();
+        for (let written = 0; written < bytes.length; ) written += writeSync(descriptor, bytes, written);
+        await fsyncDescriptor(descriptor);
       } catch (error) {
-        await handle.truncate(before);
-        await handle.sync();
+        ftruncateSync(descriptor, before);
+        await fsyncDescriptor(descriptor);
         throw error;
       }
       return before;
     } finally {
-      await handle.close();
+      closeSync(descriptor);
     }
   } catch (error) {
     throw writing(error, file);
@@ -104,12 +154,12 @@ export async function appendLineDurably(file: string, line: string): Promise<num
 
 /** Cuts `file` back to `size` bytes (taking back appended lines), durably; needs no free space. */
 export async function truncateFile(file: string, size: number): Promise<void> {
-  const handle = await fs.open(file, "r+");
+  const descriptor = openSync(file, "r+");
   try {
-    await handle.truncate(size);
-    await handle.sync();
+    ftruncateSync(descriptor, size);
+    await fsyncDescriptor(descriptor);
   } finally {
-    await handle.close();
+    closeSync(descriptor);
   }
 }
 
@@ -128,12 +178,12 @@ export interface KeptEntry {
 export async function keepEntry(entry: string): Promise<KeptEntry> {
   const kept = `${temporarySibling(entry)}.kept`;
   try {
-    await fs.link(entry, kept);
+    linkSync(entry, kept);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw writing(error, entry);
     return {
       restore: async () => {
-        await fs.rm(entry, { force: true });
+        rmSync(entry, { force: true });
         await fsyncDirectory(path.dirname(entry));
       },
       discard: async () => undefined,
@@ -141,12 +191,12 @@ export async function keepEntry(entry: string): Promise<KeptEntry> {
   }
   return {
     restore: async () => {
-      await fs.rename(kept, entry);
+      renameSync(kept, entry);
       // rename(2) of one hard link onto another of the same file does nothing and succeeds: when
       // the change never replaced `entry`, the kept name is still there.
-      await fs.rm(kept, { force: true });
+      rmSync(kept, { force: true });
       await fsyncDirectory(path.dirname(entry));
     },
-    discard: () => fs.rm(kept, { force: true }),
+    discard: async () => rmSync(kept, { force: true }),
   };
 }

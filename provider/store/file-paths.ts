@@ -12,7 +12,8 @@
  * The reads are synchronous system calls behind async methods. Each is a lookup or a read of a few
  * kilobytes on a local filesystem, over in microseconds; sent through the thread pool (fs.promises)
  * the round trip cost many times the call, and `certstage status` of 10,000 versions makes some
- * 40,000 of them. Writes (atomic-file.ts) stay asynchronous: they wait for the disk.
+ * 40,000 of them. Writes are synchronous calls too (store-fs.ts, atomic-file.ts), all but fsync(2),
+ * which waits for the disk.
  */
 import { closeSync, constants, Dirent, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, Stats } from "node:fs";
 import * as path from "node:path";

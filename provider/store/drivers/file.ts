@@ -37,7 +37,7 @@
  * or the record is absent (a store written before it), history is folded from its start, which
  * is what status did before the record.
  */
-import { promises as fs } from "node:fs";
+import * as storeFs from "../store-fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { compareText } from "../../code-point-order";
@@ -52,7 +52,7 @@ import {
   replaceFileAtomically,
   replaceSymlinkAtomically,
   truncateFile,
-  writeFileDurably,
+  writeNewFilesDurably,
 } from "../atomic-file";
 import { withFileLock } from "../file-lock";
 import { nodeCrypto, randomHex } from "../lazy-crypto";
@@ -291,14 +291,14 @@ class FileStore implements Store {
       const versions = this.versionsDirectory(name);
       await this.paths.check(versions, "directory");
       const aside = `${versions}.deleted.${randomHex(6)}`;
-      const moved = await fs.rename(versions, aside).then(
+      const moved = await storeFs.rename(versions, aside).then(
         () => true,
         (error: unknown) => {
           ignoreMissing(error);
           return false;
         },
       );
-      if (moved) this.onUndo(() => fs.rename(aside, versions));
+      if (moved) this.onUndo(() => storeFs.rename(aside, versions));
       await this.writeCertificateFile({ ...current, format: STORE_FORMAT, deletedAt: new Date().toISOString() });
       // Removed only once history records the delete: until then the delete can be undone.
       this.onSuccess(() => this.removeDeletedVersionDirectories(path.dirname(versions)));
@@ -330,35 +330,36 @@ class FileStore implements Store {
       };
       const staging = path.join(versionsDirectory, `.staging-${version}-${randomHex(6)}`);
       const target = this.versionDirectory(certificate, version);
-      await fs.mkdir(staging, { mode: 0o755 });
+      await storeFs.mkdir(staging, { mode: 0o755 });
       try {
-        await writeFileDurably(path.join(staging, VERSION_FILES.certificate), material.certificatePem);
-        await writeFileDurably(path.join(staging, VERSION_FILES.chain), material.chainPem);
-        await writeFileDurably(path.join(staging, VERSION_FILES.fullchain), material.fullchainPem);
-        if (material.privateKeyPem !== undefined) await writeFileDurably(path.join(staging, VERSION_FILES.privateKey), material.privateKeyPem, 0o600);
-        if (material.csrPem !== undefined) await writeFileDurably(path.join(staging, VERSION_FILES.csr), material.csrPem);
-        if (material.pkcs12 !== undefined) await writeFileDurably(path.join(staging, VERSION_FILES.pkcs12), Buffer.from(material.pkcs12, "base64"), 0o600);
-        await writeFileDurably(path.join(staging, VERSION_FILES.jwk), `${JSON.stringify(material.jwk, null, 2)}\n`);
-        await writeFileDurably(path.join(staging, VERSION_FILES.metadata), `${JSON.stringify({ format: STORE_FORMAT, ...record }, null, 2)}\n`);
-        await fsyncDirectory(staging);
+        await writeNewFilesDurably(staging, [
+          { name: VERSION_FILES.certificate, contents: material.certificatePem },
+          { name: VERSION_FILES.chain, contents: material.chainPem },
+          { name: VERSION_FILES.fullchain, contents: material.fullchainPem },
+          ...(material.privateKeyPem !== undefined ? [{ name: VERSION_FILES.privateKey, contents: material.privateKeyPem, mode: 0o600 }] : []),
+          ...(material.csrPem !== undefined ? [{ name: VERSION_FILES.csr, contents: material.csrPem }] : []),
+          ...(material.pkcs12 !== undefined ? [{ name: VERSION_FILES.pkcs12, contents: Buffer.from(material.pkcs12, "base64"), mode: 0o600 }] : []),
+          { name: VERSION_FILES.jwk, contents: `${JSON.stringify(material.jwk, null, 2)}\n` },
+          { name: VERSION_FILES.metadata, contents: `${JSON.stringify({ format: STORE_FORMAT, ...record }, null, 2)}\n` },
+        ]);
         if (await this.paths.exists(target)) {
           throw new CertstageError("VERSION_IMMUTABLE", `version ${version} of certificate '${certificate}' already exists`, {
             resource: certificate,
             fix: "versions are never written twice; this indicates a damaged certificate.json, report it",
           });
         }
-        await fs.rename(staging, target);
+        await storeFs.rename(staging, target);
       } catch (error) {
-        await fs.rm(staging, { recursive: true, force: true });
+        await storeFs.rm(staging, { recursive: true, force: true });
         throw error;
       }
       // Until certificate.json and history record it, the version can be taken back (moved aside
       // first, so it never shows half-removed): no version exists that history does not know.
       this.onUndo(async () => {
         const aside = path.join(versionsDirectory, `.deleted-${version}-${randomHex(6)}`);
-        await fs.rename(target, aside);
+        await storeFs.rename(target, aside);
         await fsyncDirectory(versionsDirectory);
-        await fs.rm(aside, { recursive: true, force: true });
+        await storeFs.rm(aside, { recursive: true, force: true });
       });
       await fsyncDirectory(versionsDirectory);
       await this.writeVersionIndex(certificate, [...(await this.indexedSummaries(certificate, entries.filter(isVersionDirectoryName).map(Number), { rebuild: true })), versionSummaryOf(record)]);
@@ -496,13 +497,13 @@ class FileStore implements Store {
       if (!(await this.getVersion(certificate, version))) throw versionNotFound(certificate, version);
       await this.refuseWhileDeployed(certificate, version);
       const aside = path.join(this.versionsDirectory(certificate), `.deleted-${version}-${randomHex(6)}`);
-      await fs.rename(this.versionDirectory(certificate, version), aside);
-      this.onUndo(() => fs.rename(aside, this.versionDirectory(certificate, version)));
+      await storeFs.rename(this.versionDirectory(certificate, version), aside);
+      this.onUndo(() => storeFs.rename(aside, this.versionDirectory(certificate, version)));
       await fsyncDirectory(this.versionsDirectory(certificate));
       const kept = (await this.paths.list(this.versionsDirectory(certificate))).filter(isVersionDirectoryName).map(Number);
       await this.writeVersionIndex(certificate, await this.indexedSummaries(certificate, kept, { rebuild: true }));
       // Removed only once history records the delete: until then the delete can be undone.
-      this.onSuccess(() => fs.rm(aside, { recursive: true, force: true }));
+      this.onSuccess(() => storeFs.rm(aside, { recursive: true, force: true }));
       await this.appendHistory(actor, action, certificate, { fromVersion: version });
     });
   }
@@ -542,7 +543,7 @@ class FileStore implements Store {
       const environmentDirectory = path.join(this.root, "environments", environment);
       const link = path.join(environmentDirectory, certificate);
       await this.keepForUndo(link);
-      await fs.rm(link, { force: true });
+      await storeFs.rm(link, { force: true });
       await fsyncDirectory(environmentDirectory);
       await this.appendHistory(actor, "undeploy", certificate, { environment, fromVersion: current.version });
     });
@@ -813,7 +814,7 @@ class FileStore implements Store {
       for (const id of removed) {
         const file = path.join(this.root, "tasks", `${id}.json`);
         await this.paths.check(file, "file");
-        await fs.rm(file, { force: true });
+        await storeFs.rm(file, { force: true });
       }
       if (removed.length > 0) await fsyncDirectory(path.join(this.root, "tasks"));
       return removed;
@@ -873,7 +874,7 @@ class FileStore implements Store {
       const base = this.acmeOrderBase(certificate);
       for (const file of [`${base}.json`, `${base}.key.pem`]) {
         await this.paths.check(file, "file");
-        await fs.rm(file, { force: true });
+        await storeFs.rm(file, { force: true });
       }
     });
   }
@@ -909,7 +910,7 @@ class FileStore implements Store {
     await this.locked(async () => {
       const file = path.join(this.root, "acme", "renewals", `${certificate}.json`);
       await this.paths.check(file, "file");
-      await fs.rm(file, { force: true });
+      await storeFs.rm(file, { force: true });
     });
   }
 
@@ -1051,16 +1052,16 @@ class FileStore implements Store {
    */
   private async requireRoot(): Promise<void> {
     if (this.rootSeen) {
-      await fs.stat(this.root);
+      await storeFs.stat(this.root);
       return;
     }
-    await fs.mkdir(this.root, { recursive: true });
+    await storeFs.mkdir(this.root, { recursive: true });
     this.rootSeen = true;
   }
 
   private async asWriteFailure(error: unknown, undoFailure: unknown): Promise<unknown> {
     if (error instanceof CertstageError || !isWriteFailure(error)) return error;
-    const rootGone = await fs.stat(this.root).then(
+    const rootGone = await storeFs.stat(this.root).then(
       () => false,
       () => true,
     );
@@ -1119,9 +1120,9 @@ class FileStore implements Store {
   /** mkdir -p, after making sure no component is a planted link it would follow. */
   private async makeDirectory(directory: string): Promise<void> {
     await this.paths.check(directory, "directory");
-    if (this.rootSeen) await fs.stat(this.root); // mkdir -p must not make a vanished store again (requireRoot)
-    const created = await fs.mkdir(directory, { recursive: true });
-    if (created !== undefined) this.onUndo(() => fs.rm(created, { recursive: true, force: true }));
+    if (this.rootSeen) await storeFs.stat(this.root); // mkdir -p must not make a vanished store again (requireRoot)
+    const created = await storeFs.mkdir(directory, { recursive: true });
+    if (created !== undefined) this.onUndo(() => storeFs.rm(created, { recursive: true, force: true }));
   }
 
   /** Replaces a file of the store (temp file + rename), never through a planted link. */
@@ -1142,7 +1143,7 @@ class FileStore implements Store {
 
   private async removeDeletedVersionDirectories(certificateDirectory: string): Promise<void> {
     for (const entry of (await this.paths.list(certificateDirectory)).filter((name) => name.startsWith("versions.deleted."))) {
-      await fs.rm(path.join(certificateDirectory, entry), { recursive: true, force: true });
+      await storeFs.rm(path.join(certificateDirectory, entry), { recursive: true, force: true });
     }
   }
 
@@ -1196,7 +1197,7 @@ function isVersionDirectoryName(entry: string): boolean {
 async function removeAbandonedStaging(versionsDirectory: string, entries: string[]): Promise<void> {
   // Left by a process killed while writing a version (we hold the lock, so none is in progress).
   for (const entry of entries.filter((name) => name.startsWith(".staging-") || name.startsWith(".deleted-"))) {
-    await fs.rm(path.join(versionsDirectory, entry), { recursive: true, force: true });
+    await storeFs.rm(path.join(versionsDirectory, entry), { recursive: true, force: true });
   }
 }
 
