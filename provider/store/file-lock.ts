@@ -9,11 +9,11 @@
  * queue on a promise chain first, so the file lock is only contended between processes, and a
  * process with callers queued keeps the lock from one to the next (HOLD_LIMIT_MS).
  */
-import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CertstageError } from "../errors";
 import { randomHex } from "./lazy-crypto";
+import * as storeFs from "./store-fs";
 
 export interface LockOptions {
   /** Give up after this long; the error names the holder. */
@@ -94,16 +94,16 @@ async function acquire(lockDirectory: string, options: LockOptions): Promise<str
   let delayMs = 5;
   const owner: LockOwner = { pid: process.pid, hostname: os.hostname(), acquiredAt: "", token };
   const candidate = transientName(lockDirectory, "acquire", token);
-  await fs.mkdir(candidate);
+  await storeFs.mkdir(candidate);
   try {
     for (;;) {
       const ownerFile = path.join(candidate, "owner.json");
-      await fs.writeFile(ownerFile, JSON.stringify({ ...owner, acquiredAt: new Date().toISOString() })).catch((error: NodeJS.ErrnoException) => {
+      await storeFs.writeFile(ownerFile, JSON.stringify({ ...owner, acquiredAt: new Date().toISOString() })).catch((error: NodeJS.ErrnoException) => {
         error.path ??= ownerFile; // write(2) errors (ENOSPC) come without it, and the user is told what could not be written
         throw error;
       });
       try {
-        await fs.rename(candidate, lockDirectory);
+        await storeFs.rename(candidate, lockDirectory);
         await sweepTransients(lockDirectory);
         return token;
       } catch (error) {
@@ -125,7 +125,7 @@ async function acquire(lockDirectory: string, options: LockOptions): Promise<str
       delayMs = Math.min(delayMs * 2, 100);
     }
   } finally {
-    await fs.rm(candidate, { recursive: true, force: true });
+    await storeFs.rm(candidate, { recursive: true, force: true });
   }
 }
 
@@ -137,19 +137,19 @@ function transientName(lockDirectory: string, purpose: "acquire" | "abandoned" |
 /** Removes transient directories left by processes killed mid-acquire or mid-release. */
 async function sweepTransients(lockDirectory: string): Promise<void> {
   const prefix = `${path.basename(lockDirectory)}.`;
-  const entries = await fs.readdir(path.dirname(lockDirectory)).catch(() => [] as string[]);
+  const entries = await storeFs.readdir(path.dirname(lockDirectory)).catch(() => [] as string[]);
   for (const entry of entries) {
     if (!entry.startsWith(prefix)) continue;
     const pid = Number(entry.slice(prefix.length).split(".")[1]);
     if (Number.isInteger(pid) && pid !== process.pid && !processIsAlive(pid)) {
-      await fs.rm(path.join(path.dirname(lockDirectory), entry), { recursive: true, force: true });
+      await storeFs.rm(path.join(path.dirname(lockDirectory), entry), { recursive: true, force: true });
     }
   }
 }
 
 async function readOwner(lockDirectory: string): Promise<LockOwner | undefined> {
   try {
-    return JSON.parse(await fs.readFile(path.join(lockDirectory, "owner.json"), "utf8")) as LockOwner;
+    return JSON.parse(await storeFs.readFile(path.join(lockDirectory, "owner.json"), "utf8")) as LockOwner;
   } catch {
     return undefined; // Not written yet, or the lock was just released.
   }
@@ -168,7 +168,7 @@ async function isAbandoned(lockDirectory: string, holder: LockOwner | undefined,
   if (holder === undefined) {
     // Locks appear with owner.json inside, so usually this lock was released as we looked. An
     // unreadable owner that persists (an unsynced file after a power cut) is abandoned.
-    const stats = await fs.stat(lockDirectory).catch(() => undefined);
+    const stats = await storeFs.stat(lockDirectory).catch(() => undefined);
     return stats !== undefined && Date.now() - stats.mtimeMs > 30_000;
   }
   if (holder.hostname === os.hostname()) return !processIsAlive(holder.pid);
@@ -182,22 +182,22 @@ async function isAbandoned(lockDirectory: string, holder: LockOwner | undefined,
 async function breakLock(lockDirectory: string, judged: LockOwner | undefined): Promise<void> {
   const aside = transientName(lockDirectory, "abandoned", randomHex(6));
   try {
-    await fs.rename(lockDirectory, aside);
+    await storeFs.rename(lockDirectory, aside);
   } catch {
     return; // Someone else broke or released it first.
   }
   const moved = await readOwner(aside);
   if (moved !== undefined && moved.token !== judged?.token) {
-    await fs.rename(aside, lockDirectory).catch(() => undefined);
+    await storeFs.rename(aside, lockDirectory).catch(() => undefined);
     return;
   }
-  await fs.rm(aside, { recursive: true, force: true });
+  await storeFs.rm(aside, { recursive: true, force: true });
 }
 
 async function release(lockDirectory: string, token: string): Promise<void> {
   const owner = await readOwner(lockDirectory);
   if (owner?.token !== token) return; // Broken by someone who judged us dead; nothing of ours to remove.
   const aside = transientName(lockDirectory, "released", token);
-  await fs.rename(lockDirectory, aside);
-  await fs.rm(aside, { recursive: true, force: true });
+  await storeFs.rename(lockDirectory, aside);
+  await storeFs.rm(aside, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 /**
- * The filesystem calls the file store changes itself with: synchronous system calls behind
- * promises, as its reads are (file-paths.ts), except fsync(2).
+ * The filesystem calls the file store changes itself and takes its lock with: synchronous system
+ * calls behind promises, as its reads are (file-paths.ts), except fsync(2).
  *
  * Why: a rename, mkdir or unlink on a local filesystem is over in microseconds, but the same call
  * through the thread pool (fs.promises) is answered only on a later turn of the event loop. In the
@@ -13,7 +13,7 @@
  * fsync(2) stays asynchronous: it waits for the device, which on a network volume takes
  * milliseconds, and the rest of the process can use the loop meanwhile.
  */
-import { fsync, mkdirSync, renameSync, rmSync, statSync, type MakeDirectoryOptions, type RmOptions, type Stats } from "node:fs";
+import { fsync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type MakeDirectoryOptions, type RmOptions, type Stats } from "node:fs";
 
 export async function mkdir(directory: string, options: MakeDirectoryOptions & { recursive: true }): Promise<string | undefined>;
 export async function mkdir(directory: string, options?: MakeDirectoryOptions): Promise<void>;
@@ -31,6 +31,19 @@ export async function rm(target: string, options?: RmOptions): Promise<void> {
 
 export async function stat(target: string): Promise<Stats> {
   return statSync(target);
+}
+
+export async function readdir(directory: string): Promise<string[]> {
+  return readdirSync(directory);
+}
+
+export async function readFile(file: string, encoding: BufferEncoding): Promise<string> {
+  return readFileSync(file, encoding);
+}
+
+/** A new small file (the lock's owner.json), not fsynced: see writeFileDurably for records. */
+export async function writeFile(file: string, contents: string): Promise<void> {
+  writeFileSync(file, contents);
 }
 
 /** fsync(2) of an open descriptor, through the thread pool: the one call here that waits for the disk. */
