@@ -52,6 +52,31 @@ function refuseUnlessKind(current: string, found: Stats | Dirent, wanted: Kind):
 }
 
 /**
+ * Opens a file of the store for reading, never through a link (O_NOFOLLOW) and never blocking on
+ * a FIFO (O_NONBLOCK: opening one for reading would otherwise wait for a writer forever), and
+ * refuses what is not a plain file. Undefined when it does not exist; the caller closes it.
+ */
+function openStoreFile(file: string): { descriptor: number; stats: Stats } | undefined {
+  let descriptor: number;
+  try {
+    descriptor = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    if (code === "ELOOP") throw storeCorrupt(`${file} is a symbolic link to ${linkTarget(file)}, where the store keeps a file; certstage does not follow it`);
+    throw error;
+  }
+  try {
+    const stats = fstatSync(descriptor);
+    if (!stats.isFile()) throw storeCorrupt(`${file} is ${describe(stats)}, where the store keeps a file`);
+    return { descriptor, stats };
+  } catch (error) {
+    closeSync(descriptor);
+    throw error;
+  }
+}
+
+/**
  * The file's text, read in as few calls as its size allows (one, for the small records of a
  * store) instead of readFile's second fstat and chunked reads. Files of the store are replaced
  * by rename, never rewritten in place; history.jsonl only grows, and reading up to the size it had
@@ -201,19 +226,10 @@ export class StorePaths {
    * is a plain file.
    */
   async readFileInCheckedDirectory(file: string, maxBytes?: number, encoding: "utf8" | "base64" = "utf8"): Promise<string | undefined> {
-    let descriptor: number;
+    const opened = openStoreFile(file);
+    if (opened === undefined) return undefined;
+    const { descriptor, stats } = opened;
     try {
-      // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
-      descriptor = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return undefined;
-      if (code === "ELOOP") throw storeCorrupt(`${file} is a symbolic link to ${linkTarget(file)}, where the store keeps a file; certstage does not follow it`);
-      throw error;
-    }
-    try {
-      const stats = fstatSync(descriptor);
-      if (!stats.isFile()) throw storeCorrupt(`${file} is ${describe(stats)}, where the store keeps a file`);
       if (maxBytes !== undefined && stats.size > maxBytes) throw storeCorrupt(`${file} is ${stats.size} bytes; certstage writes such files at a few kilobytes and reads at most ${maxBytes}`);
       return readToSize(descriptor, stats.size, encoding);
     } finally {
@@ -224,38 +240,66 @@ export class StorePaths {
   /**
    * The lines of a file, a chunk at a time (each yield the whole lines of about `chunkBytes` read;
    * the last, unterminated line comes last), for a file too large to hold whole: history.jsonl.
-   * Opened as readFile() opens, and read until the end, so lines appended meanwhile are read too.
-   * Nothing when the file does not exist. Stopping early closes the file. `start` is a byte
-   * offset to begin at (the start of a line).
+   * Read as readChunks reads. `start` is a byte offset to begin at (the start of a line).
    */
   async *readLines(file: string, chunkBytes = 64 * 1024, start = 0): AsyncGenerator<string[]> {
-    await this.check(path.dirname(file), "directory");
-    let descriptor: number;
-    try {
-      descriptor = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return;
-      if (code === "ELOOP") throw storeCorrupt(`${file} is a symbolic link to ${linkTarget(file)}, where the store keeps a file; certstage does not follow it`);
-      throw error;
+    // A UTF-8 character cut by a chunk's end is completed by the next chunk, not mangled.
+    const decoder = new StringDecoder("utf8");
+    let rest = "";
+    for await (const chunk of this.readChunks(file, chunkBytes, start)) {
+      const lines = (rest + decoder.write(chunk)).split("\n");
+      rest = lines.pop()!;
+      if (lines.length > 0) yield lines;
     }
+    rest += decoder.end();
+    if (rest !== "") yield [rest];
+  }
+
+  /**
+   * A file's bytes from `start` to its end, about `chunkBytes` at a time (each chunk is only valid
+   * until the next is asked for: the buffer is reused). Opened as readFile() opens, and read until
+   * the end, so what is appended meanwhile is read too. Nothing when the file does not exist.
+   * Stopping early closes the file.
+   */
+  async *readChunks(file: string, chunkBytes = 64 * 1024, start = 0): AsyncGenerator<Buffer> {
+    await this.check(path.dirname(file), "directory");
+    const opened = openStoreFile(file);
+    if (opened === undefined) return;
+    const { descriptor } = opened;
     try {
-      const stats = fstatSync(descriptor);
-      if (!stats.isFile()) throw storeCorrupt(`${file} is ${describe(stats)}, where the store keeps a file`);
-      // A UTF-8 character cut by a chunk's end is completed by the next chunk, not mangled.
-      const decoder = new StringDecoder("utf8");
       const buffer = Buffer.allocUnsafe(chunkBytes);
-      let rest = "";
       for (let position = start; ; ) {
         const bytesRead = readSync(descriptor, buffer, 0, buffer.length, position);
         if (bytesRead === 0) break;
         position += bytesRead;
-        const lines = (rest + decoder.write(buffer.subarray(0, bytesRead))).split("\n");
-        rest = lines.pop()!;
-        if (lines.length > 0) yield lines;
+        yield buffer.subarray(0, bytesRead);
       }
-      rest += decoder.end();
-      if (rest !== "") yield [rest];
+    } finally {
+      closeSync(descriptor);
+    }
+  }
+
+  /**
+   * The text of each byte range [start, end) of a file, read as readFile() opens it: the lines a
+   * HistoryLineIndex found. A range past the end gives what is there (less, or ""). Undefined
+   * when the file does not exist.
+   */
+  async readSlices(file: string, slices: ReadonlyArray<readonly [number, number]>): Promise<string[] | undefined> {
+    await this.check(path.dirname(file), "directory");
+    const opened = openStoreFile(file);
+    if (opened === undefined) return undefined;
+    const { descriptor } = opened;
+    try {
+      return slices.map(([start, end]) => {
+        const buffer = Buffer.allocUnsafe(end - start);
+        let filled = 0;
+        while (filled < buffer.length) {
+          const bytesRead = readSync(descriptor, buffer, filled, buffer.length - filled, start + filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        return buffer.toString("utf8", 0, filled);
+      });
     } finally {
       closeSync(descriptor);
     }

@@ -55,6 +55,7 @@ import {
   writeNewFilesDurably,
 } from "../atomic-file";
 import { withFileLock } from "../file-lock";
+import { HistoryLineIndex } from "../history-line-index";
 import { nodeCrypto, randomHex } from "../lazy-crypto";
 import { MAX_RECORD_BYTES, StorePaths, storeCorrupt } from "../file-paths";
 import {
@@ -170,6 +171,8 @@ export function createFileStore(options: FileStoreOptions): Store {
 class FileStore implements Store {
   readonly description: string;
   private readonly paths: StorePaths;
+  /** Where each certificate's lines are in history.jsonl, for reads of one certificate's history. */
+  private readonly historyIndex: HistoryLineIndex;
   private readonly environmentsRoot: string;
   private readonly certificatesRoot: string;
   /** Set once the root was there: from then on a missing root vanished, and is not made again. */
@@ -183,6 +186,7 @@ class FileStore implements Store {
   ) {
     this.description = `file store ${root}`;
     this.paths = new StorePaths(root);
+    this.historyIndex = new HistoryLineIndex(this.paths, this.historyFile());
     this.environmentsRoot = path.join(root, "environments");
     this.certificatesRoot = path.join(root, "certificates");
   }
@@ -602,26 +606,34 @@ class FileStore implements Store {
 
   // ---- history ------------------------------------------------------------------------------
 
+  /** One certificate's history is read through the line index (history-line-index.ts); the rest as streamHistory reads it. */
   async readHistory(filter: HistoryFilter = {}): Promise<HistoryEntry[]> {
     const entries: HistoryEntry[] = [];
-    for await (const batch of this.streamHistory(filter)) entries.push(...batch);
+    if (filter.certificate === undefined) {
+      for await (const batch of this.streamHistory(filter)) entries.push(...batch);
+      return entries;
+    }
+    assertFilterNames(filter);
+    const file = this.historyFile();
+    const mayMatch = historyLinePrefilter(filter);
+    for (const { line, lineNumber } of await this.historyIndex.linesOf(filter.certificate)) {
+      if (!mayMatch(line)) continue;
+      const entry = historyLineFrom(line, file, lineNumber);
+      if (entry && matchesHistoryFilter(entry, filter)) entries.push(entry);
+    }
     return entries;
   }
 
   async *streamHistory(filter: HistoryFilter = {}): AsyncGenerator<HistoryEntry[]> {
     assertFilterNames(filter);
     const file = this.historyFile();
-    // certstage writes names and actions into each line as they are (JSON escapes none of their
-    // characters), so a line lacking one the filter wants cannot match: it is skipped unparsed,
-    // which is most of the file for a scan of one certificate or one action.
-    const wanted = [filter.certificate, filter.environment].filter((value): value is string => value !== undefined).map((value) => `"${value}"`);
-    const actions = filter.actions?.map((action) => `"${action}"`);
+    const mayMatch = historyLinePrefilter(filter);
     let lineNumber = 0;
     for await (const lines of this.paths.readLines(file)) {
       const batch: HistoryEntry[] = [];
       for (const line of lines) {
         lineNumber += 1;
-        if (!wanted.every((value) => line.includes(value)) || (actions !== undefined && !actions.some((action) => line.includes(action)))) continue;
+        if (!mayMatch(line)) continue;
         const entry = historyLineFrom(line, file, lineNumber);
         if (entry && matchesHistoryFilter(entry, filter)) batch.push(entry);
       }
@@ -1214,4 +1226,16 @@ function shownPath(file: string): string {
 function ignoreMissing(error: unknown): void {
   const code = (error as NodeJS.ErrnoException).code;
   if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
+}
+
+/**
+ * The cheap test made of a history line before it is parsed: certstage writes names and actions
+ * into each line as they are (JSON escapes none of their characters), so a line lacking one the
+ * filter wants cannot match, and is skipped unparsed (most of the file, for a scan of one
+ * certificate or one action).
+ */
+function historyLinePrefilter(filter: HistoryFilter): (line: string) => boolean {
+  const wanted = [filter.certificate, filter.environment].filter((value): value is string => value !== undefined).map((value) => `"${value}"`);
+  const actions = filter.actions?.map((action) => `"${action}"`);
+  return (line) => wanted.every((value) => line.includes(value)) && (actions === undefined || actions.some((action) => line.includes(action)));
 }
