@@ -37,9 +37,18 @@ interface LockOwner {
  * most of a locked change's cost (five or six filesystem calls, each awaiting its turn on a busy
  * event loop) and, since the queue runs one change at a time, the provider's critical path. The
  * lock is released whenever the queue empties, and at least this often, so another process
- * waiting for the store gets its turn as it did between any two changes before.
+ * waiting for the store gets its turn (YIELD_MS).
  */
 const HOLD_LIMIT_MS = 1_000;
+
+/**
+ * How long this process waits before taking the lock again, after letting it go at the hold limit
+ * while another process was waiting for it: longer than a waiter's longest pause between tries
+ * (acquire's delay tops out at 100 ms, plus as much again at random). Taken again at once, the
+ * lock would be free for microseconds, and a waiter would almost never find it free: it would
+ * wait until this process ran out of changes, or give up with STORE_LOCKED.
+ */
+const YIELD_MS = 250;
 
 /** This process's callers of one lock: a promise chain, and the file lock while it holds it across them. */
 interface ProcessQueue {
@@ -49,6 +58,8 @@ interface ProcessQueue {
   /** The file lock's token while this process holds it. */
   token?: string;
   heldSince: number;
+  /** Not before this time is the lock taken again (YIELD_MS). */
+  yieldUntil: number;
 }
 
 const inProcessQueues = new Map<string, ProcessQueue>();
@@ -56,7 +67,7 @@ const inProcessQueues = new Map<string, ProcessQueue>();
 export async function withFileLock<T>(lockDirectory: string, action: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   let queue = inProcessQueues.get(lockDirectory);
   if (queue === undefined) {
-    queue = { tail: Promise.resolve(), waiting: 0, heldSince: 0 };
+    queue = { tail: Promise.resolve(), waiting: 0, heldSince: 0, yieldUntil: 0 };
     inProcessQueues.set(lockDirectory, queue);
   }
   const own = queue;
@@ -64,6 +75,8 @@ export async function withFileLock<T>(lockDirectory: string, action: () => Promi
   const run = own.tail.catch(() => undefined).then(async () => {
     try {
       if (own.token === undefined) {
+        const pause = own.yieldUntil - Date.now();
+        if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
         own.token = await acquire(lockDirectory, options);
         own.heldSince = Date.now();
       }
@@ -75,6 +88,7 @@ export async function withFileLock<T>(lockDirectory: string, action: () => Promi
       if (own.token !== undefined && (own.waiting === 0 || Date.now() - own.heldSince >= (options.holdLimitMs ?? HOLD_LIMIT_MS))) {
         const token = own.token;
         own.token = undefined;
+        if (own.waiting > 0 && (await othersWaiting(lockDirectory))) own.yieldUntil = Date.now() + YIELD_MS;
         await release(lockDirectory, token);
       }
     }
@@ -132,6 +146,17 @@ async function acquire(lockDirectory: string, options: LockOptions): Promise<str
 /** Private names next to the lock: `<lock>.<purpose>.<pid>.<token>`. */
 function transientName(lockDirectory: string, purpose: "acquire" | "abandoned" | "released", token: string): string {
   return `${lockDirectory}.${purpose}.${process.pid}.${token}`;
+}
+
+/** Whether a live process other than this one is trying to take the lock (its acquire's private directory is there). */
+async function othersWaiting(lockDirectory: string): Promise<boolean> {
+  const prefix = `${path.basename(lockDirectory)}.acquire.`;
+  const entries = await storeFs.readdir(path.dirname(lockDirectory)).catch(() => [] as string[]);
+  return entries.some((entry) => {
+    if (!entry.startsWith(prefix)) return false;
+    const pid = Number(entry.slice(prefix.length).split(".")[0]);
+    return Number.isInteger(pid) && pid !== process.pid && processIsAlive(pid);
+  });
 }
 
 /** Removes transient directories left by processes killed mid-acquire or mid-release. */

@@ -1,8 +1,9 @@
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { withFileLock } from "../../provider/store/file-lock";
-import { temporaryDirectory } from "../support/certificates";
+import { REPO_ROOT, temporaryDirectory } from "../support/certificates";
 
 /** The token of the lock as its holder wrote it (owner.json), read from inside a locked action. */
 function holderToken(lock: string): string {
@@ -63,5 +64,25 @@ describe("the file store's lock within one process", () => {
     const later = await withFileLock(lock, async () => holderToken(lock));
     expect(later).not.toBe(tokens[0]);
     expect(existsSync(lock)).toBe(false);
+  });
+
+  it("lets a process waiting for the lock in, though the process holding it never runs out of changes", async () => {
+    const lock = path.join(temporaryDirectory("file-lock"), ".lock");
+    const holder = spawn(process.execPath, [path.join(__dirname, "lock-holder-worker.cjs"), path.join(REPO_ROOT, "dist"), lock], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("holding") && resolve());
+        holder.on("exit", (code) => reject(new Error(`the holder exited (${code}) before it held the lock`)));
+      });
+      // Its 100,000 changes take at least 100 s; this caller gets its turn at the holder's next
+      // hold limit, long before its own timeout.
+      const owner = await withFileLock(lock, async () => {
+        expect(holder.exitCode).toBeNull();
+        return readFileSync(path.join(lock, "owner.json"), "utf8");
+      }, { timeoutMs: 20_000 });
+      expect(JSON.parse(owner)).toMatchObject({ pid: process.pid });
+    } finally {
+      holder.kill("SIGKILL");
+    }
   });
 });
