@@ -8,7 +8,7 @@
  * opens, writes of a few kilobytes into the page cache, renames and links are over in microseconds,
  * and fsync, which waits for the device, is the one that is awaited.
  */
-import { closeSync, fstatSync, ftruncateSync, linkSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync, chmodSync } from "node:fs";
+import { chmodSync, closeSync, fstatSync, ftruncateSync, linkSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import { randomHex } from "./lazy-crypto";
 import { fsyncDescriptor } from "./store-fs";
@@ -75,13 +75,14 @@ export async function writeNewFilesDurably(directory: string, files: readonly Ne
         opened.push({ file: current, descriptor, mode });
         writeFileSync(descriptor, contents);
       }
-      await Promise.all(
-        opened.map(({ file, descriptor }) =>
-          fsyncDescriptor(descriptor).catch((error: unknown) => {
-            throw writing(error, file);
-          }),
-        ),
-      );
+      // Every fsync settles before any descriptor is closed (one still in flight on a closed,
+      // perhaps reused, descriptor would sync another file); the first failure is the error.
+      const synced = await Promise.allSettled(opened.map(({ descriptor }) => fsyncDescriptor(descriptor)));
+      const failed = synced.findIndex((outcome) => outcome.status === "rejected");
+      if (failed !== -1) {
+        current = opened[failed].file;
+        throw (synced[failed] as PromiseRejectedResult).reason;
+      }
     } finally {
       for (const { descriptor } of opened) closeSync(descriptor);
     }

@@ -173,6 +173,8 @@ class FileStore implements Store {
   private readonly paths: StorePaths;
   /** Where each certificate's lines are in history.jsonl, for reads of one certificate's history. */
   private readonly historyIndex: HistoryLineIndex;
+  /** How many reads of one certificate's history this Store made (readHistory). */
+  private certificateHistoryReads = 0;
   private readonly environmentsRoot: string;
   private readonly certificatesRoot: string;
   /** Set once the root was there: from then on a missing root vanished, and is not made again. */
@@ -606,10 +608,16 @@ class FileStore implements Store {
 
   // ---- history ------------------------------------------------------------------------------
 
-  /** One certificate's history is read through the line index (history-line-index.ts); the rest as streamHistory reads it. */
+  /**
+   * One certificate's history, read again by the same Store (the provider reads it for every
+   * deployment to an environment with a promotion rule), is read through the line index
+   * (history-line-index.ts). A first read, and every other, is a scan as streamHistory makes it:
+   * indexing the file costs about twice a scan, which a command line reading once would pay for
+   * nothing.
+   */
   async readHistory(filter: HistoryFilter = {}): Promise<HistoryEntry[]> {
     const entries: HistoryEntry[] = [];
-    if (filter.certificate === undefined) {
+    if (filter.certificate === undefined || this.certificateHistoryReads++ === 0) {
       for await (const batch of this.streamHistory(filter)) entries.push(...batch);
       return entries;
     }
