@@ -9,6 +9,7 @@
 const fs = require("node:fs");
 const path = require("node:path");
 const { execFileSync, spawnSync } = require("node:child_process");
+const { runSampled } = require("./process-cpu.cjs");
 
 const REPOSITORY = path.join(__dirname, "..");
 
@@ -56,7 +57,8 @@ function packedCertstage(scratch) {
  * A project whose node_modules links this checkout's dependencies and holds a copy of each of
  * `packages` (name → directory: the unpacked certstage, a floor's provider). `env` is added to
  * every `pulumi` command's environment. Returns `pulumi(args)`, which runs one command and
- * returns its wall time and stdout, failing on a non-zero exit.
+ * returns its wall time and stdout, failing on a non-zero exit, and `pulumiSampled(args)`, which
+ * does the same asynchronously and adds the CPU time of each kind of process the command started.
  */
 function makeProject({ root, name, program, config, pulumiBin, packages = {}, env: extraEnv = {} }) {
   const project = path.join(root, name);
@@ -86,16 +88,24 @@ function makeProject({ root, name, program, config, pulumiBin, packages = {}, en
     CERTSTAGE_PRINCIPAL: "bench",
     ...extraEnv,
   };
+  const commandLine = (args) => [...args, "--non-interactive", "--color", "never"];
+  const failure = (args, result) => new Error(`${name}: pulumi ${args.join(" ")} exited ${result.status}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
   const pulumi = (args) => {
     const started = process.hrtime.bigint();
-    const result = spawnSync("pulumi", [...args, "--non-interactive", "--color", "never"], { cwd: project, env, encoding: "utf8", maxBuffer: 1024 * 1024 * 1024 });
+    const result = spawnSync("pulumi", commandLine(args), { cwd: project, env, encoding: "utf8", maxBuffer: 1024 * 1024 * 1024 });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (result.status !== 0) throw new Error(`${name}: pulumi ${args.join(" ")} exited ${result.status}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+    if (result.status !== 0) throw failure(args, result);
     return { seconds, stdout: result.stdout };
+  };
+  /** pulumi(args), with the CPU time of each kind of process it started (process-cpu.cjs). */
+  const pulumiSampled = async (args) => {
+    const result = await runSampled("pulumi", commandLine(args), { cwd: project, env });
+    if (result.status !== 0) throw failure(args, result);
+    return { seconds: result.seconds, stdout: result.stdout, cpu: result.cpu };
   };
   pulumi(["stack", "init", "bench"]);
   for (const [key, value] of Object.entries(config)) pulumi(["config", "set", "--stack", "bench", key, value]);
-  return { name, pulumi };
+  return { name, pulumi, pulumiSampled };
 }
 
 module.exports = { CERTSTAGE_PROGRAM, CERTSTAGE_ENVIRONMENTS, toolchainBin, packedCertstage, makeProject };

@@ -6,9 +6,10 @@
  * Both run in the same benchmark, phase by phase (preview of the creation, `up`, `refresh`, a
  * preview with nothing to change, `destroy`), certstage first and then the floor.
  *
- * What is measured per phase: wall time of the `pulumi` command; for the stack after `up`, the
- * bytes of `pulumi stack export` (the checkpoint the engine rewrites after every step, which is
- * why state size costs time on every step).
+ * What is measured per phase: wall time of the `pulumi` command, and the CPU time of each process
+ * it started (process-cpu.cjs: the engine, the program, the dynamic provider, the language host);
+ * for the stack after `up`, the bytes of `pulumi stack export` (the checkpoint the engine rewrites
+ * after every step, which is why state size costs time on every step).
  *
  *   CERTSTAGE_BENCH_SCALE_SIZES=100,300,1000   certificates per run (default), × 3 environments
  *   CERTSTAGE_BENCH_SCALE_CHECKPOINTS=skip     a diagnosis, not a way to run: both sides with
@@ -63,6 +64,9 @@ const PHASES = [
   ["preview, no change", ["preview", "--stack", "bench", "--expect-no-changes"]],
 ];
 
+/** How the CPU table names each kind of process (process-cpu.cjs). */
+const CPU_KINDS = { engine: "engine (`pulumi`)", provider: "dynamic provider", program: "program (Node)", languageHost: "language host" };
+
 function ratio(a, b) {
   return `${(a / b).toFixed(2)}×`;
 }
@@ -75,20 +79,20 @@ async function measureSize({ scratch, certificates, pulumiBin, certstagePackage 
     makeProject({ root, name: "floor", program: FLOOR_PROGRAM, pulumiBin, env: CHECKPOINT_ENV, config: { count: String(certificates) } }),
   ];
   const resources = certificates * (2 + ENVIRONMENTS);
-  const figures = { certificates, resources, phases: {}, stateBytes: {} };
+  const figures = { certificates, resources, phases: {}, cpu: {}, stateBytes: {} };
+  const run = async (side, phase, args) => {
+    console.log(`  ${certificates} certificates: ${side.name} ${phase} …`);
+    const result = await side.pulumiSampled(args);
+    (figures.phases[phase] ??= {})[side.name] = result.seconds;
+    (figures.cpu[phase] ??= {})[side.name] = result.cpu;
+  };
   for (const [phase, args] of PHASES) {
-    for (const side of sides) {
-      console.log(`  ${certificates} certificates: ${side.name} ${phase} …`);
-      (figures.phases[phase] ??= {})[side.name] = side.pulumi(args).seconds;
-    }
+    for (const side of sides) await run(side, phase, args);
     if (phase === "up") {
       for (const side of sides) figures.stateBytes[side.name] = Buffer.byteLength(side.pulumi(["stack", "export", "--stack", "bench"]).stdout);
     }
   }
-  for (const side of sides) {
-    console.log(`  ${certificates} certificates: ${side.name} destroy …`);
-    (figures.phases.destroy ??= {})[side.name] = side.pulumi(["destroy", "--yes", "--skip-preview", "--stack", "bench"]).seconds;
-  }
+  for (const side of sides) await run(side, "destroy", ["destroy", "--yes", "--skip-preview", "--stack", "bench"]);
   fs.rmSync(root, { recursive: true, force: true });
   return figures;
 }
@@ -113,6 +117,15 @@ module.exports = async function pulumiScale() {
       return [`${result.certificates} × ${ENVIRONMENTS}`, String(result.resources), phase, `${ours.toFixed(1)} s`, `${floor.toFixed(1)} s`, ratio(ours, floor), `${((ours * 1000) / result.resources).toFixed(1)} ms`, `${((floor * 1000) / result.resources).toFixed(1)} ms`];
     }),
   );
+  // Whose work the difference is: the phases that change the stack, where the engine writes checkpoints.
+  const cpuRows = results.flatMap((result) =>
+    // destroy runs no program.
+    [["up", ["engine", "provider", "program", "languageHost"]], ["destroy", ["engine", "provider"]]].flatMap(([phase, kinds]) => {
+      const ours = result.cpu[phase]["certstage-scale"];
+      const floor = result.cpu[phase].floor;
+      return kinds.map((kind) => [`${result.certificates} × ${ENVIRONMENTS}`, phase, CPU_KINDS[kind], `${ours[kind].toFixed(1)} s`, `${floor[kind].toFixed(1)} s`, `${(ours[kind] - floor[kind]).toFixed(1)} s`]);
+    }),
+  );
   const stateRows = results.map((result) => {
     const ours = result.stateBytes["certstage-scale"];
     const floor = result.stateBytes.floor;
@@ -126,10 +139,12 @@ module.exports = async function pulumiScale() {
         : []),
       `N certificates (\`generate\`, ECDSA P-256), one version each, deployed to staging, production (which requires staging) and dr, on the file store: 5 resources per certificate. The floor is the same number of dynamic resources in the same dependency shape, whose provider only returns its inputs. Pulumi CLI ${version}, @pulumi/pulumi ${sdk}, ${process.version}, file:// backend, certstage installed from its \`npm pack\` tarball. One run of each command; each row ran certstage's command and then the floor's.`,
       "Time per resource is the command's wall time over its resources: it stays flat only while nothing grows faster than the stack (the engine rewrites the whole checkpoint after every step, for the floor too).",
+      "The last table splits the CPU time of `up` and `destroy` by process (bench/process-cpu.cjs, from /proc while each command ran): the engine is the `pulumi` process itself, which writes the checkpoints; the provider is the Node process serving both programs' dynamic resources (certstage's store work, for certstage); the program is the Node process running index.js.",
     ].join(" "),
     tables: [
       { headers: ["certificates × environments", "resources", "phase", "certstage", "floor", "certstage / floor", "certstage per resource", "floor per resource"], rows: timeRows },
       { headers: ["certificates × environments", "resources", "state: certstage", "state: floor", "certstage per resource", "floor per resource", "certstage / floor"], rows: stateRows },
+      { headers: ["certificates × environments", "phase", "CPU of", "certstage", "floor", "certstage − floor"], rows: cpuRows },
     ],
   };
 };
