@@ -67,6 +67,12 @@ const PHASES = [
 /** How the CPU table names each kind of process (process-cpu.cjs). */
 const CPU_KINDS = { engine: "engine (`pulumi`)", provider: "dynamic provider", program: "program (Node)", languageHost: "language host" };
 
+/** Seconds to a tenth, with no "-0.0" for a difference that rounds to nothing. */
+function signedTenths(seconds) {
+  const tenths = Math.round(seconds * 10);
+  return (tenths === 0 ? 0 : tenths / 10).toFixed(1);
+}
+
 function ratio(a, b) {
   return `${(a / b).toFixed(2)}×`;
 }
@@ -123,7 +129,7 @@ module.exports = async function pulumiScale() {
     [["up", ["engine", "provider", "program", "languageHost"]], ["destroy", ["engine", "provider"]]].flatMap(([phase, kinds]) => {
       const ours = result.cpu[phase]["certstage-scale"];
       const floor = result.cpu[phase].floor;
-      return kinds.map((kind) => [`${result.certificates} × ${ENVIRONMENTS}`, phase, CPU_KINDS[kind], `${ours[kind].toFixed(1)} s`, `${floor[kind].toFixed(1)} s`, `${(ours[kind] - floor[kind]).toFixed(1)} s`]);
+      return kinds.map((kind) => [`${result.certificates} × ${ENVIRONMENTS}`, phase, CPU_KINDS[kind], `${ours[kind].toFixed(1)} s`, `${floor[kind].toFixed(1)} s`, `${signedTenths(ours[kind] - floor[kind])} s`]);
     }),
   );
   const stateRows = results.map((result) => {
