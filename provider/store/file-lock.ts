@@ -65,12 +65,8 @@ interface ProcessQueue {
 const inProcessQueues = new Map<string, ProcessQueue>();
 
 export async function withFileLock<T>(lockDirectory: string, action: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  let queue = inProcessQueues.get(lockDirectory);
-  if (queue === undefined) {
-    queue = { tail: Promise.resolve(), waiting: 0, heldSince: 0, yieldUntil: 0 };
-    inProcessQueues.set(lockDirectory, queue);
-  }
-  const own = queue;
+  const own = inProcessQueues.get(lockDirectory) ?? { tail: Promise.resolve(), waiting: 0, heldSince: 0, yieldUntil: 0 };
+  inProcessQueues.set(lockDirectory, own);
   own.waiting += 1;
   const run = own.tail.catch(() => undefined).then(async () => {
     try {
